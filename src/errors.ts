@@ -1,0 +1,232 @@
+// Every error a multiproc user can catch. Runs on every side (parent, child, host).
+//
+// Each class has a stable `code` and `name` equal to the class name. Instances are branded
+// with a `Symbol.for` key so `instanceof` holds across the ESM build, the CJS build and a
+// child's own copy of the library (three copies of this module can coexist in one process).
+// This module imports nothing from the library.
+
+const BRAND = Symbol.for('multiproc.error');
+
+/** Codes of every multiproc error class, for `switch (err.code)`. */
+export type MultiprocErrorCode =
+  | 'MP_REMOTE'
+  | 'MP_WORKER_LOST'
+  | 'MP_BROKEN_POOL'
+  | 'MP_TIMEOUT'
+  | 'MP_CANCELLED'
+  | 'MP_SERIALIZATION'
+  | 'MP_EMPTY'
+  | 'MP_FULL'
+  | 'MP_QUEUE_CLOSED'
+  | 'MP_AUTH'
+  | 'MP_MANAGER'
+  | 'MP_INVALID_STATE';
+
+function hasBrand(value: unknown, code: string | null): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  const brand = (value as { [BRAND]?: string })[BRAND];
+  return brand !== undefined && (code === null || brand === code);
+}
+
+/**
+ * Base class of every multiproc error.
+ * Python: no single base; multiprocessing.ProcessError is the closest.
+ */
+export class MultiprocError extends Error {
+  readonly code: MultiprocErrorCode;
+  constructor(code: MultiprocErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.code = code;
+    Object.defineProperty(this, BRAND, { value: code, enumerable: false });
+    Object.defineProperty(this, 'name', { value: new.target.name, enumerable: false, configurable: true, writable: true });
+  }
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    // `this` is the class `instanceof` was asked about; its prototype's code decides.
+    const code = (this as unknown as { CODE?: string }).CODE ?? null;
+    return hasBrand(value, code);
+  }
+}
+
+/**
+ * A task threw in another process. Keeps the original `name`, `message`, the remote stack
+ * (`remoteStack`), every own property the error had (such as `code`) under `properties`,
+ * and the remote `cause`.
+ * Python: the original exception re-raised with a RemoteTraceback as its __cause__.
+ */
+export class RemoteError extends MultiprocError {
+  static readonly CODE = 'MP_REMOTE';
+  /** The `name` of the error thrown in the child (`TypeError`, `MyError`…). */
+  readonly remoteName: string;
+  /** The stack trace as printed in the child. */
+  readonly remoteStack: string | undefined;
+  /** Own enumerable properties of the remote error (its own `code`, custom fields). */
+  readonly properties: Record<string, unknown>;
+  /** Pid of the process the error was thrown in, when known. */
+  readonly pid: number | undefined;
+  constructor(
+    message: string,
+    init: { remoteName: string; remoteStack?: string; properties?: Record<string, unknown>; pid?: number; cause?: unknown },
+  ) {
+    super('MP_REMOTE', message, init.cause === undefined ? undefined : { cause: init.cause });
+    this.remoteName = init.remoteName;
+    this.remoteStack = init.remoteStack;
+    this.properties = init.properties ?? {};
+    this.pid = init.pid;
+    if (init.remoteStack) this.stack = `${this.name}: ${init.remoteName}: ${message}\n    [remote stack, pid ${init.pid ?? '?'}]\n${init.remoteStack}`;
+  }
+}
+
+/**
+ * The worker process running a task died (process.exit, a signal, out of memory).
+ * Python: no Pool equivalent (Pool hangs); concurrent.futures raises BrokenProcessPool.
+ */
+export class WorkerLostError extends MultiprocError {
+  static readonly CODE = 'MP_WORKER_LOST';
+  readonly exitCode: number | null;
+  readonly signal: string | null;
+  readonly pid: number | undefined;
+  constructor(message: string, init: { exitCode: number | null; signal: string | null; pid?: number }) {
+    super('MP_WORKER_LOST', message);
+    this.exitCode = init.exitCode;
+    this.signal = init.signal;
+    this.pid = init.pid;
+  }
+}
+
+/**
+ * The executor can no longer run work.
+ * Python: concurrent.futures.process.BrokenProcessPool.
+ */
+export class BrokenProcessPool extends MultiprocError {
+  static readonly CODE = 'MP_BROKEN_POOL';
+  constructor(message: string, options?: ErrorOptions) {
+    super('MP_BROKEN_POOL', message, options);
+  }
+}
+
+/**
+ * A `timeout` (milliseconds) passed before the operation finished.
+ * Python: multiprocessing.TimeoutError / concurrent.futures.TimeoutError.
+ */
+export class TimeoutError extends MultiprocError {
+  static readonly CODE = 'MP_TIMEOUT';
+  /** The timeout that expired, in milliseconds. */
+  readonly timeout: number | undefined;
+  constructor(message: string, init?: { timeout?: number; cause?: unknown }) {
+    super('MP_TIMEOUT', message, init?.cause === undefined ? undefined : { cause: init.cause });
+    this.timeout = init?.timeout;
+  }
+}
+
+/**
+ * The operation was cancelled (AbortSignal, Future.cancel(), pool terminate).
+ * `cause` is the signal's reason when a signal did it.
+ * Python: concurrent.futures.CancelledError.
+ */
+export class CancelledError extends MultiprocError {
+  static readonly CODE = 'MP_CANCELLED';
+  constructor(message: string, options?: ErrorOptions) {
+    super('MP_CANCELLED', message, options);
+  }
+}
+
+/**
+ * A value cannot cross a process boundary (a function, a socket, a class with private state).
+ * `argIndex` names the offending argument when there is one.
+ * Python: pickle.PicklingError ("Can't pickle <function <lambda>>").
+ */
+export class SerializationError extends MultiprocError {
+  static readonly CODE = 'MP_SERIALIZATION';
+  readonly argIndex: number | undefined;
+  constructor(message: string, init?: { argIndex?: number; cause?: unknown }) {
+    super('MP_SERIALIZATION', message, init?.cause === undefined ? undefined : { cause: init.cause });
+    this.argIndex = init?.argIndex;
+  }
+}
+
+/** `getNowait()` on an empty queue. Python: queue.Empty. */
+export class Empty extends MultiprocError {
+  static readonly CODE = 'MP_EMPTY';
+  constructor(message = 'the queue is empty') {
+    super('MP_EMPTY', message);
+  }
+}
+
+/** `putNowait()` on a full queue. Python: queue.Full. */
+export class Full extends MultiprocError {
+  static readonly CODE = 'MP_FULL';
+  constructor(message = 'the queue is full') {
+    super('MP_FULL', message);
+  }
+}
+
+/**
+ * The queue (or pipe) was closed, or the process hosting it exited.
+ * Python: ValueError("Queue is closed") / EOFError / BrokenPipeError.
+ */
+export class QueueClosed extends MultiprocError {
+  static readonly CODE = 'MP_QUEUE_CLOSED';
+  constructor(message: string, options?: ErrorOptions) {
+    super('MP_QUEUE_CLOSED', message, options);
+  }
+}
+
+/** The peer did not prove it knows the authkey. Python: multiprocessing.AuthenticationError. */
+export class AuthenticationError extends MultiprocError {
+  static readonly CODE = 'MP_AUTH';
+  constructor(message: string, options?: ErrorOptions) {
+    super('MP_AUTH', message, options);
+  }
+}
+
+/**
+ * The manager is shut down, unreachable, or refused the call.
+ * Python: multiprocessing.managers.RemoteError / EOFError / ConnectionRefusedError.
+ */
+export class ManagerError extends MultiprocError {
+  static readonly CODE = 'MP_MANAGER';
+  constructor(message: string, options?: ErrorOptions) {
+    super('MP_MANAGER', message, options);
+  }
+}
+
+/**
+ * A lifecycle method was called at the wrong time (start twice, submit after shutdown).
+ * Python: ValueError / AssertionError / RuntimeError, depending on the class.
+ */
+export class InvalidStateError extends MultiprocError {
+  static readonly CODE = 'MP_INVALID_STATE';
+  constructor(message: string, options?: ErrorOptions) {
+    super('MP_INVALID_STATE', message, options);
+  }
+}
+
+/** A `TypeError` with `code: 'MP_INVALID_ARG'`, as Node core reports bad arguments. */
+export function invalidArg(message: string): TypeError & { code: 'MP_INVALID_ARG' } {
+  const err = new TypeError(message) as TypeError & { code: 'MP_INVALID_ARG' };
+  err.code = 'MP_INVALID_ARG';
+  return err;
+}
+
+/** A `RangeError` with `code: 'MP_INVALID_ARG'`. */
+export function invalidRange(message: string): RangeError & { code: 'MP_INVALID_ARG' } {
+  const err = new RangeError(message) as RangeError & { code: 'MP_INVALID_ARG' };
+  err.code = 'MP_INVALID_ARG';
+  return err;
+}
+
+/** The error classes by code, for decoding a `WireError` back into its class. */
+export const errorClasses = {
+  MP_REMOTE: RemoteError,
+  MP_WORKER_LOST: WorkerLostError,
+  MP_BROKEN_POOL: BrokenProcessPool,
+  MP_TIMEOUT: TimeoutError,
+  MP_CANCELLED: CancelledError,
+  MP_SERIALIZATION: SerializationError,
+  MP_EMPTY: Empty,
+  MP_FULL: Full,
+  MP_QUEUE_CLOSED: QueueClosed,
+  MP_AUTH: AuthenticationError,
+  MP_MANAGER: ManagerError,
+  MP_INVALID_STATE: InvalidStateError,
+} as const;

@@ -1,0 +1,100 @@
+// The only call to child_process.fork. Parent side.
+//
+// Every multiproc child runs src/process/child.ts (child.js once built) with advanced
+// serialization (structured clone: Map, Set, Date, BigInt, typed arrays, cycles), inherits
+// stdout/stderr (a task's console.log shows up, as in Python), and inherits process.execArgv,
+// so a parent running under tsx gives its children the same loader and `.ts` task modules
+// load. Whoever calls spawnChild owns the child and must reap it; as a last resort every
+// child still alive when this process exits is killed here.
+
+import { fork, type ChildProcess } from 'node:child_process';
+import { dirname, extname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { InvalidStateError } from '../errors.ts';
+import { runtime } from './runtime.ts';
+
+/**
+ * This file's own path, found from a call site rather than `import.meta.url` or
+ * `__filename`, because the same source is compiled to both ESM and CommonJS and each of
+ * those names is a syntax or reference error in the other format.
+ */
+function ownPath(): string {
+  const holder: { stack?: unknown } = {};
+  const previous = Error.prepareStackTrace;
+  Error.prepareStackTrace = (_err, frames) => frames;
+  Error.captureStackTrace(holder, ownPath);
+  const frames = holder.stack as unknown as NodeCallSite[];
+  Error.prepareStackTrace = previous;
+  const file = frames[0]?.getFileName();
+  if (!file) throw new Error('multiproc: cannot locate its own module file to find the child entry');
+  return file.startsWith('file:') ? fileURLToPath(file) : file;
+}
+
+const here = ownPath();
+/** child.ts beside spawn.ts under tsx, child.js beside spawn.js in dist/. */
+export const childEntry = join(dirname(here), `child${extname(here)}`);
+
+const live = new Set<ChildProcess>();
+let exitHookInstalled = false;
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  // 'exit' handlers must be synchronous: kill() only sends the signal, which is all we can
+  // do here. Children also exit by themselves when the IPC channel closes (child.ts).
+  process.on('exit', () => {
+    for (const child of live) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+}
+
+/** Refuse to fork while a child is importing a task module: that is a fork bomb in waiting. */
+export function assertMayFork(what: string): void {
+  if (runtime.child && runtime.importing > 0) {
+    throw new InvalidStateError(
+      `${what} was started while a worker was importing a task module (pid ${process.pid}). ` +
+        'The module starts processes at its top level; guard that code with `if (isMainProcess()) { ... }`, ' +
+        "as Python's `if __name__ == '__main__':` guard, so workers that import it do not start processes too.",
+    );
+  }
+}
+
+export interface SpawnOptions {
+  /** Extra environment for the child (merged over process.env). */
+  env?: Record<string, string | undefined>;
+}
+
+/**
+ * Fork a multiproc child. The caller sends the `init` message and owns the process.
+ * Throws InvalidStateError when called from a worker that is importing a task module.
+ */
+export function spawnChild(what: string, options: SpawnOptions = {}): ChildProcess {
+  assertMayFork(what);
+  installExitHook();
+  const child = fork(childEntry, [], {
+    serialization: 'advanced',
+    stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
+    env: options.env ? { ...process.env, ...options.env } : process.env,
+    execArgv: process.execArgv.filter((arg) => !/^--(inspect|debug)(-brk|-port|-wait)?(=|$)/.test(arg)),
+  });
+  live.add(child);
+  child.once('exit', () => live.delete(child));
+  // A spawn failure (EAGAIN, ENOMEM) arrives as 'error'; the owner listens for 'exit' and
+  // 'error' both; this listener keeps an unowned error from crashing the parent.
+  child.on('error', () => {});
+  return child;
+}
+
+/** Children forked by this process that have not exited yet (for tests and leak checks). */
+export function liveChildren(): readonly ChildProcess[] {
+  return [...live];
+}
+
+/** Is `pid` a running process? (signal 0 probes without sending anything) */
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -1,0 +1,145 @@
+// Handles: how a shared object (Queue, Lock, manager proxy…) crosses a process boundary.
+// Runs on every side.
+//
+// Sending side: `encodeHandles(args)` replaces every shareable object found in the value
+// (arrays, plain objects, Map and Set, recursively) by its `Handle` record. Receiving side:
+// `reviveHandles(value)` replaces every Handle record by a working proxy, built by the
+// reviver registered for its `kind`. Queue, sync and manager modules register their revivers
+// at import time; src/process/child.ts imports them all, so a child can revive any kind.
+//
+// Both walks cost a scan of the value, so they are skipped when they cannot find anything:
+// the sender only scans once some shareable object exists in this process, and tells the
+// receiver (`handles: true` on the message) whether a scan is needed there.
+
+import { invalidArg } from '../errors.ts';
+import { PROTOCOL, type Handle } from '../protocol.ts';
+
+/** Implemented by every object that can be passed to another process as a handle. */
+export const toHandle = Symbol.for('multiproc.toHandle');
+export interface Shareable {
+  [toHandle](): Handle;
+}
+
+type Reviver = (handle: Handle) => unknown;
+const REVIVERS_KEY = Symbol.for('multiproc.revivers');
+// Shared across copies of this module (ESM build, CJS build, src under tsx) in one process.
+const revivers: Map<string, Reviver> = ((globalThis as Record<symbol, unknown>)[REVIVERS_KEY] ??= new Map()) as Map<string, Reviver>;
+
+const STATE_KEY = Symbol.for('multiproc.handleState');
+const state = ((globalThis as Record<symbol, unknown>)[STATE_KEY] ??= { shareables: 0 }) as { shareables: number };
+
+/** Register how to build a proxy for handles of `kind`. Later registrations replace earlier ones. */
+export function registerReviver(kind: string, reviver: Reviver): void {
+  revivers.set(kind, reviver);
+}
+
+/** Called by every shareable's constructor (and by revivers) so senders know to scan. */
+export function noteShareable(): void {
+  state.shareables++;
+}
+
+export function isShareable(value: unknown): value is Shareable {
+  return typeof value === 'object' && value !== null && typeof (value as Partial<Shareable>)[toHandle] === 'function';
+}
+
+export function isHandle(value: unknown): value is Handle {
+  return typeof value === 'object' && value !== null && (value as { __mpHandle?: unknown }).__mpHandle === PROTOCOL;
+}
+
+function isPlainObject(value: object): boolean {
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/**
+ * Replace shareable objects inside `value` by handles. Returns the value (copied only along
+ * the paths that changed) and whether any handle was written.
+ */
+export function encodeHandles<T>(value: T): { value: T; handles: boolean } {
+  if (state.shareables === 0) return { value, handles: false };
+  const found = { any: false };
+  const out = walk(value, (v) => (isShareable(v) ? ((found.any = true), v[toHandle]()) : undefined), new Map());
+  return { value: out as T, handles: found.any };
+}
+
+/** Replace handle records inside `value` by proxies. */
+export function reviveHandles<T>(value: T): T {
+  return walk(
+    value,
+    (v) => {
+      if (!isHandle(v)) return undefined;
+      const reviver = revivers.get(v.kind);
+      if (!reviver) throw invalidArg(`received a handle of kind '${v.kind}' but no reviver is registered for it; import the module that defines it`);
+      return reviver(v);
+    },
+    new Map(),
+  ) as T;
+}
+
+/**
+ * Copy-on-write walk: `swap` returns a replacement for a value, or undefined to descend.
+ * Only arrays, plain objects, Maps and Sets are descended into; `seen` handles cycles.
+ */
+function walk(value: unknown, swap: (v: object) => unknown, seen: Map<object, unknown>): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  if (seen.has(value)) return seen.get(value);
+  const replaced = swap(value);
+  if (replaced !== undefined) {
+    seen.set(value, replaced);
+    return replaced;
+  }
+  seen.set(value, value);
+  if (Array.isArray(value)) {
+    let copy: unknown[] | null = null;
+    for (let i = 0; i < value.length; i++) {
+      const item = value[i];
+      if (typeof item !== 'object' || item === null) continue;
+      const next = walk(item, swap, seen);
+      if (next !== item) {
+        copy ??= value.slice();
+        copy[i] = next;
+      }
+    }
+    if (copy) seen.set(value, copy);
+    return copy ?? value;
+  }
+  if (value instanceof Map) {
+    let changed = false;
+    const entries: [unknown, unknown][] = [];
+    for (const [k, v] of value) {
+      const nk = walk(k, swap, seen);
+      const nv = walk(v, swap, seen);
+      if (nk !== k || nv !== v) changed = true;
+      entries.push([nk, nv]);
+    }
+    const out = changed ? new Map(entries) : value;
+    seen.set(value, out);
+    return out;
+  }
+  if (value instanceof Set) {
+    let changed = false;
+    const items: unknown[] = [];
+    for (const v of value) {
+      const nv = walk(v, swap, seen);
+      if (nv !== v) changed = true;
+      items.push(nv);
+    }
+    const out = changed ? new Set(items) : value;
+    seen.set(value, out);
+    return out;
+  }
+  if (!isPlainObject(value)) return value;
+  let copy: Record<string, unknown> | null = null;
+  const obj = value as Record<string, unknown>;
+  for (const key of Object.keys(obj)) {
+    const item = obj[key];
+    if (typeof item !== 'object' || item === null) continue;
+    const next = walk(item, swap, seen);
+    if (next !== item) {
+      copy ??= { ...obj };
+      copy[key] = next;
+    }
+  }
+  if (copy) seen.set(value, copy);
+  return copy ?? value;
+}
