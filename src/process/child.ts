@@ -27,6 +27,13 @@ function send(message: FromChild): void {
   process.send!(message);
 }
 
+/**
+ * A real dynamic import(). Written through Function because the CommonJS build would
+ * otherwise compile `import(url)` into `require(url)`, which cannot load ES modules or file
+ * URLs.
+ */
+const importModule = new Function('url', 'return import(url)') as (url: string) => Promise<unknown>;
+
 /** `require` for by-source functions: resolves from the working directory, like a script there. */
 const taskRequire = createRequire(join(process.cwd(), '[multiproc task]'));
 
@@ -52,7 +59,7 @@ async function load(spec: FnSpec): Promise<Fn> {
   runtime.importing++;
   let mod: Record<string, unknown>;
   try {
-    mod = (await import(spec.url)) as Record<string, unknown>;
+    mod = (await importModule(spec.url)) as Record<string, unknown>;
   } finally {
     runtime.importing--;
   }

@@ -8,6 +8,7 @@
 // child still alive when this process exits is killed here.
 
 import { fork, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InvalidStateError } from '../errors.ts';
@@ -58,6 +59,18 @@ export function assertMayFork(what: string): void {
   }
 }
 
+/**
+ * The parent's execArgv minus debugger flags (two processes cannot share one inspector
+ * port). When the library itself runs from its TypeScript sources (its own tests, or a
+ * parent that registered tsx in-process with `-r tsx`), the child entry is a .ts file and
+ * needs tsx too: it is added when no tsx loader is inherited.
+ */
+function childExecArgv(): string[] {
+  const argv = process.execArgv.filter((arg) => !/^--(inspect|debug)(-brk|-port|-wait)?(=|$)/.test(arg));
+  if (childEntry.endsWith('.ts') && !argv.some((arg) => arg.includes('tsx'))) argv.push('--import', 'tsx');
+  return argv;
+}
+
 export interface SpawnOptions {
   /** Extra environment for the child (merged over process.env). */
   env?: Record<string, string | undefined>;
@@ -74,7 +87,7 @@ export function spawnChild(what: string, options: SpawnOptions = {}): ChildProce
     serialization: 'advanced',
     stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
     env: options.env ? { ...process.env, ...options.env } : process.env,
-    execArgv: process.execArgv.filter((arg) => !/^--(inspect|debug)(-brk|-port|-wait)?(=|$)/.test(arg)),
+    execArgv: childExecArgv(),
   });
   live.add(child);
   child.once('exit', () => live.delete(child));
@@ -89,12 +102,21 @@ export function liveChildren(): readonly ChildProcess[] {
   return [...live];
 }
 
-/** Is `pid` a running process? (signal 0 probes without sending anything) */
+/**
+ * Is `pid` a running process? Signal 0 probes without sending anything. A zombie (dead,
+ * not yet reaped by whoever adopted it) counts as gone: on Linux /proc tells us so.
+ */
 export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Format: "pid (comm) S ...": the state letter follows the last ')'.
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true;
   }
 }
