@@ -27,11 +27,11 @@ interface NodeTimeout {
   [Symbol.toPrimitive](): number;
 }
 interface NodeImmediate { ref(): this; unref(): this; hasRef(): boolean }
-declare function setTimeout<A extends unknown[]>(cb: (...args: A) => void, ms?: number, ...args: A): NodeTimeout;
+declare function setTimeout(cb: (...args: any[]) => void, ms?: number, ...args: any[]): NodeTimeout;
 declare function clearTimeout(t: NodeTimeout | string | number | undefined | null): void;
-declare function setInterval<A extends unknown[]>(cb: (...args: A) => void, ms?: number, ...args: A): NodeTimeout;
+declare function setInterval(cb: (...args: any[]) => void, ms?: number, ...args: any[]): NodeTimeout;
 declare function clearInterval(t: NodeTimeout | string | number | undefined | null): void;
-declare function setImmediate<A extends unknown[]>(cb: (...args: A) => void, ...args: A): NodeImmediate;
+declare function setImmediate(cb: (...args: any[]) => void, ...args: any[]): NodeImmediate;
 declare function clearImmediate(t: NodeImmediate | undefined | null): void;
 declare function queueMicrotask(cb: () => void): void;
 declare function structuredClone<T>(value: T, options?: { transfer?: unknown[] }): T;
@@ -102,7 +102,6 @@ interface Buffer extends Uint8Array {
   readUInt8(offset?: number): number;
   writeUInt8(value: number, offset?: number): number;
   subarray(start?: number, end?: number): Buffer;
-  slice(start?: number, end?: number): Buffer;
   equals(other: Uint8Array): boolean;
   copy(target: Uint8Array, targetStart?: number, sourceStart?: number, sourceEnd?: number): number;
   write(string: string, offset?: number, encoding?: BufferEncoding): number;
@@ -177,7 +176,8 @@ declare namespace NodeJS {
 declare var process: NodeJS.Process;
 declare var __filename: string | undefined;
 declare var __dirname: string | undefined;
-declare var require: NodeRequire | undefined;
+// Declared as always present: by-source task functions get a `require` from the child entry.
+declare var require: NodeRequire;
 interface NodeRequire { (id: string): any; resolve(id: string): string; main?: unknown }
 
 declare module 'node:events' {

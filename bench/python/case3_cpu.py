@@ -1,0 +1,75 @@
+"""Case 3: CPU-bound scaling, 32 tasks of ~25 ms pure CPU, serial vs Pool(cpu_count()).
+
+The work unit, reproducible in any language:
+
+    def work(k):                      // JS: let s = 0;
+        s = 0                         //     for (let i = 0; i < k; i++) s += (i * i) % 7;
+        for i in range(k):            //     return s;
+            s += (i * i) % 7
+        return s
+
+with a fixed k (--k, printed in params) chosen so one task takes about 25 ms of CPython on the
+reference machine. Serial: the 32 tasks one after another in this process (half before the pool run, half after,
+so drift in machine speed biases both alike). Pool: a pool of
+cpu_count() workers, started and warmed up before timing, runs map(work, [k] * 32,
+chunksize=1). Reports efficiency = speedup / cores (value), and serial/pool seconds and the
+speedup in `extra`.
+"""
+
+import sys
+import time
+from multiprocessing import Pool
+
+sys.dont_write_bytecode = True  # no __pycache__ in the repository
+import bench_common as bc  # noqa: E402
+
+# About 25 ms per call of work(K) with CPython 3.11 on the reference machine (AMD EPYC, 2 cores).
+K = 230_000
+
+
+def work(k):
+    s = 0
+    for i in range(k):
+        s += (i * i) % 7
+    return s
+
+
+def main():
+    p = bc.parser(__doc__)
+    p.add_argument("--k", type=int, default=K, help="loop iterations per task")
+    p.add_argument("--tasks", type=int, default=None, help="number of tasks (default 32, --quick 8)")
+    p.add_argument("--processes", type=int, default=None, help="pool size (default cpu_count())")
+    args = p.parse_args()
+    tasks = args.tasks or (8 if args.quick else 32)
+    processes = args.processes or bc.cores()
+    expected = work(args.k)  # also warms up this process
+
+    # Serial time is measured half before and half after the pool run, so a drift of the
+    # machine's speed (other load, frequency) biases both sides alike.
+    def serial_run(count):
+        t0 = time.perf_counter()
+        results = [work(args.k) for _ in range(count)]
+        return time.perf_counter() - t0, results
+
+    first_s, serial = serial_run(tasks // 2)
+
+    with Pool(processes) as pool:
+        pool.map(work, [1000] * processes * 2, chunksize=1)  # warm-up: every worker alive
+        t0 = time.perf_counter()
+        parallel = pool.map(work, [args.k] * tasks, chunksize=1)
+        pool_s = time.perf_counter() - t0
+
+    second_s, rest = serial_run(tasks - tasks // 2)
+    serial += rest
+    serial_s = first_s + second_s
+
+    assert serial == parallel == [expected] * tasks
+    speedup = serial_s / pool_s
+    bc.emit("cpu", speedup / processes, "efficiency", "higher",
+            params={"k": args.k, "tasks": tasks, "processes": processes, "chunksize": 1},
+            extra={"serial_s": serial_s, "pool_s": pool_s, "speedup": speedup,
+                   "task_ms": serial_s / tasks * 1000, "result": expected})
+
+
+if __name__ == "__main__":
+    main()
