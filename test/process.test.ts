@@ -141,6 +141,11 @@ test('no child survives its parent being SIGKILLed, even one spinning in a CPU l
   assert.ok(Date.now() - killedAt < 2000, `child outlived its parent by ${Date.now() - killedAt} ms`);
 });
 
+test('children never inherit -e/--eval/--print code or debugger flags (a fork bomb otherwise)', () => {
+  const argv = childExecArgv(['--import', 'tsx', '--input-type=module', '-e', 'new Pool(2)', '--inspect=9229', '-p', '1', '--max-old-space-size=512', '-r', 'pre.cjs', '--eval=x']);
+  assert.equal(argv, ['--import', 'tsx', '--max-old-space-size=512', '-r', 'pre.cjs']);
+});
+
 test('a self-referencing module with the isMainProcess() guard works', async () => {
   const out = await runTsx([new URL('./fixtures/main-guard.ts', import.meta.url).pathname]);
   const lines = out.stdout.trim().split('\n').map((l) => JSON.parse(l));
@@ -162,7 +167,7 @@ test('module-referenced target from a .ts fixture', async () => {
   assert.is(p.exitCode, 0);
 });
 
-import { pidAlive } from '../src/process/spawn.ts';
+import { childExecArgv, pidAlive } from '../src/process/spawn.ts';
 
 function runTsx(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return withinMs(

@@ -59,14 +59,35 @@ export function assertMayFork(what: string): void {
   }
 }
 
+/** Flags that name a program or a mode of their own; a child given them would not run child.js. */
+const NOT_INHERITED_WITH_VALUE = new Set(['-e', '--eval', '-p', '--print', '--input-type']);
+const NOT_INHERITED = /^(-i|--interactive|-c|--check|--test|--test-.*|--watch|--watch-path.*|--input-type=.*|--eval=.*|--print=.*|--(inspect|debug)(-brk|-port|-wait)?(=.*)?)$/;
+
 /**
- * The parent's execArgv minus debugger flags (two processes cannot share one inspector
- * port). When the library itself runs from its TypeScript sources (its own tests, or a
- * parent that registered tsx in-process with `-r tsx`), the child entry is a .ts file and
- * needs tsx too: it is added when no tsx loader is inherited.
+ * The parent's execArgv, without what would stop the child from running child.js:
+ * `node -e "code"` puts the code itself in execArgv (a child inheriting it would run the
+ * parent's script again: a fork bomb), and debugger flags would fight over one inspector
+ * port. Loaders (`--import tsx`, `--require`, `--loader`) and V8 options are kept, so a
+ * parent under tsx has children under tsx. When the library itself runs from its
+ * TypeScript sources (its own tests, or a parent that registered tsx in-process with
+ * `-r tsx`), the child entry is a .ts file and needs tsx too: it is added when missing.
  */
-function childExecArgv(): string[] {
-  const argv = process.execArgv.filter((arg) => !/^--(inspect|debug)(-brk|-port|-wait)?(=|$)/.test(arg));
+export function childExecArgv(execArgv: readonly string[] = process.execArgv): string[] {
+  const argv: string[] = [];
+  for (let i = 0; i < execArgv.length; i++) {
+    const arg = execArgv[i];
+    if (arg === '-r' || arg === '--require') {
+      // `-r` is kept with its value: preloads such as tsx's preflight are loaders.
+      argv.push(arg, execArgv[++i]);
+      continue;
+    }
+    if (NOT_INHERITED_WITH_VALUE.has(arg)) {
+      i++;
+      continue;
+    }
+    if (NOT_INHERITED.test(arg)) continue;
+    argv.push(arg);
+  }
   if (childEntry.endsWith('.ts') && !argv.some((arg) => arg.includes('tsx'))) argv.push('--import', 'tsx');
   return argv;
 }
