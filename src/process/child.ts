@@ -15,6 +15,10 @@ import { SerializationError } from '../errors.ts';
 import { checkVersion, encodeError, isBranded, PROTOCOL, type FnSpec, type FromChild, type ToChild } from '../protocol.ts';
 import { encodeHandles, reviveHandles } from '../queue/handle.ts';
 import { flushAll, runtime } from './runtime.ts';
+// Imported for their side effect only: they register the revivers that turn handles in
+// arguments into working queues, locks, pipes and manager proxies (src/queue/handle.ts).
+import '../queue/index.ts';
+import '../manager/proxy.ts';
 
 runtime.child = true;
 

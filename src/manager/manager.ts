@@ -1,0 +1,451 @@
+// Manager and BaseManager: start or reach a server of shared objects. Parent side (the
+// process that owns the manager) and client side (a process that `connect()`s to one).
+//
+// Three ways to have a server (src/manager/server.ts), as in Python:
+//   start()       fork a manager process (an ordinary Process whose target is
+//                 server.ts's serveManager); it reports its address through a Queue this
+//                 process hosts, and exits on shutdown() or when this process dies
+//   getServer()   a server inside this process: factories may close over local objects
+//   connect()     reach a server someone else started (another terminal, another machine)
+// Either way, this side talks to the server's control object ('manager') through one
+// HostClient (src/queue/host.ts), and factories return proxies (src/manager/proxy.ts) or
+// the src/queue classes themselves, hosted by the server.
+
+import { randomBytes } from 'node:crypto';
+import { InvalidStateError, invalidArg, ManagerError } from '../errors.ts';
+import type { FnSpec } from '../protocol.ts';
+import { Process } from '../process/process.ts';
+import { isTaskRef, tasks, toFnSpec } from '../process/task.ts';
+import { toKey } from '../queue/connection.ts';
+import { formatAddress, HostClient, type Address } from '../queue/host.ts';
+import { decodeError } from '../protocol.ts';
+import { JoinableQueue, Queue } from '../queue/queue.ts';
+import type { Barrier, BoundedSemaphore, Condition, Event, Lock, RLock, Semaphore } from '../queue/sync.ts';
+import type { DictKey } from './proxy.ts';
+import { ArrayProxy, DictProxy, ListProxy, managerLost, NamespaceProxy, ObjectProxy, translate, ValueProxy } from './proxy.ts';
+import { BUILTIN_TYPEIDS, CONTROL_ID, ManagerServer, serverModule, type Factory, type ManagerStats, type ServeConfig, type ServerInfo, type ServerReport, type TypeidEntry } from './server.ts';
+
+export type { Address } from '../queue/host.ts';
+
+/** Options of `new BaseManager()` / `new Manager()` / `Manager.start()`. */
+export interface BaseManagerOptions {
+  /**
+   * Where the server listens (start, getServer) or is reached (connect): a unix socket path,
+   * or `{ host, port }` for TCP (port 0 picks a free port; read `manager.address` after).
+   * @default a fresh unix socket path in os.tmpdir() (start, getServer); required for connect
+   */
+  address?: Address;
+  /**
+   * The shared secret of the challenge-response handshake (never sent over the wire).
+   * @default 32 random bytes (start, getServer); required for connect
+   */
+  authkey?: Buffer | string;
+  /** Largest frame the server accepts from a client, in bytes. @default 67108864 (64 MiB) */
+  maxFrameSize?: number;
+}
+
+/** Options of `BaseManager.register()`. */
+export interface RegisterOptions {
+  /** Method names clients may call on what the factory makes. @default its public methods (not starting with `_`) */
+  exposed?: readonly string[];
+  /** Add a method named `typeid` to the class's instances. @default true */
+  createMethod?: boolean;
+}
+
+interface Registration {
+  builtin: boolean;
+  factory?: (...args: any[]) => unknown;
+  exposed?: readonly string[];
+}
+
+type State = 'initial' | 'starting' | 'started' | 'connected' | 'shutdown';
+
+const registries = new WeakMap<Function, Map<string, Registration>>();
+
+/** Every typeid `cls` knows: its own registrations over its ancestors'. */
+function registryOf(cls: Function): Map<string, Registration> {
+  const chain: Function[] = [];
+  for (let c: unknown = cls; typeof c === 'function' && c !== Function.prototype; c = Object.getPrototypeOf(c)) chain.unshift(c as Function);
+  const merged = new Map<string, Registration>();
+  for (const c of chain) for (const [k, v] of registries.get(c) ?? []) merged.set(k, v);
+  return merged;
+}
+
+/** The factory as the server runs it: a tasks() reference becomes a spec to load. */
+function runnable(factory: (...args: any[]) => unknown): Factory {
+  return isTaskRef(factory) ? toFnSpec(factory, 'manager factory') : factory;
+}
+
+/** Marks the methods register() added, which a later register() of the same typeid may replace. */
+const CREATE = Symbol('multiproc.manager.createMethod');
+const server = tasks<typeof import('./server.ts')>(serverModule);
+let managerCounter = 0;
+
+/**
+ * A manager of shared objects, with user-registered types: the base of `Manager`.
+ * Python: multiprocessing.managers.BaseManager — `register()` is static on the class as in
+ * Python; `start()` resolves once the server listens; factories run where the server runs
+ * (for `start()` they must be `tasks(url)` references or self-contained functions).
+ * Rejects with: ManagerError (server gone, start failed, use after shutdown),
+ * AuthenticationError (wrong authkey), InvalidStateError (start twice), TypeError
+ * (MP_INVALID_ARG: a bad option, an unknown typeid).
+ *
+ * @example
+ * class QueueManager extends BaseManager {}
+ * interface QueueManager { getQueue(): Promise<Queue<string>> }
+ * QueueManager.register('getQueue');
+ * const m = new QueueManager({ address: { host: '127.0.0.1', port: 50000 }, authkey: 'abracadabra' });
+ * await m.connect();
+ * const q = await m.getQueue();
+ * await q.put('hello');
+ */
+export class BaseManager {
+  #address: Address | undefined;
+  #authkey: Buffer | undefined;
+  readonly #maxFrameSize: number | undefined;
+  #state: State = 'initial';
+  #process: Process<any> | null = null;
+  #client: HostClient | null = null;
+  #shutdown: Promise<void> | null = null;
+
+  constructor(options: BaseManagerOptions = {}) {
+    if (typeof options !== 'object' || options === null) throw invalidArg('new Manager(options): options must be an object like { address, authkey }');
+    const { address, authkey, maxFrameSize } = options;
+    if (address !== undefined) {
+      const ok = typeof address === 'string' ? address.length > 0 : typeof address === 'object' && address !== null && typeof address.host === 'string' && Number.isInteger(address.port) && address.port >= 0 && address.port <= 65535;
+      if (!ok) throw invalidArg(`manager address must be a unix socket path or { host: string, port: 0-65535 }, got ${JSON.stringify(address)}`);
+      this.#address = typeof address === 'string' ? address : { host: address.host, port: address.port };
+    }
+    if (authkey !== undefined) this.#authkey = toKey(authkey);
+    if (maxFrameSize !== undefined && (!Number.isInteger(maxFrameSize) || maxFrameSize < 1024)) throw invalidArg('maxFrameSize must be an integer of at least 1024 bytes');
+    this.#maxFrameSize = maxFrameSize;
+  }
+
+  /**
+   * Create a manager and start its server process. Python: `Manager()` / `m = BaseManager(); m.start()`.
+   * Rejects with ManagerError when the server could not start (its reason is the `cause`).
+   *
+   * @example
+   * await using manager = await Manager.start();
+   */
+  static async start<M extends BaseManager>(this: new (options?: BaseManagerOptions) => M, options?: BaseManagerOptions): Promise<M> {
+    const manager = new this(options);
+    await manager.start();
+    return manager;
+  }
+
+  /**
+   * Register a type: instances of this class (and subclasses) get a method `typeid(...args)`
+   * that makes an object in the server with `factory(...args)` and returns its proxy. A
+   * multiproc Queue, Lock… comes back as itself (served by the manager); any other object as
+   * a method proxy of its public methods. Without `factory` (a client that only connects), the
+   * method asks the server for a typeid registered there.
+   * Python: BaseManager.register(typeid, callable, exposed=…, create_method=…). Type the
+   * added method by declaring it on an interface of the same name as the class.
+   * Throws TypeError (MP_INVALID_ARG) for a bad typeid or a name the class already uses.
+   *
+   * @example
+   * class MathsManager extends BaseManager {}
+   * interface MathsManager { Maths(): Promise<MethodProxy<Maths>> }
+   * MathsManager.register('Maths', tasks<typeof import('./maths.js')>(new URL('./maths.js', import.meta.url)).makeMaths);
+   */
+  static register(typeid: string, factory?: (...args: any[]) => unknown, options: RegisterOptions = {}): void {
+    if (typeof typeid !== 'string' || !/^[A-Za-z_$][\w$]*$/.test(typeid)) throw invalidArg(`register(typeid): typeid must be an identifier-like string, got ${JSON.stringify(typeid)}`);
+    if (factory !== undefined && typeof factory !== 'function') throw invalidArg(`register('${typeid}', factory): factory must be a function or a tasks(url) reference`);
+    if (options.exposed !== undefined && (!Array.isArray(options.exposed) || !options.exposed.every((n) => typeof n === 'string'))) throw invalidArg('register(): exposed must be an array of method names');
+    const existing = (this.prototype as unknown as Record<string, unknown>)[typeid];
+    if (options.createMethod !== false && existing !== undefined && !(existing as { [CREATE]?: boolean })[CREATE]) {
+      throw invalidArg(`register('${typeid}'): ${this.name} already has a member named '${typeid}'; pick another typeid or pass { createMethod: false } and call create('${typeid}')`);
+    }
+    let own = registries.get(this);
+    if (!own) registries.set(this, (own = new Map()));
+    own.set(typeid, { builtin: false, factory, exposed: options.exposed });
+    if (options.createMethod !== false) {
+      const method = function (this: BaseManager, ...args: unknown[]) {
+        return this.create(typeid, ...args);
+      };
+      Object.defineProperty(method, CREATE, { value: true });
+      Object.defineProperty(method, 'name', { value: typeid });
+      Object.defineProperty(this.prototype, typeid, { value: method, writable: true, configurable: true, enumerable: false });
+    }
+  }
+
+  /** Where the server listens: known after start(), listen() of getServer(), or given for connect(). */
+  get address(): Address | undefined {
+    return this.#address;
+  }
+
+  /** Pid of the server process `start()` forked; undefined otherwise. Python: `manager._process.pid`. */
+  get pid(): number | undefined {
+    return this.#process?.pid;
+  }
+
+  /**
+   * Start the server in a new process (a daemon: it never keeps this process alive, and it
+   * exits when this process dies). Resolves once it accepts connections.
+   * Python: BaseManager.start() — there is no initializer; factories must be `tasks(url)`
+   * references or self-contained functions, since they run in the server process.
+   * Rejects with InvalidStateError (started, connected or shut down already), ManagerError
+   * (the server could not listen, or exited: its error is the `cause`).
+   */
+  async start(): Promise<void> {
+    if (this.#state !== 'initial') throw new InvalidStateError(`${this.constructor.name}.start(): the manager is ${this.#state} already; a manager starts once`);
+    this.#state = 'starting';
+    try {
+      const authkey = (this.#authkey ??= randomBytes(32));
+      const typeids: ServeConfig['typeids'] = [];
+      for (const [typeid, r] of registryOf(this.constructor)) {
+        let factory: FnSpec | undefined;
+        if (r.factory) factory = toFnSpec(r.factory, `the factory of typeid '${typeid}'`);
+        typeids.push({ typeid, builtin: r.builtin || undefined, factory, exposed: r.exposed ? [...r.exposed] : undefined });
+      }
+      const config: ServeConfig = { address: this.#address, authkey: authkey.toString('hex'), maxFrameSize: this.#maxFrameSize, typeids };
+      const report = new Queue<ServerReport>();
+      const proc = new Process({ target: server.serveManager, args: [config, report], name: `${this.constructor.name}-${++managerCounter}`, daemon: true });
+      proc.start();
+      this.#process = proc;
+      // The server process is a daemon and every socket here is unref'd: without this
+      // timer, a program awaiting start() could end before the server reports.
+      const keepAlive = setInterval(() => {}, 1 << 30);
+      let reply: ServerReport;
+      try {
+        const exited = proc.join().then((): never => {
+          throw new ManagerError(`the manager process exited (exit code ${proc.exitCode}) before it started serving; see its output above`);
+        });
+        reply = await Promise.race([report.get(), exited]);
+      } finally {
+        clearInterval(keepAlive);
+      }
+      if ('error' in reply) {
+        const cause = decodeError(reply.error);
+        await proc.join(2000);
+        throw new ManagerError(`the manager server could not listen at ${this.#address ? formatAddress(this.#address) : 'its address'}: ${cause.message}`, { cause });
+      }
+      this.#address = reply.address;
+      this.#client = HostClient.for(reply.address, authkey, reply.pid);
+      this.#state = 'started';
+    } catch (err) {
+      this.#state = 'shutdown';
+      await this.#reap();
+      throw err;
+    }
+  }
+
+  /**
+   * A server inside this process, serving this class's registered types: factories run here
+   * and may close over local objects (Python's distributed-queue example). It does not
+   * listen until `listen()` / `serveForever()`.
+   * Python: BaseManager.get_server() — `serveForever()` resolves when the server is closed.
+   * Throws TypeError (MP_INVALID_ARG) when a registered typeid has no factory.
+   *
+   * @example
+   * const jobs = new Queue<number>();
+   * class QueueManager extends BaseManager {}
+   * QueueManager.register('getJobs', () => jobs);
+   * const server = new QueueManager({ address: { host: '127.0.0.1', port: 50000 }, authkey: 'secret' }).getServer();
+   * await server.serveForever();
+   */
+  getServer(): ManagerServer {
+    const registry = new Map<string, TypeidEntry>();
+    for (const [typeid, r] of registryOf(this.constructor)) {
+      registry.set(typeid, { builtin: r.builtin, factory: r.factory ? runnable(r.factory) : undefined, exposed: r.exposed });
+    }
+    return new ManagerServer(registry, { address: this.#address, authkey: (this.#authkey ??= randomBytes(32)), maxFrameSize: this.#maxFrameSize, keepAlive: true });
+  }
+
+  /**
+   * Connect to a server started elsewhere, at `address` with `authkey` (both required).
+   * Python: BaseManager.connect().
+   * Rejects with AuthenticationError (wrong authkey), ManagerError (nothing listens there),
+   * InvalidStateError (started or connected already), TypeError (no address or authkey).
+   */
+  async connect(): Promise<void> {
+    if (this.#state !== 'initial') throw new InvalidStateError(`${this.constructor.name}.connect(): the manager is ${this.#state} already`);
+    if (this.#address === undefined) throw invalidArg('connect() needs the address of a running manager: new Manager({ address, authkey })');
+    if (this.#authkey === undefined) throw invalidArg('connect() needs the authkey the manager was started with: new Manager({ address, authkey })');
+    const client = HostClient.for(this.#address, this.#authkey);
+    const info = (await client.call(CONTROL_ID, 'hello', [], { lost: managerLost })) as ServerInfo;
+    if (typeof info?.pid !== 'number') throw new ManagerError(`the server at ${formatAddress(this.#address)} is not a multiproc manager`);
+    this.#client = client;
+    this.#state = 'connected';
+  }
+
+  /**
+   * Make an object of a registered `typeid` in the server and return its proxy (what the
+   * method added by `register()` does; useful for typing or with `createMethod: false`).
+   * Python: BaseManager._create + the proxy type.
+   * Rejects with ManagerError (not started/connected, shut down, server gone), TypeError (an
+   * unknown typeid), or what the factory threw (a RemoteError).
+   */
+  create<T = ObjectProxy>(typeid: string, ...args: unknown[]): Promise<T> {
+    if (this.#state !== 'started' && this.#state !== 'connected') {
+      const why = this.#state === 'shutdown' ? 'was shut down' : 'is not started; call start() or connect() first';
+      return Promise.reject(new ManagerError(`${this.constructor.name}.${typeid}(): the manager ${why}`));
+    }
+    return this.#client!.call(CONTROL_ID, 'create', [typeid, args], { lost: managerLost }).catch((err: unknown) => Promise.reject(translate(err, `${this.constructor.name}.${typeid}()`))) as Promise<T>;
+  }
+
+  /**
+   * How many objects the server holds, overall and by typeid: shows that dropped proxies
+   * free their objects. Python: BaseManager._debug_info / _number_of_objects.
+   * Rejects with ManagerError (not started/connected, server gone).
+   */
+  stats(): Promise<ManagerStats> {
+    if (this.#state !== 'started' && this.#state !== 'connected') return Promise.reject(new ManagerError(`${this.constructor.name}.stats(): the manager is not running (${this.#state})`));
+    return this.#client!.call(CONTROL_ID, 'stats', [], { lost: managerLost }) as Promise<ManagerStats>;
+  }
+
+  /**
+   * Stop the server process this manager started (asking it to exit, then SIGTERM, then
+   * SIGKILL) and wait for it. Proxies used afterwards reject with ManagerError. For a
+   * connected manager, only this object stops working (the server goes on, as in Python).
+   * Python: BaseManager.shutdown(). Idempotent; never rejects.
+   */
+  shutdown(): Promise<void> {
+    this.#shutdown ??= (async () => {
+      const wasStarted = this.#state === 'started';
+      this.#state = 'shutdown';
+      if (wasStarted && this.#process?.isAlive()) {
+        let timer: NodeTimeout | undefined;
+        const asked = this.#client!.call(CONTROL_ID, 'shutdown', [], { lost: managerLost }).catch(() => {});
+        await Promise.race([asked, new Promise((r) => (timer = setTimeout(r, 1000)))]);
+        clearTimeout(timer);
+      }
+      await this.#reap();
+    })();
+    return this.#shutdown;
+  }
+
+  /** Same as shutdown(): `await using manager = await Manager.start()`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.shutdown();
+  }
+
+  /** Wait for the server process to exit: a short grace, then SIGTERM, then SIGKILL. */
+  async #reap(): Promise<void> {
+    const proc = this.#process;
+    if (!proc || !proc.isAlive()) return;
+    await proc.join(1000);
+    if (proc.isAlive()) {
+      proc.terminate();
+      await proc.join(1000);
+    }
+    if (proc.isAlive()) {
+      proc.kill();
+      await proc.join();
+    }
+  }
+
+  toString(): string {
+    return `<${this.constructor.name} ${this.#state}${this.#address ? ` at ${formatAddress(this.#address)}` : ''}>`;
+  }
+}
+
+/**
+ * A server process of shared objects, with factories for lists, dicts, queues, locks…; the
+ * objects live in the manager process and every process reaches them through proxies.
+ * Python: multiprocessing.Manager() (a SyncManager) — every proxy method is async; queues
+ * and sync primitives are multiproc's own classes, served by the manager process.
+ * Rejects with: ManagerError (start failed, used after shutdown or after the server died),
+ * plus each factory's own argument errors (TypeError, MP_INVALID_ARG).
+ *
+ * @example
+ * await using manager = await Manager.start();
+ * const results = await manager.list<number>();
+ * const p = new Process({ target: async (out: ListProxy<number>) => out.append(42), args: [results] });
+ * p.start();
+ * await p.join();
+ * console.log(await results.toArray()); // [42]
+ */
+export class Manager extends BaseManager {
+  /** A shared list. Python: Manager().list(init). */
+  list<T = unknown>(init?: Iterable<T>): Promise<ListProxy<T>> {
+    return this.create('list', init === undefined ? undefined : Array.isArray(init) ? init : [...init]);
+  }
+
+  /** A shared dict. Python: Manager().dict(init). Rejects with TypeError for a non-primitive key. */
+  dict<K extends DictKey = string, V = unknown>(init?: Partial<Record<K & string, V>> | Map<K, V> | Iterable<readonly [K, V]>): Promise<DictProxy<K, V>> {
+    const arg = init === undefined || init instanceof Map || Array.isArray(init) || typeof (init as Iterable<unknown>)[Symbol.iterator] !== 'function' ? init : [...(init as Iterable<readonly [K, V]>)];
+    return this.create('dict', arg);
+  }
+
+  /** A shared namespace (named attributes). Python: Manager().Namespace(). */
+  namespace<T extends Record<string, unknown> = Record<string, unknown>>(init?: Partial<T>): Promise<NamespaceProxy<T>> {
+    return this.create('namespace', init);
+  }
+
+  /**
+   * A shared single value. Python: Manager().Value(typecode, value) — the typecode ('i', 'd'…)
+   * is recorded, the value stored as given. Rejects with TypeError for an unknown typecode.
+   */
+  value<T = number>(typecode: string, value: T): Promise<ValueProxy<T>> {
+    return this.create('value', typecode, value);
+  }
+
+  /**
+   * A shared fixed-length typed array ('b' 'B' 'h' 'H' 'i' 'I' 'f' 'd', or 'l' 'L' 'q' 'Q'
+   * holding bigints). Python: Manager().Array(typecode, sequence). Rejects with TypeError for
+   * an unknown typecode or a value of the wrong type.
+   */
+  array<T extends number | bigint = number>(typecode: string, seq: Iterable<number | bigint> | number): Promise<ArrayProxy<T>> {
+    return this.create('array', typecode, typeof seq === 'number' || Array.isArray(seq) ? seq : [...seq]);
+  }
+
+  /** A Queue served by the manager process. Python: Manager().Queue(maxsize). @default maxsize 0 (no limit) */
+  queue<T = unknown>(maxsize = 0): Promise<Queue<T>> {
+    return this.create('queue', maxsize);
+  }
+
+  /** A JoinableQueue served by the manager process. Python: Manager().JoinableQueue(maxsize). @default maxsize 0 (no limit) */
+  joinableQueue<T = unknown>(maxsize = 0): Promise<JoinableQueue<T>> {
+    return this.create('joinableQueue', maxsize);
+  }
+
+  /** A Lock served by the manager process. Python: Manager().Lock(). */
+  lock(): Promise<Lock> {
+    return this.create('lock');
+  }
+
+  /** An RLock served by the manager process. Python: Manager().RLock(). */
+  rlock(): Promise<RLock> {
+    return this.create('rlock');
+  }
+
+  /** A Semaphore served by the manager process. Python: Manager().Semaphore(value). @default value 1 */
+  semaphore(value = 1): Promise<Semaphore> {
+    return this.create('semaphore', value);
+  }
+
+  /** A BoundedSemaphore served by the manager process. Python: Manager().BoundedSemaphore(value). @default value 1 */
+  boundedSemaphore(value = 1): Promise<BoundedSemaphore> {
+    return this.create('boundedSemaphore', value);
+  }
+
+  /**
+   * A Condition served by the manager process, on `lock` (a lock or rlock of this same
+   * manager) or a new RLock. Python: Manager().Condition(lock). Rejects with TypeError for a
+   * lock of another manager or process.
+   */
+  condition(lock?: Lock | RLock): Promise<Condition> {
+    return this.create('condition', lock);
+  }
+
+  /** An Event served by the manager process. Python: Manager().Event(). */
+  event(): Promise<Event> {
+    return this.create('event');
+  }
+
+  /**
+   * A Barrier for `parties` processes, served by the manager process (no `action`: it would
+   * run in the manager). Python: Manager().Barrier(parties, timeout=…). @default options.timeout no limit
+   */
+  barrier(parties: number, options: { timeout?: number } = {}): Promise<Barrier> {
+    return this.create('barrier', parties, options);
+  }
+}
+
+for (const typeid of BUILTIN_TYPEIDS) {
+  let own = registries.get(Manager);
+  if (!own) registries.set(Manager, (own = new Map()));
+  own.set(typeid, { builtin: true });
+}

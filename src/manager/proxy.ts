@@ -1,0 +1,693 @@
+// Proxies of objects a Manager hosts: ListProxy, DictProxy, NamespaceProxy, ValueProxy,
+// ArrayProxy and the method proxy of registered types. Proxy side: they run in any process
+// that holds one (the manager's owner, its children, grandchildren, pool workers, a client
+// on another machine), and in the manager server itself when managed objects nest.
+//
+// A proxy is a Handle (src/protocol.ts) plus a backend:
+//   remote  the usual case: calls go through this process's one HostClient connection to
+//           the manager's host (src/queue/host.ts), many in flight, coalesced per tick;
+//   local   the handle points at a host of this very process (the manager server reviving
+//           a dict stored in one of its lists, or a getServer() process): direct calls, with
+//           values copied exactly as the wire would copy them.
+// Pipelined writes ("batch where safe"): a write that cannot fail in the server once this
+// side has checked its arguments (append, extend, insert, clear, reverse, dict set/update/
+// clear, namespace and value set) goes out as a one-way frame and resolves as soon as that
+// frame is handed to the operating system, instead of after a reply; a later call's reply
+// confirms it (the connection is ordered). So a loop of `await lst.append(x)` costs one
+// write per item, not one round trip. What stays true, as with Python's synchronous proxies:
+//   - calls of one process to one manager are applied in the order they were made (one
+//     connection, one event loop serving it), so every later call of this process sees them;
+//   - another process that learns of the write through any channel afterwards and then asks
+//     the manager sees it too: the write's bytes reached the manager's socket first, and the
+//     manager reads ready sockets in the order they became ready, each to the end;
+//   - a child process has every pipelined write confirmed before it exits.
+// Not pipelined: the first call on a connection (the handshake must be done first), large
+// values (over 16 KiB: they could linger in this process's socket buffer), a 257th write in
+// a row (its reply confirms the others: backpressure), and anything that can fail in the
+// server. If the manager dies with writes unconfirmed, the next call rejects with
+// ManagerError as always, and a child about to exit says so on stderr.
+//
+// Reference counting (Python's BaseProxy._incref/_decref): a revived proxy claims the
+// transit lease its handle came with and holds one reference until it is garbage collected
+// (FinalizationRegistry); serializing a proxy for another process takes a new lease first,
+// so the object survives the trip even if this process drops its proxy meanwhile.
+//
+// Importing this module registers the revivers of every manager kind: src/process/child.ts
+// must import it for children to revive manager proxies passed to them.
+
+import { serialize } from 'node:v8';
+import { InvalidStateError, ManagerError, RemoteError, invalidArg } from '../errors.ts';
+import { decodeError, encodeError, type Handle } from '../protocol.ts';
+import { registerFlusher } from '../process/runtime.ts';
+import { encodeHandles, noteShareable, registerReviver, reviveHandles, toHandle, type Shareable } from '../queue/handle.ts';
+import { formatAddress, Host, HostClient, type Address } from '../queue/host.ts';
+import { checkKey, PROXY_IDENTITY } from './objects.ts';
+
+export { PROXY_IDENTITY } from './objects.ts';
+
+/** Handle kinds of manager objects (what `handle.kind` says, picking the proxy class). */
+export const KINDS = {
+  list: 'manager.list',
+  dict: 'manager.dict',
+  namespace: 'manager.namespace',
+  value: 'manager.value',
+  array: 'manager.array',
+  object: 'manager.object',
+} as const;
+
+/** `address#id`: the same string for every proxy of one hosted object. */
+export function identityOf(address: Address, id: string): string {
+  return `${formatAddress(address)}#${id}`;
+}
+
+/** The error a call rejects with when the manager cannot be reached any more. */
+export function managerLost(message: string, cause: Error | undefined): Error {
+  return new ManagerError(`${message.replace('the process hosting this object', 'the manager process')}; the manager was shut down or died (Python: EOFError / ConnectionRefusedError)`, cause ? { cause } : undefined);
+}
+
+interface Backend {
+  readonly identity: string;
+  /** A call whose promise settles with the reply. */
+  call(method: string, args: unknown[]): Promise<unknown>;
+  /** A write that cannot fail in the server: may resolve before the reply (see the header). */
+  write(method: string, args: unknown[]): Promise<unknown>;
+  handle(): Handle;
+}
+
+/** The id of the control object on every manager host (src/manager/server.ts serves it). */
+export const CONTROL_ID = 'manager';
+
+/** Most pipelined writes of one connection before a call must confirm they were applied. */
+const WINDOW = 256;
+/** Largest serialized arguments (bytes) a write may have and still be pipelined. */
+const SMALL = 16 * 1024;
+const RESOLVED = Promise.resolve(undefined);
+
+/**
+ * Per connection: whether a reply proved the handshake done, and how many pipelined writes
+ * were sent and how many of those a later reply has confirmed (the connection is ordered, so
+ * any reply confirms every frame sent before its request).
+ */
+interface Pipeline {
+  readonly client: HostClient;
+  open: boolean;
+  sent: number;
+  confirmed: number;
+}
+const pipelines = new WeakMap<HostClient, Pipeline>();
+/** Connections with unconfirmed pipelined writes: confirmed before a child exits. */
+const unconfirmed = new Set<Pipeline>();
+
+registerFlusher(async () => {
+  for (const pipe of [...unconfirmed]) {
+    const writes = pipe.sent - pipe.confirmed;
+    try {
+      await confirm(pipe, pipe.client.call(CONTROL_ID, 'hello', [], { lost: managerLost }));
+    } catch (err) {
+      process.stderr.write(`multiproc (pid ${process.pid}): ${writes} write(s) to a manager may not have been applied: ${(err as Error).message}\n`);
+    }
+  }
+});
+
+function pipelineOf(client: HostClient): Pipeline {
+  let p = pipelines.get(client);
+  if (!p) pipelines.set(client, (p = { client, open: false, sent: 0, confirmed: 0 }));
+  return p;
+}
+
+/** Count the writes sent before `reply`'s request as applied once it arrives. */
+function confirm<T>(pipe: Pipeline, reply: Promise<T>): Promise<T> {
+  const mark = pipe.sent;
+  const done = () => {
+    pipe.open = true;
+    if (mark > pipe.confirmed) pipe.confirmed = mark;
+    if (pipe.confirmed === pipe.sent) unconfirmed.delete(pipe);
+  };
+  reply.then(done, done);
+  return reply;
+}
+
+/** Small enough to pipeline: primitives and short strings at once, anything else measured. */
+function small(args: unknown[]): boolean {
+  let measure = false;
+  for (const a of args) {
+    if (typeof a === 'string') {
+      if (a.length > SMALL / 4) return false;
+    } else if (typeof a === 'object' && a !== null) {
+      measure = true;
+    } else if (typeof a === 'function' || typeof a === 'symbol') {
+      return false; // the real call reports the SerializationError
+    }
+  }
+  if (!measure) return true;
+  try {
+    return serialize(args).length <= SMALL;
+  } catch {
+    return false;
+  }
+}
+
+
+/** What the finalizer needs to drop a collected proxy's reference (never the proxy itself). */
+interface Held {
+  client: HostClient;
+  id: string;
+  yes: boolean;
+}
+
+const dropper = new FinalizationRegistry<Held>((held) => {
+  if (!held.yes) return;
+  held.yes = false;
+  held.client.decref(held.id);
+});
+
+class RemoteBackend implements Backend {
+  readonly identity: string;
+  readonly #handle: Handle;
+  readonly #client: HostClient;
+  readonly #held: Held;
+  readonly #pipe: Pipeline;
+
+  constructor(handle: Handle, owner: object) {
+    this.#handle = handle;
+    this.identity = identityOf(handle.address, handle.id);
+    const hostPid = typeof handle.meta?.hostPid === 'number' ? handle.meta.hostPid : undefined;
+    this.#client = HostClient.for(handle.address, handle.authkey, hostPid);
+    // Claim the lease the sender took when it serialized the handle: from here on this
+    // proxy's reference keeps the object alive.
+    this.#client.incref(handle.id, true);
+    this.#held = { client: this.#client, id: handle.id, yes: true };
+    this.#pipe = pipelineOf(this.#client);
+    dropper.register(owner, this.#held, this.#held);
+  }
+
+  call(method: string, args: unknown[]): Promise<unknown> {
+    const reply = this.#client.call(this.#handle.id, method, args, { lost: managerLost });
+    // Only a connection with pipelined writes in flight (or none proven open) needs to learn
+    // what a reply confirms.
+    const pipe = this.#pipe;
+    return pipe.open && pipe.sent === pipe.confirmed ? reply : confirm(pipe, reply);
+  }
+
+  write(method: string, args: unknown[]): Promise<unknown> {
+    const pipe = this.#pipe;
+    // Not pipelined: before a reply proved the handshake done (frames would wait in this
+    // process), on a broken connection (the call reports it), past the window (this call's
+    // reply confirms the writes before it: backpressure), and for large values.
+    if (!pipe.open || this.#client.closed || pipe.sent - pipe.confirmed >= WINDOW || !small(args)) return this.call(method, args);
+    try {
+      // One-way: no reply to wait for or to process. A value that cannot be serialized
+      // throws here, at the caller.
+      this.#client.notify(this.#handle.id, method, args);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    pipe.sent++;
+    unconfirmed.add(pipe);
+    // The connection queued its flush during notify(), so that flush runs before the
+    // caller's continuation: the frame is with the operating system when the caller goes on.
+    return RESOLVED;
+  }
+
+  handle(): Handle {
+    // The object must outlive the trip to the next process even if this one drops its
+    // proxy before the receiver claims it. The lease goes out before any later decref on
+    // the same ordered connection.
+    this.#client.lease(this.#handle.id);
+    return this.#handle;
+  }
+}
+
+class LocalBackend implements Backend {
+  readonly identity: string;
+  readonly #host: Host;
+  readonly #id: string;
+  readonly #target: Record<string, unknown>;
+
+  constructor(host: Host, id: string, target: object, owner: object) {
+    this.#host = host;
+    this.#id = id;
+    this.#target = target as Record<string, unknown>;
+    this.identity = identityOf(host.address, id);
+    host.bind(owner, id, true);
+  }
+
+  call(method: string, args: unknown[]): Promise<unknown> {
+    try {
+      if (this.#host.lookup(this.#id) === undefined) throw new InvalidStateError(`object '${this.#id}' no longer exists on the host`);
+      const fn = this.#target[method];
+      if (typeof fn !== 'function') throw invalidArg(`managed object '${this.#id}' has no method '${method}'`);
+      // Copy in and out exactly as the wire would, so a local caller cannot alias the
+      // server's data (a list item mutated behind the list's back).
+      const result = fn.apply(this.#target, copy(args)) as unknown;
+      if (typeof (result as { then?: unknown })?.then === 'function') return (result as Promise<unknown>).then(copy, (err: unknown) => Promise.reject(asWire(err)));
+      return Promise.resolve(copy(result));
+    } catch (err) {
+      return Promise.reject(asWire(err));
+    }
+  }
+
+  write(method: string, args: unknown[]): Promise<unknown> {
+    return this.call(method, args);
+  }
+
+  handle(): Handle {
+    return this.#host.handle(this.#id);
+  }
+}
+
+/** Structured clone with handles, as a value crossing a process boundary is copied. */
+function copy<T>(value: T): T {
+  const encoded = encodeHandles(value);
+  const cloned = structuredClone(encoded.value);
+  return encoded.handles ? reviveHandles(cloned) : cloned;
+}
+
+/** An error thrown by a local call, turned into what a remote call would have rejected with. */
+function asWire(err: unknown): Error {
+  return decodeError(encodeError(err));
+}
+
+/**
+ * Errors from the server, as the caller should see them: an index out of range is a
+ * RangeError and a bad argument a TypeError (the server's own error is the `cause`), a
+ * released object or a lost connection is a ManagerError; anything else (a `KeyError`-named
+ * RemoteError carrying `key`, an error a registered type threw) passes through.
+ */
+export function translate(err: unknown, what: string): Error {
+  if (err instanceof RemoteError && (err.remoteName === 'RangeError' || err.remoteName === 'TypeError')) {
+    const Cls = err.remoteName === 'RangeError' ? RangeError : TypeError;
+    const out = new Cls(`${what}: ${err.message}`, { cause: err });
+    Object.assign(out, err.properties);
+    return out;
+  }
+  if (err instanceof InvalidStateError && /no longer exists on the host/.test(err.message)) {
+    return new ManagerError(`${what}: the managed object was freed by the manager (every reference to it was dropped)`, { cause: err });
+  }
+  if (err instanceof Error) return err;
+  return new ManagerError(`${what} failed: ${String(err)}`);
+}
+
+/** Calls a proxy's backend; assigned in BaseProxy's static block (the backend is #private). */
+let invoke: (proxy: BaseProxy, method: string, args: unknown[]) => Promise<unknown>;
+/** The same for a write that cannot fail in the server once its arguments passed the checks here. */
+let pipelined: (proxy: BaseProxy, method: string, args: unknown[]) => Promise<unknown>;
+/** Reads the facts a proxy's handle carried (`handle.meta`); assigned in the same block. */
+let metaOf: (proxy: BaseProxy) => Record<string, unknown>;
+
+/**
+ * What every manager proxy shares: it is a handle plus a connection, it passes to other
+ * processes like any handle (Process args, pool initargs, task arguments, other managed
+ * objects) and it keeps its object alive while it exists.
+ * Python: multiprocessing.managers.BaseProxy — every method is async here.
+ * Rejects with: ManagerError when the manager was shut down or died.
+ */
+export class BaseProxy implements Shareable {
+  readonly #backend: Backend;
+  readonly #kind: string;
+  readonly #meta: Record<string, unknown>;
+
+  /** @internal Proxies are made by manager factories and by reviving handles, not by `new`. */
+  constructor(handle: Handle) {
+    const host = Host.find(handle.address);
+    const target = host?.lookup(handle.id);
+    this.#backend = host && target ? new LocalBackend(host, handle.id, target, this) : new RemoteBackend(handle, this);
+    this.#kind = handle.kind;
+    this.#meta = handle.meta ?? {};
+    noteShareable();
+  }
+
+  static {
+    metaOf = (proxy) => proxy.#meta;
+    invoke = (proxy, method, args) => proxy.#backend.call(method, args).catch((err: unknown) => Promise.reject(translate(err, proxy.#what(method))));
+    pipelined = (proxy, method, args) => proxy.#backend.write(method, args).catch((err: unknown) => Promise.reject(translate(err, proxy.#what(method))));
+  }
+
+  #what(method: string): string {
+    return `${this.#kind.replace('manager.', '')}.${method}()`;
+  }
+
+  /** The handle another process revives into a working proxy (takes a transit lease). */
+  [toHandle](): Handle {
+    return this.#backend.handle();
+  }
+
+  /** @internal Equality of proxies inside the server, without side effects. */
+  get [PROXY_IDENTITY](): string {
+    return this.#backend.identity;
+  }
+
+  get [Symbol.toStringTag](): string {
+    return this.constructor.name;
+  }
+
+  /** What `console.log(proxy)` shows: the class and which object of which manager. */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return `${this.constructor.name} <${this.#backend.identity}>`;
+  }
+}
+
+/** Slice size for async iteration: one round trip per this many items. */
+const CHUNK = 1024;
+
+/**
+ * A list living in the manager process. Every call is one atomic operation there.
+ * Python: multiprocessing.managers.ListProxy — `lst[i]` is `get(i)`, `lst[i] = v` is
+ * `set(i, v)`, `len(lst)` is `len()`; negative indices count from the end.
+ * Rejects with: RangeError (index out of range, `remove`/`index` of a missing value; the
+ * server's error is the `cause`), ManagerError (manager gone), SerializationError (a value
+ * that cannot cross).
+ *
+ * @example
+ * const lst = await manager.list<number>([1, 2]);
+ * await lst.append(3);
+ * console.log(await lst.get(-1), await lst.len()); // 3 3
+ */
+export class ListProxy<T = unknown> extends BaseProxy {
+  /** Add `value` at the end. Python: list.append. */
+  append(value: T): Promise<void> {
+    return pipelined(this, 'append', [value]) as Promise<void>;
+  }
+  /** Add every value of `values` at the end, in one round trip. Python: list.extend. */
+  extend(values: Iterable<T>): Promise<void> {
+    return pipelined(this, 'extend', [Array.isArray(values) ? values : [...values]]) as Promise<void>;
+  }
+  /** The item at `index` (negative counts from the end). Python: `lst[index]`. Rejects with RangeError. */
+  get(index: number): Promise<T> {
+    return invoke(this, 'get', [index]) as Promise<T>;
+  }
+  /** Replace the item at `index`. Python: `lst[index] = value`. Rejects with RangeError. */
+  set(index: number, value: T): Promise<void> {
+    return invoke(this, 'set', [index, value]) as Promise<void>;
+  }
+  /** Remove and return the item at `index`. Python: list.pop. @default index -1 (the last). Rejects with RangeError. */
+  pop(index?: number): Promise<T> {
+    return invoke(this, 'pop', index === undefined ? [] : [index]) as Promise<T>;
+  }
+  /** Insert `value` before `index` (clamped to the list, as Python does). Python: list.insert. */
+  insert(index: number, value: T): Promise<void> {
+    return (Number.isInteger(index) ? pipelined : invoke)(this, 'insert', [index, value]) as Promise<void>;
+  }
+  /** Remove the first item equal to `value` (deep equality). Python: list.remove. Rejects with RangeError when absent. */
+  remove(value: T): Promise<void> {
+    return invoke(this, 'remove', [value]) as Promise<void>;
+  }
+  /** Position of the first item equal to `value` in [start, stop). Python: list.index. Rejects with RangeError when absent. */
+  index(value: T, start?: number, stop?: number): Promise<number> {
+    return invoke(this, 'index', [value, start, stop]) as Promise<number>;
+  }
+  /** How many items equal `value` (deep equality). Python: list.count. */
+  count(value: T): Promise<number> {
+    return invoke(this, 'count', [value]) as Promise<number>;
+  }
+  /** Whether an item equals `value`. Python: `value in lst`. */
+  includes(value: T): Promise<boolean> {
+    return invoke(this, 'includes', [value]) as Promise<boolean>;
+  }
+  /** Number of items. Python: `len(lst)`. */
+  len(): Promise<number> {
+    return invoke(this, 'len', []) as Promise<number>;
+  }
+  /** A copy of items [start, stop) (negative bounds count from the end). Python: `lst[start:stop]`. */
+  slice(start?: number, stop?: number): Promise<T[]> {
+    return invoke(this, 'slice', [start, stop]) as Promise<T[]>;
+  }
+  /** A copy of the whole list, in one round trip. Python: `lst[:]` / `list(lst)`. */
+  toArray(): Promise<T[]> {
+    return invoke(this, 'toArray', []) as Promise<T[]>;
+  }
+  /** Remove every item. Python: list.clear. */
+  clear(): Promise<void> {
+    return pipelined(this, 'clear', []) as Promise<void>;
+  }
+  /** Reverse in place. Python: list.reverse. */
+  reverse(): Promise<void> {
+    return pipelined(this, 'reverse', []) as Promise<void>;
+  }
+  /**
+   * Iterate the items, fetched in slices of 1024 (one round trip each).
+   * Python: `for x in lst` — like Python, items added or removed meanwhile may be seen or skipped.
+   */
+  async *[Symbol.asyncIterator](): AsyncGenerator<T, void, undefined> {
+    for (let start = 0; ; start += CHUNK) {
+      const chunk = await this.slice(start, start + CHUNK);
+      yield* chunk;
+      if (chunk.length < CHUNK) return;
+    }
+  }
+}
+
+function validKey(key: unknown): boolean {
+  try {
+    checkKey(key);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Would `dict.update(arg)` succeed? (Then it may be pipelined; otherwise the server says why.) */
+function validEntries(arg: unknown): boolean {
+  if (arg instanceof Map || Array.isArray(arg)) {
+    for (const entry of arg as Iterable<unknown>) if (!Array.isArray(entry) || entry.length !== 2 || !validKey(entry[0])) return false;
+    return true;
+  }
+  return typeof arg === 'object' && arg !== null;
+}
+
+/** Keys a DictProxy accepts: compared by value after crossing processes. */
+export type DictKey = string | number | bigint | boolean | null | undefined;
+
+/**
+ * A dict living in the manager process. Keys are primitives (string, number, bigint,
+ * boolean, null, undefined), kept in insertion order.
+ * Python: multiprocessing.managers.DictProxy — `get(key)` is `d[key]` and rejects with
+ * KeyError when the key is missing, `get(key, fallback)` is `d.get(key, fallback)`;
+ * `delete(key)` is `del d[key]`.
+ * Rejects with: RemoteError named `KeyError` (its `key` property is the key) for a missing
+ * key, TypeError for a key that is not a primitive, ManagerError (manager gone).
+ *
+ * @example
+ * const d = await manager.dict<string, number>({ a: 1 });
+ * await d.set('b', 2);
+ * console.log(await d.get('b'), await d.get('zzz', 0)); // 2 0
+ */
+export class DictProxy<K extends DictKey = string, V = unknown> extends BaseProxy {
+  /** The value of `key`; without `fallback` a missing key rejects with KeyError. Python: `d[key]` / `d.get(key, fallback)`. */
+  get(key: K): Promise<V>;
+  get<F>(key: K, fallback: F): Promise<V | F>;
+  get(key: K, ...fallback: unknown[]): Promise<unknown> {
+    return invoke(this, 'get', [key, ...fallback.slice(0, 1)]);
+  }
+  /** Set `key` to `value`. Python: `d[key] = value`. */
+  set(key: K, value: V): Promise<void> {
+    return (validKey(key) ? pipelined : invoke)(this, 'set', [key, value]) as Promise<void>;
+  }
+  /** Whether `key` is present. Python: `key in d`. */
+  has(key: K): Promise<boolean> {
+    return invoke(this, 'has', [key]) as Promise<boolean>;
+  }
+  /** Remove `key`. Python: `del d[key]`. Rejects with KeyError when missing. */
+  delete(key: K): Promise<void> {
+    return invoke(this, 'delete', [key]) as Promise<void>;
+  }
+  /** The keys, in insertion order. Python: `list(d.keys())`. */
+  keys(): Promise<K[]> {
+    return invoke(this, 'keys', []) as Promise<K[]>;
+  }
+  /** The values, in insertion order. Python: `list(d.values())`. */
+  values(): Promise<V[]> {
+    return invoke(this, 'values', []) as Promise<V[]>;
+  }
+  /** `[key, value]` pairs, in insertion order. Python: `list(d.items())`. */
+  items(): Promise<[K, V][]> {
+    return invoke(this, 'items', []) as Promise<[K, V][]>;
+  }
+  /** Set every pair of `other` (a plain object, a Map or `[key, value]` pairs) in one atomic step. Python: dict.update. */
+  update(other: Partial<Record<K & string, V>> | Map<K, V> | Iterable<readonly [K, V]>): Promise<void> {
+    const arg = other instanceof Map || Array.isArray(other) || typeof (other as Iterable<unknown>)[Symbol.iterator] !== 'function' ? other : [...(other as Iterable<readonly [K, V]>)];
+    return (validEntries(arg) ? pipelined : invoke)(this, 'update', [arg]) as Promise<void>;
+  }
+  /** The value of `key`, first setting it to `value` when missing, atomically. Python: dict.setdefault. */
+  setdefault(key: K, value: V): Promise<V> {
+    return invoke(this, 'setdefault', [key, value]) as Promise<V>;
+  }
+  /** Remove `key` and return its value; a missing key rejects with KeyError unless `fallback` is given. Python: dict.pop. */
+  pop(key: K): Promise<V>;
+  pop<F>(key: K, fallback: F): Promise<V | F>;
+  pop(key: K, ...fallback: unknown[]): Promise<unknown> {
+    return invoke(this, 'pop', [key, ...fallback.slice(0, 1)]);
+  }
+  /** Remove and return the last inserted pair. Python: dict.popitem. Rejects with KeyError when empty. */
+  popitem(): Promise<[K, V]> {
+    return invoke(this, 'popitem', []) as Promise<[K, V]>;
+  }
+  /** Number of keys. Python: `len(d)`. */
+  len(): Promise<number> {
+    return invoke(this, 'len', []) as Promise<number>;
+  }
+  /** Remove every key. Python: dict.clear. */
+  clear(): Promise<void> {
+    return pipelined(this, 'clear', []) as Promise<void>;
+  }
+  /** A plain-object copy (keys as strings), in one round trip. Python: `dict(d)` / `d.copy()`. */
+  toObject(): Promise<Record<string, V>> {
+    return invoke(this, 'toObject', []) as Promise<Record<string, V>>;
+  }
+  /** A Map copy (keys keep their types), in one round trip. Python: `dict(d)`. */
+  toMap(): Promise<Map<K, V>> {
+    return invoke(this, 'toMap', []) as Promise<Map<K, V>>;
+  }
+}
+
+/**
+ * A bag of named attributes living in the manager process.
+ * Python: multiprocessing.managers.NamespaceProxy — `ns.x` is `get('x')`, `ns.x = v` is
+ * `set('x', v)`.
+ * Rejects with: RemoteError named `AttributeError` for a missing attribute, ManagerError.
+ *
+ * @example
+ * const ns = await manager.namespace<{ done: boolean }>();
+ * await ns.set('done', true);
+ * console.log(await ns.get('done')); // true
+ */
+export class NamespaceProxy<T extends Record<string, unknown> = Record<string, unknown>> extends BaseProxy {
+  /** The attribute `name`. Python: `ns.name`. Rejects with AttributeError when unset. */
+  get<N extends keyof T & string>(name: N): Promise<T[N]> {
+    return invoke(this, 'get', [name]) as Promise<T[N]>;
+  }
+  /** Set the attribute `name`. Python: `ns.name = value`. */
+  set<N extends keyof T & string>(name: N, value: T[N]): Promise<void> {
+    return pipelined(this, 'set', [name, value]) as Promise<void>;
+  }
+  /** Whether the attribute is set. Python: `hasattr(ns, name)`. */
+  has(name: keyof T & string): Promise<boolean> {
+    return invoke(this, 'has', [name]) as Promise<boolean>;
+  }
+  /** Remove the attribute. Python: `del ns.name`. Rejects with AttributeError when unset. */
+  delete(name: keyof T & string): Promise<void> {
+    return invoke(this, 'delete', [name]) as Promise<void>;
+  }
+  /** Every attribute as a plain object. Python: `vars(ns)`. */
+  toObject(): Promise<Partial<T>> {
+    return invoke(this, 'toObject', []) as Promise<Partial<T>>;
+  }
+}
+
+/**
+ * One value living in the manager process.
+ * Python: multiprocessing.managers.ValueProxy (`manager.Value(typecode, v)`) — `v.value` is
+ * `get()`, `v.value = x` is `set(x)`. Like Python's, the typecode is informative: the value
+ * is stored as given. Read-modify-write needs a manager lock, as in Python.
+ * Rejects with: ManagerError.
+ *
+ * @example
+ * const v = await manager.value('i', 0);
+ * await v.set((await v.get()) + 1);
+ */
+export class ValueProxy<T = unknown> extends BaseProxy {
+  /** The typecode the value was created with ('i', 'd'…). */
+  get typecode(): string {
+    return String(metaOf(this).typecode);
+  }
+  /** The current value. Python: `v.value`. */
+  get(): Promise<T> {
+    return invoke(this, 'get', []) as Promise<T>;
+  }
+  /** Replace the value. Python: `v.value = value`. */
+  set(value: T): Promise<void> {
+    return pipelined(this, 'set', [value]) as Promise<void>;
+  }
+}
+
+/**
+ * A fixed-length typed array living in the manager process (Int32Array for 'i', Float64Array
+ * for 'd'…; the 64-bit integer codes 'l' 'L' 'q' 'Q' hold bigints).
+ * Python: multiprocessing.managers.ArrayProxy (`manager.Array(typecode, seq)`).
+ * Rejects with: RangeError (index out of range), TypeError (a value of the wrong type), ManagerError.
+ *
+ * @example
+ * const a = await manager.array('d', [0, 0, 0]);
+ * await a.set(1, 2.5);
+ * console.log(await a.toArray()); // [0, 2.5, 0]
+ */
+export class ArrayProxy<T extends number | bigint = number> extends BaseProxy {
+  /** The typecode the array was created with ('i', 'd'…). */
+  get typecode(): string {
+    return String(metaOf(this).typecode);
+  }
+  /** The element at `index` (negative counts from the end). Python: `a[index]`. Rejects with RangeError. */
+  get(index: number): Promise<T> {
+    return invoke(this, 'get', [index]) as Promise<T>;
+  }
+  /** Set the element at `index` (converted as the typed array converts). Python: `a[index] = value`. */
+  set(index: number, value: T): Promise<void> {
+    return invoke(this, 'set', [index, value]) as Promise<void>;
+  }
+  /** Number of elements. Python: `len(a)`. */
+  len(): Promise<number> {
+    return invoke(this, 'len', []) as Promise<number>;
+  }
+  /** A copy of elements [start, stop). Python: `a[start:stop]`. */
+  slice(start?: number, stop?: number): Promise<T[]> {
+    return invoke(this, 'slice', [start, stop]) as Promise<T[]>;
+  }
+  /** A copy of every element. Python: `a[:]`. */
+  toArray(): Promise<T[]> {
+    return invoke(this, 'toArray', []) as Promise<T[]>;
+  }
+  /** Iterate the elements, fetched in slices of 1024. Python: `for x in a`. */
+  async *[Symbol.asyncIterator](): AsyncGenerator<T, void, undefined> {
+    for (let start = 0; ; start += CHUNK) {
+      const chunk = await this.slice(start, start + CHUNK);
+      yield* chunk;
+      if (chunk.length < CHUNK) return;
+    }
+  }
+}
+
+/** The methods of `T`, each returning a Promise of what it returned (its resolved value for async ones). */
+export type MethodProxy<T> = {
+  [K in keyof T as T[K] extends (...args: any[]) => unknown ? (K extends 'then' ? never : K) : never]: T[K] extends (...args: infer A) => infer R ? (...args: A) => Promise<Awaited<R>> : never;
+} & ObjectProxy;
+
+/**
+ * The proxy of an object a registered type's factory made: one async method per method the
+ * object exposes (its public methods, or the `exposed` list given to `register`).
+ * Python: multiprocessing.managers.AutoProxy — a method named `then` is never proxied, so
+ * that awaiting a proxy does not call it.
+ * Rejects with: whatever the method threw (a RemoteError keeping its name, message, stack and
+ * own properties), ManagerError.
+ *
+ * @example
+ * MyManager.register('Counter', tasks<typeof import('./counter.js')>(url).makeCounter);
+ * const counter = await manager.create<MethodProxy<Counter>>('Counter');
+ * await counter.increment();
+ */
+export class ObjectProxy extends BaseProxy {
+  /** @internal */
+  constructor(handle: Handle) {
+    super(handle);
+    const methods = Array.isArray(handle.meta?.methods) ? (handle.meta.methods as unknown[]) : [];
+    for (const name of methods) {
+      if (typeof name !== 'string' || name === 'then' || name === 'constructor' || name in BaseProxy.prototype) continue;
+      Object.defineProperty(this, name, { value: (...args: unknown[]) => invoke(this, name, args), enumerable: false, configurable: true });
+    }
+  }
+
+  /** The registered typeid this object was made as. */
+  get typeid(): string {
+    return String(metaOf(this).typeid ?? 'object');
+  }
+}
+
+function revive<P extends BaseProxy>(Cls: new (handle: Handle) => P): (handle: Handle) => P {
+  return (handle) => new Cls(handle);
+}
+
+registerReviver(KINDS.list, revive(ListProxy));
+registerReviver(KINDS.dict, revive(DictProxy));
+registerReviver(KINDS.namespace, revive(NamespaceProxy));
+registerReviver(KINDS.value, revive(ValueProxy));
+registerReviver(KINDS.array, revive(ArrayProxy));
+registerReviver(KINDS.object, revive(ObjectProxy));

@@ -1,0 +1,446 @@
+// A framed, authenticated socket link between a proxy and a host. Runs on both sides:
+// `connect()` in the process that uses a shared object, `accept()` in the process that
+// hosts it (src/queue/host.ts). Whoever created the socket owns it: the Link closes it.
+//
+// Framing: every frame is a 4-byte big-endian length, then that many bytes. The length is
+// checked against a cap (64 MiB by default) before anything is buffered, so a peer cannot
+// make us allocate without limit. Handshake frames are raw bytes (capped at 1 KiB); every
+// later frame is one v8-serialized message of src/protocol.ts (ToHost / FromHost).
+//
+// Handshake (challenge-response both ways, as Python's multiprocessing.connection does; the
+// key itself never crosses):
+//   host  -> proxy   PROTOCOL, 0x00, hostNonce(32)
+//   proxy -> host    HMAC-SHA256(key, "multiproc proxy" + hostNonce), proxyNonce(32)
+//   host  -> proxy   HMAC-SHA256(key, "multiproc host" + proxyNonce), hostPid(u32)    or "FAIL"
+// The labels make the two answers differ, so a peer cannot reflect our own challenge back.
+// A proxy whose key is wrong gets AuthenticationError; so does a proxy that reached a host
+// which cannot prove it knows the key.
+//
+// Writes are coalesced: messages sent in one synchronous burst leave in one writev (flushed
+// on a microtask), and 256 KiB of pending frames are flushed at once.
+
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createConnection, type Socket } from 'node:net';
+import { deserialize, serialize } from 'node:v8';
+import { AuthenticationError, invalidRange, SerializationError } from '../errors.ts';
+import { checkVersion, isBranded, PROTOCOL } from '../protocol.ts';
+
+/** Default cap on one frame, in bytes: 64 MiB (the `maxFrameSize` option changes it). */
+export const DEFAULT_MAX_FRAME = 64 * 1024 * 1024;
+const HANDSHAKE_MAX = 1024;
+const HANDSHAKE_TIMEOUT = 20_000;
+const NONCE = 32;
+const FLUSH_BYTES = 256 * 1024;
+const FAIL = Buffer.from('FAIL');
+
+/** Where a host listens: a unix socket path, or a TCP host and port. */
+export type Address = string | { host: string; port: number };
+
+/** Human-readable form of an address, for messages: the path, or `host:port`. */
+export function formatAddress(address: Address): string {
+  return typeof address === 'string' ? address : `${address.host}:${address.port}`;
+}
+
+/**
+ * An authkey as bytes: a Buffer (or Uint8Array) copied, a string as UTF-8.
+ * Python: the `authkey` bytes of BaseManager / multiprocessing.connection.
+ * Throws RangeError (MP_INVALID_ARG) for an empty key or a value of another type.
+ *
+ * @example
+ * const key = toKey('secret'); // <Buffer 73 65 63 72 65 74>
+ */
+export function toKey(authkey: Buffer | Uint8Array | string): Buffer {
+  if (typeof authkey === 'string') {
+    if (authkey.length === 0) throw invalidRange('authkey must not be empty');
+    return Buffer.from(authkey, 'utf8');
+  }
+  if (authkey instanceof Uint8Array) {
+    if (authkey.length === 0) throw invalidRange('authkey must not be empty');
+    return Buffer.from(authkey);
+  }
+  throw invalidRange('authkey must be a Buffer or a string');
+}
+
+/**
+ * A frame-length violation or undecodable frame. Closes the link it arrived on only.
+ * Internal: never reaches users (a proxy sees its pending calls fail with a closed error).
+ */
+class FrameError extends Error {}
+
+/**
+ * Reassembles frames from socket chunks without quadratic copying: chunks are kept in a
+ * list and each frame is copied at most once (not at all when it lies inside one chunk).
+ */
+class FrameReader {
+  readonly #chunks: Buffer[] = [];
+  #head = 0; // read offset inside #chunks[0]
+  #bytes = 0; // unread bytes over all chunks
+  #need = -1; // body length of the frame being read, -1 while reading its header
+  max: number;
+
+  constructor(max: number) {
+    this.max = max;
+  }
+
+  push(chunk: Buffer): void {
+    if (chunk.length === 0) return;
+    this.#chunks.push(chunk);
+    this.#bytes += chunk.length;
+  }
+
+  /** The next complete frame, or null. Throws FrameError for an oversized frame. */
+  next(): Buffer | null {
+    if (this.#need < 0) {
+      if (this.#bytes < 4) return null;
+      const header = this.#take(4);
+      const length = header.readUInt32BE(0);
+      if (length > this.max) throw new FrameError(`frame of ${length} bytes exceeds the ${this.max}-byte cap`);
+      this.#need = length;
+    }
+    if (this.#bytes < this.#need) return null;
+    const frame = this.#take(this.#need);
+    this.#need = -1;
+    return frame;
+  }
+
+  #take(n: number): Buffer {
+    this.#bytes -= n;
+    const first = this.#chunks[0]!;
+    if (first.length - this.#head >= n) {
+      const out = first.subarray(this.#head, this.#head + n);
+      this.#head += n;
+      if (this.#head === first.length) {
+        this.#chunks.shift();
+        this.#head = 0;
+      }
+      return out;
+    }
+    const out = Buffer.allocUnsafe(n);
+    let filled = 0;
+    let used = 0;
+    while (filled < n) {
+      const chunk = this.#chunks[used]!;
+      const start = used === 0 ? this.#head : 0;
+      const count = Math.min(chunk.length - start, n - filled);
+      chunk.copy(out, filled, start, start + count);
+      filled += count;
+      if (start + count === chunk.length) {
+        used++;
+        this.#head = 0;
+      } else {
+        this.#head = start + count;
+      }
+    }
+    this.#chunks.splice(0, used);
+    return out;
+  }
+}
+
+function hmac(key: Buffer, label: string, nonce: Buffer): Buffer {
+  return createHmac('sha256', key).update(label).update(nonce).digest();
+}
+
+function frame(body: Buffer): Buffer[] {
+  const header = Buffer.allocUnsafe(4);
+  header.writeUInt32BE(body.length, 0);
+  return [header, body];
+}
+
+/** Options of a Link. */
+export interface LinkOptions {
+  /** Largest frame accepted or sent, in bytes. @default 67108864 (64 MiB) */
+  maxFrameSize?: number;
+  /** Called with every message (already checked to carry `mp: PROTOCOL`). */
+  onMessage: (message: { type: string } & Record<string, unknown>) => void;
+  /**
+   * Called once when the link closes: `error` is null for an orderly close by either side,
+   * otherwise what broke it (a bad frame, a socket error, a failed handshake).
+   */
+  onClose: (error: Error | null) => void;
+}
+
+type LinkState = 'handshake' | 'open' | 'closed';
+
+/**
+ * One framed, authenticated connection. Create it with `connect()` (proxy side) or
+ * `accept()` (host side). Messages may be sent right away: they are serialized at once (so a
+ * bad value fails at the caller and the caller may reuse its buffers) and leave when the
+ * handshake has succeeded.
+ * Python: multiprocessing.connection.Connection over a Listener/Client socket, with
+ * deliver_challenge/answer_challenge done both ways.
+ * Throws SerializationError from send() (a value that cannot be serialized, or a frame over
+ * the cap); `ready` rejects with AuthenticationError or the socket error.
+ *
+ * @example
+ * const link = connect('/tmp/host.sock', key, { onMessage: (m) => console.log(m), onClose: () => {} });
+ * await link.ready;
+ * link.send({ mp: PROTOCOL, type: 'call', id: 1, obj: 'queue-1', method: 'qsize', args: [] });
+ */
+export class Link {
+  readonly #socket: Socket;
+  readonly #reader: FrameReader;
+  readonly #options: LinkOptions;
+  readonly #max: number;
+  #state: LinkState = 'handshake';
+  #out: Buffer[] = [];
+  #outBytes = 0;
+  #flushQueued = false;
+  #ready: Promise<void>;
+  #settleReady!: (error: Error | null) => void;
+  #handshakeStep: ((frame: Buffer) => void) | null = null;
+  #handshakeTimer: NodeTimeout | null = null;
+  #refd = true;
+  /** Pid the peer reported during the handshake (proxy side), if any. */
+  peerPid: number | undefined;
+
+  /** @internal Use connect() or accept(). */
+  constructor(socket: Socket, options: LinkOptions) {
+    this.#socket = socket;
+    this.#options = options;
+    this.#max = options.maxFrameSize ?? DEFAULT_MAX_FRAME;
+    this.#reader = new FrameReader(HANDSHAKE_MAX);
+    this.#ready = new Promise<void>((resolve, reject) => {
+      this.#settleReady = (error) => (error ? reject(error) : resolve());
+    });
+    // A failed handshake is reported through onClose too; nobody has to await `ready`.
+    this.#ready.catch(() => {});
+    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
+    socket.on('error', (err: Error) => this.#close(err));
+    socket.on('close', () => this.#close(null));
+    this.#handshakeTimer = setTimeout(() => this.#close(new FrameError('the handshake did not complete in time')), HANDSHAKE_TIMEOUT);
+    // The timer must not keep a process alive on its own; the socket decides that.
+    this.#handshakeTimer.unref();
+  }
+
+  /** Resolves when the handshake succeeded; rejects with what failed (AuthenticationError…). */
+  get ready(): Promise<void> {
+    return this.#ready;
+  }
+
+  /** True once closed (by either side or by an error). */
+  get closed(): boolean {
+    return this.#state === 'closed';
+  }
+
+  /**
+   * Queue `message` for sending. Throws SerializationError when it cannot be serialized or
+   * its frame would exceed the size cap; does nothing once the link is closed.
+   */
+  send(message: object): void {
+    if (this.#state === 'closed') return;
+    let body: Buffer;
+    try {
+      body = serialize(message);
+    } catch (err) {
+      throw new SerializationError(`a value cannot be sent to another process: ${(err as Error).message}`, { cause: err });
+    }
+    if (body.length > this.#max) {
+      throw new SerializationError(`a message of ${body.length} bytes exceeds the ${this.#max}-byte frame cap (maxFrameSize); send smaller values`);
+    }
+    this.#out.push(...frame(body));
+    this.#outBytes += body.length + 4;
+    if (this.#state !== 'open') return;
+    if (this.#outBytes >= FLUSH_BYTES) this.#flush();
+    else if (!this.#flushQueued) {
+      this.#flushQueued = true;
+      queueMicrotask(() => this.#flush());
+    }
+  }
+
+  /** Keep the process alive while this socket is open (a request is waiting on it). */
+  ref(): void {
+    if (!this.#refd && this.#state !== 'closed') this.#socket.ref();
+    this.#refd = true;
+  }
+
+  /** Let the process exit even though this socket is open (nothing is waiting on it). */
+  unref(): void {
+    if (this.#refd && this.#state !== 'closed') this.#socket.unref();
+    this.#refd = false;
+  }
+
+  /** Close the link after writing what is queued. Idempotent. */
+  close(): void {
+    if (this.#state === 'closed') return;
+    if (this.#state === 'open') this.#flush();
+    this.#close(null, true);
+  }
+
+  /** Close the link at once, reporting `error` to onClose. */
+  destroy(error: Error): void {
+    this.#close(error);
+  }
+
+  #flush(): void {
+    this.#flushQueued = false;
+    if (this.#out.length === 0 || this.#state !== 'open') return;
+    const out = this.#out;
+    this.#out = [];
+    this.#outBytes = 0;
+    // cork/uncork turns the writes into one writev syscall.
+    this.#socket.cork();
+    for (const b of out) this.#socket.write(b);
+    this.#socket.uncork();
+  }
+
+  #writeRaw(body: Buffer): void {
+    for (const b of frame(body)) this.#socket.write(b);
+  }
+
+  #onData(chunk: Buffer): void {
+    if (this.#state === 'closed') return;
+    this.#reader.push(chunk);
+    try {
+      for (;;) {
+        // A handler (handshake step or onMessage) may have closed the link meanwhile.
+        if ((this.#state as LinkState) === 'closed') return;
+        const f = this.#reader.next();
+        if (f === null) return;
+        if (this.#state === 'handshake') {
+          this.#handshakeStep!(f);
+          continue;
+        }
+        let message: unknown;
+        try {
+          message = deserialize(f);
+        } catch (err) {
+          throw new FrameError(`undecodable frame (${(err as Error).message})`);
+        }
+        if (!isBranded(message)) {
+          checkVersion(message);
+          throw new FrameError('a frame that is not a multiproc message');
+        }
+        this.#options.onMessage(message as { type: string } & Record<string, unknown>);
+      }
+    } catch (err) {
+      this.#close(err as Error);
+    }
+  }
+
+  #open(): void {
+    if (this.#state !== 'handshake') return;
+    this.#state = 'open';
+    this.#reader.max = this.#max;
+    this.#handshakeStep = null;
+    if (this.#handshakeTimer) clearTimeout(this.#handshakeTimer);
+    this.#settleReady(null);
+    this.#flush();
+  }
+
+  /**
+   * `graceful`: end the socket after what was written instead of destroying it, so a last
+   * frame (a handshake "FAIL", queued replies) still reaches the peer; an unref'd timer
+   * destroys it if the peer never closes its side.
+   */
+  #close(error: Error | null, graceful = false): void {
+    if (this.#state === 'closed') return;
+    const wasHandshake = this.#state === 'handshake';
+    this.#state = 'closed';
+    if (this.#handshakeTimer) clearTimeout(this.#handshakeTimer);
+    this.#out = [];
+    if (graceful && !this.#socket.destroyed) {
+      this.#socket.end();
+      setTimeout(() => this.#socket.destroy(), 2000).unref();
+    } else if (!this.#socket.destroyed) {
+      this.#socket.destroy();
+    }
+    if (wasHandshake) {
+      this.#settleReady(error ?? new FrameError('the connection closed during the handshake'));
+    }
+    this.#options.onClose(error);
+  }
+
+  /** @internal Proxy side of the handshake. */
+  startClient(key: Buffer): void {
+    this.#handshakeStep = (hello) => {
+      const sep = hello.indexOf(0);
+      const version = sep === -1 ? '' : hello.subarray(0, sep).toString('latin1');
+      if (version !== PROTOCOL) {
+        if (version.startsWith('multiproc/')) {
+          throw new FrameError(`multiproc protocol mismatch: this side speaks ${PROTOCOL}, the host ${version}; both processes must load the same multiproc version`);
+        }
+        throw new FrameError('the peer is not a multiproc host (unexpected greeting)');
+      }
+      const hostNonce = hello.subarray(sep + 1);
+      if (hostNonce.length !== NONCE) throw new FrameError('malformed greeting from the host');
+      const proxyNonce = randomBytes(NONCE);
+      this.#writeRaw(Buffer.concat([hmac(key, 'multiproc proxy', hostNonce), proxyNonce]));
+      this.#handshakeStep = (answer) => {
+        if (answer.equals(FAIL)) {
+          throw new AuthenticationError('the host rejected our authkey: this handle or address was given a different key than the host uses (Python: AuthenticationError: digest received was wrong)');
+        }
+        const expected = hmac(key, 'multiproc host', proxyNonce);
+        if (answer.length !== NONCE + 4 || !timingSafeEqual(answer.subarray(0, NONCE), expected)) {
+          throw new AuthenticationError('the host could not prove it knows the authkey; refusing to talk to it');
+        }
+        this.peerPid = answer.readUInt32BE(NONCE);
+        this.#open();
+      };
+    };
+  }
+
+  /** @internal Host side of the handshake. */
+  startServer(key: Buffer): void {
+    const hostNonce = randomBytes(NONCE);
+    const greeting = Buffer.concat([Buffer.from(PROTOCOL, 'latin1'), Buffer.from([0]), hostNonce]);
+    this.#writeRaw(greeting);
+    this.#handshakeStep = (answer) => {
+      const expected = hmac(key, 'multiproc proxy', hostNonce);
+      if (answer.length !== 2 * NONCE || !timingSafeEqual(answer.subarray(0, NONCE), expected)) {
+        this.#writeRaw(FAIL);
+        this.#close(new AuthenticationError('a client failed the authkey challenge (wrong authkey)'), true);
+        return;
+      }
+      const reply = Buffer.allocUnsafe(NONCE + 4);
+      hmac(key, 'multiproc host', answer.subarray(NONCE)).copy(reply, 0);
+      reply.writeUInt32BE(process.pid, NONCE);
+      this.#writeRaw(reply);
+      this.#open();
+    };
+  }
+}
+
+/** Options of connect(). */
+export interface ConnectOptions extends LinkOptions {
+  /**
+   * Start with the socket unref'd (nothing waits on it yet); call `ref()` when a request
+   * is pending. @default false
+   */
+  unref?: boolean;
+}
+
+/**
+ * Connect to a host and run the proxy side of the handshake. Returns at once; `link.ready`
+ * settles when the handshake is done. A wrong key rejects `ready` with AuthenticationError
+ * (and calls onClose with it); a host that is gone rejects it with the socket error
+ * (ENOENT / ECONNREFUSED).
+ * Python: multiprocessing.connection.Client(address, authkey=...).
+ *
+ * @example
+ * const link = connect({ host: '127.0.0.1', port: 50000 }, 'secret', { onMessage, onClose });
+ * await link.ready;
+ */
+export function connect(address: Address, authkey: Buffer | string, options: ConnectOptions): Link {
+  const key = toKey(authkey);
+  const socket = typeof address === 'string' ? createConnection({ path: address }) : createConnection({ host: address.host, port: address.port, noDelay: true });
+  const link = new Link(socket, options);
+  if (options.unref) link.unref();
+  link.startClient(key);
+  return link;
+}
+
+/**
+ * Run the host side of the handshake on an accepted socket. The link starts unref'd: a host
+ * never keeps its process alive for a client's sake. A client with the wrong key gets "FAIL"
+ * and the link closes with AuthenticationError (reported to onClose).
+ * Python: multiprocessing.connection.Listener(address, authkey=...).accept().
+ *
+ * @example
+ * createServer((socket) => accept(socket, key, { onMessage, onClose }));
+ */
+export function accept(socket: Socket, authkey: Buffer | string, options: LinkOptions): Link {
+  const link = new Link(socket, options);
+  link.unref();
+  link.startServer(toKey(authkey));
+  return link;
+}

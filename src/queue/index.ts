@@ -1,0 +1,9 @@
+// Queues, pipes and synchronization primitives shared between processes: the public names
+// of src/queue/, re-exported by src/index.ts. Re-exports only.
+
+export { Queue, JoinableQueue, SimpleQueue } from './queue.ts';
+export type { PutOptions, GetOptions, QueueOptions } from './queue.ts';
+export { Pipe, Connection } from './pipe.ts';
+export type { PipeOptions, RecvOptions } from './pipe.ts';
+export { Lock, RLock, Semaphore, BoundedSemaphore, Event, Condition, Barrier } from './sync.ts';
+export type { AcquireOptions, SyncWaitOptions as WaitOptions, SyncOptions, BarrierOptions } from './sync.ts';

@@ -1,0 +1,100 @@
+// Pipe and Connection over real processes: ping-pong between two children, EOF, directions.
+import { suite } from 'uvu';
+import { Connection, InvalidStateError, Pipe, Process, Queue, QueueClosed, TimeoutError, tasks } from '../src/index.ts';
+import { assert, disposeAllAndCheckLeaks, track, withinMs } from './helpers.ts';
+
+const work = tasks<typeof import('./fixtures/pipe-work.ts')>(new URL('./fixtures/pipe-work.ts', import.meta.url));
+const test = suite('pipe');
+
+function start<A extends unknown[]>(target: (...args: A) => unknown, args: A): Process<A> {
+  const p = track(new Process<A>({ target: target as never, args }));
+  p.start();
+  return p;
+}
+
+async function errorOf(promise: Promise<unknown>): Promise<Error & { code?: string }> {
+  try {
+    await promise;
+  } catch (err) {
+    return err as Error & { code?: string };
+  }
+  throw new Error('expected a rejection');
+}
+
+test('in one process: send/recv both ways, poll, recv timeout, EOF after close', async () => {
+  const [a, b] = Pipe<unknown>();
+  assert.ok(a instanceof Connection && a.readable && a.writable);
+  assert.is(await b.poll(), false);
+  await a.send({ hello: 'world' });
+  assert.is(await b.poll(), true);
+  assert.equal(await b.recv(), { hello: 'world' });
+  await b.send([1, 2, 3]);
+  assert.equal(await a.recv(), [1, 2, 3]);
+  assert.ok((await errorOf(b.recv({ timeout: 20 }))) instanceof TimeoutError);
+  assert.is(await b.poll(20), false);
+  await a.send('last');
+  await a.close();
+  assert.ok(a.closed);
+  assert.ok((await errorOf(a.send('x'))) instanceof QueueClosed, 'send on a closed end');
+  assert.is(await b.recv(), 'last', 'what was sent before close() is delivered');
+  assert.is(await b.poll(), true, 'poll reports EOF so that recv() can raise it');
+  const eof = await errorOf(b.recv());
+  assert.ok(eof instanceof QueueClosed && /EOFError/.test(eof.message), eof.message);
+  const broken = await errorOf(b.send('y'));
+  assert.ok(broken instanceof QueueClosed && /BrokenPipeError/.test(broken.message), broken.message);
+});
+
+test('Pipe(false) gives [readEnd, writeEnd]; the wrong direction is an InvalidStateError', async () => {
+  const [r, w] = Pipe<number>(false);
+  assert.ok(r.readable && !r.writable);
+  assert.ok(w.writable && !w.readable);
+  await w.send(7);
+  assert.is(await r.recv(), 7);
+  assert.ok((await errorOf(r.send(1))) instanceof InvalidStateError);
+  assert.ok((await errorOf(w.recv())) instanceof InvalidStateError);
+  assert.throws(() => Pipe('yes' as never), (e: unknown) => (e as { code?: string }).code === 'MP_INVALID_ARG');
+  assert.throws(() => new (Connection as unknown as new () => Connection)(), (e: unknown) => (e as { code?: string }).code === 'MP_INVALID_ARG');
+});
+
+test('ping-pong between two children over a Pipe', async () => {
+  const [a, b] = Pipe<string>();
+  const out = new Queue<{ pongs: string[] }>();
+  const ping = start(work.pinger, [a, 200, out]);
+  const pong = start(work.ponger, [b]);
+  const { pongs } = await withinMs(out.get(), 30_000, 'the ping-pong');
+  assert.equal(pongs, Array.from({ length: 200 }, (_, i) => `pong ${i}`));
+  await Promise.all([ping.join(), pong.join()]);
+  assert.is(ping.exitCode, 0);
+  assert.is(pong.exitCode, 0);
+});
+
+test('EOF crosses processes: when every copy of an end is closed, the other side drains then gets QueueClosed', async () => {
+  const [a, b] = Pipe<number>();
+  const out = new Queue<{ got: number[]; end: unknown }>();
+  const reader = start(work.drain, [b, out]);
+  const writer = start(work.sendAndClose, [a, 50]);
+  // Python's rule: the parent must close its own copy of `a` too, or the reader never sees EOF.
+  await a.close();
+  const report = await withinMs(out.get(), 30_000, 'the reader hitting EOF');
+  assert.equal(report.got, Array.from({ length: 50 }, (_, i) => i));
+  assert.equal(report.end, ['QueueClosed', 'MP_QUEUE_CLOSED']);
+  await Promise.all([reader.join(), writer.join()]);
+  await b.close();
+});
+
+test('a writer that dies without close() also ends the stream (its copy is dropped)', async () => {
+  const [a, b] = Pipe<number>();
+  const out = new Queue<{ got: number[]; end: unknown }>();
+  // The child's target returns without closing `a`: its process exits, its copy goes away.
+  const writer = start(work.sendOnly, [a, 5]);
+  await a.close();
+  await writer.join();
+  const reader = start(work.drain, [b, out]);
+  const report = await withinMs(out.get(), 30_000, 'the reader hitting EOF');
+  assert.equal(report.got, [0, 1, 2, 3, 4]);
+  assert.equal(report.end, ['QueueClosed', 'MP_QUEUE_CLOSED']);
+  await reader.join();
+});
+
+test.after(disposeAllAndCheckLeaks);
+test.run();
