@@ -148,7 +148,14 @@ async function runCall(m: Extract<ToChild, { type: 'call' }>): Promise<void> {
     return;
   }
   const { fn, spec } = target;
-  const items = m.handles ? reviveHandles(m.items) : m.items;
+  let items: unknown[];
+  try {
+    items = m.handles ? reviveHandles(m.items) : m.items;
+  } catch (err) {
+    // A handle that cannot be revived fails this batch, not the worker.
+    reply(m.id, [], { index: 0, error: err });
+    return;
+  }
   const values = new Array<unknown>(items.length);
   for (let i = 0; i < items.length; i++) {
     try {

@@ -1716,13 +1716,14 @@ export class Queue<T = unknown> implements Shareable {
    * @example
    * for await (const job of queue.until(null)) await handle(job);
    */
-  async *until(sentinel: unknown, options?: Omit<GetOptions, 'block'>): AsyncGenerator<T, void, undefined> {
+  async *until<S extends T>(sentinel: S, options?: Omit<GetOptions, 'block'>): AsyncGenerator<Exclude<T, S>, void, undefined> {
     const matches = sentinelMatcher(sentinel);
     try {
       for (;;) {
         const item = await this.get(options);
         if (matches(item)) return;
-        yield item;
+        // The sentinel is the only value excluded from T, and it never gets here.
+        yield item as Exclude<T, S>;
       }
     } finally {
       this.#b.release();
