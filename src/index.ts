@@ -1,9 +1,30 @@
 // The public surface of multiproc: re-exports only, no logic.
 
 export * from './errors.ts';
-export { Process, currentProcess, parentProcess, activeChildren, cpuCount, isMainProcess } from './process/process.ts';
-export type { ProcessOptions, ProcessInfo } from './process/process.ts';
-export { tasks } from './process/task.ts';
-export type { Task, TaskModule, TaskRefBrand } from './process/task.ts';
-export { progress, ProgressBar, arraySplit } from './process/progress.ts';
-export type { ProgressBarOptions, ProgressOption, ProgressIterable, ProgressStream } from './process/progress.ts';
+export * from './process/index.ts';
+export {
+  Queue,
+  JoinableQueue,
+  SimpleQueue,
+  Pipe,
+  Connection,
+  Lock,
+  RLock,
+  Semaphore,
+  BoundedSemaphore,
+  Event,
+  Condition,
+  Barrier,
+} from './queue/index.ts';
+export type {
+  PutOptions,
+  GetOptions,
+  QueueOptions,
+  PipeOptions,
+  RecvOptions,
+  AcquireOptions,
+  WaitOptions as SyncWaitOptions,
+  SyncOptions,
+  BarrierOptions,
+} from './queue/index.ts';
+export * from './manager/index.ts';

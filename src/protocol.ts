@@ -169,7 +169,8 @@ export type ToChild = Brand &
         type: 'call';
         id: number;
         key: number;
-        items: unknown[];
+        /** Arguments, one per item; a batch of numbers may travel as a packed Float64Array. */
+        items: unknown[] | Float64Array;
         spread: boolean;
         handles?: boolean;
       }

@@ -1,0 +1,1221 @@
+// The one worker-pool engine behind Pool and ProcessPoolExecutor. Parent side.
+//
+//   face call                 Job                    engine queue                 Worker (one child process)
+//   ─────────                 ───                    ────────────                 ──────────────────────────
+//   apply / submit  ──►  job.add(items) ──► Batch ──► front (requeued) ┐
+//   map / starmap          (≤ 4096 items)            FIFO            ┴─ dispatch ─► inflight [head, next]
+//   imap / exec.map                                                     (≤ 2/worker)    │ child.send('call')
+//                                                                                       ▼
+//   sink.result / failed ◄── values, by batch id ◄──────────────────── 'result' | 'error' ◄── child.ts
+//   sink.aborted  ◄── cancel / timeout / terminate / broken initializer
+//   a child gone (exit + channel closed) ──► head batch: WorkerLostError; the rest: requeued; replacement spawned
+//
+// A Batch is one IPC message: a slice of a call's items run one after another by one worker.
+// The child runs the batches it is sent strictly in order, so of a worker's in-flight batches
+// only the head is running; the others wait in the child's inbox. That one fact drives crash
+// handling (only the head can have caused a death), cancellation (a worker is killed only when
+// its head is cancelled) and requeueing (the rest never started).
+//
+// The faces (pool.ts, executor.ts) only translate: they build a Job with a Sink and read the
+// results. The shared shapes of work, `call` (one call), `mapAll` (a list, all at once) and
+// `stream` (a lazy, bounded, ordered or unordered iterator), live here so no logic is written
+// twice.
+
+import type { ChildProcess } from 'node:child_process';
+import { constants } from 'node:os';
+import {
+  BrokenProcessPool,
+  CancelledError,
+  InvalidStateError,
+  invalidArg,
+  invalidRange,
+  SerializationError,
+  TimeoutError,
+  WorkerLostError,
+} from '../errors.ts';
+import { decodeError, isBranded, PROTOCOL, type FnSpec, type FromChild, type ToChild } from '../protocol.ts';
+import { encodeHandles, reviveHandles } from '../queue/handle.ts';
+import { cpuCount, findUncloneable, serializationError } from './process.ts';
+import { ProgressBar, type ProgressOption } from './progress.ts';
+import { spawnChild } from './spawn.ts';
+import { toFnSpec } from './task.ts';
+
+/**
+ * Most items one IPC message carries. Node's advanced serialization is fastest with
+ * messages of a few thousand items; larger ones are slower per item (large buffers are
+ * concatenated and copied on the way in). Measured for map(square, 1e6) on 2 workers,
+ * medians of 6 interleaved runs: 4096 → 2.46M/s, 8192 → 2.27M/s, 16384 → 1.79M/s,
+ * 32768 → 1.84M/s. A bigger chunk is split into several messages.
+ */
+export const MAX_BATCH_ITEMS = 4096;
+/** Batches kept in flight per worker, so a worker never idles waiting for the next message. */
+const PIPELINE_DEPTH = 2;
+/**
+ * A second batch is pipelined to a worker only behind a batch of a function whose batches
+ * are known to finish within this time, and only while the running one is younger than
+ * this: for slow tasks the IPC round trip is negligible, and a batch queued behind a long
+ * one would wait while another worker may be free. (See FnEntry.fast.)
+ */
+const SLOW_BATCH_MS = 20;
+/**
+ * Adaptive chunks of imap/imapUnordered/executor map without a chunksize: a chunk that ran
+ * in under ADAPT_GROW_MS doubles the next one (up to ADAPT_MAX_CHUNK items); one that ran
+ * over ADAPT_SHRINK_MS halves it. Python's fixed default of 1 manages ~20,000 tiny items/s.
+ */
+const ADAPT_GROW_MS = 2;
+const ADAPT_SHRINK_MS = 20;
+const ADAPT_MAX_CHUNK = 1024;
+/** terminate(): time between SIGTERM and SIGKILL. */
+const TERMINATE_GRACE_MS = 1000;
+/** If a child's channel does not report closing within this after its exit, treat it as closed anyway. */
+const CLOSE_FALLBACK_MS = 1000;
+
+let workerCounter = 0;
+
+// ---------------------------------------------------------------------------------------
+// Options shared by the faces
+
+/** Options of a single call (`apply`, `applyAsync`). */
+export interface CallOptions {
+  /**
+   * Cancels the call: queued work is dropped, running work is stopped (its worker is killed
+   * and replaced); the call rejects with `CancelledError` whose `cause` is `signal.reason`.
+   * @default undefined
+   */
+  signal?: AbortSignal;
+  /**
+   * Time limit of the whole call in milliseconds, from the moment of the call. When it
+   * passes, the work is stopped as for `signal` and the call rejects with `TimeoutError`.
+   * @default undefined (no limit)
+   */
+  timeout?: number;
+}
+
+/** Options of calls over many items (`map`, `starmap`, `imap`, `imapUnordered`, executor `map`). */
+export interface MapOptions extends CallOptions {
+  /**
+   * Items per task sent to a worker. `map`/`starmap` default to about four chunks per
+   * worker (Python's rule). `imap`/`imapUnordered`/executor `map` default to adaptive
+   * chunks: one item at first, doubling (up to 1024) while chunks finish in under 2 ms, so
+   * tiny tasks are not dominated by IPC while slow ones go one at a time. At most 4096
+   * items travel in one message; a larger chunksize is split into several tasks.
+   * @default map: ceil(n / (processes * 4)); imap: adaptive from 1
+   */
+  chunksize?: number;
+  /**
+   * Draw a progress bar on stderr counting finished items: `true`, or bar options such as
+   * `{ desc: 'files' }` (see `ProgressBar`).
+   * @default false
+   */
+  progress?: ProgressOption;
+}
+
+// ---------------------------------------------------------------------------------------
+// Jobs and batches
+
+/** What a face does with the outcome of its job's batches. Called at most once per batch. */
+export interface Sink {
+  /** A batch finished: one value per item, in item order. */
+  result(batch: Batch, values: unknown[]): void;
+  /**
+   * A batch failed at item `index` (`values` are the results of the items before it): the
+   * task threw, the worker died (`WorkerLostError`, index 0), or an item cannot be sent
+   * (`SerializationError`). The face decides whether the whole job fails (`job.drop()`).
+   */
+  failed(batch: Batch, values: unknown[], index: number, error: Error): void;
+  /** The whole job was cancelled, timed out, terminated, or the pool broke. Called once. */
+  aborted(error: Error): void;
+  /** Optional: a batch was handed to a worker (the executor's Future becomes running). */
+  sent?(batch: Batch): void;
+}
+
+/** One IPC message worth of a job's items. */
+export class Batch {
+  /** The worker holding it; null while queued. */
+  worker: Worker | null = null;
+  /** How long it ran in the worker (ms), set when its reply arrives. */
+  runMs = 0;
+  constructor(
+    readonly id: number,
+    readonly job: Job,
+    /** The items, with handles already encoded. */
+    readonly items: unknown[],
+    /** Index of the first item in the job's input. */
+    readonly start: number,
+    /** The items contain handles the child must revive. */
+    readonly handles: boolean,
+  ) {}
+}
+
+/**
+ * One face-level call: a function, its batches, and where its results go. Created by
+ * `Engine.job()`; the face adds batches, says when there are no more (`end()`), and may
+ * `drop()` (stop delivering, let running batches finish) or `cancel(err)` (stop for real).
+ */
+export class Job {
+  /** Batches queued or in flight. */
+  readonly batches = new Set<Batch>();
+  /** No more batches will be added. */
+  ended = false;
+  /** Set once the job no longer delivers results (dropped, cancelled, finished). */
+  dead = false;
+  /** Cancelled for real: a worker whose running batch belongs to this job is killed. */
+  hard = false;
+  /** @internal cleanup of the signal listener and timer */
+  cleanup: (() => void) | null = null;
+
+  constructor(
+    readonly engine: Engine,
+    /** The function, its wire key and its observed speed. */
+    readonly fn: FnEntry,
+    readonly spread: boolean,
+    readonly sink: Sink,
+    /** How the call is named in error messages: `pool.map(square)`. */
+    readonly what: string,
+    /** One call whose single item is the argument list (apply/submit): errors name arguments. */
+    readonly single: boolean,
+  ) {}
+
+  /** Queue `items` (already copied by the caller) as one batch; `start` is the first item's index. */
+  add(items: unknown[], start: number): void {
+    this.engine.add(this, items, start);
+  }
+  /** No more batches will be added; the job finishes when its batches do. */
+  end(): void {
+    this.ended = true;
+    this.engine.maybeFinish(this);
+  }
+  /** Stop delivering results; queued batches are dropped, running ones finish unobserved. */
+  drop(): void {
+    this.engine.drop(this);
+  }
+  /** Stop the job for real (running batches' workers are killed) and tell the sink `aborted(error)`. */
+  cancel(error: Error): void {
+    this.engine.cancel(this, error);
+  }
+}
+
+type WorkerState = 'live' | 'retiring' | 'dead';
+
+/** One child process of the pool and what it holds. */
+class Worker {
+  readonly inflight: Batch[] = [];
+  readonly defined = new Set<number>();
+  /** Batches ever handed to this worker (for maxTasksPerChild). */
+  assigned = 0;
+  state: WorkerState = 'live';
+  ready = false;
+  /** We killed it (cancel, terminate): its death is not the head batch's fault. */
+  killedByUs = false;
+  /** Whether the child and its IPC channel currently keep the event loop alive. */
+  refd = true;
+  /** When the current head batch started running (performance.now()). */
+  headSince = 0;
+  exitCode: number | null = null;
+  signal: string | null = null;
+  closed = false;
+  constructor(
+    readonly child: ChildProcess,
+    readonly name: string,
+  ) {}
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// The engine
+
+/** Options of `new Engine()`: the union of what Pool and ProcessPoolExecutor accept. */
+export interface EngineOptions {
+  processes?: number;
+  initializer?: (...args: any[]) => unknown;
+  initargs?: unknown[];
+  maxTasksPerChild?: number | null;
+  /** Name of the face for error messages: 'Pool', 'ProcessPoolExecutor'. */
+  label: string;
+}
+
+type EngineState = 'run' | 'close' | 'terminate' | 'broken';
+
+/** A task function as the engine knows it: sent to each worker once under `key`. */
+export interface FnEntry {
+  readonly key: number;
+  readonly spec: FnSpec;
+  /** Its last batch finished within SLOW_BATCH_MS: another batch may be pipelined behind one. */
+  fast: boolean;
+}
+
+const fnKeys = new WeakMap<Function, FnEntry>();
+let nextFnKey = 1;
+
+/**
+ * N worker processes, a FIFO of batches, dispatch with pipelining, crash recovery,
+ * cancellation, recycling. Internal: Pool and ProcessPoolExecutor are its faces.
+ */
+export class Engine {
+  readonly processes: number;
+  readonly label: string;
+  readonly #maxTasks: number;
+  readonly #initializer: FnSpec | undefined;
+  readonly #initargs: unknown[] | undefined;
+  readonly #initHandles: boolean;
+  /** Workers that accept work. */
+  readonly #workers: Worker[] = [];
+  /** Every worker not yet closed (accepting, retiring, dying): what join() waits for. */
+  readonly #all = new Set<Worker>();
+  /** Batches requeued after a worker died; they go out before the FIFO. */
+  #front: Batch[] = [];
+  #queue: Batch[] = [];
+  #head = 0;
+  /** Jobs not finished: close() lets them complete; terminate() aborts them. */
+  readonly #jobs = new Set<Job>();
+  #state: EngineState = 'run';
+  /** Why the pool broke: `message` for later calls, `cause` the root error (initializer's RemoteError). */
+  #broken: { message: string; cause: unknown } | null = null;
+  #nextBatchId = 1;
+  #joiners: (() => void)[] = [];
+  #terminating: Promise<void> | null = null;
+
+  /** Throws TypeError/RangeError (MP_INVALID_ARG), SerializationError (initargs), InvalidStateError (inside a task module import). */
+  constructor(options: EngineOptions) {
+    this.label = options.label;
+    const processes = options.processes ?? cpuCount();
+    if (typeof processes !== 'number' || !Number.isInteger(processes) || processes < 1) {
+      throw invalidRange(`${options.label}: the number of processes must be an integer >= 1, got ${String(processes)}`);
+    }
+    const maxTasks = options.maxTasksPerChild ?? 0;
+    if (typeof maxTasks !== 'number' || !Number.isInteger(maxTasks) || maxTasks < 0) {
+      throw invalidRange(`${options.label}: maxTasksPerChild must be an integer >= 1 (or undefined for no limit), got ${String(options.maxTasksPerChild)}`);
+    }
+    if (options.initargs !== undefined && !Array.isArray(options.initargs)) throw invalidArg(`${options.label}: initargs must be an array`);
+    this.processes = processes;
+    this.#maxTasks = maxTasks;
+    this.#initializer = options.initializer === undefined || options.initializer === null ? undefined : toFnSpec(options.initializer, `${options.label} initializer`);
+    if (this.#initializer) {
+      const encoded = encodeHandles(options.initargs ?? []);
+      // Checked once here (not per worker): a bad initarg is the constructor's error, not a
+      // worker that never starts.
+      try {
+        structuredClone(encoded.value);
+      } catch (err) {
+        throw serializationError(`${options.label} initargs`, options.initargs ?? [], err);
+      }
+      this.#initargs = encoded.value;
+      this.#initHandles = encoded.handles;
+    } else {
+      this.#initargs = undefined;
+      this.#initHandles = false;
+    }
+    for (let i = 0; i < processes; i++) this.#spawn();
+  }
+
+  /** Throw (for the face to turn into a rejection) unless new work may be submitted. */
+  assertRunning(what: string): void {
+    if (this.#state === 'run') return;
+    if (this.#state === 'broken') throw new BrokenProcessPool(`${what}: the ${this.label} is broken and cannot run tasks: ${this.#broken!.message}`, { cause: this.#broken!.cause });
+    throw new InvalidStateError(`${what}: the ${this.label} is ${this.#state === 'close' ? 'closed' : 'terminated'}; no new work can be submitted`);
+  }
+
+  /**
+   * Create a job for `fn`. Throws what `assertRunning` throws (unless `admitted`, for a lazy
+   * iterator admitted before close()), TypeError for a bad function or options, and
+   * CancelledError when `signal` has already fired.
+   */
+  job(fn: unknown, spread: boolean, sink: Sink, opts: CallOptions | undefined, what: string, single: boolean, admitted = false): Job {
+    if (!(admitted && this.#state === 'close')) this.assertRunning(what);
+    const entry = keyOf(fn, what);
+    const signal = opts?.signal;
+    const timeout = opts?.timeout;
+    checkCallOptions(opts, what);
+    if (signal?.aborted) throw new CancelledError(`${what} was cancelled before it started`, { cause: signal.reason });
+    const job = new Job(this, entry, spread, sink, what, single);
+    this.#jobs.add(job);
+    if (signal || timeout !== undefined) {
+      let timer: NodeTimeout | undefined;
+      const onAbort = () => job.cancel(new CancelledError(`${what} was cancelled`, { cause: signal!.reason }));
+      signal?.addEventListener('abort', onAbort, { once: true });
+      // The timer stays ref'd: the caller is waiting for this call, so the process should too.
+      if (timeout !== undefined) timer = setTimeout(() => job.cancel(new TimeoutError(`${what} did not finish within ${timeout} ms`, { timeout })), timeout);
+      job.cleanup = () => {
+        signal?.removeEventListener('abort', onAbort);
+        if (timer !== undefined) clearTimeout(timer);
+      };
+    }
+    return job;
+  }
+
+  /** @internal Job.add */
+  add(job: Job, items: unknown[], start: number): void {
+    if (job.dead) return;
+    const encoded = encodeHandles(items);
+    const batch = new Batch(this.#nextBatchId++, job, encoded.value, start, encoded.handles);
+    job.batches.add(batch);
+    this.#queue.push(batch);
+    // After close(), a lazy iterator admitted earlier may bring work after the workers left.
+    if (this.#workers.length < this.processes) this.#spawnIfNeeded();
+    this.#dispatch();
+  }
+
+  /** @internal a job is finished when it was ended and holds no batches. */
+  maybeFinish(job: Job): void {
+    if (job.ended && job.batches.size === 0) this.#finish(job);
+  }
+
+  #finish(job: Job): void {
+    job.dead = true;
+    if (job.cleanup) {
+      job.cleanup();
+      job.cleanup = null;
+    }
+    if (this.#jobs.delete(job)) this.#maybeRetireAll();
+  }
+
+  /** @internal Job.drop */
+  drop(job: Job): void {
+    if (job.dead) return;
+    this.#forgetQueued(job);
+    this.#finish(job);
+  }
+
+  /** @internal Job.cancel */
+  cancel(job: Job, error: Error): void {
+    if (job.dead) return;
+    job.hard = true;
+    // Dead first: killing a worker below dispatches again, and none of this job may go out.
+    job.dead = true;
+    this.#forgetQueued(job);
+    for (const batch of [...job.batches]) {
+      const w = batch.worker;
+      if (w && w.inflight[0] === batch) this.#kill(w, 'SIGKILL');
+      // A batch behind another job's running batch has not started; it is killed when it
+      // becomes the head (see #onResult), so that other job's work is not lost.
+    }
+    this.#finish(job);
+    job.sink.aborted(error);
+  }
+
+  /** Remove a job's queued batches; in-flight ones stay attached to their workers. */
+  #forgetQueued(job: Job): void {
+    for (const batch of job.batches) if (batch.worker === null) job.batches.delete(batch);
+    // The queue itself is cleaned lazily: #nextBatch skips batches of dead jobs.
+  }
+
+  #nextBatch(): Batch | undefined {
+    while (this.#front.length > 0) {
+      const b = this.#front.shift()!;
+      if (!b.job.dead) return b;
+    }
+    const q = this.#queue;
+    while (this.#head < q.length) {
+      const b = q[this.#head]!;
+      q[this.#head++] = undefined as unknown as Batch;
+      if (!b.job.dead) return b;
+    }
+    if (this.#head > 0) {
+      this.#queue = [];
+      this.#head = 0;
+    }
+    return undefined;
+  }
+
+  #hasQueued(): boolean {
+    return this.#front.length > 0 || this.#head < this.#queue.length;
+  }
+
+  /**
+   * Hand queued batches to workers, least loaded first, up to each worker's depth. The
+   * worker list may change while this runs (a recycled worker is replaced), so the choice is
+   * made afresh for every batch.
+   */
+  #dispatch(): void {
+    while (this.#hasQueued()) {
+      let best: Worker | null = null;
+      const workers = this.#workers;
+      for (let i = 0; i < workers.length; i++) {
+        const w = workers[i]!;
+        if ((best === null || w.inflight.length < best.inflight.length) && this.#accepts(w)) best = w;
+      }
+      if (best === null) return;
+      const batch = this.#nextBatch();
+      if (!batch) return;
+      this.#send(best, batch);
+    }
+  }
+
+  #accepts(w: Worker): boolean {
+    if (w.state !== 'live') return false;
+    const n = w.inflight.length;
+    if (n >= PIPELINE_DEPTH) return false;
+    // Pipeline only behind short work: a batch queued behind a long-running one would wait
+    // while another worker may be free (or about to be).
+    if (n > 0 && (!w.inflight[0]!.job.fn.fast || performance.now() - w.headSince > SLOW_BATCH_MS)) return false;
+    return this.#maxTasks === 0 || w.assigned < this.#maxTasks;
+  }
+
+  #send(w: Worker, batch: Batch): void {
+    const job = batch.job;
+    const child = w.child;
+    const fn = job.fn;
+    if (!w.defined.has(fn.key)) {
+      child.send({ mp: PROTOCOL, type: 'define', key: fn.key, fn: fn.spec } satisfies ToChild);
+      w.defined.add(fn.key);
+    }
+    const msg: ToChild = { mp: PROTOCOL, type: 'call', id: batch.id, key: fn.key, items: batch.items, spread: job.spread };
+    if (batch.handles) msg.handles = true;
+    try {
+      // Serialization happens synchronously inside send(): a value that cannot be cloned
+      // throws here, before anything reaches the child, so the worker is unaffected.
+      child.send(msg);
+    } catch (err) {
+      job.batches.delete(batch);
+      job.sink.failed(batch, [], 0, this.#serializationError(batch, err));
+      this.maybeFinish(job);
+      return;
+    }
+    batch.worker = w;
+    if (w.inflight.length === 0) w.headSince = performance.now();
+    w.inflight.push(batch);
+    w.assigned++;
+    if (!w.refd) this.#setRef(w, true);
+    if (this.#maxTasks !== 0 && w.assigned >= this.#maxTasks) {
+      // This worker takes no more; its replacement starts now so capacity does not dip while
+      // it finishes what it holds.
+      this.#stopAccepting(w, 'retiring');
+      this.#spawnIfNeeded();
+    }
+    job.sink.sent?.(batch);
+  }
+
+  #serializationError(batch: Batch, cause: unknown): SerializationError {
+    const job = batch.job;
+    if (job.single) return serializationError(job.what, batch.items[0] as unknown[], cause);
+    const i = findUncloneable(batch.items);
+    const index = i === -1 ? undefined : batch.start + i;
+    return new SerializationError(
+      `${job.what}: ${index === undefined ? 'an input item' : `input item ${index}`} cannot be sent to a worker (${(cause as Error)?.message ?? cause}). ` +
+        'Values cross by structured clone: pass plain data, Map, Set, Date, typed arrays, Buffers, Errors, or multiproc handles (Queue, Lock, manager proxies), not functions, sockets or class instances with private state.',
+      { argIndex: index, cause },
+    );
+  }
+
+  // -------------------------------------------------------------------------------------
+  // Workers
+
+  #spawn(): Worker {
+    const name = `PoolWorker-${++workerCounter}`;
+    const child = spawnChild(`${this.label} worker ${name}`);
+    const w = new Worker(child, name);
+    this.#workers.push(w);
+    this.#all.add(w);
+    child.on('message', (m: unknown) => {
+      if (isBranded(m)) this.#onMessage(w, m as FromChild);
+    });
+    // A worker is gone once it has exited AND its channel has closed: only then have all
+    // the results it sent before dying been delivered. ('close' is not enough: Node does not
+    // emit it after a parent-side disconnect().)
+    let exited = false;
+    let disconnected = false;
+    let fallback: NodeTimeout | undefined;
+    child.once('exit', (code: number | null, signal: string | null) => {
+      exited = true;
+      w.exitCode = code;
+      w.signal = signal;
+      if (disconnected) this.#onClose(w);
+      // A fallback so that a channel that never reports closing cannot hang anything.
+      else fallback = setTimeout(() => this.#onClose(w), CLOSE_FALLBACK_MS);
+    });
+    child.once('disconnect', () => {
+      disconnected = true;
+      if (!exited) return;
+      clearTimeout(fallback);
+      this.#onClose(w);
+    });
+    child.on('error', (err: Error) => {
+      // A fork that failed (EAGAIN, ENOMEM) has no pid and will never exit.
+      if (child.pid !== undefined) return;
+      this.#breakPool(new BrokenProcessPool(`${this.label}: could not start worker ${name}: ${err.message}`, { cause: err }));
+      w.killedByUs = true;
+      this.#onClose(w);
+    });
+    const init: ToChild = { mp: PROTOCOL, type: 'init', name, role: 'worker' };
+    if (this.#initializer) {
+      init.initializer = this.#initializer;
+      init.initargs = this.#initargs;
+      if (this.#initHandles) init.handles = true;
+    }
+    // The child handles messages in order, so work may be sent right away: it runs once the
+    // initializer has finished.
+    child.send(init);
+    // Node re-refs the channel on the next tick after listeners are added; decide after it.
+    process.nextTick(() => {
+      if (w.inflight.length === 0 && w.refd && this.#state === 'run') this.#setRef(w, false);
+    });
+    return w;
+  }
+
+  /** Keep `processes` workers accepting work while there is or may be work. */
+  #spawnIfNeeded(): void {
+    if (this.#state === 'terminate' || this.#state === 'broken') return;
+    if (this.#state === 'close' && this.#jobs.size === 0) return;
+    while (this.#workers.length < this.processes) this.#spawn();
+  }
+
+  #setRef(w: Worker, ref: boolean): void {
+    w.refd = ref;
+    // Idle workers must not keep the parent alive (a forgotten pool); busy ones must, or a
+    // pending map could be abandoned by an event loop that thinks there is nothing to do.
+    if (ref) {
+      w.child.ref();
+      w.child.channel?.ref();
+    } else {
+      w.child.unref();
+      w.child.channel?.unref();
+    }
+  }
+
+  #stopAccepting(w: Worker, state: WorkerState): void {
+    if (w.state === 'live') {
+      const i = this.#workers.indexOf(w);
+      if (i !== -1) this.#workers.splice(i, 1);
+    }
+    if (w.state !== 'dead') w.state = state;
+    if (state === 'retiring' && w.inflight.length === 0) this.#retire(w);
+  }
+
+  /** Ask an idle worker to leave: child.ts exits when its channel disconnects. */
+  #retire(w: Worker): void {
+    if (w.child.connected) w.child.disconnect();
+  }
+
+  #kill(w: Worker, signal: 'SIGKILL' | 'SIGTERM'): void {
+    w.killedByUs = true;
+    this.#stopAccepting(w, 'dead');
+    if (w.exitCode === null && w.signal === null) w.child.kill(signal);
+    this.#spawnIfNeeded();
+    this.#dispatch();
+  }
+
+  #onMessage(w: Worker, m: FromChild): void {
+    switch (m.type) {
+      case 'result':
+        this.#onResult(w, m.id, m.values, null);
+        return;
+      case 'error':
+        this.#onResult(w, m.id, m.values, m);
+        return;
+      case 'ready':
+        w.ready = true;
+        return;
+      case 'init-failed': {
+        const error = decodeError(m.error);
+        this.#breakPool(error, `${this.label}: the initializer failed in ${w.name} (pid ${w.pid}): ${error.message}`);
+        return;
+      }
+      case 'done':
+        // Only Process targets send 'done'; a worker never runs one.
+        return;
+      default: {
+        const never: never = m;
+        throw new Error(`multiproc: unexpected message from a worker: ${JSON.stringify(never)}`);
+      }
+    }
+  }
+
+  #onResult(w: Worker, id: number, rawValues: unknown[], failure: Extract<FromChild, { type: 'error' }> | null): void {
+    const inflight = w.inflight;
+    // Replies come in the order batches were sent, so this is almost always the head.
+    let at = 0;
+    if (inflight[0]?.id !== id) {
+      at = inflight.findIndex((b) => b.id === id);
+      if (at === -1) return;
+    }
+    const batch = inflight[at]!;
+    inflight.splice(at, 1);
+    const now = performance.now();
+    batch.runMs = now - w.headSince;
+    batch.job.fn.fast = batch.runMs <= SLOW_BATCH_MS;
+    w.headSince = now;
+    batch.worker = null;
+    const job = batch.job;
+    job.batches.delete(batch);
+    if (!job.dead) {
+      const values = reviveResults(rawValues);
+      if (failure) job.sink.failed(batch, values, failure.index, decodeError(failure.error));
+      else job.sink.result(batch, values);
+      this.maybeFinish(job);
+    }
+    if (w.state === 'dead') return;
+    // The next batch is now running in the child. If its job was cancelled meanwhile, stop it.
+    const head = inflight[0];
+    if (head?.job.hard) {
+      this.#kill(w, 'SIGKILL');
+      return;
+    }
+    if (inflight.length === 0) {
+      if (w.state === 'retiring') {
+        this.#retire(w);
+        return;
+      }
+      if (this.#state === 'close' && this.#jobs.size === 0) {
+        this.#maybeRetireAll();
+        return;
+      }
+    }
+    this.#dispatch();
+    if (inflight.length === 0 && w.refd && this.#state === 'run') this.#setRef(w, false);
+  }
+
+  #onClose(w: Worker): void {
+    if (w.closed) return;
+    w.closed = true;
+    const expected = w.killedByUs || w.state === 'retiring' || this.#state !== 'run';
+    if (!w.ready && !expected) {
+      // Dying before 'ready' means the child could not start or its initializer killed it
+      // (no task runs before 'ready'); replacing it would loop forever, as Python's Pool does.
+      this.#breakPool(
+        new BrokenProcessPool(
+          `${this.label}: worker ${w.name} (pid ${w.pid}) exited ${describeExit(w.exitCode, w.signal)} before it was ready; ` +
+            'the worker could not start (check the initializer, and that the parent runs under the same loader, e.g. tsx).',
+        ),
+      );
+    }
+    if (w.state === 'live') this.#stopAccepting(w, 'dead');
+    w.state = 'dead';
+    this.#all.delete(w);
+    const held = w.inflight.splice(0);
+    const requeue: Batch[] = [];
+    for (let i = 0; i < held.length; i++) {
+      const batch = held[i]!;
+      batch.worker = null;
+      const job = batch.job;
+      if (job.dead) {
+        job.batches.delete(batch);
+        continue;
+      }
+      if (i === 0 && !w.killedByUs) {
+        // The head was running when the worker died: it is the one that (may have) killed it.
+        job.batches.delete(batch);
+        job.sink.failed(batch, [], 0, this.#lostError(w, batch));
+        this.maybeFinish(job);
+      } else {
+        // Never started (or, for a worker we killed, innocent): run it elsewhere.
+        requeue.push(batch);
+      }
+    }
+    if (requeue.length > 0) this.#front = requeue.concat(this.#front);
+    this.#spawnIfNeeded();
+    this.#dispatch();
+    this.#checkJoined();
+  }
+
+  #lostError(w: Worker, batch: Batch): WorkerLostError {
+    const items = batch.items.length === 1 ? 'its task' : `its batch of ${batch.items.length} items (from item ${batch.start})`;
+    return new WorkerLostError(
+      `${batch.job.what}: worker ${w.name} (pid ${w.pid}) died ${describeExit(w.exitCode, w.signal)} while running ${items}. ` +
+        'The task may have called process.exit(), crashed, run out of memory or been killed; a new worker replaced it.',
+      { exitCode: w.exitCode, signal: w.signal, pid: w.pid },
+    );
+  }
+
+  /** The initializer failed (or workers cannot start): reject everything, stop all workers. */
+  #breakPool(error: Error, message?: string): void {
+    if (this.#state === 'broken' || this.#state === 'terminate') return;
+    this.#state = 'broken';
+    this.#broken = message ? { message, cause: error } : { message: error.message, cause: error.cause };
+    for (const job of [...this.#jobs]) job.cancel(error);
+    for (const w of [...this.#all]) {
+      this.#setRef(w, true);
+      this.#kill(w, 'SIGKILL');
+    }
+    this.#checkJoined();
+  }
+
+  #maybeRetireAll(): void {
+    if (this.#state !== 'close' || this.#jobs.size > 0) return;
+    for (const w of [...this.#all]) {
+      if (w.state === 'dead') continue;
+      this.#stopAccepting(w, 'retiring');
+    }
+    this.#checkJoined();
+  }
+
+  #checkJoined(): void {
+    if (this.#state === 'run' || this.#all.size > 0) return;
+    if (this.#state === 'close' && this.#jobs.size > 0) return;
+    for (const resolve of this.#joiners.splice(0)) resolve();
+  }
+
+  // -------------------------------------------------------------------------------------
+  // Lifecycle
+
+  /** No new work; workers leave once queued and running work is done. Idempotent. */
+  close(): void {
+    if (this.#state !== 'run') return;
+    this.#state = 'close';
+    // While closing, the exits are awaited (join), so the workers keep the loop alive.
+    for (const w of this.#all) if (!w.refd) this.#setRef(w, true);
+    this.#maybeRetireAll();
+  }
+
+  /** Wait until every worker has exited. Rejects with InvalidStateError before close()/terminate(). */
+  join(what: string): Promise<void> {
+    if (this.#state === 'run') return Promise.reject(new InvalidStateError(`${what}: call close() or terminate() before join()`));
+    return new Promise<void>((resolve) => {
+      this.#joiners.push(resolve);
+      this.#checkJoined();
+    });
+  }
+
+  /**
+   * Reject all pending work with CancelledError, stop every worker (SIGTERM, then SIGKILL
+   * after a grace period), resolve when all have exited. Idempotent.
+   */
+  terminate(): Promise<void> {
+    if (this.#terminating) return this.#terminating;
+    const wasBroken = this.#state === 'broken';
+    this.#state = 'terminate';
+    if (!wasBroken) {
+      const error = new CancelledError(`the ${this.label} was terminated before this work finished`);
+      for (const job of [...this.#jobs]) job.cancel(error);
+    }
+    this.#front = [];
+    this.#queue = [];
+    this.#head = 0;
+    const workers = [...this.#all];
+    for (const w of workers) {
+      this.#setRef(w, true);
+      w.killedByUs = true;
+      this.#stopAccepting(w, 'dead');
+      if (w.exitCode === null && w.signal === null) w.child.kill('SIGTERM');
+    }
+    const grace = setTimeout(() => {
+      for (const w of workers) if (!w.closed && w.exitCode === null && w.signal === null) w.child.kill('SIGKILL');
+    }, TERMINATE_GRACE_MS);
+    this.#terminating = new Promise<void>((resolve) => {
+      this.#joiners.push(() => {
+        clearTimeout(grace);
+        resolve();
+      });
+      this.#checkJoined();
+    });
+    return this.#terminating;
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Helpers
+
+function keyOf(fn: unknown, what: string): FnEntry {
+  if (typeof fn === 'function') {
+    const known = fnKeys.get(fn);
+    if (known) return known;
+  }
+  const spec = toFnSpec(fn, `${what}: the task`);
+  const entry: FnEntry = { key: nextFnKey++, spec, fast: false };
+  fnKeys.set(fn as Function, entry);
+  return entry;
+}
+
+/** Validate `{ signal, timeout }`; throws TypeError/RangeError (MP_INVALID_ARG). */
+export function checkCallOptions(opts: CallOptions | undefined, what: string): void {
+  if (opts === undefined) return;
+  if (typeof opts !== 'object' || opts === null) throw invalidArg(`${what}: options must be an object`);
+  const { signal, timeout } = opts;
+  if (signal !== undefined && (typeof signal !== 'object' || signal === null || typeof signal.addEventListener !== 'function' || typeof signal.aborted !== 'boolean')) {
+    throw invalidArg(`${what}: signal must be an AbortSignal`);
+  }
+  if (timeout !== undefined && (typeof timeout !== 'number' || !(timeout >= 0) || timeout === Infinity)) {
+    throw invalidRange(`${what}: timeout must be a finite number of milliseconds >= 0, got ${String(timeout)}`);
+  }
+}
+
+/** Validate `chunksize`; undefined stays undefined. */
+export function checkChunksize(chunksize: unknown, what: string): number | undefined {
+  if (chunksize === undefined) return undefined;
+  if (typeof chunksize !== 'number' || !Number.isInteger(chunksize) || chunksize < 1) {
+    throw invalidRange(`${what}: chunksize must be an integer >= 1, got ${String(chunksize)}`);
+  }
+  return chunksize;
+}
+
+function describeExit(code: number | null, signal: string | null): string {
+  if (signal) return `by signal ${signal}${constants.signals[signal] ? ` (exit code -${constants.signals[signal]})` : ''}`;
+  return `with exit code ${code}`;
+}
+
+/**
+ * Results may hold handles (a Queue returned by a task). Scanning numbers and strings is a
+ * typeof per value; only results containing objects pay for a walk.
+ */
+function reviveResults(values: unknown[]): unknown[] {
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (typeof v === 'object' && v !== null) return reviveHandles(values);
+  }
+  return values;
+}
+
+/**
+ * Join the per-batch result arrays. `concat` copies in bulk (several times faster than a
+ * push loop) and keeps the result packed; it is applied in groups so that a map with very
+ * many small batches does not exceed the engine's argument limit.
+ */
+function concatAll(parts: unknown[][]): unknown[] {
+  const GROUP = 8192;
+  if (parts.length <= GROUP) return ([] as unknown[]).concat(...parts);
+  let out: unknown[] = [];
+  for (let i = 0; i < parts.length; i += GROUP) out = out.concat(...parts.slice(i, i + GROUP));
+  return out;
+}
+
+/** The number of items when the input says it up front (array, typed array, Set, Map). */
+function knownLength(iterable: unknown): number | undefined {
+  if (Array.isArray(iterable) || ArrayBuffer.isView(iterable)) return (iterable as ArrayLike<unknown>).length;
+  if (iterable instanceof Set || iterable instanceof Map) return iterable.size;
+  return undefined;
+}
+
+/** Below this many items a batch of numbers is sent as a plain array (no gain to pack it). */
+const MIN_PACKED_NUMBERS = 32;
+
+/**
+ * The items `[start, end)` of a batch, ready to send.
+ *
+ * - All numbers (the common `map(fn, range)` case): a Float64Array. Structured clone copies
+ *   it as raw bytes instead of encoding and decoding every element (about 20% more map
+ *   throughput measured); every JS number, -0 and NaN included, survives a Float64Array
+ *   unchanged, and the child only ever reads `items.length` and `items[i]` (child.ts
+ *   runCall), so the task sees exactly the numbers it would have seen. pool.test.ts checks
+ *   that results are not coerced.
+ * - Anything else: a new array built by push. An array of holey elements kind (`new
+ *   Array(n)`, `fill`) is serialized key by key, about five times slower than a packed one,
+ *   so batches are always packed whatever the input's kind.
+ */
+function batchItems(items: ArrayLike<unknown>, start: number, end: number): unknown[] {
+  if (end - start >= MIN_PACKED_NUMBERS) {
+    let numbers = true;
+    for (let i = start; i < end; i++) {
+      if (typeof items[i] !== 'number') {
+        numbers = false;
+        break;
+      }
+    }
+    if (numbers) {
+      const packed = new Float64Array(end - start);
+      for (let i = start; i < end; i++) packed[i - start] = items[i] as number;
+      return packed as unknown as unknown[];
+    }
+  }
+  const out: unknown[] = [];
+  for (let i = start; i < end; i++) out.push(items[i]);
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------
+// The three shapes of work, shared by the faces
+
+/**
+ * Run one call `fn(...args)` in a worker; resolves with its result. Rejects with
+ * RemoteError, WorkerLostError, SerializationError, CancelledError, TimeoutError,
+ * InvalidStateError/BrokenProcessPool (pool not running), TypeError (bad arguments).
+ */
+export function call<R>(engine: Engine, fn: unknown, args: unknown[], opts: CallOptions | undefined, what: string, sent?: () => void): Promise<R> {
+  return new Promise<R>((resolve, reject) => {
+    if (!Array.isArray(args)) throw invalidArg(`${what}: args must be an array of arguments`);
+    const job = engine.job(
+      fn,
+      true,
+      {
+        result: (_b, values) => resolve(values[0] as R),
+        failed: (_b, _v, _i, error) => reject(error),
+        aborted: reject,
+        sent: sent && (() => sent()),
+      },
+      opts,
+      what,
+      true,
+    );
+    job.add([args], 0);
+    job.end();
+  });
+}
+
+/**
+ * Run `fn` over every item, in chunks, and resolve with the results in input order. Rejects
+ * with the first error (the rest of the call's queued work is dropped; Python's map also
+ * raises the first error), or as `call` does.
+ *
+ * The call is admitted synchronously (so `map(); close()` runs the map, as in Python); a
+ * sync iterable is listed at once, an async one is read first and then submitted.
+ */
+export function mapAll<R>(engine: Engine, fn: unknown, iterable: Iterable<unknown> | AsyncIterable<unknown>, spread: boolean, opts: MapOptions | undefined, what: string): Promise<R[]> {
+  try {
+    engine.assertRunning(what);
+    checkCallOptions(opts, what);
+    checkChunksize(opts?.chunksize, what);
+    if (Array.isArray(iterable)) return submitAll<R>(engine, fn, iterable, spread, opts, what);
+    if (iterable != null && typeof (iterable as Iterable<unknown>)[Symbol.iterator] === 'function') {
+      // Typed arrays are array-like already; any other iterable is listed, as Python does.
+      const items = ArrayBuffer.isView(iterable) ? (iterable as unknown as ArrayLike<unknown>) : Array.from(iterable as Iterable<unknown>);
+      return submitAll<R>(engine, fn, items, spread, opts, what);
+    }
+    if (iterable != null && typeof (iterable as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function') {
+      return (async () => {
+        const items: unknown[] = [];
+        for await (const item of iterable as AsyncIterable<unknown>) items.push(item);
+        return submitAll<R>(engine, fn, items, spread, opts, what, true);
+      })();
+    }
+    throw invalidArg(`${what}: expected an iterable (array, Set, generator…) or an async iterable, got ${iterable === null ? 'null' : typeof iterable}`);
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
+
+function submitAll<R>(engine: Engine, fn: unknown, items: ArrayLike<unknown>, spread: boolean, opts: MapOptions | undefined, what: string, admitted = false): Promise<R[]> {
+  const n = items.length;
+  const chunkOpt = opts?.chunksize;
+  // Python: chunksize, extra = divmod(len(iterable), len(self._pool) * 4); if extra: chunksize += 1
+  let chunksize = chunkOpt ?? Math.ceil(n / (engine.processes * 4));
+  // A bar that moves in four steps per worker is no bar: without an explicit chunksize,
+  // aim for at least a hundred updates.
+  if (opts?.progress && chunkOpt === undefined) chunksize = Math.min(chunksize, Math.ceil(n / 100));
+  const size = Math.max(1, Math.min(chunksize, MAX_BATCH_ITEMS));
+  let bar: ProgressBar | undefined;
+  return new Promise<R[]>((resolve, reject) => {
+    const slots: unknown[][] = new Array(Math.ceil(n / size));
+    let remaining = slots.length;
+    const fail = (error: Error) => {
+      bar?.close();
+      reject(error);
+    };
+    const job = engine.job(
+      fn,
+      spread,
+      {
+        result(batch, values) {
+          slots[batch.start / size] = values;
+          bar?.update(values.length);
+          if (--remaining === 0) {
+            bar?.close();
+            resolve(concatAll(slots) as R[]);
+          }
+        },
+        failed(_batch, _values, _index, error) {
+          job.drop();
+          fail(error);
+        },
+        aborted: fail,
+      },
+      opts,
+      what,
+      false,
+      admitted,
+    );
+    try {
+      bar = ProgressBar.fromOption(opts?.progress, { total: n });
+    } catch (err) {
+      job.drop();
+      throw err;
+    }
+    if (n === 0) {
+      bar?.close();
+      resolve([]);
+    }
+    for (let start = 0; start < n && !job.dead; start += size) job.add(batchItems(items, start, Math.min(n, start + size)), start);
+    job.end();
+  });
+}
+
+/** What `stream()` buffers per finished batch. */
+interface Done {
+  start: number;
+  values: unknown[];
+  error?: Error;
+}
+
+/** Options of `stream()` beyond MapOptions. */
+export interface StreamShape {
+  spread: boolean;
+  ordered: boolean;
+  what: string;
+}
+
+/**
+ * A lazy async iterator over `fn(item)` for each item of a sync or async iterable (possibly
+ * infinite), with a bounded number of batches outstanding (queued, running, or finished but
+ * not yet consumed), so memory stays flat. Ordered: results in input order; otherwise in
+ * completion order. An error is thrown at the position it happened (after the results
+ * before it). Leaving the loop early (break, throw) cancels outstanding work for real and
+ * closes the input iterator.
+ *
+ * The pool's state is checked now (the call is admitted, as Python's imap is, so
+ * `close()` before iterating is fine); the work starts with the first `next()`.
+ */
+export function stream<R>(engine: Engine, fn: unknown, iterable: Iterable<unknown> | AsyncIterable<unknown>, opts: MapOptions | undefined, shape: StreamShape): AsyncGenerator<R, void, undefined> {
+  const { what } = shape;
+  let early: Error | null = null;
+  try {
+    engine.assertRunning(what);
+    checkCallOptions(opts, what);
+    checkChunksize(opts?.chunksize, what);
+    if (iterable == null || (typeof (iterable as Iterable<unknown>)[Symbol.iterator] !== 'function' && typeof (iterable as AsyncIterable<unknown>)[Symbol.asyncIterator] !== 'function')) {
+      throw invalidArg(`${what}: expected an iterable or an async iterable, got ${iterable === null ? 'null' : typeof iterable}`);
+    }
+  } catch (err) {
+    early = err as Error;
+  }
+  const deadline = opts?.timeout !== undefined && typeof opts.timeout === 'number' ? performance.now() + opts.timeout : undefined;
+  return run();
+
+  async function* run(): AsyncGenerator<R, void, undefined> {
+    if (early) throw early;
+    // Without a chunksize, chunks start at one item and grow while they run fast (see
+    // adapt()), so tiny tasks are not drowned in IPC and slow ones stay one per message.
+    const fixed = opts?.chunksize !== undefined;
+    let size = fixed ? Math.min(opts!.chunksize!, MAX_BATCH_ITEMS) : 1;
+    const adapt = (batch: Batch) => {
+      if (fixed) return;
+      if (batch.runMs < ADAPT_GROW_MS && batch.items.length === size) size = Math.min(size * 2, ADAPT_MAX_CHUNK);
+      else if (batch.runMs > ADAPT_SHRINK_MS) size = Math.max(1, size >> 1);
+    };
+    // Enough batches to keep every worker's pipeline full plus one being consumed.
+    const window = engine.processes * (PIPELINE_DEPTH + 1) + 1;
+    const bar = ProgressBar.fromOption(opts?.progress, { total: knownLength(iterable) });
+    const isAsync = typeof (iterable as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function';
+    const source: Iterator<unknown> | AsyncIterator<unknown> = isAsync ? (iterable as AsyncIterable<unknown>)[Symbol.asyncIterator]() : (iterable as Iterable<unknown>)[Symbol.iterator]();
+
+    const ordered = shape.ordered;
+    const finished = new Map<number, Done>(); // ordered: by start index
+    const ready: Done[] = []; // unordered: completion order
+    let nextStart = 0; // ordered: the start index of the next batch to yield
+    let pulled = 0; // items taken from the input so far
+    let outstanding = 0; // batches added and not yet consumed
+    let exhausted = false;
+    let pumping = false;
+    let stopped = false;
+    let aborted: Error | null = null;
+    let wake: (() => void) | null = null;
+    const notify = () => {
+      if (wake) {
+        const w = wake;
+        wake = null;
+        w();
+      }
+    };
+    const deliver = (d: Done) => {
+      if (ordered) finished.set(d.start, d);
+      else ready.push(d);
+      notify();
+    };
+
+    const remaining = deadline === undefined ? undefined : Math.max(0, deadline - performance.now());
+    const job = engine.job(
+      fn,
+      shape.spread,
+      {
+        result: (batch, values) => {
+          adapt(batch);
+          deliver({ start: batch.start, values });
+        },
+        failed: (batch, values, index, error) => deliver({ start: batch.start, values: values.slice(0, index), error }),
+        aborted: (error) => {
+          aborted = error;
+          notify();
+        },
+      },
+      opts && { signal: opts.signal, timeout: remaining },
+      what,
+      false,
+      true,
+    );
+
+    // Pull input while fewer than `window` batches are outstanding. Runs concurrently with
+    // the consumer, so a slow async input does not stall results already available.
+    const pump = async (): Promise<void> => {
+      if (pumping) return;
+      pumping = true;
+      try {
+        while (!exhausted && !stopped && outstanding < window) {
+          const chunk: unknown[] = [];
+          const start = pulled;
+          try {
+            while (chunk.length < size) {
+              const r = isAsync ? await (source as AsyncIterator<unknown>).next() : (source as Iterator<unknown>).next();
+              if (stopped) return;
+              if (r.done) {
+                exhausted = true;
+                break;
+              }
+              chunk.push(r.value);
+            }
+          } catch (err) {
+            // The input itself threw: that is the error at the position after the last item.
+            exhausted = true;
+            if (chunk.length > 0) {
+              outstanding++;
+              pulled += chunk.length;
+              job.add(chunk, start);
+            }
+            outstanding++;
+            deliver({ start: pulled, values: [], error: err as Error });
+            break;
+          }
+          if (chunk.length > 0) {
+            outstanding++;
+            pulled += chunk.length;
+            job.add(chunk.length >= MIN_PACKED_NUMBERS ? batchItems(chunk, 0, chunk.length) : chunk, start);
+          }
+        }
+        if (exhausted) job.end();
+      } finally {
+        pumping = false;
+      }
+      notify();
+    };
+
+    try {
+      void pump();
+      for (;;) {
+        let d: Done | undefined;
+        if (ordered) {
+          d = finished.get(nextStart);
+          if (d) finished.delete(nextStart);
+        } else {
+          d = ready.shift();
+        }
+        if (d) {
+          outstanding--;
+          if (ordered) nextStart += d.error ? 0 : d.values.length;
+          if (!exhausted && !pumping) void pump();
+          const values = d.values;
+          for (let i = 0; i < values.length; i++) {
+            yield values[i] as R;
+            bar?.update(1);
+          }
+          if (d.error) throw d.error;
+          continue;
+        }
+        if (aborted) throw aborted;
+        if (exhausted && outstanding === 0 && !pumping) return;
+        await new Promise<void>((resolve) => (wake = resolve));
+      }
+    } finally {
+      stopped = true;
+      if (!job.dead) {
+        if (job.batches.size > 0) job.cancel(new CancelledError(`${what}: the iteration ended early; outstanding work was cancelled`));
+        else job.drop();
+      }
+      bar?.close();
+      // Close the input (a generator's finally blocks run), unless it ran out by itself.
+      if (!exhausted) {
+        try {
+          await (source as AsyncIterator<unknown>).return?.();
+        } catch {
+          // An input that fails while closing has nothing left to report to.
+        }
+      }
+    }
+  }
+}

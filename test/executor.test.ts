@@ -1,0 +1,208 @@
+// ProcessPoolExecutor, Future, wait and asCompleted over real worker processes.
+import { suite } from 'uvu';
+import { CancelledError, InvalidStateError, RemoteError, SerializationError, tasks, TimeoutError, WorkerLostError } from '../src/index.ts';
+import { ALL_COMPLETED, asCompleted, FIRST_COMPLETED, FIRST_EXCEPTION, Future, ProcessPoolExecutor, wait } from '../src/process/index.ts';
+import { assert, disposeAllAndCheckLeaks, rememberPid, track, withinMs } from './helpers.ts';
+
+const math = tasks<typeof import('./fixtures/math.ts')>(new URL('./fixtures/math.ts', import.meta.url));
+const failing = tasks<typeof import('./fixtures/throw-custom.ts')>(new URL('./fixtures/throw-custom.ts', import.meta.url));
+const sleepy = tasks<typeof import('./fixtures/sleep.ts')>(new URL('./fixtures/sleep.ts', import.meta.url));
+const crash = tasks<typeof import('./fixtures/crash.ts')>(new URL('./fixtures/crash.ts', import.meta.url));
+const table = tasks<typeof import('./fixtures/init-table.ts')>(new URL('./fixtures/init-table.ts', import.meta.url));
+const test = suite('executor');
+
+const T = 20_000;
+
+async function collect<T>(it: AsyncIterable<T>, what: string): Promise<T[]> {
+  return withinMs(
+    (async () => {
+      const out: T[] = [];
+      for await (const x of it) out.push(x);
+      return out;
+    })(),
+    T,
+    what,
+  );
+}
+
+test('submit gives a thenable Future: result, exception, done, running, addDoneCallback', async () => {
+  const ex = track(new ProcessPoolExecutor({ maxWorkers: 2 }));
+  const f = ex.submit(math.add, 2, 3);
+  assert.instance(f, Future);
+  const seen: Future<number>[] = [];
+  f.addDoneCallback((done) => seen.push(done));
+  assert.is(await withinMs(f.result(), T, 'result'), 5);
+  assert.is(await f, 5);
+  assert.ok(f.done());
+  assert.not.ok(f.running());
+  assert.not.ok(f.cancelled());
+  assert.is(await f.exception(), undefined);
+  assert.equal(seen, [f]);
+  let late: Future<number> | null = null;
+  f.addDoneCallback((d) => (late = d));
+  assert.is(late, f, 'a callback added after completion runs at once');
+
+  const bad = ex.submit(failing.failWithQuota, 4);
+  const err = await withinMs(bad.exception(), T, 'exception()');
+  assert.instance(err, RemoteError);
+  await bad.result().then(
+    () => assert.unreachable(),
+    (e) => assert.is(e, err),
+  );
+
+  const slow = ex.submit(sleepy.sleep, 1000, 'x');
+  assert.instance(await slow.result(10).catch((e) => e), TimeoutError);
+  assert.is(await withinMs(slow.result(), T, 'slow result'), 'x');
+});
+
+test('a task that cannot be sent or that crashes fails only its own future; the executor goes on', async () => {
+  const ex = track(new ProcessPoolExecutor({ maxWorkers: 2 }));
+  const unsendable = ex.submit(math.add, 1, (() => 1) as unknown as number);
+  assert.instance(await unsendable.exception(), SerializationError);
+  const crashed = ex.submit(crash.exitNow, 9);
+  const fine = [1, 2, 3].map((x) => ex.submit(math.square, x));
+  const lost = await withinMs(crashed.exception(), T, 'crashed future');
+  assert.instance(lost, WorkerLostError);
+  assert.is((lost as WorkerLostError).exitCode, 9);
+  assert.equal(await Promise.all(fine), [1, 4, 9]);
+  assert.is(await ex.submit(math.square, 6), 36);
+});
+
+test('map zips iterables, stops at the shortest, keeps order, takes trailing options', async () => {
+  const ex = track(new ProcessPoolExecutor({ maxWorkers: 2 }));
+  assert.equal(await collect(ex.map(math.square, [1, 2, 3]), 'map one iterable'), [1, 4, 9]);
+  assert.equal(await collect(ex.map(math.add, [1, 2, 3], [10, 20]), 'map two iterables'), [11, 22]);
+  async function* asyncNums() {
+    yield 100;
+    yield 200;
+  }
+  assert.equal(await collect(ex.map(math.add, asyncNums(), [1, 2, 3], { chunksize: 2 }), 'map with an async iterable and options'), [101, 202]);
+  const xs = Array.from({ length: 300 }, (_, i) => i);
+  assert.equal(await collect(ex.map(math.square, xs, { chunksize: 16 }), 'chunked map'), xs.map((x) => x * x));
+  const err = await collect(ex.map(failing.failWithQuota, [1]), 'failing map').catch((e) => e);
+  assert.instance(err, RemoteError);
+  const notIterable = await collect(ex.map(math.square, 5 as unknown as number[]), 'bad map').catch((e) => e);
+  assert.is((notIterable as { code?: string }).code, 'MP_INVALID_ARG');
+});
+
+test('wait: FIRST_COMPLETED, FIRST_EXCEPTION, ALL_COMPLETED, timeout', async () => {
+  const ex = track(new ProcessPoolExecutor({ maxWorkers: 2 }));
+  // Both workers started (one task each), so outcomes depend only on the tasks' durations.
+  await withinMs(Promise.all([ex.submit(math.pid), ex.submit(math.pid)]), T, 'warm-up');
+  const fast = ex.submit(sleepy.sleep, 0, 'fast');
+  const slow = ex.submit(sleepy.sleep, 1500, 'slow');
+  const first = await withinMs(wait([fast, slow], { returnWhen: FIRST_COMPLETED }), T, 'FIRST_COMPLETED');
+  assert.ok(first.done.has(fast));
+  assert.ok(first.notDone.has(slow));
+  const all = await withinMs(wait([fast, slow, fast], { returnWhen: ALL_COMPLETED }), T, 'ALL_COMPLETED');
+  assert.is(all.done.size, 2);
+  assert.is(all.notDone.size, 0);
+
+  const boom = ex.submit(failing.failWithQuota, 1);
+  const longer = ex.submit(sleepy.sleep, 1500, 'long');
+  const exc = await withinMs(wait([longer, boom], { returnWhen: FIRST_EXCEPTION }), T, 'FIRST_EXCEPTION');
+  assert.ok(exc.done.has(boom));
+  assert.ok(exc.notDone.has(longer));
+  // With no failure, FIRST_EXCEPTION waits for all.
+  const ok = await withinMs(wait([ex.submit(math.square, 2), ex.submit(math.square, 3)], { returnWhen: FIRST_EXCEPTION }), T, 'FIRST_EXCEPTION without failures');
+  assert.is(ok.done.size, 2);
+
+  const hang = ex.submit(sleepy.sleep, 1500, 'later');
+  const timed = await wait([hang], { timeout: 10 });
+  assert.is(timed.done.size, 0);
+  assert.ok(timed.notDone.has(hang), 'timeout returns the sets as they are');
+  await hang;
+  await longer;
+});
+
+test('asCompleted yields futures in completion order; done ones first; timeout', async () => {
+  const ex = track(new ProcessPoolExecutor({ maxWorkers: 3 }));
+  await withinMs(Promise.all([ex.submit(math.pid), ex.submit(math.pid), ex.submit(math.pid)]), T, 'warm-up');
+  const done = ex.submit(math.square, 1);
+  await done;
+  const slow = ex.submit(sleepy.sleep, 1500, 'slow');
+  const mid = ex.submit(sleepy.sleep, 500, 'mid');
+  const quick = ex.submit(sleepy.sleep, 0, 'quick');
+  const order: unknown[] = [];
+  await withinMs(
+    (async () => {
+      for await (const f of asCompleted([slow, mid, quick, done])) order.push(await f.result());
+    })(),
+    T,
+    'asCompleted',
+  );
+  assert.equal(order, [1, 'quick', 'mid', 'slow']);
+  // A failed future is yielded, not thrown: awaiting it throws.
+  const bad = ex.submit(failing.failWithQuota, 2);
+  for await (const f of asCompleted([bad])) assert.instance(await f.exception(), RemoteError);
+
+  const never = ex.submit(sleepy.sleep, 2000, 'late');
+  const err = await (async () => {
+    for await (const f of asCompleted([never], { timeout: 50 })) void f;
+  })().catch((e) => e);
+  assert.instance(err, TimeoutError);
+  await never;
+});
+
+test('cancel(): a pending future is cancelled, a running one is not', async () => {
+  const ex = track(new ProcessPoolExecutor({ maxWorkers: 1 }));
+  const running = ex.submit(sleepy.sleep, 800, 'ran');
+  await new Promise((r) => setTimeout(r, 100));
+  const queued = ex.submit(math.square, 3);
+  assert.ok(running.running(), 'the first task is running');
+  assert.not.ok(queued.running());
+  assert.is(queued.cancel(), true);
+  assert.is(queued.cancel(), true, 'cancel() again still reports cancelled');
+  assert.ok(queued.cancelled());
+  assert.ok(queued.done());
+  assert.instance(await queued.result().catch((e) => e), CancelledError);
+  assert.instance(await queued.exception().catch((e) => e), CancelledError);
+  assert.is(running.cancel(), false);
+  assert.is(await withinMs(running.result(), T, 'running task'), 'ran');
+  assert.is(running.cancel(), false, 'a finished future cannot be cancelled');
+});
+
+test('shutdown: waits for pending work, cancelFutures cancels the queued ones, submit afterwards throws', async () => {
+  const ex = track(new ProcessPoolExecutor({ maxWorkers: 1 }));
+  const a = ex.submit(sleepy.sleep, 300, 'a');
+  await new Promise((r) => setTimeout(r, 50));
+  const b = ex.submit(math.square, 2);
+  const c = ex.submit(math.square, 3);
+  await withinMs(ex.shutdown({ cancelFutures: true }), T, 'shutdown');
+  assert.is(await a, 'a');
+  assert.ok(b.cancelled() && c.cancelled(), 'queued futures were cancelled');
+  assert.throws(() => ex.submit(math.square, 1), (e: unknown) => e instanceof InvalidStateError && /after shutdown/.test((e as Error).message));
+  assert.instance(await collect(ex.map(math.square, [1]), 'map after shutdown').catch((e) => e), InvalidStateError);
+  await ex.shutdown(); // idempotent
+
+  const ex2 = track(new ProcessPoolExecutor({ maxWorkers: 2 }));
+  const futures = [1, 2, 3, 4].map((x) => ex2.submit(sleepy.sleep, 50, x));
+  await withinMs(ex2.shutdown(), T, 'shutdown(wait)');
+  assert.ok(futures.every((f) => f.done()));
+  assert.equal(await Promise.all(futures), [1, 2, 3, 4]);
+});
+
+test('await using shuts the executor down; initializer and maxTasksPerChild work as in Pool', async () => {
+  let pids: number[] = [];
+  {
+    await using ex = new ProcessPoolExecutor({ maxWorkers: 1, maxTasksPerChild: 1, initializer: table.initTable, initargs: [[['k', 7]]] });
+    assert.is(await ex.submit(table.lookup, 'k'), 7);
+    for (let i = 0; i < 3; i++) pids.push(await ex.submit(math.pid));
+  }
+  pids.forEach(rememberPid);
+  assert.is(new Set(pids).size, 3, 'one worker per task');
+});
+
+test('a broken initializer fails pending futures and makes submit throw BrokenProcessPool', async () => {
+  const ex = track(new ProcessPoolExecutor({ maxWorkers: 1, initializer: table.failingInit, initargs: ['nope'] }));
+  const f = ex.submit(math.square, 2);
+  assert.instance(await withinMs(f.exception(), T, 'future on a broken executor'), RemoteError);
+  assert.throws(() => ex.submit(math.square, 2), (e: unknown) => (e as Error).name === 'BrokenProcessPool');
+  await ex.shutdown();
+});
+
+test.after(async () => {
+  await disposeAllAndCheckLeaks();
+});
+
+test.run();

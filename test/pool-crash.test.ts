@@ -1,0 +1,100 @@
+// Workers that die: SIGKILL from outside during a map, process.exit() inside a task, a
+// crashing initializer. The call that lost its worker rejects with WorkerLostError, work
+// queued behind it still runs, a fresh worker takes over, nothing hangs.
+import { suite } from 'uvu';
+import { BrokenProcessPool, tasks, WorkerLostError } from '../src/index.ts';
+import { Pool } from '../src/process/index.ts';
+import { pidAlive } from '../src/process/spawn.ts';
+import { assert, disposeAllAndCheckLeaks, rememberPid, track, waitFor, withinMs } from './helpers.ts';
+
+const math = tasks<typeof import('./fixtures/math.ts')>(new URL('./fixtures/math.ts', import.meta.url));
+const crash = tasks<typeof import('./fixtures/crash.ts')>(new URL('./fixtures/crash.ts', import.meta.url));
+const sleepy = tasks<typeof import('./fixtures/sleep.ts')>(new URL('./fixtures/sleep.ts', import.meta.url));
+const table = tasks<typeof import('./fixtures/init-table.ts')>(new URL('./fixtures/init-table.ts', import.meta.url));
+const test = suite('pool-crash');
+
+const T = 20_000;
+
+test('a worker SIGKILLed during a map: that map rejects with WorkerLostError, the next map succeeds', async () => {
+  const pool = track(new Pool(2));
+  const pids = [...new Set(await pool.map(math.pid, [1, 2, 3, 4], { chunksize: 1 }))];
+  pids.forEach(rememberPid);
+  assert.is(pids.length, 2, 'both workers answered');
+  // One long task per worker; each is the running batch of its worker.
+  const doomed = pool.starmap(sleepy.sleep, [
+    [30_000, 'a'],
+    [30_000, 'b'],
+  ], { chunksize: 1 });
+  const outcome = doomed.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  process.kill(pids[0]!, 'SIGKILL');
+  const err = await withinMs(outcome, T, 'the map whose worker was killed');
+  assert.instance(err, WorkerLostError);
+  const lost = err as WorkerLostError;
+  assert.is(lost.signal, 'SIGKILL');
+  assert.is(lost.exitCode, null);
+  assert.is(lost.pid, pids[0]);
+  assert.match(lost.message, /SIGKILL/);
+  // The other worker still runs its (now unwanted) task; the pool serves the next map anyway.
+  assert.equal(await withinMs(pool.map(math.square, [1, 2, 3, 4, 5, 6]), T, 'the next map'), [1, 4, 9, 16, 25, 36]);
+  const after = await pool.map(math.pid, [1, 2, 3, 4], { chunksize: 1 });
+  after.forEach(rememberPid);
+  assert.not.ok(after.includes(pids[0]!), 'the killed worker was replaced');
+  await waitFor(() => !pidAlive(pids[0]!), 'the killed worker to be reaped');
+});
+
+test('process.exit() in a task: WorkerLostError with the exit code; work queued behind it still runs', async () => {
+  const pool = track(new Pool(1));
+  const before = await pool.apply(math.pid);
+  rememberPid(before);
+  const results = Promise.allSettled([pool.apply(crash.exitNow, [3]), pool.apply(math.square, [4]), pool.apply(math.square, [5])]);
+  const [a, b, c] = await withinMs(results, T, 'calls around a crashing task');
+  assert.is(a.status, 'rejected');
+  const err = (a as PromiseRejectedResult).reason as WorkerLostError;
+  assert.instance(err, WorkerLostError);
+  assert.is(err.exitCode, 3);
+  assert.is(err.signal, null);
+  assert.is(err.pid, before);
+  assert.equal(b, { status: 'fulfilled', value: 16 });
+  assert.equal(c, { status: 'fulfilled', value: 25 });
+  const after = await pool.apply(math.pid);
+  rememberPid(after);
+  assert.is.not(after, before);
+});
+
+test('a crash in the middle of a chunked map rejects the map, not the pool', async () => {
+  const pool = track(new Pool(2));
+  const xs = Array.from({ length: 40 }, (_, i) => [i, 17] as [number, number]);
+  const err = await withinMs(pool.starmap(crash.squareOrCrash, xs, { chunksize: 5 }), T, 'crashing map').catch((e) => e);
+  assert.instance(err, WorkerLostError);
+  assert.is((err as WorkerLostError).exitCode, 3);
+  assert.match((err as Error).message, /batch of 5 items \(from item 15\)/);
+  assert.equal(await pool.starmap(crash.squareOrCrash, [[2, -1]]), [4]);
+});
+
+test('a task that kills its own worker with a signal, repeatedly: each call fails alone', async () => {
+  const pool = track(new Pool(2));
+  for (let i = 0; i < 3; i++) {
+    const err = await withinMs(pool.apply(crash.killSelf, ['SIGKILL']), T, `self-kill #${i}`).catch((e) => e);
+    assert.instance(err, WorkerLostError);
+    assert.is((err as WorkerLostError).signal, 'SIGKILL');
+  }
+  assert.equal(await pool.map(math.square, [3, 4]), [9, 16]);
+});
+
+test('an initializer that exits the worker breaks the pool instead of looping', async () => {
+  const pool = track(new Pool({ processes: 2, initializer: table.exitingInit }));
+  const err = await withinMs(pool.apply(math.square, [2]), T, 'apply on a pool whose workers cannot start').catch((e) => e);
+  assert.instance(err, BrokenProcessPool);
+  assert.match((err as Error).message, /exited with exit code 5 before it was ready/);
+  assert.instance(await pool.map(math.square, [1]).catch((e) => e), BrokenProcessPool);
+  await withinMs(pool.terminate(), T, 'terminate');
+});
+
+test.after(async () => {
+  await disposeAllAndCheckLeaks();
+});
+
+test.run();

@@ -1,0 +1,325 @@
+// Pool over real worker processes: apply/map/starmap and their Async forms, chunking,
+// initializer, maxTasksPerChild, errors that stay with their call, serialization errors,
+// close/join/terminate, progress bars, processMap, and a forgotten pool not pinning Node.
+import { suite } from 'uvu';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  BrokenProcessPool,
+  CancelledError,
+  InvalidStateError,
+  RemoteError,
+  SerializationError,
+  tasks,
+} from '../src/index.ts';
+import { AsyncResult, Pool, processMap } from '../src/process/index.ts';
+import type { ProgressStream } from '../src/process/progress.ts';
+import { assert, disposeAllAndCheckLeaks, rememberPid, track, withinMs } from './helpers.ts';
+
+const math = tasks<typeof import('./fixtures/math.ts')>(new URL('./fixtures/math.ts', import.meta.url));
+const failing = tasks<typeof import('./fixtures/throw-custom.ts')>(new URL('./fixtures/throw-custom.ts', import.meta.url));
+const table = tasks<typeof import('./fixtures/init-table.ts')>(new URL('./fixtures/init-table.ts', import.meta.url));
+const sleepy = tasks<typeof import('./fixtures/sleep.ts')>(new URL('./fixtures/sleep.ts', import.meta.url));
+const test = suite('pool');
+
+const T = 20_000; // guards hangs only
+
+function fakeStream(): ProgressStream & { text: string } {
+  const s = { isTTY: false, text: '', write: (chunk: string) => void (s.text += chunk) };
+  return s;
+}
+
+test('apply, map and starmap return results in order, by source and by module', async () => {
+  const pool = track(new Pool(2));
+  assert.is(pool.processes, 2);
+  assert.is(await withinMs(pool.apply(math.square, [7]), T, 'apply'), 49);
+  assert.is(await pool.apply(() => 42), 42);
+  assert.is(await pool.apply(async (a: number, b: number) => a * b, [6, 7]), 42);
+  assert.equal(await pool.map((x: number) => x * 2, [1, 2, 3]), [2, 4, 6]);
+  assert.equal(await pool.map(math.square, []), []);
+  assert.equal(await pool.starmap(math.add, [[1, 2], [3, 4], [5, 6]]), [3, 7, 11]);
+  assert.equal(await pool.map(math.slowDouble, [1, 2, 3]), [2, 4, 6]);
+});
+
+test('map chunks any iterable and keeps input order for every chunksize', async () => {
+  const pool = track(new Pool(2));
+  const xs = Array.from({ length: 10_001 }, (_, i) => i);
+  const want = xs.map((x) => x * x);
+  for (const chunksize of [undefined, 1, 7, 4096, 5000, 20_000]) {
+    assert.equal(await withinMs(pool.map(math.square, xs, { chunksize }), T, `map chunksize ${chunksize}`), want, `chunksize ${chunksize}`);
+  }
+  function* gen() {
+    yield* [1, 2, 3];
+  }
+  async function* agen() {
+    yield* [4, 5];
+  }
+  assert.equal(await pool.map(math.square, gen()), [1, 4, 9]);
+  assert.equal(await pool.map(math.square, new Set([3, 3, 4])), [9, 16]);
+  assert.equal(await pool.map(math.square, agen()), [16, 25]);
+  // An array of holey kind and one with real holes (holes arrive as undefined, as they clone).
+  assert.equal(await pool.map(math.square, new Array(3).fill(2)), [4, 4, 4]);
+  assert.equal(await pool.map(math.square, new Int32Array([1, 2])), [1, 4]);
+});
+
+test('numbers arrive exactly as sent (-0, NaN, fractions) and results are not coerced', async () => {
+  const pool = track(new Pool(2));
+  const xs = [-0, NaN, 1.5, -Infinity, 2 ** 53, ...Array.from({ length: 100 }, (_, i) => i)];
+  const describe = (x: number) => (Object.is(x, -0) ? 'minus zero' : { text: String(x), type: typeof x });
+  const want = xs.map(describe);
+  assert.equal(await pool.map(describe, xs), want);
+  assert.equal(await pool.map(describe, xs, { chunksize: 50 }), want);
+  const streamed: unknown[] = [];
+  for await (const y of pool.imap(describe, xs, { chunksize: 40 })) streamed.push(y);
+  assert.equal(streamed, want);
+});
+
+test('bad arguments reject with MP_INVALID_ARG errors', async () => {
+  const pool = track(new Pool(1));
+  const isInvalid = (e: unknown) => (e as { code?: string }).code === 'MP_INVALID_ARG';
+  await pool.map(math.square, [1], { chunksize: 0 }).then(
+    () => assert.unreachable('chunksize 0 accepted'),
+    (e) => assert.ok(isInvalid(e) && e instanceof RangeError, String(e)),
+  );
+  await pool.apply('nope' as unknown as () => number).then(
+    () => assert.unreachable('a string accepted as a task'),
+    (e) => assert.ok(isInvalid(e) && e instanceof TypeError, String(e)),
+  );
+  await pool.map(math.square, 5 as unknown as number[]).then(
+    () => assert.unreachable('a number accepted as an iterable'),
+    (e) => assert.ok(isInvalid(e), String(e)),
+  );
+  await pool.apply(math.square, [1], { timeout: -1 }).then(
+    () => assert.unreachable('negative timeout accepted'),
+    (e) => assert.ok(isInvalid(e), String(e)),
+  );
+  assert.throws(() => new Pool(0), (e: unknown) => isInvalid(e) && e instanceof RangeError);
+  assert.throws(() => new Pool({ maxTasksPerChild: 1.5 }), isInvalid);
+  assert.throws(() => new Pool({ initializer: table.initTable, initargs: [[['a', () => 1]]] as never }), (e: unknown) => e instanceof SerializationError);
+});
+
+test('the initializer runs once per worker and tasks see its state', async () => {
+  const entries: [string, number][] = [
+    ['one', 1],
+    ['two', 2],
+  ];
+  const pool = track(new Pool({ processes: 2, initializer: table.initTable, initargs: [entries] }));
+  assert.equal(await withinMs(pool.map(table.lookup, ['one', 'two', 'three', 'one']), T, 'lookup map'), [1, 2, null, 1]);
+  const calls = await pool.map(() => (globalThis as { initTableState?: { calls: number } }).initTableState?.calls ?? -1, [1, 2, 3, 4], { chunksize: 1 });
+  assert.ok(calls.every((n) => n >= 0), 'every worker has the table');
+});
+
+test('a failing initializer rejects pending work with its RemoteError and breaks the pool', async () => {
+  const pool = track(new Pool({ processes: 2, initializer: table.failingInit, initargs: ['disk on fire'] }));
+  const err = await withinMs(pool.map(math.square, [1, 2, 3]), T, 'map on a broken pool').catch((e) => e);
+  assert.instance(err, RemoteError);
+  assert.is((err as RemoteError).remoteName, 'TypeError');
+  assert.match((err as Error).message, /disk on fire/);
+  const later = await pool.apply(math.square, [2]).catch((e) => e);
+  assert.instance(later, BrokenProcessPool);
+  assert.match((later as Error).message, /initializer failed/);
+  assert.is((later as Error).cause, err);
+  await withinMs(pool.terminate(), T, 'terminate a broken pool');
+});
+
+test('maxTasksPerChild replaces workers (pids change) and work continues', async () => {
+  const pool = track(new Pool({ processes: 1, maxTasksPerChild: 2 }));
+  const pids: number[] = [];
+  for (let i = 0; i < 6; i++) pids.push(await withinMs(pool.apply(math.pid), T, `apply #${i}`));
+  pids.forEach(rememberPid);
+  assert.is(new Set(pids).size, 3, `pids ${pids}`);
+  assert.is(pids[0], pids[1]);
+  assert.is.not(pids[1], pids[2]);
+  // A map with chunksize 1 counts each chunk as a task.
+  const mapped = await withinMs(pool.map(math.pid, [1, 2, 3, 4, 5, 6], { chunksize: 1 }), T, 'map with recycling');
+  mapped.forEach(rememberPid);
+  assert.ok(new Set(mapped).size >= 3, `map pids ${mapped}`);
+});
+
+test('applyAsync / mapAsync / starmapAsync: AsyncResult get, wait, ready, successful, callbacks', async () => {
+  const pool = track(new Pool(2));
+  const seen: unknown[] = [];
+  const r = pool.applyAsync(math.square, [9], { callback: (v) => seen.push(v) });
+  assert.instance(r, AsyncResult);
+  assert.is(r.ready(), false);
+  assert.throws(() => r.successful(), (e: unknown) => e instanceof InvalidStateError);
+  assert.is(await withinMs(r.get(), T, 'get'), 81);
+  assert.is(r.ready(), true);
+  assert.is(r.successful(), true);
+  assert.equal(seen, [81]);
+  assert.is(await r, 81, 'thenable');
+
+  const m = pool.mapAsync(math.square, [1, 2, 3]);
+  await m.wait();
+  assert.equal(await m.get(5000), [1, 4, 9]);
+  assert.equal(await pool.starmapAsync(math.add, [[1, 1]]), [2]);
+
+  const errors: Error[] = [];
+  const bad = pool.applyAsync(failing.failWithQuota, [5], { errorCallback: (e) => errors.push(e) });
+  await withinMs(bad.wait(), T, 'wait for a failure');
+  assert.is(bad.successful(), false);
+  assert.instance(errors[0], RemoteError);
+  await bad.get().then(
+    () => assert.unreachable(),
+    (e) => assert.is(e, errors[0]),
+  );
+
+  // get(timeout) gives up without stopping the work; wait(timeout) just returns.
+  const slow = pool.applyAsync(sleepy.sleep, [1500, 'late']);
+  const timedOut = await slow.get(10).catch((e) => e);
+  assert.is((timedOut as Error).name, 'TimeoutError');
+  await slow.wait(10);
+  assert.is(slow.ready(), false);
+  assert.is(await withinMs(slow.get(), T, 'slow result'), 'late');
+});
+
+test('a task that throws rejects only its own call; error fields survive; the pool stays usable', async () => {
+  const pool = track(new Pool(2));
+  const [a, b, c] = await Promise.allSettled([pool.apply(math.square, [3]), pool.apply(failing.failWithQuota, [10]), pool.map(math.square, [1, 2])]);
+  assert.equal(a, { status: 'fulfilled', value: 9 });
+  assert.equal(c, { status: 'fulfilled', value: [1, 4] });
+  assert.is(b.status, 'rejected');
+  const err = (b as PromiseRejectedResult).reason as RemoteError & { limit?: number };
+  assert.instance(err, RemoteError);
+  assert.is(err.remoteName, 'QuotaError');
+  assert.is(err.properties.limit, 10);
+  assert.is(err.properties.code, 'E_QUOTA');
+  assert.match(err.message, /quota of 10 exceeded/);
+  assert.instance(err.cause, RemoteError);
+  // map rejects with the first error, as Python's does.
+  const mapErr = await pool.map((x: number) => {
+    if (x === 3) throw new RangeError(`bad item ${x}`);
+    return x;
+  }, [1, 2, 3, 4, 5], { chunksize: 1 }).catch((e) => e);
+  assert.instance(mapErr, RemoteError);
+  assert.is((mapErr as RemoteError).remoteName, 'RangeError');
+  assert.match((mapErr as Error).message, /bad item 3/);
+  assert.equal(await pool.map(math.square, [4]), [16]);
+});
+
+test('a by-source function reading its enclosing scope gets the explanatory RemoteError', async () => {
+  const pool = track(new Pool(1));
+  const factor = 3;
+  const scale = (x: number) => x * factor;
+  const err = await withinMs(pool.map(scale, [1, 2]), T, 'closure map').catch((e) => e);
+  assert.instance(err, RemoteError);
+  assert.match((err as Error).message, /sent to the worker by source/);
+  assert.match((err as Error).message, /`factor`/);
+  assert.match((err as Error).message, /tasks\(url\)\.scale/);
+  assert.is(await pool.apply(math.square, [5]), 25);
+});
+
+test('an argument that cannot be cloned is a SerializationError naming it; the worker is fine', async () => {
+  const pool = track(new Pool(1));
+  const pidBefore = await pool.apply(math.pid);
+  const err = await pool.apply(math.add, [1, (() => 2) as unknown as number]).catch((e) => e);
+  assert.instance(err, SerializationError);
+  assert.is((err as SerializationError).argIndex, 1);
+  assert.match((err as Error).message, /argument 1/);
+  const mapErr = await pool.map(math.square, [1, 2, 3, Symbol('x') as unknown as number, 5], { chunksize: 2 }).catch((e) => e);
+  assert.instance(mapErr, SerializationError);
+  assert.is((mapErr as SerializationError).argIndex, 3);
+  assert.match((mapErr as Error).message, /input item 3/);
+  assert.is(await pool.apply(math.pid), pidBefore, 'same worker, still alive');
+  assert.equal(await pool.map(math.square, [2, 3]), [4, 9]);
+});
+
+test('close() lets queued work finish; join() waits; new work is refused', async () => {
+  const pool = track(new Pool(2));
+  await pool.join().then(
+    () => assert.unreachable('join before close'),
+    (e) => assert.instance(e, InvalidStateError),
+  );
+  const pending = pool.starmap(sleepy.sleep, [
+    [50, 'a'],
+    [50, 'b'],
+  ]);
+  const queued = [1, 2, 3, 4, 5].map((x) => pool.apply(sleepy.sleep, [30, x]));
+  pool.close();
+  const refused = await pool.apply(math.square, [1]).catch((e) => e);
+  assert.instance(refused, InvalidStateError);
+  await withinMs(pool.join(), T, 'join after close');
+  assert.equal(await Promise.all(queued), [1, 2, 3, 4, 5]);
+  assert.equal(await pending, ['a', 'b']);
+});
+
+test('terminate() rejects pending work with CancelledError and stops the workers', async () => {
+  const pool = track(new Pool(1));
+  const running = pool.apply(sleepy.sleep, [60_000, 'never']);
+  const queued = pool.map(math.square, [1, 2, 3]);
+  const settled = Promise.allSettled([running, queued]);
+  await withinMs(pool.terminate(), T, 'terminate');
+  const [a, b] = await settled;
+  assert.instance((a as PromiseRejectedResult).reason, CancelledError);
+  assert.instance((b as PromiseRejectedResult).reason, CancelledError);
+  assert.instance(await pool.apply(math.square, [1]).catch((e) => e), InvalidStateError);
+  await pool.terminate(); // idempotent
+  await pool[Symbol.asyncDispose]();
+});
+
+test('await using disposes the pool (terminate)', async () => {
+  let pids: number[] = [];
+  {
+    await using pool = new Pool(2);
+    pids = await pool.map(math.pid, [1, 2, 3, 4], { chunksize: 1 });
+  }
+  pids.forEach(rememberPid);
+  assert.ok(pids.length === 4);
+});
+
+test('progress: map draws a bar that reaches n/n', async () => {
+  const pool = track(new Pool(2));
+  const stream = fakeStream();
+  assert.equal(await pool.map(math.square, [1, 2, 3, 4, 5], { progress: { desc: 'squares', stream } }), [1, 4, 9, 16, 25]);
+  assert.match(stream.text, /squares: 100%.* 5\/5/);
+  const stream2 = fakeStream();
+  const out: number[] = [];
+  for await (const y of pool.imap(math.square, [1, 2, 3], { progress: { stream: stream2 } })) out.push(y);
+  assert.equal(out, [1, 4, 9]);
+  assert.match(stream2.text, /3\/3/);
+});
+
+test('processMap maps with a fresh pool and leaves no worker behind', async () => {
+  const out = await withinMs(processMap(math.square, [1, 2, 3, 4], { maxWorkers: 2, disable: true }), T, 'processMap');
+  assert.equal(out, [1, 4, 9, 16]);
+  const err = await processMap(failing.failWithQuota, [1], { maxWorkers: 1, disable: true }).catch((e) => e);
+  assert.instance(err, RemoteError);
+});
+
+test('a forgotten pool does not keep Node alive once idle', async () => {
+  // A script file, not `node -e`: eval flags would be inherited by the workers' execArgv.
+  const dir = mkdtempSync(join(tmpdir(), 'multiproc-forgotten-'));
+  const file = join(dir, 'forgotten-pool.mjs');
+  writeFileSync(
+    file,
+    `import { Pool, tasks } from ${JSON.stringify(new URL('../src/process/index.ts', import.meta.url).href)};
+     const math = tasks(${JSON.stringify(new URL('./fixtures/math.ts', import.meta.url).href)});
+     const pool = new Pool(2);
+     console.log(JSON.stringify(await pool.map(math.square, [1, 2, 3])));\n`,
+  );
+  // Under `uvu -r tsx` the loader is registered in-process, so the script gets it explicitly.
+  const loader = process.execArgv.some((a) => a.includes('tsx')) ? [] : ['--import', 'tsx'];
+  const child = spawn(process.execPath, [...process.execArgv, ...loader, file], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout!.on('data', (d: Uint8Array) => (out += String(d)));
+  try {
+    const code = await withinMs(
+      new Promise<number | null>((resolve) => child.on('exit', (c: number | null) => resolve(c))),
+      T,
+      'a script with a forgotten pool to exit by itself',
+    );
+    assert.is(code, 0);
+    assert.is(out.trim(), '[1,4,9]');
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test.after(async () => {
+  await disposeAllAndCheckLeaks();
+});
+
+test.run();
