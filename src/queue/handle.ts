@@ -21,9 +21,11 @@ export interface Shareable {
 }
 
 type Reviver = (handle: Handle) => unknown;
-const REVIVERS_KEY = Symbol.for('multiproc.revivers');
-// Shared across copies of this module (ESM build, CJS build, src under tsx) in one process.
-const revivers: Map<string, Reviver> = ((globalThis as Record<symbol, unknown>)[REVIVERS_KEY] ??= new Map()) as Map<string, Reviver>;
+// One table per copy of the library: when a process loads two copies (the ESM and the CJS
+// build, or src/ under tsx beside dist/), each revives handles into its own classes, bound
+// to its own host and connections. A shared table would let the last copy loaded take over
+// the other's handles.
+const revivers = new Map<string, Reviver>();
 
 const STATE_KEY = Symbol.for('multiproc.handleState');
 const state = ((globalThis as Record<symbol, unknown>)[STATE_KEY] ??= { shareables: 0 }) as { shareables: number };
