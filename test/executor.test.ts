@@ -2,7 +2,7 @@
 import { suite } from 'uvu';
 import { CancelledError, InvalidStateError, RemoteError, SerializationError, tasks, TimeoutError, WorkerLostError } from '../src/index.ts';
 import { ALL_COMPLETED, asCompleted, FIRST_COMPLETED, FIRST_EXCEPTION, Future, ProcessPoolExecutor, wait } from '../src/process/index.ts';
-import { assert, disposeAllAndCheckLeaks, rememberPid, track, withinMs } from './helpers.ts';
+import { assert, collect, disposeAllAndCheckLeaks, rememberPid, track, withinMs } from './helpers.ts';
 
 const math = tasks<typeof import('./fixtures/math.ts')>(new URL('./fixtures/math.ts', import.meta.url));
 const failing = tasks<typeof import('./fixtures/throw-custom.ts')>(new URL('./fixtures/throw-custom.ts', import.meta.url));
@@ -13,17 +13,6 @@ const test = suite('executor');
 
 const T = 20_000;
 
-async function collect<T>(it: AsyncIterable<T>, what: string): Promise<T[]> {
-  return withinMs(
-    (async () => {
-      const out: T[] = [];
-      for await (const x of it) out.push(x);
-      return out;
-    })(),
-    T,
-    what,
-  );
-}
 
 test('submit gives a thenable Future: result, exception, done, running, addDoneCallback', async () => {
   const ex = track(new ProcessPoolExecutor({ maxWorkers: 2 }));

@@ -40,6 +40,19 @@ export async function withinMs<T>(promise: Promise<T>, ms: number, what: string)
   }
 }
 
+/** Drain an async iterable into an array, failing with `what` if it hangs. */
+export async function collect<T>(it: AsyncIterable<T>, what: string, ms = 20_000): Promise<T[]> {
+  return withinMs(
+    (async () => {
+      const out: T[] = [];
+      for await (const x of it) out.push(x);
+      return out;
+    })(),
+    ms,
+    what,
+  );
+}
+
 /** Dispose everything tracked, then assert no child this file started is alive. */
 export async function disposeAllAndCheckLeaks(): Promise<void> {
   for (const thing of tracked.splice(0).reverse()) await thing[Symbol.asyncDispose]();

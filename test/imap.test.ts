@@ -3,24 +3,13 @@
 import { suite } from 'uvu';
 import { CancelledError, InvalidStateError, RemoteError, tasks } from '../src/index.ts';
 import { Pool } from '../src/process/index.ts';
-import { assert, disposeAllAndCheckLeaks, rememberPid, track, withinMs } from './helpers.ts';
+import { assert, collect, disposeAllAndCheckLeaks, rememberPid, track, withinMs } from './helpers.ts';
 
 const math = tasks<typeof import('./fixtures/math.ts')>(new URL('./fixtures/math.ts', import.meta.url));
 const test = suite('imap');
 
 const T = 20_000;
 
-async function collect<T>(it: AsyncIterable<T>, what: string): Promise<T[]> {
-  return withinMs(
-    (async () => {
-      const out: T[] = [];
-      for await (const x of it) out.push(x);
-      return out;
-    })(),
-    T,
-    what,
-  );
-}
 
 test('imap yields in input order for every chunksize; sync, async and Set inputs', async () => {
   const pool = track(new Pool(2));

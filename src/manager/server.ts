@@ -25,10 +25,9 @@
 
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { InvalidStateError, invalidArg, ManagerError } from '../errors.ts';
 import { encodeError, PROTOCOL, type FnSpec, type Handle, type WireError } from '../protocol.ts';
-import { runtime } from '../process/runtime.ts';
+import { moduleFile, runtime } from '../process/runtime.ts';
 import { isShareable, noteShareable, toHandle, type Shareable } from '../queue/handle.ts';
 import { formatAddress, Host, type Address } from '../queue/host.ts';
 import { JoinableQueue, Queue } from '../queue/queue.ts';
@@ -38,26 +37,8 @@ import { CONTROL_ID, KINDS } from './proxy.ts';
 
 export { CONTROL_ID } from './proxy.ts';
 
-/**
- * This file's own path, found from a call site (as src/process/spawn.ts finds its own),
- * because the same source compiles to ESM and CommonJS and neither `import.meta.url` nor
- * `__filename` exists in both. The manager's owner passes it to `tasks()` so the server
- * process imports this very module.
- */
-function ownPath(): string {
-  const holder: { stack?: unknown } = {};
-  const previous = Error.prepareStackTrace;
-  Error.prepareStackTrace = (_err, frames) => frames;
-  Error.captureStackTrace(holder, ownPath);
-  const frames = holder.stack as unknown as NodeCallSite[];
-  Error.prepareStackTrace = previous;
-  const file = frames[0]?.getFileName();
-  if (!file) throw new Error('multiproc: cannot locate the manager server module');
-  return file.startsWith('file:') ? fileURLToPath(file) : file;
-}
-
 /** Absolute path of this module, for `tasks(serverModule).serveManager`. */
-export const serverModule = ownPath();
+export const serverModule = moduleFile();
 
 /** A factory as the server runs it: a function in this process, or a reference to load. */
 export type Factory = ((...args: any[]) => unknown) | FnSpec;

@@ -4,6 +4,8 @@
 // State lives on globalThis under a Symbol.for key so that a user module that imports
 // 'multiproc' from dist/ sees what src/process/child.ts (maybe another copy) recorded.
 
+import { fileURLToPath } from 'node:url';
+
 const KEY = Symbol.for('multiproc.runtime');
 
 export interface RuntimeState {
@@ -23,6 +25,24 @@ export const runtime: RuntimeState = ((globalThis as Record<symbol, unknown>)[KE
   importing: 0,
   processCounter: 0,
 }) as RuntimeState;
+
+/**
+ * The path of the module that calls this function, found from a call site. The same source
+ * compiles to ESM and CommonJS, and neither `import.meta.url` nor `__filename` exists in
+ * both, so modules that need their own location (spawn.ts for the child entry, the manager
+ * server for its own module reference) ask the stack instead.
+ */
+export function moduleFile(): string {
+  const holder: { stack?: unknown } = {};
+  const previous = Error.prepareStackTrace;
+  Error.prepareStackTrace = (_err, frames) => frames;
+  Error.captureStackTrace(holder, moduleFile);
+  const frames = holder.stack as unknown as NodeCallSite[];
+  Error.prepareStackTrace = previous;
+  const file = frames[0]?.getFileName();
+  if (!file) throw new Error('multiproc: cannot locate its own module file');
+  return file.startsWith('file:') ? fileURLToPath(file) : file;
+}
 
 const FLUSH_KEY = Symbol.for('multiproc.flushers');
 const flushers = ((globalThis as Record<symbol, unknown>)[FLUSH_KEY] ??= new Set()) as Set<() => Promise<void>>;

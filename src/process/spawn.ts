@@ -10,28 +10,10 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { dirname, extname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { InvalidStateError } from '../errors.ts';
-import { runtime } from './runtime.ts';
+import { moduleFile, runtime } from './runtime.ts';
 
-/**
- * This file's own path, found from a call site rather than `import.meta.url` or
- * `__filename`, because the same source is compiled to both ESM and CommonJS and each of
- * those names is a syntax or reference error in the other format.
- */
-function ownPath(): string {
-  const holder: { stack?: unknown } = {};
-  const previous = Error.prepareStackTrace;
-  Error.prepareStackTrace = (_err, frames) => frames;
-  Error.captureStackTrace(holder, ownPath);
-  const frames = holder.stack as unknown as NodeCallSite[];
-  Error.prepareStackTrace = previous;
-  const file = frames[0]?.getFileName();
-  if (!file) throw new Error('multiproc: cannot locate its own module file to find the child entry');
-  return file.startsWith('file:') ? fileURLToPath(file) : file;
-}
-
-const here = ownPath();
+const here = moduleFile();
 /** child.ts beside spawn.ts under tsx, child.js beside spawn.js in dist/. */
 export const childEntry = join(dirname(here), `child${extname(here)}`);
 
