@@ -13,6 +13,7 @@ import {
   Full,
   InvalidStateError,
   JoinableQueue,
+  Pool,
   Process,
   Queue,
   QueueClosed,
@@ -297,6 +298,24 @@ test('handles travel inside items: a queue sent to a child and back is the same 
   await back.put('round trip');
   assert.is(await inner.get(), 'round trip', 'both objects reach the same queue (directly, in its own process)');
   await c.join();
+});
+
+test('a queue is a Pool task argument (Python refuses this) and a Pool initarg', async () => {
+  const results = new Queue<[number, number]>();
+  const kept = new Queue<number>();
+  const pool = track(new Pool({ processes: 2, initializer: work.keepQueue, initargs: [kept] }));
+  const pids = await withinMs(pool.starmap(work.squareOnto, [1, 2, 3, 4].map((x) => [results, x] as [Queue<[number, number]>, number])), 20_000, 'starmap with a queue argument');
+  assert.is(pids.length, 4);
+  const got = new Map<number, number>();
+  for (let i = 0; i < 4; i++) {
+    const [x, sq] = await withinMs(results.get(), 10_000, 'results from pool workers');
+    got.set(x, sq);
+  }
+  assert.equal([...got.entries()].sort((a, b) => a[0] - b[0]), [[1, 1], [2, 4], [3, 9], [4, 16]]);
+  await withinMs(pool.map(work.putOnKept, [1, 2, 3]), 20_000, 'map putting onto the initarg queue');
+  const tens = [await kept.get({ timeout: 10_000 }), await kept.get({ timeout: 10_000 }), await kept.get({ timeout: 10_000 })];
+  assert.equal(tens.sort((a, b) => a - b), [10, 20, 30]);
+  await pool.terminate();
 });
 
 test('Host: method dispatch by allow-list, reference counts, leases and closed connections release objects', async () => {
