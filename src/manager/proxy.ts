@@ -40,7 +40,7 @@ import { InvalidStateError, ManagerError, RemoteError, invalidArg } from '../err
 import { decodeError, encodeError, type Handle } from '../protocol.ts';
 import { registerFlusher } from '../process/runtime.ts';
 import { encodeHandles, noteShareable, registerReviver, reviveHandles, toHandle, type Shareable } from '../queue/handle.ts';
-import { formatAddress, Host, HostClient, type Address } from '../queue/host.ts';
+import { formatAddress, Host, HostClient, type Address, type CallOptions } from '../queue/host.ts';
 import { checkKey, PROXY_IDENTITY } from './objects.ts';
 
 export { PROXY_IDENTITY } from './objects.ts';
@@ -67,9 +67,9 @@ export function managerLost(message: string, cause: Error | undefined): Error {
 
 interface Backend {
   readonly identity: string;
-  /** A call whose promise settles with the reply. */
+  /** A call whose promise settles with the reply; errors already translate()d. */
   call(method: string, args: unknown[]): Promise<unknown>;
-  /** A write that cannot fail in the server: may resolve before the reply (see the header). */
+  /** A write that cannot fail in the server: may resolve before the reply (see the header). Errors translate()d. */
   write(method: string, args: unknown[]): Promise<unknown>;
   handle(): Handle;
 }
@@ -167,8 +167,10 @@ class RemoteBackend implements Backend {
   readonly #client: HostClient;
   readonly #held: Held;
   readonly #pipe: Pipeline;
+  /** The same options for every call: no allocation per call, errors translated in place. */
+  readonly #options: CallOptions;
 
-  constructor(handle: Handle, owner: object) {
+  constructor(handle: Handle, owner: object, kind: string) {
     this.#handle = handle;
     this.identity = identityOf(handle.address, handle.id);
     const hostPid = typeof handle.meta?.hostPid === 'number' ? handle.meta.hostPid : undefined;
@@ -178,11 +180,12 @@ class RemoteBackend implements Backend {
     this.#client.incref(handle.id, true);
     this.#held = { client: this.#client, id: handle.id, yes: true };
     this.#pipe = pipelineOf(this.#client);
+    this.#options = { lost: managerLost, mapError: (err, method) => translate(err, what(kind, method)) };
     dropper.register(owner, this.#held, this.#held);
   }
 
   call(method: string, args: unknown[]): Promise<unknown> {
-    const reply = this.#client.call(this.#handle.id, method, args, { lost: managerLost });
+    const reply = this.#client.call(this.#handle.id, method, args, this.#options);
     // Only a connection with pipelined writes in flight (or none proven open) needs to learn
     // what a reply confirms.
     const pipe = this.#pipe;
@@ -200,7 +203,7 @@ class RemoteBackend implements Backend {
       // throws here, at the caller.
       this.#client.notify(this.#handle.id, method, args);
     } catch (err) {
-      return Promise.reject(err);
+      return Promise.reject(this.#options.mapError!(err, method));
     }
     pipe.sent++;
     unconfirmed.add(pipe);
@@ -223,8 +226,10 @@ class LocalBackend implements Backend {
   readonly #host: Host;
   readonly #id: string;
   readonly #target: Record<string, unknown>;
+  readonly #kind: string;
 
-  constructor(host: Host, id: string, target: object, owner: object) {
+  constructor(host: Host, id: string, target: object, owner: object, kind: string) {
+    this.#kind = kind;
     this.#host = host;
     this.#id = id;
     this.#target = target as Record<string, unknown>;
@@ -233,6 +238,10 @@ class LocalBackend implements Backend {
   }
 
   call(method: string, args: unknown[]): Promise<unknown> {
+    return this.#call(method, args).catch((err: unknown) => Promise.reject(translate(err, what(this.#kind, method))));
+  }
+
+  #call(method: string, args: unknown[]): Promise<unknown> {
     try {
       if (this.#host.lookup(this.#id) === undefined) throw new InvalidStateError(`object '${this.#id}' no longer exists on the host`);
       const fn = this.#target[method];
@@ -261,6 +270,11 @@ function copy<T>(value: T): T {
   const encoded = encodeHandles(value);
   const cloned = structuredClone(encoded.value);
   return encoded.handles ? reviveHandles(cloned) : cloned;
+}
+
+/** How an error names the call: `list.get()`. */
+function what(kind: string, method: string): string {
+  return `${kind.replace('manager.', '')}.${method}()`;
 }
 
 /** An error thrown by a local call, turned into what a remote call would have rejected with. */
@@ -311,7 +325,7 @@ export class BaseProxy implements Shareable {
   constructor(handle: Handle) {
     const host = Host.find(handle.address);
     const target = host?.lookup(handle.id);
-    this.#backend = host && target ? new LocalBackend(host, handle.id, target, this) : new RemoteBackend(handle, this);
+    this.#backend = host && target ? new LocalBackend(host, handle.id, target, this, handle.kind) : new RemoteBackend(handle, this, handle.kind);
     this.#kind = handle.kind;
     this.#meta = handle.meta ?? {};
     noteShareable();
@@ -319,12 +333,9 @@ export class BaseProxy implements Shareable {
 
   static {
     metaOf = (proxy) => proxy.#meta;
-    invoke = (proxy, method, args) => proxy.#backend.call(method, args).catch((err: unknown) => Promise.reject(translate(err, proxy.#what(method))));
-    pipelined = (proxy, method, args) => proxy.#backend.write(method, args).catch((err: unknown) => Promise.reject(translate(err, proxy.#what(method))));
-  }
-
-  #what(method: string): string {
-    return `${this.#kind.replace('manager.', '')}.${method}()`;
+    // The backends translate errors themselves (a remote call without an extra promise layer).
+    invoke = (proxy, method, args) => proxy.#backend.call(method, args);
+    pipelined = (proxy, method, args) => proxy.#backend.write(method, args);
   }
 
   /** The handle another process revives into a working proxy (takes a transit lease). */

@@ -21,7 +21,7 @@
 
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createConnection, type Socket } from 'node:net';
-import { deserialize, serialize } from 'node:v8';
+import { DefaultSerializer, deserialize } from 'node:v8';
 import { AuthenticationError, invalidRange, SerializationError } from '../errors.ts';
 import { checkVersion, isBranded, PROTOCOL } from '../protocol.ts';
 
@@ -32,6 +32,11 @@ const HANDSHAKE_TIMEOUT = 20_000;
 const NONCE = 32;
 const FLUSH_BYTES = 256 * 1024;
 const FAIL = Buffer.from('FAIL');
+/** Receive buffer of a client socket (read into directly by libuv, reused for every read). */
+const RECV_BUFFER = 64 * 1024;
+/** A frame at least this large, arriving in pieces, is assembled in place (one copy). */
+const BIG_FRAME = 64 * 1024;
+const ZERO_HEADER = Buffer.alloc(4);
 
 /** Where a host listens: a unix socket path, or a TCP host and port. */
 export type Address = string | { host: string; port: number };
@@ -70,26 +75,54 @@ class FrameError extends Error {}
 /**
  * Reassembles frames from socket chunks without quadratic copying: chunks are kept in a
  * list and each frame is copied at most once (not at all when it lies inside one chunk).
+ * A large frame that arrives in pieces is copied into its own buffer as the pieces come.
  */
 class FrameReader {
   readonly #chunks: Buffer[] = [];
   #head = 0; // read offset inside #chunks[0]
   #bytes = 0; // unread bytes over all chunks
   #need = -1; // body length of the frame being read, -1 while reading its header
+  #body: Buffer | null = null; // a big frame being filled in place
+  #filled = 0;
   max: number;
 
   constructor(max: number) {
     this.max = max;
   }
 
-  push(chunk: Buffer): void {
+  /** True when nothing is buffered (no partial frame). */
+  get empty(): boolean {
+    return this.#bytes === 0 && this.#need < 0;
+  }
+
+  /**
+   * Add bytes. `transient`: `chunk` is reused by the caller after this returns, so what is
+   * kept must be copied.
+   */
+  push(chunk: Buffer, transient = false): void {
     if (chunk.length === 0) return;
+    const body = this.#body;
+    if (body !== null) {
+      const count = Math.min(chunk.length, body.length - this.#filled);
+      chunk.copy(body, this.#filled, 0, count);
+      this.#filled += count;
+      if (count === chunk.length) return;
+      chunk = chunk.subarray(count);
+    }
+    if (transient) chunk = Buffer.from(chunk);
     this.#chunks.push(chunk);
     this.#bytes += chunk.length;
   }
 
   /** The next complete frame, or null. Throws FrameError for an oversized frame. */
   next(): Buffer | null {
+    if (this.#body !== null) {
+      if (this.#filled < this.#body.length) return null;
+      const out = this.#body;
+      this.#body = null;
+      this.#need = -1;
+      return out;
+    }
     if (this.#need < 0) {
       if (this.#bytes < 4) return null;
       const header = this.#take(4);
@@ -97,7 +130,17 @@ class FrameReader {
       if (length > this.max) throw new FrameError(`frame of ${length} bytes exceeds the ${this.max}-byte cap`);
       this.#need = length;
     }
-    if (this.#bytes < this.#need) return null;
+    if (this.#bytes < this.#need) {
+      if (this.#need >= BIG_FRAME) {
+        // Assemble it in place: later chunks are copied straight into it.
+        const body = Buffer.allocUnsafe(this.#need);
+        const have = this.#bytes;
+        if (have > 0) this.#take(have).copy(body, 0);
+        this.#body = body;
+        this.#filled = have;
+      }
+      return null;
+    }
     const frame = this.#take(this.#need);
     this.#need = -1;
     return frame;
@@ -140,10 +183,26 @@ function hmac(key: Buffer, label: string, nonce: Buffer): Buffer {
   return createHmac('sha256', key).update(label).update(nonce).digest();
 }
 
-function frame(body: Buffer): Buffer[] {
-  const header = Buffer.allocUnsafe(4);
-  header.writeUInt32BE(body.length, 0);
-  return [header, body];
+function frame(body: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(body.length + 4);
+  out.writeUInt32BE(body.length, 0);
+  body.copy(out, 4);
+  return out;
+}
+
+/**
+ * One message as one frame: the 4-byte length, then the v8 serialization (exactly what
+ * v8.serialize() makes), written into one buffer so it needs no header allocation, no
+ * concatenation and leaves in a single write.
+ */
+function encodeFrame(message: object): Buffer {
+  const ser = new DefaultSerializer();
+  ser.writeRawBytes(ZERO_HEADER);
+  ser.writeHeader();
+  ser.writeValue(message);
+  const out = ser.releaseBuffer();
+  out.writeUInt32BE(out.length - 4, 0);
+  return out;
 }
 
 /** Options of a Link. */
@@ -193,8 +252,11 @@ export class Link {
   /** Pid the peer reported during the handshake (proxy side), if any. */
   peerPid: number | undefined;
 
-  /** @internal Use connect() or accept(). */
-  constructor(socket: Socket, options: LinkOptions) {
+  /**
+   * @internal Use connect() or accept(). `reads`: the socket was made with an `onread`
+   * buffer whose callback calls `onRead` of the function passed back (no 'data' events).
+   */
+  constructor(socket: Socket, options: LinkOptions, reads?: (onRead: (nread: number, buf: Buffer) => void) => void) {
     this.#socket = socket;
     this.#options = options;
     this.#max = options.maxFrameSize ?? DEFAULT_MAX_FRAME;
@@ -204,7 +266,8 @@ export class Link {
     });
     // A failed handshake is reported through onClose too; nobody has to await `ready`.
     this.#ready.catch(() => {});
-    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
+    if (reads) reads((nread, buf) => this.#onRead(nread, buf));
+    else socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     socket.on('error', (err: Error) => this.#close(err));
     socket.on('close', () => this.#close(null));
     this.#handshakeTimer = setTimeout(() => this.#close(new FrameError('the handshake did not complete in time')), HANDSHAKE_TIMEOUT);
@@ -228,17 +291,17 @@ export class Link {
    */
   send(message: object): void {
     if (this.#state === 'closed') return;
-    let body: Buffer;
+    let framed: Buffer;
     try {
-      body = serialize(message);
+      framed = encodeFrame(message);
     } catch (err) {
       throw new SerializationError(`a value cannot be sent to another process: ${(err as Error).message}`, { cause: err });
     }
-    if (body.length > this.#max) {
-      throw new SerializationError(`a message of ${body.length} bytes exceeds the ${this.#max}-byte frame cap (maxFrameSize); send smaller values`);
+    if (framed.length - 4 > this.#max) {
+      throw new SerializationError(`a message of ${framed.length - 4} bytes exceeds the ${this.#max}-byte frame cap (maxFrameSize); send smaller values`);
     }
-    this.#out.push(...frame(body));
-    this.#outBytes += body.length + 4;
+    this.#out.push(framed);
+    this.#outBytes += framed.length;
     if (this.#state !== 'open') return;
     if (this.#outBytes >= FLUSH_BYTES) this.#flush();
     else if (!this.#flushQueued) {
@@ -277,6 +340,11 @@ export class Link {
     const out = this.#out;
     this.#out = [];
     this.#outBytes = 0;
+    if (out.length === 1) {
+      // One frame (a call awaited before the next is made): a plain write, no writev.
+      this.#socket.write(out[0]!);
+      return;
+    }
     // cork/uncork turns the writes into one writev syscall.
     this.#socket.cork();
     for (const b of out) this.#socket.write(b);
@@ -284,33 +352,71 @@ export class Link {
   }
 
   #writeRaw(body: Buffer): void {
-    for (const b of frame(body)) this.#socket.write(b);
+    this.#socket.write(frame(body));
   }
 
-  #onData(chunk: Buffer): void {
+  /**
+   * A read into the socket's reused receive buffer: frames that lie whole inside it are
+   * copied out one by one (a message's Buffers may point into its frame), the rest is kept
+   * by the reader (copied, since `buf` is overwritten by the next read).
+   */
+  #onRead(nread: number, buf: Buffer): void {
     if (this.#state === 'closed') return;
-    this.#reader.push(chunk);
+    let off = 0;
+    if (this.#reader.empty) {
+      while (nread - off >= 4) {
+        // Read each time: the handshake raises the cap.
+        const max = this.#reader.max;
+        const length = buf.readUInt32BE(off);
+        if (length > max) {
+          this.#close(new FrameError(`frame of ${length} bytes exceeds the ${max}-byte cap`));
+          return;
+        }
+        if (nread - off - 4 < length) break;
+        const f = Buffer.allocUnsafe(length);
+        buf.copy(f, 0, off + 4, off + 4 + length);
+        off += 4 + length;
+        try {
+          this.#deliver(f);
+        } catch (err) {
+          this.#close(err as Error);
+          return;
+        }
+        if ((this.#state as LinkState) === 'closed') return;
+      }
+      if (off === nread) return;
+    }
+    this.#onData(buf.subarray(off, nread), true);
+  }
+
+  #deliver(f: Buffer): void {
+    if (this.#state === 'handshake') {
+      this.#handshakeStep!(f);
+      return;
+    }
+    let message: unknown;
+    try {
+      message = deserialize(f);
+    } catch (err) {
+      throw new FrameError(`undecodable frame (${(err as Error).message})`);
+    }
+    if (!isBranded(message)) {
+      checkVersion(message);
+      throw new FrameError('a frame that is not a multiproc message');
+    }
+    this.#options.onMessage(message as { type: string } & Record<string, unknown>);
+  }
+
+  #onData(chunk: Buffer, transient = false): void {
+    if (this.#state === 'closed') return;
+    this.#reader.push(chunk, transient);
     try {
       for (;;) {
         // A handler (handshake step or onMessage) may have closed the link meanwhile.
         if ((this.#state as LinkState) === 'closed') return;
         const f = this.#reader.next();
         if (f === null) return;
-        if (this.#state === 'handshake') {
-          this.#handshakeStep!(f);
-          continue;
-        }
-        let message: unknown;
-        try {
-          message = deserialize(f);
-        } catch (err) {
-          throw new FrameError(`undecodable frame (${(err as Error).message})`);
-        }
-        if (!isBranded(message)) {
-          checkVersion(message);
-          throw new FrameError('a frame that is not a multiproc message');
-        }
-        this.#options.onMessage(message as { type: string } & Record<string, unknown>);
+        this.#deliver(f);
       }
     } catch (err) {
       this.#close(err as Error);
@@ -422,8 +528,12 @@ export interface ConnectOptions extends LinkOptions {
  */
 export function connect(address: Address, authkey: Buffer | string, options: ConnectOptions): Link {
   const key = toKey(authkey);
-  const socket = typeof address === 'string' ? createConnection({ path: address }) : createConnection({ host: address.host, port: address.port, noDelay: true });
-  const link = new Link(socket, options);
+  // Reads land in one reused buffer and go straight to the link, bypassing the Readable
+  // stream machinery ('data' events, a fresh buffer per read).
+  let onRead: (nread: number, buf: Buffer) => void = () => {};
+  const onread = { buffer: Buffer.allocUnsafe(RECV_BUFFER), callback: (nread: number, buf: Buffer) => onRead(nread, buf) };
+  const socket = typeof address === 'string' ? createConnection({ path: address, onread }) : createConnection({ host: address.host, port: address.port, noDelay: true, onread });
+  const link = new Link(socket, options, (fn) => (onRead = fn));
   if (options.unref) link.unref();
   link.startClient(key);
   return link;

@@ -145,6 +145,15 @@ function addressKey(address: Address): string {
   return typeof address === 'string' ? `unix:${address}` : `tcp:${address.host}:${address.port}`;
 }
 
+/** Call arguments with nothing to encode (the common case): no walk, no allocation. */
+function primitives(args: unknown[]): boolean {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (typeof a === 'object' ? a !== null : typeof a === 'function') return false;
+  }
+  return true;
+}
+
 function isThenable(v: unknown): v is PromiseLike<unknown> {
   return typeof v === 'object' && v !== null && typeof (v as { then?: unknown }).then === 'function';
 }
@@ -562,8 +571,13 @@ export class Host {
 
   #reply(conn: Conn, id: number, value: unknown, entry: Entry, method: string): void {
     if (id === 0 || !conn.open) return;
-    const encoded = encodeHandles(value);
     try {
+      if (typeof value !== 'object' || value === null) {
+        // A primitive holds no handle: skip the walk.
+        conn.link.send({ mp: PROTOCOL, type: 'result', id, value } satisfies FromHost);
+        return;
+      }
+      const encoded = encodeHandles(value);
       conn.link.send({ mp: PROTOCOL, type: 'result', id, value: encoded.value, handles: encoded.handles || undefined } satisfies FromHost);
     } catch (err) {
       this.#replyError(conn, id, new SerializationError(`${entry.kind}.${method}() returned a value that cannot be sent to another process: ${(err as Error).message}`, { cause: err }));
@@ -619,11 +633,15 @@ export interface CallOptions {
   lost?: (message: string, cause: Error | undefined) => Error;
   /** Receives a result that arrives after the call was abandoned (a lock granted too late). */
   late?: (value: unknown) => void;
+  /** Turns every error the call rejects with into what the caller should see (saves a `.catch` layer). */
+  mapError?: (err: unknown, method: string) => Error;
 }
 
 interface Pending {
   resolve: (value: unknown) => void;
   reject: (err: Error) => void;
+  method: string;
+  mapError: CallOptions['mapError'];
   lost: CallOptions['lost'];
   late: CallOptions['late'];
   abandoned: boolean;
@@ -698,25 +716,32 @@ export class HostClient {
    */
   call(obj: string, method: string, args: unknown[], options: CallOptions = {}): Promise<unknown> {
     const lost = options.lost ?? defaultLost;
-    if (this.#dead) return Promise.reject(this.#lostError(lost, this.#dead));
+    const mapError = options.mapError;
+    const fail = (err: unknown) => Promise.reject(mapError ? mapError(err, method) : err);
+    if (this.#dead) return fail(this.#lostError(lost, this.#dead));
     const signal = options.signal;
-    if (signal?.aborted) return Promise.reject(new CancelledError(`${method}() was cancelled`, { cause: signal.reason }));
+    if (signal?.aborted) return fail(new CancelledError(`${method}() was cancelled`, { cause: signal.reason }));
     const id = this.#nextId++;
-    const encoded = encodeHandles(args);
     try {
-      this.#ensureLink().send({ mp: PROTOCOL, type: 'call', id, obj, method, args: encoded.value, handles: encoded.handles || undefined } satisfies ToHost);
+      if (primitives(args)) {
+        this.#ensureLink().send({ mp: PROTOCOL, type: 'call', id, obj, method, args } satisfies ToHost);
+      } else {
+        const encoded = encodeHandles(args);
+        this.#ensureLink().send({ mp: PROTOCOL, type: 'call', id, obj, method, args: encoded.value, handles: encoded.handles || undefined } satisfies ToHost);
+      }
     } catch (err) {
-      return Promise.reject(err);
+      return fail(err);
     }
     return new Promise<unknown>((resolve, reject) => {
-      const pending: Pending = { resolve, reject, lost, late: options.late, abandoned: false, cleanup: noop };
+      const pending: Pending = { resolve, reject, method, mapError, lost, late: options.late, abandoned: false, cleanup: noop };
       if (signal) {
         const onAbort = () => {
           if (pending.abandoned) return;
           pending.abandoned = true;
           this.#setLive(-1);
           this.#link?.send({ mp: PROTOCOL, type: 'cancel', id } satisfies ToHost);
-          reject(new CancelledError(`${method}() was cancelled`, { cause: signal.reason }));
+          const err = new CancelledError(`${method}() was cancelled`, { cause: signal.reason });
+          reject(mapError ? mapError(err, method) : err);
         };
         signal.addEventListener('abort', onAbort, { once: true });
         pending.cleanup = () => signal.removeEventListener('abort', onAbort);
@@ -729,6 +754,10 @@ export class HostClient {
   /** Call `method` without waiting for (or getting) a reply; failures are logged by the host. */
   notify(obj: string, method: string, args: unknown[]): void {
     if (this.#dead) return;
+    if (primitives(args)) {
+      this.#ensureLink().send({ mp: PROTOCOL, type: 'call', id: 0, obj, method, args } satisfies ToHost);
+      return;
+    }
     const encoded = encodeHandles(args);
     this.#ensureLink().send({ mp: PROTOCOL, type: 'call', id: 0, obj, method, args: encoded.value, handles: encoded.handles || undefined } satisfies ToHost);
   }
@@ -790,7 +819,8 @@ export class HostClient {
       case 'error':
         if (!pending.abandoned) {
           this.#setLive(-1);
-          pending.reject(decodeError(m.error));
+          const err = decodeError(m.error);
+          pending.reject(pending.mapError ? pending.mapError(err, pending.method) : err);
         }
         return;
       default: {
@@ -816,7 +846,9 @@ export class HostClient {
     this.#live = 0;
     for (const p of pending) {
       p.cleanup();
-      if (!p.abandoned) p.reject(this.#lostError(p.lost ?? defaultLost, this.#dead));
+      if (p.abandoned) continue;
+      const err = this.#lostError(p.lost ?? defaultLost, this.#dead);
+      p.reject(p.mapError ? p.mapError(err, p.method) : err);
     }
   }
 }

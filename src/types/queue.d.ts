@@ -10,3 +10,24 @@ interface String {
   /** ES2024; in Node since 20. */
   isWellFormed(): boolean;
 }
+
+declare module 'node:net' {
+  /**
+   * `onread`: read into `buffer` (reused for every read) and call `callback` with the byte
+   * count, instead of emitting 'data' with a fresh Buffer. Client sockets only (Node >= 12).
+   */
+  export function createConnection(
+    options: { path?: string; port?: number; host?: string; timeout?: number; noDelay?: boolean; onread?: { buffer: Uint8Array; callback: (nread: number, buf: Buffer) => boolean | void } },
+    cb?: () => void,
+  ): Socket;
+}
+
+declare module 'node:v8' {
+  /** What v8.serialize() uses: Buffers and typed arrays as host objects. */
+  export class DefaultSerializer {
+    writeHeader(): void;
+    writeValue(value: unknown): boolean;
+    writeRawBytes(buffer: ArrayBufferView): void;
+    releaseBuffer(): Buffer;
+  }
+}
