@@ -186,6 +186,15 @@ export type FromChild = Brand &
     | { /** a batch finished: one value per item. */ type: 'result'; id: number; values: unknown[] }
     | {
         /**
+         * A batch finished and every value is a number: 'result' with the values packed in
+         * a Float64Array (raw bytes on the wire; every JS number, -0 and NaN included, survives).
+         */
+        type: 'numbers';
+        id: number;
+        values: Float64Array;
+      }
+    | {
+        /**
          * A batch failed at item `index`: `values` holds results of the items before it.
          * The rest of the batch was not run.
          */

@@ -244,7 +244,8 @@ export class Pool {
    * results in input order.
    *
    * Python: Pool.map — same default chunksize (about four chunks per worker) but at most
-   * 4096 items per message (a bigger chunk is split); accepts async iterables; `progress`
+   * 4096 items per message (32768 for numbers in and out; a bigger chunk is split);
+   * accepts async iterables; `progress`
    * draws a bar.
    * Rejects with the first error (RemoteError, WorkerLostError, SerializationError naming
    * the item), CancelledError, TimeoutError, InvalidStateError, BrokenProcessPool, TypeError.
