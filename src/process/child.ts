@@ -15,10 +15,6 @@ import { SerializationError } from '../errors.ts';
 import { checkVersion, encodeError, isBranded, PROTOCOL, type FnSpec, type FromChild, type ToChild } from '../protocol.ts';
 import { encodeHandles, reviveHandles } from '../queue/handle.ts';
 import { flushAll, runtime } from './runtime.ts';
-// Imported for their side effect only: they register the revivers that turn handles in
-// arguments into working queues, locks, pipes and manager proxies (src/queue/handle.ts).
-import '../queue/index.ts';
-import '../manager/proxy.ts';
 
 runtime.child = true;
 
@@ -108,6 +104,19 @@ async function fnFor(key: number): Promise<{ fn: Fn; spec: FnSpec }> {
   return { fn: entry.fn!, spec: entry.spec };
 }
 
+let revivers: Promise<unknown> | null = null;
+
+/**
+ * Revive the handles in `value` into queues, locks, pipes and manager proxies. The modules
+ * that register those revivers (src/queue/handle.ts) are loaded on first need rather than at
+ * start-up: they cost a worker ~40 ms of start-up, and most pools never receive a handle.
+ */
+async function revive<T>(value: T): Promise<T> {
+  revivers ??= Promise.all([import('../queue/index.ts'), import('../manager/proxy.ts')]);
+  await revivers;
+  return reviveHandles(value);
+}
+
 function isThenable(v: unknown): v is PromiseLike<unknown> {
   return typeof v === 'object' && v !== null && typeof (v as { then?: unknown }).then === 'function';
 }
@@ -150,7 +159,7 @@ async function runCall(m: Extract<ToChild, { type: 'call' }>): Promise<void> {
   const { fn, spec } = target;
   let items: ArrayLike<unknown>;
   try {
-    items = m.handles ? reviveHandles(m.items as unknown[]) : m.items;
+    items = m.handles ? await revive(m.items as unknown[]) : m.items;
   } catch (err) {
     // A handle that cannot be revived fails this batch, not the worker.
     reply(m.id, [], { index: 0, error: err });
@@ -225,7 +234,7 @@ async function runTarget(m: Extract<ToChild, { type: 'run' }>): Promise<void> {
   let spec = m.fn;
   try {
     const fn = await load(spec);
-    const args = m.handles ? reviveHandles(m.args) : m.args;
+    const args = m.handles ? await revive(m.args) : m.args;
     await fn(...args);
   } catch (err) {
     const error = explain(err, spec);
@@ -247,7 +256,7 @@ async function runInit(m: Extract<ToChild, { type: 'init' }>): Promise<void> {
   if (m.initializer) {
     try {
       const fn = await load(m.initializer);
-      const args = m.handles ? reviveHandles(m.initargs ?? []) : (m.initargs ?? []);
+      const args = m.handles ? await revive(m.initargs ?? []) : (m.initargs ?? []);
       const r = fn(...args);
       if (isThenable(r)) await r;
     } catch (err) {
