@@ -24,7 +24,13 @@ const inbox: ToChild[] = [];
 let pumping = false;
 
 function send(message: FromChild): void {
-  process.send!(message);
+  // A parent that closed the pool while this worker was starting is gone: nothing to tell.
+  if (!process.connected) return;
+  process.send!(message, undefined, undefined, (err) => {
+    // EPIPE: the parent disconnected between the check and the write; the 'disconnect'
+    // handler ends this process. Without this callback the error would be unhandled.
+    if (err && process.connected) process.stderr.write(`multiproc worker ${process.pid}: cannot reply to the parent: ${err.message}\n`);
+  });
 }
 
 /**
