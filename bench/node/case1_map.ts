@@ -1,0 +1,21 @@
+// Case 1: pool.map(square, 1,000,000 ints) with default chunking (items/s).
+// Twin of bench/python/case1_map.py: the pool is started and warmed up (every worker has run
+// a task) and the input array built before timing; the map call alone is timed.
+
+import { Pool, cpuCount, tasks } from '../../src/index.ts';
+import { closePool, emit, intFlag, parseArgs, size } from './common.ts';
+
+const work = tasks<typeof import('./tasks.ts')>(new URL('./tasks.ts', import.meta.url));
+
+const args = parseArgs();
+const n = size(args, 1_000_000, 200_000);
+const processes = intFlag(args, 'processes', cpuCount());
+const xs = Array.from({ length: n }, (_, i) => i);
+await using pool = new Pool(processes);
+await pool.map(work.square, Array.from({ length: processes * 4 }, (_, i) => i), { chunksize: 1 }); // warm-up
+const t0 = performance.now();
+const out = await pool.map(work.square, xs);
+const seconds = (performance.now() - t0) / 1000;
+await closePool(pool);
+if (out.length !== n || out[n - 1] !== (n - 1) * (n - 1)) throw new Error('case 1: wrong results');
+emit('map', n / seconds, 'items/s', 'higher', { params: { n, processes, chunksize: 'default' }, extra: { seconds } });

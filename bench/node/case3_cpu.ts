@@ -1,0 +1,61 @@
+// Case 3: CPU-bound scaling, 32 tasks of ~25 ms pure CPU, serial vs Pool(cpuCount()).
+// Twin of bench/python/case3_cpu.py with the same work unit (tasks.ts `work`). Node runs
+// the loop far faster than CPython, so k is calibrated here (unless --k is given) to make
+// one task take about 25 ms on this machine; k is printed in params. Serial time is measured
+// half before and half after the pool run; the pool is warmed up before timing and runs
+// map(work, [k] * 32, { chunksize: 1 }). value = efficiency = speedup / processes.
+
+import { Pool, cpuCount, tasks } from '../../src/index.ts';
+import { work as workHere } from './tasks.ts';
+import { closePool, emit, intFlag, parseArgs } from './common.ts';
+
+const work = tasks<typeof import('./tasks.ts')>(new URL('./tasks.ts', import.meta.url));
+
+const TARGET_MS = 25;
+
+/** k such that work(k) takes about TARGET_MS here (after the JIT has warmed up). */
+function calibrate(): number {
+  let k = 1_000_000;
+  workHere(k); // warm-up: optimised code from here on
+  for (;;) {
+    const t0 = performance.now();
+    workHere(k);
+    const ms = performance.now() - t0;
+    if (ms >= 50) return Math.max(1000, Math.round((k * TARGET_MS) / ms / 1000) * 1000);
+    k *= 2;
+  }
+}
+
+const args = parseArgs();
+const k = args.flags.k !== undefined ? intFlag(args, 'k', 0) : calibrate();
+const taskCount = intFlag(args, 'tasks', args.quick ? 8 : 32);
+const processes = intFlag(args, 'processes', cpuCount());
+const expected = workHere(k);
+
+function serialRun(count: number): [number, number[]] {
+  const t0 = performance.now();
+  const results: number[] = [];
+  for (let i = 0; i < count; i++) results.push(workHere(k));
+  return [(performance.now() - t0) / 1000, results];
+}
+
+const [firstS, serial] = serialRun(taskCount >> 1);
+let poolS: number;
+let parallel: number[];
+{
+  await using pool = new Pool(processes);
+  await pool.map(work.work, new Array(processes * 2).fill(1000), { chunksize: 1 }); // warm-up
+  const t0 = performance.now();
+  parallel = await pool.map(work.work, new Array(taskCount).fill(k), { chunksize: 1 });
+  poolS = (performance.now() - t0) / 1000;
+  await closePool(pool);
+}
+const [secondS, rest] = serialRun(taskCount - (taskCount >> 1));
+serial.push(...rest);
+const serialS = firstS + secondS;
+if (serial.length !== taskCount || parallel.length !== taskCount || [...serial, ...parallel].some((v) => v !== expected)) throw new Error('case 3: wrong results');
+const speedup = serialS / poolS;
+emit('cpu', speedup / processes, 'efficiency', 'higher', {
+  params: { k, tasks: taskCount, processes, chunksize: 1 },
+  extra: { serial_s: serialS, pool_s: poolS, speedup, task_ms: (serialS / taskCount) * 1000, result: expected },
+});

@@ -1,0 +1,34 @@
+// Pool task functions of the benchmarks, run in workers by module reference:
+//   const work = tasks<typeof import('./tasks.ts')>(new URL('./tasks.ts', import.meta.url));
+// Kept free of imports so that a worker loading it pays for nothing else (case 6 measures
+// pool start-up). The twins of the Python scripts' module-level functions.
+
+/** Case 1: Python's `square`. */
+export function square(x: number): number {
+  return x * x;
+}
+
+/** Cases 2 and 6: Python's `noop`. */
+export function noop(): null {
+  return null;
+}
+
+/**
+ * Case 3: the work unit, identical in both languages (bench/python/README.md):
+ * `s = 0; for i in range(k): s += (i * i) % 7; return s`. Result for k = 230,000: 459998.
+ */
+export function work(k: number): number {
+  let s = 0;
+  for (let i = 0; i < k; i++) s += (i * i) % 7;
+  return s;
+}
+
+/** Case 7: Python's `len` on a bytes object. */
+export function byteLength(b: Uint8Array): number {
+  return b.length;
+}
+
+/** Case 8: Python's `ident`. */
+export function ident<T>(x: T): T {
+  return x;
+}
