@@ -53,6 +53,16 @@ export async function collect<T>(it: AsyncIterable<T>, what: string, ms = 20_000
   );
 }
 
+/** Await a promise that must reject and return its error for further assertions. */
+export async function rejection(promise: Promise<unknown>, what = 'the call', ms = 15_000): Promise<Error & { code?: string } & Record<string, any>> {
+  try {
+    await withinMs(promise, ms, what);
+  } catch (err) {
+    return err as Error & { code?: string };
+  }
+  throw new Error(`${what} resolved; expected a rejection`);
+}
+
 /** Dispose everything tracked, then assert no child this file started is alive. */
 export async function disposeAllAndCheckLeaks(): Promise<void> {
   for (const thing of tracked.splice(0).reverse()) await thing[Symbol.asyncDispose]();

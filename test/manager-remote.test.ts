@@ -14,7 +14,7 @@ import { toHandle } from '../src/queue/handle.ts';
 import { Queue } from '../src/queue/queue.ts';
 import { PROTOCOL } from '../src/protocol.ts';
 import type { Counter } from './fixtures/manager-work.ts';
-import { assert, disposeAllAndCheckLeaks, track, waitFor, withinMs } from './helpers.ts';
+import { assert, disposeAllAndCheckLeaks, rejection, track, waitFor, withinMs } from './helpers.ts';
 
 const work = tasks<typeof import('./fixtures/manager-work.ts')>(new URL('./fixtures/manager-work.ts', import.meta.url));
 const test = suite('manager-remote');
@@ -24,15 +24,6 @@ interface CounterManager {
   Counter(start?: number): Promise<MethodProxy<Counter>>;
 }
 CounterManager.register('Counter', work.makeCounter);
-
-async function rejection(promise: Promise<unknown>, what: string): Promise<Error> {
-  try {
-    await withinMs(promise, 15_000, what);
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error(`${what} resolved; expected a rejection`);
-}
 
 function start(target: (...args: any[]) => unknown, args: unknown[]): Process<any> {
   const p = track(new Process({ target, args }));

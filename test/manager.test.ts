@@ -12,7 +12,7 @@ import { Process } from '../src/process/process.ts';
 import { pidAlive } from '../src/process/spawn.ts';
 import { tasks } from '../src/process/task.ts';
 import { Queue } from '../src/queue/queue.ts';
-import { assert, disposeAllAndCheckLeaks, rememberPid, track, waitFor, withinMs } from './helpers.ts';
+import { assert, disposeAllAndCheckLeaks, rejection, rememberPid, track, waitFor, withinMs } from './helpers.ts';
 
 const work = tasks<typeof import('./fixtures/manager-work.ts')>(new URL('./fixtures/manager-work.ts', import.meta.url));
 const test = suite('manager');
@@ -22,15 +22,6 @@ const gc = runInNewContext('gc') as () => void;
 
 let manager: Manager;
 
-/** Reject-with check that also returns the error for further assertions. */
-async function rejection(promise: Promise<unknown>, what: string): Promise<Error> {
-  try {
-    await withinMs(promise, 15_000, what);
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error(`${what} resolved; expected a rejection`);
-}
 
 /**
  * The server's object count once garbage from earlier tests has been collected here and

@@ -1,7 +1,7 @@
 // Pipe and Connection over real processes: ping-pong between two children, EOF, directions.
 import { suite } from 'uvu';
 import { Connection, InvalidStateError, Pipe, Process, Queue, QueueClosed, TimeoutError, tasks } from '../src/index.ts';
-import { assert, disposeAllAndCheckLeaks, track, withinMs } from './helpers.ts';
+import { assert, disposeAllAndCheckLeaks, rejection, track, withinMs } from './helpers.ts';
 
 const work = tasks<typeof import('./fixtures/pipe-work.ts')>(new URL('./fixtures/pipe-work.ts', import.meta.url));
 const test = suite('pipe');
@@ -12,14 +12,6 @@ function start<A extends unknown[]>(target: (...args: A) => unknown, args: A): P
   return p;
 }
 
-async function errorOf(promise: Promise<unknown>): Promise<Error & { code?: string }> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as Error & { code?: string };
-  }
-  throw new Error('expected a rejection');
-}
 
 test('in one process: send/recv both ways, poll, recv timeout, EOF after close', async () => {
   const [a, b] = Pipe<unknown>();
@@ -30,17 +22,17 @@ test('in one process: send/recv both ways, poll, recv timeout, EOF after close',
   assert.equal(await b.recv(), { hello: 'world' });
   await b.send([1, 2, 3]);
   assert.equal(await a.recv(), [1, 2, 3]);
-  assert.ok((await errorOf(b.recv({ timeout: 20 }))) instanceof TimeoutError);
+  assert.ok((await rejection(b.recv({ timeout: 20 }))) instanceof TimeoutError);
   assert.is(await b.poll(20), false);
   await a.send('last');
   await a.close();
   assert.ok(a.closed);
-  assert.ok((await errorOf(a.send('x'))) instanceof QueueClosed, 'send on a closed end');
+  assert.ok((await rejection(a.send('x'))) instanceof QueueClosed, 'send on a closed end');
   assert.is(await b.recv(), 'last', 'what was sent before close() is delivered');
   assert.is(await b.poll(), true, 'poll reports EOF so that recv() can raise it');
-  const eof = await errorOf(b.recv());
+  const eof = await rejection(b.recv());
   assert.ok(eof instanceof QueueClosed && /EOFError/.test(eof.message), eof.message);
-  const broken = await errorOf(b.send('y'));
+  const broken = await rejection(b.send('y'));
   assert.ok(broken instanceof QueueClosed && /BrokenPipeError/.test(broken.message), broken.message);
 });
 
@@ -50,8 +42,8 @@ test('Pipe(false) gives [readEnd, writeEnd]; the wrong direction is an InvalidSt
   assert.ok(w.writable && !w.readable);
   await w.send(7);
   assert.is(await r.recv(), 7);
-  assert.ok((await errorOf(r.send(1))) instanceof InvalidStateError);
-  assert.ok((await errorOf(w.recv())) instanceof InvalidStateError);
+  assert.ok((await rejection(r.send(1))) instanceof InvalidStateError);
+  assert.ok((await rejection(w.recv())) instanceof InvalidStateError);
   assert.throws(() => Pipe('yes' as never), (e: unknown) => (e as { code?: string }).code === 'MP_INVALID_ARG');
   assert.throws(() => new (Connection as unknown as new () => Connection)(), (e: unknown) => (e as { code?: string }).code === 'MP_INVALID_ARG');
 });

@@ -4,7 +4,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Barrier, BoundedSemaphore, CancelledError, Condition, Event, InvalidStateError, Lock, Process, Queue, RLock, Semaphore, TimeoutError, tasks } from '../src/index.ts';
-import { assert, disposeAllAndCheckLeaks, track, withinMs } from './helpers.ts';
+import { assert, disposeAllAndCheckLeaks, rejection, track, withinMs } from './helpers.ts';
 
 const work = tasks<typeof import('./fixtures/sync-work.ts')>(new URL('./fixtures/sync-work.ts', import.meta.url));
 const test = suite('sync');
@@ -17,14 +17,6 @@ function start<A extends unknown[]>(target: (...args: A) => unknown, args: A): P
 
 const tmp = (name: string) => join(tmpdir(), `mp-sync-${process.pid}-${name}`);
 
-async function errorOf(promise: Promise<unknown>): Promise<Error & { code?: string }> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as Error & { code?: string };
-  }
-  throw new Error('expected a rejection');
-}
 
 // ---------------------------------------------------------------------------------------
 // In one process
@@ -38,10 +30,10 @@ test('Lock: acquire/release, timeout and non-blocking give false, release unheld
   const ac = new AbortController();
   const waiting = lock.acquire({ signal: ac.signal });
   ac.abort();
-  assert.ok((await errorOf(waiting)) instanceof CancelledError);
+  assert.ok((await rejection(waiting)) instanceof CancelledError);
   await lock.release();
   assert.not.ok(await lock.locked());
-  const err = await errorOf(lock.release());
+  const err = await rejection(lock.release());
   assert.ok(err instanceof InvalidStateError);
   assert.is(err.code, 'MP_INVALID_STATE');
   assert.is(await lock.withLock(() => 42), 42);
@@ -60,7 +52,7 @@ test('RLock is re-entrant for its owner; Semaphore and BoundedSemaphore count', 
   assert.ok(await r.locked());
   await r.release();
   assert.not.ok(await r.locked());
-  assert.ok((await errorOf(r.release())) instanceof InvalidStateError);
+  assert.ok((await rejection(r.release())) instanceof InvalidStateError);
 
   const s = new Semaphore(2);
   assert.is(await s.acquire(), true);
@@ -75,15 +67,15 @@ test('RLock is re-entrant for its owner; Semaphore and BoundedSemaphore count', 
   const b = new BoundedSemaphore(1);
   await b.acquire();
   await b.release();
-  const err = await errorOf(b.release());
+  const err = await rejection(b.release());
   assert.ok(err instanceof InvalidStateError);
   assert.match(err.message, /too many times/);
 });
 
 test('Condition in one process: notify(1) wakes one waiter, notifyAll the rest; wait needs the lock', async () => {
   const cond = new Condition(new Lock());
-  assert.ok((await errorOf(cond.wait(10))) instanceof InvalidStateError, 'wait without the lock');
-  assert.ok((await errorOf(cond.notify())) instanceof InvalidStateError, 'notify without the lock');
+  assert.ok((await rejection(cond.wait(10))) instanceof InvalidStateError, 'wait without the lock');
+  assert.ok((await rejection(cond.notify())) instanceof InvalidStateError, 'notify without the lock');
   let woke = 0;
   // Two waiters in this process: with a plain Lock each must hold it in turn.
   const waiter = () =>
@@ -123,12 +115,12 @@ test('Event and Barrier in one process', async () => {
   await new Promise((r) => setTimeout(r, 10));
   assert.is(await barrier.nWaiting(), 1);
   await barrier.abort();
-  const err = await errorOf(lone);
+  const err = await rejection(lone);
   assert.ok(err instanceof InvalidStateError && /broken/.test(err.message));
   assert.ok(await barrier.broken());
   await barrier.reset();
   assert.not.ok(await barrier.broken());
-  const timedOut = await errorOf(barrier.wait(20));
+  const timedOut = await rejection(barrier.wait(20));
   assert.ok(timedOut instanceof TimeoutError, 'a timed-out party gets TimeoutError');
   assert.ok(await barrier.broken(), 'and the barrier is broken');
 });
@@ -249,7 +241,7 @@ test('a party killed while waiting breaks the barrier instead of hanging the oth
   );
   victim.kill();
   await victim.join();
-  const err = await withinMs(errorOf(barrier.wait()), 10_000, 'wait on a broken barrier');
+  const err = await withinMs(rejection(barrier.wait()), 10_000, 'wait on a broken barrier');
   assert.ok(err instanceof InvalidStateError && /broken/.test(err.message), err.message);
 });
 
