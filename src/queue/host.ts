@@ -45,6 +45,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { unlinkSync } from 'node:fs';
+import { readdir, unlink } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -167,6 +168,34 @@ function worthLogging(err: Error | null): err is Error {
 
 const finalizer = new FinalizationRegistry<() => void>((release) => release());
 
+const STALE_SOCKET = /^multiproc-(\d+)-[0-9a-f]{12}\.sock$/;
+let swept = false;
+
+/**
+ * Remove socket files that hosts of dead processes left in os.tmpdir(). A host unlinks its
+ * socket at exit, but a SIGKILLed or crashed process cannot; once per process, the first
+ * default-path host removes the files whose owner pid is gone. A live process's socket is
+ * never touched (the pid in the name is its owner's).
+ */
+async function sweepStaleSockets(): Promise<void> {
+  if (swept) return;
+  swept = true;
+  try {
+    const dir = tmpdir();
+    for (const name of await readdir(dir)) {
+      const m = STALE_SOCKET.exec(name);
+      if (!m || Number(m[1]) === process.pid) continue;
+      try {
+        process.kill(Number(m[1]), 0);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ESRCH') await unlink(join(dir, name)).catch(() => {});
+      }
+    }
+  } catch {
+    // Housekeeping only: an unreadable tmpdir changes nothing for this host.
+  }
+}
+
 /**
  * Serves objects of this process to other processes over a framed, authenticated socket.
  * Python: multiprocessing.managers.Server (the object server behind BaseManager), minus the
@@ -193,8 +222,10 @@ export class Host {
   #closed = false;
   #nextId = 0;
   #unlinkAtExit: (() => void) | null = null;
+  #defaultPath: boolean;
 
   constructor(options: HostOptions = {}) {
+    this.#defaultPath = options.address === undefined;
     this.#address = options.address ?? join(tmpdir(), `multiproc-${process.pid}-${randomBytes(6).toString('hex')}.sock`);
     if (typeof this.#address !== 'string') {
       const { host, port } = this.#address;
@@ -261,6 +292,7 @@ export class Host {
           } catch {}
         };
         process.on('exit', this.#unlinkAtExit);
+        if (this.#defaultPath) void sweepStaleSockets();
       } else {
         server.listen(this.#address.port, this.#address.host, onListening);
       }
