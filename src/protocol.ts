@@ -32,13 +32,20 @@ export interface WireError {
   pid?: number;
 }
 
-function cloneable(value: unknown): boolean {
+/** Can `value` cross a process boundary (structured clone)? */
+export function cloneable(value: unknown): boolean {
   try {
     structuredClone(value);
     return true;
   } catch {
     return false;
   }
+}
+
+/** Index of the first value that cannot be cloned, or -1: to name it in a SerializationError. */
+export function findUncloneable(values: ArrayLike<unknown>): number {
+  for (let i = 0; i < values.length; i++) if (!cloneable(values[i])) return i;
+  return -1;
 }
 
 /** Turn anything thrown into a WireError (recursively for `cause`, depth-limited). */

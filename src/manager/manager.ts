@@ -325,15 +325,9 @@ export class BaseManager {
   async #reap(): Promise<void> {
     const proc = this.#process;
     if (!proc || !proc.isAlive()) return;
+    // Give the server a moment to finish on its own, then the usual SIGTERM, grace, SIGKILL.
     await proc.join(1000);
-    if (proc.isAlive()) {
-      proc.terminate();
-      await proc.join(1000);
-    }
-    if (proc.isAlive()) {
-      proc.kill();
-      await proc.join();
-    }
+    await proc[Symbol.asyncDispose]();
   }
 
   toString(): string {

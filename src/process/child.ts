@@ -12,7 +12,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { SerializationError } from '../errors.ts';
-import { checkVersion, encodeError, isBranded, PROTOCOL, type FnSpec, type FromChild, type ToChild } from '../protocol.ts';
+import { checkVersion, encodeError, findUncloneable, isBranded, PROTOCOL, type FnSpec, type FromChild, type ToChild } from '../protocol.ts';
 import { encodeHandles, reviveHandles } from '../queue/handle.ts';
 import { flushAll, runtime } from './runtime.ts';
 
@@ -136,14 +136,7 @@ function reply(id: number, values: unknown[], failure?: { index: number; error: 
     return;
   } catch (err) {
     if (!process.connected) return;
-    const bad = values.findIndex((v) => {
-      try {
-        structuredClone(v);
-        return false;
-      } catch {
-        return true;
-      }
-    });
+    const bad = findUncloneable(values);
     const index = bad === -1 ? (failure?.index ?? 0) : bad;
     const error = new SerializationError(
       `the result of ${fnName}() for item ${index} cannot be sent back to the parent: ${(err as Error).message}. ` +

@@ -35,9 +35,9 @@ import {
   TimeoutError,
   WorkerLostError,
 } from '../errors.ts';
-import { decodeError, isBranded, PROTOCOL, type FnSpec, type FromChild, type ToChild } from '../protocol.ts';
+import { decodeError, findUncloneable, isBranded, PROTOCOL, type FnSpec, type FromChild, type ToChild } from '../protocol.ts';
 import { encodeHandles, reviveHandles } from '../queue/handle.ts';
-import { cpuCount, findUncloneable, serializationError } from './process.ts';
+import { cpuCount, serializationError } from './process.ts';
 import { ProgressBar, type ProgressOption } from './progress.ts';
 import { spawnChild } from './spawn.ts';
 import { toFnSpec } from './task.ts';

@@ -3,7 +3,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { availableParallelism, constants } from 'node:os';
 import { InvalidStateError, invalidArg, SerializationError } from '../errors.ts';
-import { isBranded, PROTOCOL, type FromChild, type ToChild } from '../protocol.ts';
+import { findUncloneable, isBranded, PROTOCOL, type FromChild, type ToChild } from '../protocol.ts';
 import { encodeHandles } from '../queue/handle.ts';
 import { runtime } from './runtime.ts';
 import { spawnChild } from './spawn.ts';
@@ -28,18 +28,6 @@ export interface ProcessOptions<A extends unknown[] = unknown[]> {
 type State = 'initial' | 'started' | 'closed';
 
 const active = new Set<Process<any>>();
-
-/** Find which argument cannot be cloned, for a SerializationError that names it. */
-export function findUncloneable(values: readonly unknown[]): number {
-  return values.findIndex((v) => {
-    try {
-      structuredClone(v);
-      return false;
-    } catch {
-      return true;
-    }
-  });
-}
 
 export function serializationError(what: string, values: readonly unknown[], cause: unknown): SerializationError {
   const index = findUncloneable(values);
