@@ -4,16 +4,18 @@
 //   parent <-> child   Node's IPC channel of a forked process (advanced serialization).
 //                      ToChild / FromChild below.
 //   proxy  <-> host    a framed, authenticated socket (src/queue/connection.ts).
-//                      ToHost / FromHost below.
-// Every message carries `mp: PROTOCOL`: anything else on the IPC channel is a user message
-// and passes untouched, and a child of a different multiproc build fails loudly instead of
-// misreading a message. Requests carry a numeric `id`; replies echo it.
+//                      ToHost / FromHost below; their byte layout is in src/queue/codec.ts.
+// Every IPC message carries `mp: PROTOCOL`: anything else on the IPC channel is a user
+// message and passes untouched, and a child of a different multiproc build fails loudly
+// instead of misreading a message. A host link says PROTOCOL once, in its handshake greeting
+// (a mismatch fails the connection), so its messages carry no brand. Requests carry a
+// numeric `id`; replies echo it.
 // This module imports nothing from the library but errors.ts (for decodeError).
 
 import { errorClasses, MultiprocError, RemoteError, type MultiprocErrorCode } from './errors.ts';
 
 /** Protocol brand and version; bump the number on any incompatible change. */
-export const PROTOCOL = 'multiproc/1' as const;
+export const PROTOCOL = 'multiproc/2' as const;
 export type Brand = { mp: typeof PROTOCOL };
 
 // ---------------------------------------------------------------------------------------
@@ -239,7 +241,7 @@ export function checkVersion(m: unknown): void {
 // `handles: true` says the sender found shareable objects in `args` / `value`, so the
 // receiver must revive handles there (src/queue/handle.ts); otherwise it skips that walk.
 
-export type ToHost = Brand &
+export type ToHost =
   (
     | {
         /** Call `method` of hosted object `obj` with `args`. */
@@ -275,7 +277,7 @@ export type ToHost = Brand &
       }
   );
 
-export type FromHost = Brand &
+export type FromHost =
   (
     | { /** Request `id` returned `value`. */ type: 'result'; id: number; value: unknown; handles?: boolean }
     | { /** Request `id` failed. */ type: 'error'; id: number; error: WireError }

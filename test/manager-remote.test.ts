@@ -191,6 +191,29 @@ test('a garbage frame and an oversized frame close that connection only; the ser
   junk.socket.write(frame(randomBytes(50)));
   await withinMs(junk.closed, 10_000, 'the server to close an undecodable frame');
 
+  // Frames that start like real messages (src/queue/codec.ts) but lie about their contents:
+  // truncated fields, a string or array count far beyond the frame, garbage where v8 bytes
+  // belong, stray bytes after a whole message. Each closes its own connection, allocates
+  // nothing huge, and leaves the server serving.
+  const id = Buffer.alloc(8);
+  const str = (s: string) => Buffer.concat([Buffer.from([3]), Buffer.from(new Uint32Array([s.length]).buffer), Buffer.from(s)]);
+  const call = (args: Buffer) => Buffer.concat([Buffer.from([1, 0]), id, str('manager'), str('hello'), args]);
+  const lies = [
+    Buffer.from([1]),
+    Buffer.concat([Buffer.from([1, 0]), id, Buffer.from([3, 0xff, 0xff, 0xff, 0x7f])]),
+    call(Buffer.from([10, 0xff, 0xff, 0xff, 0xff])),
+    call(Buffer.from([0, 0xde, 0xad, 0xbe, 0xef])),
+    Buffer.concat([call(Buffer.from([10, 0, 0, 0, 0])), Buffer.from([7])]),
+    Buffer.concat([Buffer.from([6, 0]), id, Buffer.from([7])]),
+  ];
+  for (const body of lies) {
+    const liar = raw(address);
+    await handshake(liar, 'k');
+    liar.socket.write(frame(body));
+    await withinMs(liar.closed, 10_000, `the server to close a frame that lies (${body.toString('hex')})`);
+  }
+  assert.is(await counter.increment(), 3);
+
   // A real client (another process: connections are per process) whose message exceeds the
   // server's cap loses its connection, and its call rejects with ManagerError.
   const out = new Queue<{ name: string; message: string }>();
@@ -200,7 +223,7 @@ test('a garbage frame and an oversized frame close that connection only; the ser
   assert.is(report.name, 'ManagerError', report.message);
 
   // Everyone else is still served.
-  assert.is(await counter.increment(), 3);
+  assert.is(await counter.increment(), 4);
   const fresh = new CounterManager({ address, authkey: 'k' });
   await fresh.connect();
   assert.is(await (await fresh.Counter(7)).value(), 7);

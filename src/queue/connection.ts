@@ -5,7 +5,8 @@
 // Framing: every frame is a 4-byte big-endian length, then that many bytes. The length is
 // checked against a cap (64 MiB by default) before anything is buffered, so a peer cannot
 // make us allocate without limit. Handshake frames are raw bytes (capped at 1 KiB); every
-// later frame is one v8-serialized message of src/protocol.ts (ToHost / FromHost).
+// later frame is one message of src/protocol.ts (ToHost / FromHost) in the byte layout of
+// src/queue/codec.ts.
 //
 // Handshake (challenge-response both ways, as Python's multiprocessing.connection does; the
 // key itself never crosses):
@@ -21,9 +22,9 @@
 
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createConnection, type Socket } from 'node:net';
-import { DefaultSerializer, deserialize } from 'node:v8';
 import { AuthenticationError, invalidRange, SerializationError } from '../errors.ts';
-import { checkVersion, isBranded, PROTOCOL } from '../protocol.ts';
+import { PROTOCOL, type FromHost, type ToHost } from '../protocol.ts';
+import { decodeMessage, MessageEncoder } from './codec.ts';
 
 /** Default cap on one frame, in bytes: 64 MiB (the `maxFrameSize` option changes it). */
 export const DEFAULT_MAX_FRAME = 64 * 1024 * 1024;
@@ -36,7 +37,6 @@ const FAIL = Buffer.from('FAIL');
 const RECV_BUFFER = 64 * 1024;
 /** A frame at least this large, arriving in pieces, is assembled in place (one copy). */
 const BIG_FRAME = 64 * 1024;
-const ZERO_HEADER = Buffer.alloc(4);
 
 /** Where a host listens: a unix socket path, or a TCP host and port. */
 export type Address = string | { host: string; port: number };
@@ -190,27 +190,15 @@ function frame(body: Buffer): Buffer {
   return out;
 }
 
-/**
- * One message as one frame: the 4-byte length, then the v8 serialization (exactly what
- * v8.serialize() makes), written into one buffer so it needs no header allocation, no
- * concatenation and leaves in a single write.
- */
-function encodeFrame(message: object): Buffer {
-  const ser = new DefaultSerializer();
-  ser.writeRawBytes(ZERO_HEADER);
-  ser.writeHeader();
-  ser.writeValue(message);
-  const out = ser.releaseBuffer();
-  out.writeUInt32BE(out.length - 4, 0);
-  return out;
-}
+/** Encodes every message this process sends on any link (messages are encoded one at a time). */
+let encoder: MessageEncoder | null = null;
 
 /** Options of a Link. */
 export interface LinkOptions {
   /** Largest frame accepted or sent, in bytes. @default 67108864 (64 MiB) */
   maxFrameSize?: number;
-  /** Called with every message (already checked to carry `mp: PROTOCOL`). */
-  onMessage: (message: { type: string } & Record<string, unknown>) => void;
+  /** Called with every message received (decoded; a malformed frame closes the link instead). */
+  onMessage: (message: ToHost | FromHost) => void;
   /**
    * Called once when the link closes: `error` is null for an orderly close by either side,
    * otherwise what broke it (a bad frame, a socket error, a failed handshake).
@@ -233,7 +221,7 @@ type LinkState = 'handshake' | 'open' | 'closed';
  * @example
  * const link = connect('/tmp/host.sock', key, { onMessage: (m) => console.log(m), onClose: () => {} });
  * await link.ready;
- * link.send({ mp: PROTOCOL, type: 'call', id: 1, obj: 'queue-1', method: 'qsize', args: [] });
+ * link.send({ type: 'call', id: 1, obj: 'queue-1', method: 'qsize', args: [] });
  */
 export class Link {
   readonly #socket: Socket;
@@ -289,11 +277,11 @@ export class Link {
    * Queue `message` for sending. Throws SerializationError when it cannot be serialized or
    * its frame would exceed the size cap; does nothing once the link is closed.
    */
-  send(message: object): void {
+  send(message: ToHost | FromHost): void {
     if (this.#state === 'closed') return;
     let framed: Buffer;
     try {
-      framed = encodeFrame(message);
+      framed = (encoder ??= new MessageEncoder()).frame(message);
     } catch (err) {
       throw new SerializationError(`a value cannot be sent to another process: ${(err as Error).message}`, { cause: err });
     }
@@ -394,17 +382,13 @@ export class Link {
       this.#handshakeStep!(f);
       return;
     }
-    let message: unknown;
+    let message: ToHost | FromHost;
     try {
-      message = deserialize(f);
+      message = decodeMessage(f);
     } catch (err) {
       throw new FrameError(`undecodable frame (${(err as Error).message})`);
     }
-    if (!isBranded(message)) {
-      checkVersion(message);
-      throw new FrameError('a frame that is not a multiproc message');
-    }
-    this.#options.onMessage(message as { type: string } & Record<string, unknown>);
+    this.#options.onMessage(message);
   }
 
   #onData(chunk: Buffer, transient = false): void {

@@ -471,7 +471,7 @@ export class Host {
     const conn: Conn = { id: ++nextConn, link: null as unknown as Link, open: true, refs: new Map(), calls: new Map(), hooks: new Set() };
     conn.link = accept(socket, this.#authkey, {
       maxFrameSize: this.#maxFrame,
-      onMessage: (m) => this.#onMessage(conn, m as unknown as ToHost),
+      onMessage: (m) => this.#onMessage(conn, m as ToHost),
       onClose: (err) => this.#onClose(conn, err),
     });
     this.#conns.add(conn);
@@ -606,11 +606,11 @@ export class Host {
     try {
       if (typeof value !== 'object' || value === null) {
         // A primitive holds no handle: skip the walk.
-        conn.link.send({ mp: PROTOCOL, type: 'result', id, value } satisfies FromHost);
+        conn.link.send({ type: 'result', id, value } satisfies FromHost);
         return;
       }
       const encoded = encodeHandles(value);
-      conn.link.send({ mp: PROTOCOL, type: 'result', id, value: encoded.value, handles: encoded.handles || undefined } satisfies FromHost);
+      conn.link.send({ type: 'result', id, value: encoded.value, handles: encoded.handles || undefined } satisfies FromHost);
     } catch (err) {
       this.#replyError(conn, id, new SerializationError(`${entry.kind}.${method}() returned a value that cannot be sent to another process: ${(err as Error).message}`, { cause: err }));
     }
@@ -624,9 +624,9 @@ export class Host {
     }
     if (!conn.open) return;
     try {
-      conn.link.send({ mp: PROTOCOL, type: 'error', id, error: encodeError(err) } satisfies FromHost);
+      conn.link.send({ type: 'error', id, error: encodeError(err) } satisfies FromHost);
     } catch (e) {
-      conn.link.send({ mp: PROTOCOL, type: 'error', id, error: encodeError(new Error(`an error could not be sent back: ${(e as Error).message}`)) } satisfies FromHost);
+      conn.link.send({ type: 'error', id, error: encodeError(new Error(`an error could not be sent back: ${(e as Error).message}`)) } satisfies FromHost);
     }
   }
 }
@@ -756,10 +756,10 @@ export class HostClient {
     const id = this.#nextId++;
     try {
       if (primitives(args)) {
-        this.#ensureLink().send({ mp: PROTOCOL, type: 'call', id, obj, method, args } satisfies ToHost);
+        this.#ensureLink().send({ type: 'call', id, obj, method, args } satisfies ToHost);
       } else {
         const encoded = encodeHandles(args);
-        this.#ensureLink().send({ mp: PROTOCOL, type: 'call', id, obj, method, args: encoded.value, handles: encoded.handles || undefined } satisfies ToHost);
+        this.#ensureLink().send({ type: 'call', id, obj, method, args: encoded.value, handles: encoded.handles || undefined } satisfies ToHost);
       }
     } catch (err) {
       return fail(err);
@@ -771,7 +771,7 @@ export class HostClient {
           if (pending.abandoned) return;
           pending.abandoned = true;
           this.#setLive(-1);
-          this.#link?.send({ mp: PROTOCOL, type: 'cancel', id } satisfies ToHost);
+          this.#link?.send({ type: 'cancel', id } satisfies ToHost);
           const err = new CancelledError(`${method}() was cancelled`, { cause: signal.reason });
           reject(mapError ? mapError(err, method) : err);
         };
@@ -787,26 +787,26 @@ export class HostClient {
   notify(obj: string, method: string, args: unknown[]): void {
     if (this.#dead) return;
     if (primitives(args)) {
-      this.#ensureLink().send({ mp: PROTOCOL, type: 'call', id: 0, obj, method, args } satisfies ToHost);
+      this.#ensureLink().send({ type: 'call', id: 0, obj, method, args } satisfies ToHost);
       return;
     }
     const encoded = encodeHandles(args);
-    this.#ensureLink().send({ mp: PROTOCOL, type: 'call', id: 0, obj, method, args: encoded.value, handles: encoded.handles || undefined } satisfies ToHost);
+    this.#ensureLink().send({ type: 'call', id: 0, obj, method, args: encoded.value, handles: encoded.handles || undefined } satisfies ToHost);
   }
 
   /** This process holds one more reference to `obj` (claiming a transit lease when `claim`). */
   incref(obj: string, claim: boolean): void {
-    if (!this.#dead) this.#ensureLink().send({ mp: PROTOCOL, type: 'incref', obj, claim } satisfies ToHost);
+    if (!this.#dead) this.#ensureLink().send({ type: 'incref', obj, claim } satisfies ToHost);
   }
 
   /** This process drops one reference to `obj`. */
   decref(obj: string): void {
-    if (!this.#dead && this.#link) this.#link.send({ mp: PROTOCOL, type: 'decref', obj } satisfies ToHost);
+    if (!this.#dead && this.#link) this.#link.send({ type: 'decref', obj } satisfies ToHost);
   }
 
   /** A handle of `obj` is being sent to another process: keep `obj` alive until it is claimed. */
   lease(obj: string): void {
-    if (!this.#dead) this.#ensureLink().send({ mp: PROTOCOL, type: 'lease', obj } satisfies ToHost);
+    if (!this.#dead) this.#ensureLink().send({ type: 'lease', obj } satisfies ToHost);
   }
 
   /** Close the connection: pending calls reject with their `lost` error. */
@@ -826,7 +826,7 @@ export class HostClient {
     const link = connect(this.#address, this.#authkey, {
       // Nothing waits on a fresh connection unless a call is pending (increfs go first).
       unref: this.#live === 0,
-      onMessage: (m) => this.#onMessage(m as unknown as FromHost),
+      onMessage: (m) => this.#onMessage(m as FromHost),
       onClose: (err) => this.#onClose(err),
     });
     this.#link = link;

@@ -24,46 +24,24 @@
 // consumer acknowledges it, batched). Items a consumer had prefetched but not taken return to
 // the front of the queue when its connection closes, so a killed consumer loses nothing.
 
-import { isDeepStrictEqual, types } from 'node:util';
-import { deserialize, serialize } from 'node:v8';
+import { isDeepStrictEqual } from 'node:util';
+import { serialize } from 'node:v8';
 import { CancelledError, Empty, Full, invalidArg, invalidRange, InvalidStateError, QueueClosed, SerializationError, TimeoutError } from '../errors.ts';
 import type { Handle } from '../protocol.ts';
 import { registerFlusher } from '../process/runtime.ts';
 import { encodeHandles, noteShareable, registerReviver, reviveHandles, toHandle, type Shareable } from './handle.ts';
+import { decodeValue, Encoder, NeedsRevive, T_NUM } from './codec.ts';
 import { DEFAULT_MAX_FRAME } from './connection.ts';
 import { Host, HostClient, localHost, type CallContext } from './host.ts';
-
-const { isProxy } = types;
 
 // ---------------------------------------------------------------------------------------
 // Packed items
 //
-// item  := u32le byteLength, value
-// value := tag, payload. Plain data (numbers, strings, booleans, null, undefined, and plain
-// objects and short arrays of those) is written directly ("tree" tags) with no allocation per
-// item; anything else (Map, Set, Date, typed arrays, bigint, class instances, cycles or shared
-// references, deep nesting…) goes through v8.serialize, i.e. structured clone. The tree form
-// decodes to exactly what structured clone would give for such values; a value the tree form
-// cannot represent faithfully is never tree-encoded.
-
-const T_V8 = 0;
-const T_V8_HANDLES = 1;
-const T_NUM = 2;
-const T_STR8 = 3; // UTF-8, for well-formed strings
-const T_STR16 = 4; // UTF-16LE, for strings with lone surrogates (UTF-8 would lose them)
-const T_TRUE = 5;
-const T_FALSE = 6;
-const T_NULL = 7;
-const T_UNDEF = 8;
-const T_OBJ = 9; // u32 key count, then (string value, value) pairs
-const T_ARR = 10; // u32 length, then values
+// item := u32le byteLength, value (src/queue/codec.ts: plain data written directly, anything
+// else through v8.serialize, i.e. structured clone).
 
 /** Largest packed item: one must fit in a frame with room for the message around it. */
 const MAX_ITEM = DEFAULT_MAX_FRAME - 64 * 1024;
-
-/** Largest array and deepest nesting written in tree form; beyond that v8 is as fast. */
-const TREE_MAX_ARRAY = 64;
-const TREE_MAX_DEPTH = 32;
 
 /** A run of packed items: `count` items in `buf[pos, end)`. `pos`/`count` advance as items leave. */
 export interface Segment {
@@ -84,71 +62,10 @@ function itemBytes(buf: Buffer, pos: number): number {
   return 4 + buf.readUInt32LE(pos);
 }
 
-let cursor = 0;
-
-function readString(buf: Buffer, encoding: 'utf8' | 'utf16le'): string {
-  const n = buf.readUInt32LE(cursor);
-  const start = cursor + 4;
-  cursor = start + n;
-  return buf.toString(encoding, start, start + n);
-}
-
-function readValue(buf: Buffer, end: number): unknown {
-  const tag = buf[cursor++];
-  switch (tag) {
-    case T_NUM: {
-      const v = buf.readDoubleLE(cursor);
-      cursor += 8;
-      return v;
-    }
-    case T_STR8:
-      return readString(buf, 'utf8');
-    case T_STR16:
-      return readString(buf, 'utf16le');
-    case T_TRUE:
-      return true;
-    case T_FALSE:
-      return false;
-    case T_NULL:
-      return null;
-    case T_UNDEF:
-      return undefined;
-    case T_OBJ: {
-      const n = buf.readUInt32LE(cursor);
-      cursor += 4;
-      const obj: Record<string, unknown> = {};
-      for (let i = 0; i < n; i++) {
-        const key = readString(buf, buf[cursor++] === T_STR16 ? 'utf16le' : 'utf8');
-        const value = readValue(buf, end);
-        // Structured clone makes "__proto__" an own property; assignment would set the prototype.
-        if (key === '__proto__') Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
-        else obj[key] = value;
-      }
-      return obj;
-    }
-    case T_ARR: {
-      const n = buf.readUInt32LE(cursor);
-      cursor += 4;
-      const arr = new Array<unknown>(n);
-      for (let i = 0; i < n; i++) arr[i] = readValue(buf, end);
-      return arr;
-    }
-    case T_V8:
-    case T_V8_HANDLES: {
-      const value = deserialize(buf.subarray(cursor, end));
-      cursor = end;
-      return tag === T_V8_HANDLES ? reviveHandles(value) : value;
-    }
-    default:
-      throw new InvalidStateError(`corrupt queue item (tag ${tag})`);
-  }
-}
-
 /** Decode the item starting at `pos`. */
 export function readItem(buf: Buffer, pos: number): unknown {
-  const end = pos + 4 + buf.readUInt32LE(pos);
-  cursor = pos + 4;
-  return readValue(buf, end);
+  const value = decodeValue(buf, pos + 4, pos + 4 + buf.readUInt32LE(pos));
+  return value instanceof NeedsRevive ? reviveHandles(value.value) : value;
 }
 
 /**
@@ -156,25 +73,19 @@ export function readItem(buf: Buffer, pos: number): unknown {
  * written again (growth allocates a new buffer), so a taken segment stays valid while it is
  * queued, in flight or being sent.
  */
-export class PackWriter {
-  #buf: Buffer;
-  #start = 0;
-  #end = 0;
+export class PackWriter extends Encoder {
   #count = 0;
-  #lastRel = 0; // where the last item written starts, relative to #start
-  readonly #chunk: number;
-  readonly #seen = new Set<object>();
+  #lastRel = 0; // where the last item written starts, relative to start
 
   /** @param capacity Smallest buffer to allocate: about the bytes one batch holds. */
   constructor(capacity = 4096) {
-    this.#chunk = capacity;
-    this.#buf = Buffer.allocUnsafe(capacity);
+    super(capacity);
   }
 
   #tooBig(rel: number, what: string): void {
-    const size = this.#end - (this.#start + rel);
+    const size = this.end - (this.start + rel);
     if (size <= MAX_ITEM) return;
-    this.#end = this.#start + rel;
+    this.end = this.start + rel;
     throw new SerializationError(`${what}: the item takes ${size} bytes serialized, more than the ${MAX_ITEM}-byte limit of one message (64 MiB frames); send it in parts`, { argIndex: 0 });
   }
 
@@ -185,96 +96,7 @@ export class PackWriter {
 
   /** Bytes written since the last take(). */
   get bytes(): number {
-    return this.#end - this.#start;
-  }
-
-  #ensure(n: number): void {
-    if (this.#end + n <= this.#buf.length) return;
-    const used = this.#end - this.#start;
-    const next = Buffer.allocUnsafe(Math.max(this.#chunk, 2 * (used + n)));
-    this.#buf.copy(next, 0, this.#start, this.#end);
-    this.#buf = next;
-    this.#start = 0;
-    this.#end = used;
-  }
-
-  #string(s: string): void {
-    // UTF-8 needs at most 3 bytes per UTF-16 unit; measure exactly only for long strings.
-    if (s.isWellFormed()) {
-      this.#ensure(5 + (s.length > 4096 ? Buffer.byteLength(s, 'utf8') : s.length * 3));
-      const n = this.#buf.write(s, this.#end + 5, 'utf8');
-      this.#buf[this.#end] = T_STR8;
-      this.#buf.writeUInt32LE(n, this.#end + 1);
-      this.#end += 5 + n;
-    } else {
-      this.#ensure(5 + 2 * s.length);
-      const n = this.#buf.write(s, this.#end + 5, 'utf16le');
-      this.#buf[this.#end] = T_STR16;
-      this.#buf.writeUInt32LE(n, this.#end + 1);
-      this.#end += 5 + n;
-    }
-  }
-
-  #tag(tag: number): void {
-    this.#ensure(1);
-    this.#buf[this.#end++] = tag;
-  }
-
-  /** Write `v` in tree form; false (with garbage written) when it needs structured clone. */
-  #tree(v: unknown, depth: number): boolean {
-    switch (typeof v) {
-      case 'number':
-        this.#ensure(9);
-        this.#buf[this.#end] = T_NUM;
-        this.#buf.writeDoubleLE(v, this.#end + 1);
-        this.#end += 9;
-        return true;
-      case 'string':
-        this.#string(v);
-        return true;
-      case 'boolean':
-        this.#tag(v ? T_TRUE : T_FALSE);
-        return true;
-      case 'undefined':
-        this.#tag(T_UNDEF);
-        return true;
-      case 'object': {
-        if (v === null) {
-          this.#tag(T_NULL);
-          return true;
-        }
-        // Shared references and cycles keep their identity under structured clone; the tree
-        // form cannot express that, so such values go to v8. Proxies are refused by v8.
-        if (depth > TREE_MAX_DEPTH || this.#seen.has(v) || isProxy(v)) return false;
-        const proto = Object.getPrototypeOf(v);
-        if (Array.isArray(v)) {
-          // Holes and extra named properties survive structured clone: only arrays whose
-          // own keys are exactly their indexes are written here.
-          if (proto !== Array.prototype || v.length > TREE_MAX_ARRAY || Object.keys(v).length !== v.length) return false;
-          this.#seen.add(v);
-          this.#ensure(5);
-          this.#buf[this.#end] = T_ARR;
-          this.#buf.writeUInt32LE(v.length, this.#end + 1);
-          this.#end += 5;
-          for (let i = 0; i < v.length; i++) if (!this.#tree(v[i], depth + 1)) return false;
-          return true;
-        }
-        if (proto !== Object.prototype && proto !== null) return false;
-        this.#seen.add(v);
-        const keys = Object.keys(v);
-        this.#ensure(5);
-        this.#buf[this.#end] = T_OBJ;
-        this.#buf.writeUInt32LE(keys.length, this.#end + 1);
-        this.#end += 5;
-        for (const key of keys) {
-          this.#string(key);
-          if (!this.#tree((v as Record<string, unknown>)[key], depth + 1)) return false;
-        }
-        return true;
-      }
-      default:
-        return false; // bigint (rare: v8), symbol and function (v8 reports them)
-    }
+    return this.end - this.start;
   }
 
   #v8(item: unknown, what: string): void {
@@ -291,10 +113,7 @@ export class PackWriter {
         { argIndex: 0, cause: err },
       );
     }
-    this.#ensure(1 + body.length);
-    this.#buf[this.#end] = handles ? T_V8_HANDLES : T_V8;
-    body.copy(this.#buf, this.#end + 1);
-    this.#end += 1 + body.length;
+    this.v8(body, handles);
   }
 
   /**
@@ -304,44 +123,41 @@ export class PackWriter {
   write(item: unknown, what: string): void {
     if (typeof item === 'number') {
       // The common case (and the benchmark's), without the general path's bookkeeping.
-      this.#ensure(13);
-      const at = this.#end;
-      this.#lastRel = at - this.#start;
-      this.#buf.writeUInt32LE(9, at);
-      this.#buf[at + 4] = T_NUM;
-      this.#buf.writeDoubleLE(item, at + 5);
-      this.#end = at + 13;
+      this.ensure(13);
+      const at = this.end;
+      this.#lastRel = at - this.start;
+      this.buf.writeUInt32LE(9, at);
+      this.buf[at + 4] = T_NUM;
+      this.buf.writeDoubleLE(item, at + 5);
+      this.end = at + 13;
       this.#count++;
       return;
     }
-    // Offsets relative to #start survive #ensure moving the run to a bigger buffer.
-    const rel = this.#end - this.#start;
-    this.#ensure(4);
-    this.#end += 4;
+    // Offsets relative to start survive ensure() moving the run to a bigger buffer.
+    const rel = this.end - this.start;
+    this.ensure(4);
+    this.end += 4;
     let ok = false;
     try {
-      ok = this.#tree(item, 0);
+      ok = this.tree(item);
     } catch (err) {
       // A getter threw while the item was read: the caller's error to see.
-      this.#end = this.#start + rel;
+      this.end = this.start + rel;
       throw new SerializationError(`${what}: reading the item failed (${(err as Error).message})`, { argIndex: 0, cause: err });
-    } finally {
-      // Set.clear() allocates a new table: only pay for it when something was recorded.
-      if (this.#seen.size > 0) this.#seen.clear();
     }
     if (!ok) {
-      this.#end = this.#start + rel + 4;
+      this.end = this.start + rel + 4;
       try {
         this.#v8(item, what);
       } catch (err) {
-        this.#end = this.#start + rel;
+        this.end = this.start + rel;
         throw err;
       }
     }
     this.#tooBig(rel, what);
     this.#lastRel = rel;
-    const at = this.#start + rel;
-    this.#buf.writeUInt32LE(this.#end - at - 4, at);
+    const at = this.start + rel;
+    this.buf.writeUInt32LE(this.end - at - 4, at);
     this.#count++;
   }
 
@@ -350,10 +166,10 @@ export class PackWriter {
    * `exceptLast`: leave the last item written in the writer (it starts the next run).
    */
   take(exceptLast = false): Segment {
-    const end = exceptLast ? this.#start + this.#lastRel : this.#end;
+    const end = exceptLast ? this.start + this.#lastRel : this.end;
     const count = exceptLast ? this.#count - 1 : this.#count;
-    const seg: Segment = { buf: this.#buf, pos: this.#start, end, count };
-    this.#start = end;
+    const seg: Segment = { buf: this.buf, pos: this.start, end, count };
+    this.start = end;
     this.#count -= count;
     this.#lastRel = 0;
     return seg;

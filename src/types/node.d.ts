@@ -108,6 +108,7 @@ interface Buffer extends Uint8Array {
   fill(value: number | string, offset?: number, end?: number): this;
 }
 interface BufferConstructor {
+  readonly prototype: Buffer;
   from(data: string, encoding?: BufferEncoding): Buffer;
   from(data: ArrayBuffer | SharedArrayBuffer, byteOffset?: number, length?: number): Buffer;
   from(data: Uint8Array | readonly number[]): Buffer;

@@ -1,0 +1,491 @@
+// Values and host-link messages as bytes. Runs on every side (proxy and host).
+//
+// Two users:
+//   queue items   src/queue/queue.ts packs each item once, at put(); the host moves the bytes
+//                 without decoding them (PackWriter extends Encoder there).
+//   host link     every message of src/queue/connection.ts after the handshake: the ToHost /
+//                 FromHost unions of src/protocol.ts laid out below (encodeMessage,
+//                 decodeMessage). A small call costs a few dozen bytes written field by field,
+//                 instead of a v8 serializer object per message and its header.
+//
+// value := tag, payload. Plain data (numbers, strings, booleans, null, undefined, plain
+// objects and short arrays of those, and, on the host link, Buffers) is written directly
+// ("tree" tags) with no allocation per value; anything else (Map, Set, Date, typed arrays,
+// bigint, class instances, cycles or shared references, deep nesting…) goes through
+// v8.serialize, i.e. structured clone. The tree form decodes to exactly what structured clone
+// would give for such values; a value the tree form cannot represent faithfully is never
+// tree-encoded. A value's v8 form runs to the end of its item or message, so a value is always
+// the last field of what contains it.
+
+import { types } from 'node:util';
+import { deserialize, serialize } from 'node:v8';
+import type { FromHost, ToHost } from '../protocol.ts';
+
+const { isProxy } = types;
+
+/** Value tags. Queue items use the same numbers: the host stores items as written. */
+export const T_V8 = 0;
+/** v8 form of a value holding encoded handles (src/queue/handle.ts): revive after decoding. */
+export const T_V8_HANDLES = 1;
+export const T_NUM = 2;
+const T_STR8 = 3; // UTF-8, for well-formed strings
+const T_STR16 = 4; // UTF-16LE, for strings with lone surrogates (UTF-8 would lose them)
+const T_TRUE = 5;
+const T_FALSE = 6;
+const T_NULL = 7;
+const T_UNDEF = 8;
+const T_OBJ = 9; // u32 key count, then (string value, value) pairs
+const T_ARR = 10; // u32 length, then values
+const T_BUF = 11; // u32 length, then the bytes: a Buffer (host link only)
+
+/** Largest array and deepest nesting written in tree form; beyond that v8 is as fast. */
+const TREE_MAX_ARRAY = 64;
+const TREE_MAX_DEPTH = 32;
+
+/** Bytes that do not decode: a corrupt queue item or a malformed host-link frame. */
+export class CodecError extends Error {}
+
+/**
+ * Writes values into a growing buffer: `buf[start, end)` is what was written since `start`.
+ * Growing copies only that run, so bytes before `start` (handed out already) are never moved
+ * or overwritten.
+ */
+export class Encoder {
+  protected buf: Buffer;
+  protected start = 0;
+  protected end = 0;
+  readonly #chunk: number;
+  readonly #buffers: boolean;
+  readonly #seen = new Set<object>();
+
+  /**
+   * @param capacity Smallest buffer to allocate.
+   * @param buffers Write Buffers as raw bytes (decoded as views into the received bytes).
+   */
+  constructor(capacity: number, buffers = false) {
+    this.#chunk = capacity;
+    this.#buffers = buffers;
+    this.buf = Buffer.allocUnsafe(capacity);
+  }
+
+  protected ensure(n: number): void {
+    if (this.end + n <= this.buf.length) return;
+    const used = this.end - this.start;
+    const next = Buffer.allocUnsafe(Math.max(this.#chunk, 2 * (used + n)));
+    this.buf.copy(next, 0, this.start, this.end);
+    this.buf = next;
+    this.start = 0;
+    this.end = used;
+  }
+
+  protected u8(v: number): void {
+    this.ensure(1);
+    this.buf[this.end++] = v;
+  }
+
+  protected u32(v: number): void {
+    this.ensure(4);
+    this.buf.writeUInt32LE(v, this.end);
+    this.end += 4;
+  }
+
+  protected f64(v: number): void {
+    this.ensure(8);
+    this.buf.writeDoubleLE(v, this.end);
+    this.end += 8;
+  }
+
+  /** A string with its tag: UTF-8 when well-formed, else UTF-16LE (lone surrogates survive). */
+  protected string(s: string): void {
+    if (s.isWellFormed()) {
+      // UTF-8 needs at most 3 bytes per UTF-16 unit; measure exactly only for long strings.
+      this.ensure(5 + (s.length > 4096 ? Buffer.byteLength(s, 'utf8') : s.length * 3));
+      const n = this.buf.write(s, this.end + 5, 'utf8');
+      this.buf[this.end] = T_STR8;
+      this.buf.writeUInt32LE(n, this.end + 1);
+      this.end += 5 + n;
+    } else {
+      this.ensure(5 + 2 * s.length);
+      const n = this.buf.write(s, this.end + 5, 'utf16le');
+      this.buf[this.end] = T_STR16;
+      this.buf.writeUInt32LE(n, this.end + 1);
+      this.end += 5 + n;
+    }
+  }
+
+  /**
+   * Write `v` in tree form. Returns false when it needs structured clone; the caller must
+   * then rewind `end` (what was written is garbage). May throw what a getter throws.
+   */
+  protected tree(v: unknown): boolean {
+    try {
+      return this.#tree(v, 0);
+    } finally {
+      // Set.clear() allocates a new table: only pay for it when something was recorded.
+      if (this.#seen.size > 0) this.#seen.clear();
+    }
+  }
+
+  #tree(v: unknown, depth: number): boolean {
+    switch (typeof v) {
+      case 'number':
+        this.ensure(9);
+        this.buf[this.end] = T_NUM;
+        this.buf.writeDoubleLE(v, this.end + 1);
+        this.end += 9;
+        return true;
+      case 'string':
+        this.string(v);
+        return true;
+      case 'boolean':
+        this.u8(v ? T_TRUE : T_FALSE);
+        return true;
+      case 'undefined':
+        this.u8(T_UNDEF);
+        return true;
+      case 'object': {
+        if (v === null) {
+          this.u8(T_NULL);
+          return true;
+        }
+        // Shared references and cycles keep their identity under structured clone; the tree
+        // form cannot express that, so such values go to v8. Proxies are refused by v8.
+        if (depth > TREE_MAX_DEPTH || this.#seen.has(v) || isProxy(v)) return false;
+        const proto = Object.getPrototypeOf(v);
+        if (Array.isArray(v)) {
+          // Holes and extra named properties survive structured clone: only arrays whose
+          // own keys are exactly their indexes are written here.
+          if (proto !== Array.prototype || v.length > TREE_MAX_ARRAY || Object.keys(v).length !== v.length) return false;
+          this.#seen.add(v);
+          this.ensure(5);
+          this.buf[this.end] = T_ARR;
+          this.buf.writeUInt32LE(v.length, this.end + 1);
+          this.end += 5;
+          for (let i = 0; i < v.length; i++) if (!this.#tree(v[i], depth + 1)) return false;
+          return true;
+        }
+        if (this.#buffers && proto === Buffer.prototype) {
+          // A whole Buffer (a queue's packed items): structured clone gives a Buffer too.
+          const b = v as Buffer;
+          this.ensure(5 + b.length);
+          this.buf[this.end] = T_BUF;
+          this.buf.writeUInt32LE(b.length, this.end + 1);
+          b.copy(this.buf, this.end + 5);
+          this.end += 5 + b.length;
+          return true;
+        }
+        if (proto !== Object.prototype && proto !== null) return false;
+        this.#seen.add(v);
+        const keys = Object.keys(v);
+        this.ensure(5);
+        this.buf[this.end] = T_OBJ;
+        this.buf.writeUInt32LE(keys.length, this.end + 1);
+        this.end += 5;
+        for (const key of keys) {
+          this.string(key);
+          if (!this.#tree((v as Record<string, unknown>)[key], depth + 1)) return false;
+        }
+        return true;
+      }
+      default:
+        return false; // bigint (rare: v8), symbol and function (v8 reports them)
+    }
+  }
+
+  /** The v8 form of a value: its tag, then v8.serialize() bytes. */
+  protected v8(body: Buffer, handles: boolean): void {
+    this.ensure(1 + body.length);
+    this.buf[this.end] = handles ? T_V8_HANDLES : T_V8;
+    body.copy(this.buf, this.end + 1);
+    this.end += 1 + body.length;
+  }
+
+  /** Tree form when possible, else v8. Throws what v8.serialize throws (a function, a symbol…). */
+  protected value(v: unknown): void {
+    const at = this.end;
+    if (this.tree(v)) return;
+    this.end = at;
+    this.v8(serialize(v), false);
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Decoding. One module-level cursor: decoding never re-enters.
+
+let cursor = 0;
+let limit = 0;
+
+function need(n: number): void {
+  if (cursor + n > limit) throw new CodecError('truncated value');
+}
+
+function readString(buf: Buffer, encoding: 'utf8' | 'utf16le'): string {
+  need(4);
+  const n = buf.readUInt32LE(cursor);
+  const start = cursor + 4;
+  cursor = start;
+  need(n);
+  cursor = start + n;
+  return buf.toString(encoding, start, start + n);
+}
+
+function readKey(buf: Buffer): string {
+  need(1);
+  const tag = buf[cursor++];
+  if (tag !== T_STR8 && tag !== T_STR16) throw new CodecError(`an object key with tag ${tag}`);
+  return readString(buf, tag === T_STR8 ? 'utf8' : 'utf16le');
+}
+
+function readCount(buf: Buffer): number {
+  need(4);
+  const n = buf.readUInt32LE(cursor);
+  cursor += 4;
+  // Every element takes at least one byte: a count beyond that is corrupt, not a huge array.
+  if (n > limit - cursor) throw new CodecError('a count larger than the bytes left');
+  return n;
+}
+
+function readValue(buf: Buffer): unknown {
+  need(1);
+  const tag = buf[cursor++];
+  switch (tag) {
+    case T_NUM: {
+      need(8);
+      const v = buf.readDoubleLE(cursor);
+      cursor += 8;
+      return v;
+    }
+    case T_STR8:
+      return readString(buf, 'utf8');
+    case T_STR16:
+      return readString(buf, 'utf16le');
+    case T_TRUE:
+      return true;
+    case T_FALSE:
+      return false;
+    case T_NULL:
+      return null;
+    case T_UNDEF:
+      return undefined;
+    case T_OBJ: {
+      const n = readCount(buf);
+      const obj: Record<string, unknown> = {};
+      for (let i = 0; i < n; i++) {
+        const key = readKey(buf);
+        const value = readValue(buf);
+        // Structured clone makes "__proto__" an own property; assignment would set the prototype.
+        if (key === '__proto__') Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+        else obj[key] = value;
+      }
+      return obj;
+    }
+    case T_ARR: {
+      const n = readCount(buf);
+      const arr = new Array<unknown>(n);
+      for (let i = 0; i < n; i++) arr[i] = readValue(buf);
+      return arr;
+    }
+    case T_BUF: {
+      const n = readCount(buf);
+      const out = buf.subarray(cursor, cursor + n);
+      cursor += n;
+      return out;
+    }
+    case T_V8:
+    case T_V8_HANDLES: {
+      // The caller revives handles (it knows which reviver table applies).
+      const value = deserialize(buf.subarray(cursor, limit));
+      cursor = limit;
+      return tag === T_V8_HANDLES ? new NeedsRevive(value) : value;
+    }
+    default:
+      throw new CodecError(`unknown value tag ${tag}`);
+  }
+}
+
+/** A decoded value whose handles still need reviving (it was written with T_V8_HANDLES). */
+export class NeedsRevive {
+  constructor(readonly value: unknown) {}
+}
+
+/**
+ * Decode the value in `buf[pos, end)`. A value written in v8 form with handles comes back
+ * wrapped in NeedsRevive. Throws CodecError when the bytes are malformed.
+ */
+export function decodeValue(buf: Buffer, pos: number, end: number): unknown {
+  cursor = pos;
+  limit = end;
+  return readValue(buf);
+}
+
+// ---------------------------------------------------------------------------------------
+// Host-link messages (ToHost / FromHost of src/protocol.ts), one per frame body:
+//
+//   call      1, flags, id f64, obj string, method string, args value    flags bit 0: handles
+//   cancel    2, id f64
+//   incref    3, claim u8, obj string
+//   decref    4, obj string
+//   lease     5, obj string
+//   result    6, flags, id f64, value                                     flags bit 0: handles
+//   error     7, id f64, error value (a WireError)
+//
+// Strings are values (tag, length, bytes). Ids are doubles: a long-lived connection can pass
+// 2^32 calls.
+
+const M_CALL = 1;
+const M_CANCEL = 2;
+const M_INCREF = 3;
+const M_DECREF = 4;
+const M_LEASE = 5;
+const M_RESULT = 6;
+const M_ERROR = 7;
+
+/** Writes host-link messages as frames: a 4-byte big-endian length, then the body. */
+export class MessageEncoder extends Encoder {
+  constructor() {
+    super(4096, true);
+  }
+
+  /**
+   * One message as one frame, in a buffer of its own (it may wait in a write queue while the
+   * next is encoded). Throws what v8.serialize throws for a value that cannot cross.
+   */
+  frame(m: ToHost | FromHost): Buffer {
+    this.start = 0;
+    this.end = 4;
+    try {
+      this.#body(m);
+    } catch (err) {
+      this.#reset();
+      throw err;
+    }
+    const out = Buffer.allocUnsafe(this.end);
+    this.buf.copy(out, 0, 0, this.end);
+    out.writeUInt32BE(this.end - 4, 0);
+    this.#reset();
+    return out;
+  }
+
+  /** Do not keep a huge buffer around after one large message. */
+  #reset(): void {
+    if (this.buf.length > 1024 * 1024) this.buf = Buffer.allocUnsafe(4096);
+  }
+
+  #body(m: ToHost | FromHost): void {
+    switch (m.type) {
+      case 'call':
+        this.u8(M_CALL);
+        this.u8(m.handles ? 1 : 0);
+        this.f64(m.id);
+        this.string(m.obj);
+        this.string(m.method);
+        this.value(m.args);
+        return;
+      case 'cancel':
+        this.u8(M_CANCEL);
+        this.f64(m.id);
+        return;
+      case 'incref':
+        this.u8(M_INCREF);
+        this.u8(m.claim ? 1 : 0);
+        this.string(m.obj);
+        return;
+      case 'decref':
+        this.u8(M_DECREF);
+        this.string(m.obj);
+        return;
+      case 'lease':
+        this.u8(M_LEASE);
+        this.string(m.obj);
+        return;
+      case 'result':
+        this.u8(M_RESULT);
+        this.u8(m.handles ? 1 : 0);
+        this.f64(m.id);
+        this.value(m.value);
+        return;
+      case 'error':
+        this.u8(M_ERROR);
+        this.f64(m.id);
+        this.value(m.error);
+        return;
+      default: {
+        const never: never = m;
+        throw new Error(`unknown message type ${(never as { type: string }).type}`);
+      }
+    }
+  }
+}
+
+function readId(buf: Buffer): number {
+  need(8);
+  const id = buf.readDoubleLE(cursor);
+  cursor += 8;
+  return id;
+}
+
+function readName(buf: Buffer): string {
+  const s = readValue(buf);
+  if (typeof s !== 'string') throw new CodecError('a name that is not a string');
+  return s;
+}
+
+/** A value of a message: never in v8-with-handles form (handles travel as the `handles` flag). */
+function readPlain(buf: Buffer): unknown {
+  const v = readValue(buf);
+  if (v instanceof NeedsRevive) throw new CodecError('a message value in queue-item form');
+  return v;
+}
+
+function done<T>(m: T): T {
+  if (cursor !== limit) throw new CodecError(`${limit - cursor} stray bytes after a message`);
+  return m;
+}
+
+/**
+ * Decode one frame body into its message. Throws CodecError for bytes that are not a
+ * well-formed message (the link closes then).
+ */
+export function decodeMessage(buf: Buffer): ToHost | FromHost {
+  cursor = 0;
+  limit = buf.length;
+  need(1);
+  const type = buf[cursor++];
+  switch (type) {
+    case M_CALL: {
+      need(1);
+      const flags = buf[cursor++]!;
+      const id = readId(buf);
+      const obj = readName(buf);
+      const method = readName(buf);
+      const args = readPlain(buf);
+      if (!Array.isArray(args)) throw new CodecError('call arguments that are not an array');
+      return done({ type: 'call', id, obj, method, args, handles: (flags & 1) === 1 });
+    }
+    case M_CANCEL:
+      return done({ type: 'cancel', id: readId(buf) });
+    case M_INCREF: {
+      need(1);
+      const claim = buf[cursor++] === 1;
+      return done({ type: 'incref', obj: readName(buf), claim });
+    }
+    case M_DECREF:
+      return done({ type: 'decref', obj: readName(buf) });
+    case M_LEASE:
+      return done({ type: 'lease', obj: readName(buf) });
+    case M_RESULT: {
+      need(1);
+      const flags = buf[cursor++]!;
+      const id = readId(buf);
+      return done({ type: 'result', id, value: readPlain(buf), handles: (flags & 1) === 1 });
+    }
+    case M_ERROR: {
+      const id = readId(buf);
+      const error = readPlain(buf);
+      if (typeof error !== 'object' || error === null) throw new CodecError('an error record that is not an object');
+      return done({ type: 'error', id, error: error as Extract<FromHost, { type: 'error' }>['error'] });
+    }
+    default:
+      throw new CodecError(`unknown message type ${type}`);
+  }
+}
