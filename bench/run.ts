@@ -108,8 +108,9 @@ interface Row {
   /** Skipped by --quick, which runs one variant per case. */
   full?: boolean;
   /**
-   * An information row: multiproc compiled to JS under plain node (no tsx), compared with
-   * the Python column of `of` (not run twice); its target is shown but not counted.
+   * An information row: the case of `of` run another way (cases 6 and 8 under tsx, the
+   * way the examples run), compared with the Python column of `of` (not run twice); its
+   * target is shown but not counted.
    */
   of?: Row;
 }
@@ -132,9 +133,9 @@ function nd(file: string, args: string[] = []): Invocation {
 function plain(args: string[]): Invocation {
   return { lang: 'plain', script: join('bench', 'node', 'plain.mjs'), args, label: `multiproc (plain node) ${args.join(' ')}` };
 }
-/** The information row of `main`: the same case on compiled JS under plain node. */
-function plainRow(main: Row, args: string[]): Row {
-  return { ...main, id: `${main.id}-plain`, title: `${main.title} (plain node, information)`, node: plain(args), python: null, info: [], of: main };
+/** The information row of `main`: the same case from src/ under tsx. */
+function tsxRow(main: Row, node: Invocation): Row {
+  return { ...main, id: `${main.id}-tsx`, title: `${main.title} (under tsx, information)`, node, python: null, info: [], of: main };
 }
 
 /** A size for a title: the full one, or the --quick one. */
@@ -153,7 +154,7 @@ const mainRows: Row[] = [
     id: 'startup-2',
     no: 6,
     title: cores === 2 ? 'Pool start→result→shutdown, 2 (= cpuCount) workers' : 'Pool start→result→shutdown, 2 workers',
-    node: nd('case6_startup.ts', ['--workers', '2']),
+    node: plain(['--case', 'startup', '--workers', '2']),
     python: py('startup', 'spawn-2'),
     info: [py('startup', 'fork-2')],
     target: { kind: 'advantage', min: 0.5, text: '≤ 2× Python spawn' },
@@ -166,25 +167,27 @@ const mainRows: Row[] = [
           id: 'startup-cpu',
           no: 6,
           title: `Pool start→result→shutdown, cpuCount (${cores}) workers`,
-          node: nd('case6_startup.ts', ['--workers', 'cpu']),
+          node: plain(['--case', 'startup', '--workers', 'cpu']),
           python: py('startup', 'spawn-cpu'),
           info: [py('startup', 'fork-cpu')],
           target: { kind: 'advantage', min: 0.5, text: '≤ 2× Python spawn' },
         } satisfies Row,
       ]),
   { id: 'payload', no: 7, title: `map over ${sz('64', '16')} × 4 MiB Buffers`, node: nd('case7_payload.ts'), python: py('payload', null), info: [], target: { kind: 'advantage', min: 1, text: '≥ 1× Python' } },
-  { id: 'memory-steady', full: true, no: 8, title: `imap ${sz('2M', '200k')} items, peak RSS, steady consumer`, node: nd('case8_memory.ts', ['--variant', 'steady']), python: py('memory', 'steady'), info: [], target: { kind: 'absolute', below: 100, text: '< 100 MB' } },
-  { id: 'memory-stalled', no: 8, title: `imap ${sz('2M', '200k')} items, peak RSS, stalled consumer`, node: nd('case8_memory.ts', ['--variant', 'stalled']), python: py('memory', 'stalled'), info: [], target: { kind: 'absolute', below: 100, text: '< 100 MB, flat where Python grows' } },
+  { id: 'memory-steady', full: true, no: 8, title: `imap ${sz('2M', '200k')} items, peak RSS, steady consumer`, node: plain(['--case', 'memory', '--variant', 'steady']), python: py('memory', 'steady'), info: [], target: { kind: 'absolute', below: 100, text: '< 100 MB' } },
+  { id: 'memory-stalled', no: 8, title: `imap ${sz('2M', '200k')} items, peak RSS, stalled consumer`, node: plain(['--case', 'memory', '--variant', 'stalled']), python: py('memory', 'stalled'), info: [], target: { kind: 'absolute', below: 100, text: '< 100 MB, flat where Python grows' } },
 ];
-// Information rows (full runs only): cases 6 and 8 again with multiproc compiled to JS under
-// plain node, i.e. without the tsx loader that every process of the main column carries.
-const plainArgs: Record<string, string[]> = {
-  'startup-2': ['--case', 'startup', '--workers', '2'],
-  'startup-cpu': ['--case', 'startup', '--workers', 'cpu'],
-  'memory-steady': ['--case', 'memory', '--variant', 'steady'],
-  'memory-stalled': ['--case', 'memory', '--variant', 'stalled'],
+// Cases 6 and 8 measure what the runtime costs (start-up, resident memory), so they run the
+// library as it is published: compiled to JavaScript, under plain node. Their information
+// rows (full runs only) run the same case from src/ under tsx, as the examples do: every
+// process then carries the tsx loader (~0.4 s of start-up and ~35 MB resident each).
+const tsxRuns: Record<string, Invocation> = {
+  'startup-2': nd('case6_startup.ts', ['--workers', '2']),
+  'startup-cpu': nd('case6_startup.ts', ['--workers', 'cpu']),
+  'memory-steady': nd('case8_memory.ts', ['--variant', 'steady']),
+  'memory-stalled': nd('case8_memory.ts', ['--variant', 'stalled']),
 };
-const allRows: Row[] = mainRows.filter((r) => !(quick && r.full)).flatMap((r) => (!quick && plainArgs[r.id] ? [r, plainRow(r, plainArgs[r.id]!)] : [r]));
+const allRows: Row[] = mainRows.filter((r) => !(quick && r.full)).flatMap((r) => (!quick && tsxRuns[r.id] ? [r, tsxRow(r, tsxRuns[r.id]!)] : [r]));
 const rows = only ? allRows.filter((r) => only.includes(r.no)) : allRows;
 if (rows.length === 0) die('--only selected no case');
 
@@ -223,9 +226,9 @@ const facts = {
 };
 
 // ---------------------------------------------------------------------------------------
-// multiproc compiled to JavaScript, for the plain-node information rows
+// multiproc compiled to JavaScript, for the plain-node rows (cases 6 and 8)
 
-/** The file URL of the compiled index.js, or null (no information rows) with the reason in `plainNote`. */
+/** The file URL of the compiled index.js, or null (those rows skipped) with the reason in `plainNote`. */
 let plainLib: string | null = null;
 let plainNote: string | null = null;
 let plainDir: string | null = null;
@@ -240,7 +243,7 @@ if (rows.some((r) => r.node.lang === 'plain')) {
     plainLib = pathToFileURL(join(outDir, 'index.js')).href;
     log(`bench: compiled src/ to ${outDir} for the plain-node rows (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
   } else {
-    plainNote = 'src/ did not compile with tsconfig.build.json, so the plain-node information rows were skipped';
+    plainNote = 'src/ did not compile with tsconfig.build.json, so the plain-node rows (cases 6 and 8) were skipped';
     log(`bench: ${plainNote}`);
   }
 }
@@ -502,7 +505,7 @@ function details(): string[] {
   const out: string[] = [];
   for (const s of summaries) {
     const base = s.row.of?.id ?? s.row.id;
-    const who = s.row.of ? 'multiproc on plain node' : 'multiproc';
+    const who = s.row.of ? 'multiproc under tsx' : 'multiproc (compiled, plain node)';
     const n = s.node;
     const p = s.python;
     if (!n) continue;
@@ -616,12 +619,14 @@ function bounds(s: Summary): string | null {
         'Fix (ours, partial): the codec of the dict get note; coalescing several writes into one syscall would need a write to resolve before its frame leaves the process, which the documented semantics (src/manager/proxy.ts) rule out.'
       );
     case 'startup-2':
-    case 'startup-cpu':
+    case 'startup-cpu': {
+      const tsx = by(`${s.row.id}-tsx`);
       return (
-        `**6 pool start-up${adv}: bounded by the tsx loader in every worker.** Each worker is a fresh \`node --import tsx\` process: before importing anything it has spent ~450–500 ms of CPU (tsx registers Node’s off-thread module hooks, a second V8 isolate, and esbuild), against ~120 ms for plain node; ` +
-        'in a worker profile `makeSyncRequest` + `waitForWorker` (requests to that hooks thread) are ~500 ms of its first second, and nothing in engine.ts shows up. The information row runs the same pool compiled to JavaScript under plain node, what a user of the published package gets, against the same Python spawn runs. ' +
-        'Already applied in the code measured here: child.ts loads the queue and manager revivers on the first message that carries handles instead of at start-up (~30–50 ms of imports per worker under plain node, ~60–75 ms under tsx), and its `send()` no longer dies of an unhandled `EPIPE` when a pool is closed while a worker is still starting.'
+        `**6 pool start-up${adv}: a fresh Node process per worker.** Each worker is \`child_process.fork\` of the child entry, a new V8 isolate that loads Node’s bootstrap (~100–150 ms on this machine for \`node -e ""\` alone, against ~25 ms for \`python3 -c ""\`); in worker profiles nothing in engine.ts or child.ts shows up. ` +
+        'child.ts loads the queue and manager revivers only on the first message that carries handles (~30–50 ms of imports saved per worker). ' +
+        (tsx?.node ? `Under tsx (information row) a pool takes ${tsx.node.median.toFixed(0)} ms: tsx registers Node’s off-thread module hooks (a second V8 isolate) and esbuild in every worker.` : '')
       );
+    }
     case 'payload':
       return (
         `**7 payload${adv}: 32 MiB messages.** Default chunking puts 8 × 4 MiB Buffers in one IPC message: the parent’s v8 serializer copies them into a growing buffer (\`writeRawBytes\`, ~320 ms per 268 MB, reallocation included) and each worker reassembles ~512 reads per message with \`Buffer.concat\` (\`_copyActual\`, ~210 ms per worker); the large messages also leave little overlap. ` +
@@ -630,13 +635,13 @@ function bounds(s: Summary): string | null {
     case 'memory-steady':
     case 'memory-stalled': {
       const nb = s.node ? medianOf(s.node, 'baseline_mb') : NaN;
-      const plainRow = by(`${s.row.id}-plain`);
+      const tsx = by(`${s.row.id}-tsx`);
       return (
         `**8 ${s.row.id.replace('memory-', '')} (peak ${s.node ? s.node.median.toFixed(0) : '?'} MB, of which ${nb.toFixed(0)} MB is the baseline before the pool starts): bounded by the runtime, not by imap.** ` +
-        'The "< 100 MB" premise assumes a small runtime: this parent is Node plus the tsx loader (its hooks thread is a second V8 isolate), ~80 MB resident before any work, against ~15 MB for CPython. ' +
-        'Above that baseline the parent grows by the same ~35–45 MB whether the consumer keeps up or stalls: sampling `process.memoryUsage()` during a run, the live heap stays at 7–14 MB (7.2 MB after a final GC, as at the start) while V8 grows the heap’s capacity (heapTotal 16 → 42 MB: young-generation semi-spaces sized up under 2M async-iterator steps); ' +
-        '4,000,000 items with a stalled consumer peak at the same ~118 MB as 2,000,000. imap keeps at most processes × 3 + 1 batches outstanding (engine.ts `stream`), so nothing piles up, whereas Python’s stalled run grows with N. ' +
-        (plainRow?.node ? `Under plain node (information row) the same run peaks at ${plainRow.node.median.toFixed(0)} MB on a ${medianOf(plainRow.node, 'baseline_mb').toFixed(0)} MB baseline.` : '')
+        'A Node process is ~45–50 MB resident before any work, against ~15 MB for CPython. ' +
+        'Above that baseline the parent grows by the same ~35 MB whether the consumer keeps up or stalls: sampling `process.memoryUsage()` during a run, the live heap stays at 7–14 MB (7.2 MB after a final GC, as at the start) while V8 grows the heap’s capacity (young-generation semi-spaces sized up under 2M async-iterator steps); ' +
+        '4,000,000 items with a stalled consumer peak at the same level as 2,000,000. imap keeps at most processes × 3 + 1 batches outstanding (engine.ts `stream`), so nothing piles up, whereas Python’s stalled run grows with N. ' +
+        (tsx?.node ? `Under tsx (information row) the same run peaks at ${tsx.node.median.toFixed(0)} MB on a ${medianOf(tsx.node, 'baseline_mb').toFixed(0)} MB baseline (the loader’s hooks thread is a second V8 isolate).` : '')
       );
     }
     default:
@@ -655,7 +660,7 @@ md.push('');
 md.push('## Machine');
 md.push('');
 md.push(`- CPU: ${facts.cpu}, ${facts.cores} cores (cpuCount()), ${facts.memory} RAM, ${facts.kernel}`);
-md.push(`- Node ${facts.node} (multiproc from src/ under tsx ${facts.tsx}); Python ${facts.python}${pythonNote ? ` (${pythonNote})` : ''}`);
+md.push(`- Node ${facts.node} (multiproc from src/ under tsx ${facts.tsx}; cases 6 and 8 compiled to JavaScript under plain node); Python ${facts.python}${pythonNote ? ` (${pythonNote})` : ''}`);
 md.push(`- Load average (1/5/15 min) at start: ${facts.loadStart}; at end: ${loadEnd}`);
 md.push(`- Commit ${facts.commit}${facts.dirty ? ' with uncommitted changes' : ''}; total wall time ${totalS.toFixed(0)} s`);
 if (plainNote) md.push(`- Note: ${plainNote}`);
@@ -685,7 +690,7 @@ md.push('- Case 3: the work unit is the same loop, but k is calibrated per run s
 md.push('- Case 4: the producer does `await q.put(item)` per item and the consumer `for await (… of q.until(null))`; the queue is hosted by the parent process (the Python queue is a pipe between the two children).');
 md.push('- Case 5: multiproc pipelines dict sets and list appends (one-way frames, confirmed by a later reply, see src/manager/proxy.ts); Python waits for a reply on every call. Gets are round trips in both.');
 md.push('- Case 6: a multiproc worker is a new Node process (child_process.fork of the child entry), the counterpart of Python’s spawn; Python’s fork is shown for information.');
-md.push('- Rows marked “plain node, information”: the same case with multiproc compiled to JavaScript (tsc -p tsconfig.build.json into a temporary directory) and run by plain `node` (bench/node/plain.mjs), as a user of the published package runs it; every process of the main column carries the tsx loader. They are compared with the same Python runs and not counted in the targets.');
+md.push('- Cases 6 and 8 measure the runtime itself (start-up time, resident memory), so they run multiproc as it is published: compiled to JavaScript (tsc -p tsconfig.build.json into a temporary directory) and run by plain `node` (bench/node/plain.mjs). Rows marked “under tsx, information” run the same case from src/ under tsx, as the examples and tests do: every process then carries the tsx loader. They are compared with the same Python runs and not counted in the targets.');
 md.push('- Case 3’s machine ceiling: bench/node/spin.mjs runs the work loop in one plain node process, then in cpuCount() processes at once, twice, interleaved; efficiency = mean time alone / mean time side by side (no library involved).');
 if (quick) md.push('- --quick runs one variant per case (Queue ints, Manager dict get, imap with a stalled consumer) and no information rows.');
 md.push('- Case 8: both sides use chunksize 100; the stalled consumer waits with `await sleep(2000)` (the event loop keeps running, so results could arrive; Python’s result thread keeps receiving during its `time.sleep`). Peak RSS is getrusage ru_maxrss of the parent in both, baseline included.');
