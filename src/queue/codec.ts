@@ -340,6 +340,9 @@ const M_LEASE = 5;
 const M_RESULT = 6;
 const M_ERROR = 7;
 
+/** A frame at least this large is handed over instead of copied out of the encoder. */
+const HAND_OVER = 64 * 1024;
+
 /** Writes host-link messages as frames: a 4-byte big-endian length, then the body. */
 export class MessageEncoder extends Encoder {
   constructor() {
@@ -359,16 +362,22 @@ export class MessageEncoder extends Encoder {
       this.#reset();
       throw err;
     }
+    this.buf.writeUInt32BE(this.end - 4, 0);
+    if (this.end >= HAND_OVER) {
+      // A large message (a batch of queue items) leaves in the buffer it was written in,
+      // rather than being copied once more; the encoder starts a fresh one.
+      const out = this.buf.subarray(0, this.end);
+      this.buf = Buffer.allocUnsafe(4096);
+      return out;
+    }
     const out = Buffer.allocUnsafe(this.end);
     this.buf.copy(out, 0, 0, this.end);
-    out.writeUInt32BE(this.end - 4, 0);
-    this.#reset();
     return out;
   }
 
-  /** Do not keep a huge buffer around after one large message. */
+  /** Do not keep a huge buffer around after a message that failed to encode. */
   #reset(): void {
-    if (this.buf.length > 1024 * 1024) this.buf = Buffer.allocUnsafe(4096);
+    if (this.buf.length > HAND_OVER) this.buf = Buffer.allocUnsafe(4096);
   }
 
   #body(m: ToHost | FromHost): void {
