@@ -4,5 +4,5 @@ export { BaseManager, Manager } from './manager.ts';
 export type { Address, BaseManagerOptions, RegisterOptions } from './manager.ts';
 export { ManagerServer } from './server.ts';
 export type { ManagerStats } from './server.ts';
-export { ArrayProxy, BaseProxy, DictProxy, ListProxy, NamespaceProxy, ObjectProxy, ValueProxy } from './proxy.ts';
+export { ArrayProxy, BaseProxy, DictProxy, ListProxy, NamespaceProxy, ObjectProxy, SequenceProxy, ValueProxy } from './proxy.ts';
 export type { DictKey, MethodProxy } from './proxy.ts';

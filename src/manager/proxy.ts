@@ -362,6 +362,36 @@ export class BaseProxy implements Shareable {
 const CHUNK = 1024;
 
 /**
+ * What a list and a typed array in the manager have in common: a length, slices, a copy and
+ * iteration in slices. Not created directly; ListProxy and ArrayProxy extend it.
+ */
+export abstract class SequenceProxy<T> extends BaseProxy {
+  /** Number of items. Python: `len(seq)`. */
+  len(): Promise<number> {
+    return invoke(this, 'len', []) as Promise<number>;
+  }
+  /** A copy of items [start, stop) (negative bounds count from the end). Python: `seq[start:stop]`. */
+  slice(start?: number, stop?: number): Promise<T[]> {
+    return invoke(this, 'slice', [start, stop]) as Promise<T[]>;
+  }
+  /** A copy of every item, in one round trip. Python: `seq[:]` / `list(seq)`. */
+  toArray(): Promise<T[]> {
+    return invoke(this, 'toArray', []) as Promise<T[]>;
+  }
+  /**
+   * Iterate the items, fetched in slices of 1024 (one round trip each).
+   * Python: `for x in seq` — like Python, items added or removed meanwhile may be seen or skipped.
+   */
+  async *[Symbol.asyncIterator](): AsyncGenerator<T, void, undefined> {
+    for (let start = 0; ; start += CHUNK) {
+      const chunk = await this.slice(start, start + CHUNK);
+      yield* chunk;
+      if (chunk.length < CHUNK) return;
+    }
+  }
+}
+
+/**
  * A list living in the manager process. Every call is one atomic operation there.
  * Python: multiprocessing.managers.ListProxy — `lst[i]` is `get(i)`, `lst[i] = v` is
  * `set(i, v)`, `len(lst)` is `len()`; negative indices count from the end.
@@ -374,7 +404,7 @@ const CHUNK = 1024;
  * await lst.append(3);
  * console.log(await lst.get(-1), await lst.len()); // 3 3
  */
-export class ListProxy<T = unknown> extends BaseProxy {
+export class ListProxy<T = unknown> extends SequenceProxy<T> {
   /** Add `value` at the end. Python: list.append. */
   append(value: T): Promise<void> {
     return pipelined(this, 'append', [value]) as Promise<void>;
@@ -415,18 +445,6 @@ export class ListProxy<T = unknown> extends BaseProxy {
   includes(value: T): Promise<boolean> {
     return invoke(this, 'includes', [value]) as Promise<boolean>;
   }
-  /** Number of items. Python: `len(lst)`. */
-  len(): Promise<number> {
-    return invoke(this, 'len', []) as Promise<number>;
-  }
-  /** A copy of items [start, stop) (negative bounds count from the end). Python: `lst[start:stop]`. */
-  slice(start?: number, stop?: number): Promise<T[]> {
-    return invoke(this, 'slice', [start, stop]) as Promise<T[]>;
-  }
-  /** A copy of the whole list, in one round trip. Python: `lst[:]` / `list(lst)`. */
-  toArray(): Promise<T[]> {
-    return invoke(this, 'toArray', []) as Promise<T[]>;
-  }
   /** Remove every item. Python: list.clear. */
   clear(): Promise<void> {
     return pipelined(this, 'clear', []) as Promise<void>;
@@ -434,17 +452,6 @@ export class ListProxy<T = unknown> extends BaseProxy {
   /** Reverse in place. Python: list.reverse. */
   reverse(): Promise<void> {
     return pipelined(this, 'reverse', []) as Promise<void>;
-  }
-  /**
-   * Iterate the items, fetched in slices of 1024 (one round trip each).
-   * Python: `for x in lst` — like Python, items added or removed meanwhile may be seen or skipped.
-   */
-  async *[Symbol.asyncIterator](): AsyncGenerator<T, void, undefined> {
-    for (let start = 0; ; start += CHUNK) {
-      const chunk = await this.slice(start, start + CHUNK);
-      yield* chunk;
-      if (chunk.length < CHUNK) return;
-    }
   }
 }
 
@@ -622,7 +629,7 @@ export class ValueProxy<T = unknown> extends BaseProxy {
  * await a.set(1, 2.5);
  * console.log(await a.toArray()); // [0, 2.5, 0]
  */
-export class ArrayProxy<T extends number | bigint = number> extends BaseProxy {
+export class ArrayProxy<T extends number | bigint = number> extends SequenceProxy<T> {
   /** The typecode the array was created with ('i', 'd'…). */
   get typecode(): string {
     return String(metaOf(this).typecode);
@@ -634,26 +641,6 @@ export class ArrayProxy<T extends number | bigint = number> extends BaseProxy {
   /** Set the element at `index` (converted as the typed array converts). Python: `a[index] = value`. */
   set(index: number, value: T): Promise<void> {
     return invoke(this, 'set', [index, value]) as Promise<void>;
-  }
-  /** Number of elements. Python: `len(a)`. */
-  len(): Promise<number> {
-    return invoke(this, 'len', []) as Promise<number>;
-  }
-  /** A copy of elements [start, stop). Python: `a[start:stop]`. */
-  slice(start?: number, stop?: number): Promise<T[]> {
-    return invoke(this, 'slice', [start, stop]) as Promise<T[]>;
-  }
-  /** A copy of every element. Python: `a[:]`. */
-  toArray(): Promise<T[]> {
-    return invoke(this, 'toArray', []) as Promise<T[]>;
-  }
-  /** Iterate the elements, fetched in slices of 1024. Python: `for x in a`. */
-  async *[Symbol.asyncIterator](): AsyncGenerator<T, void, undefined> {
-    for (let start = 0; ; start += CHUNK) {
-      const chunk = await this.slice(start, start + CHUNK);
-      yield* chunk;
-      if (chunk.length < CHUNK) return;
-    }
   }
 }
 
