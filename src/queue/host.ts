@@ -684,6 +684,11 @@ const CLIENTS_KEY = Symbol.for('multiproc.hostClients');
 // One connection per host per process, shared by every copy of this module.
 const clients = ((globalThis as Record<symbol, unknown>)[CLIENTS_KEY] ??= new Map()) as Map<string, HostClient>;
 
+/** A call that failed before it was sent: rejected with its error, mapped as the caller asked. */
+function failed(err: unknown, method: string, mapError: CallOptions['mapError']): Promise<never> {
+  return Promise.reject(mapError ? mapError(err, method) : err);
+}
+
 function defaultLost(message: string, cause: Error | undefined): Error {
   return new QueueClosed(message, cause ? { cause } : undefined);
 }
@@ -749,10 +754,9 @@ export class HostClient {
   call(obj: string, method: string, args: unknown[], options: CallOptions = {}): Promise<unknown> {
     const lost = options.lost ?? defaultLost;
     const mapError = options.mapError;
-    const fail = (err: unknown) => Promise.reject(mapError ? mapError(err, method) : err);
-    if (this.#dead) return fail(this.#lostError(lost, this.#dead));
+    if (this.#dead) return failed(this.#lostError(lost, this.#dead), method, mapError);
     const signal = options.signal;
-    if (signal?.aborted) return fail(new CancelledError(`${method}() was cancelled`, { cause: signal.reason }));
+    if (signal?.aborted) return failed(new CancelledError(`${method}() was cancelled`, { cause: signal.reason }), method, mapError);
     const id = this.#nextId++;
     try {
       if (primitives(args)) {
@@ -762,7 +766,7 @@ export class HostClient {
         this.#ensureLink().send({ type: 'call', id, obj, method, args: encoded.value, handles: encoded.handles || undefined } satisfies ToHost);
       }
     } catch (err) {
-      return fail(err);
+      return failed(err, method, mapError);
     }
     return new Promise<unknown>((resolve, reject) => {
       const pending: Pending = { resolve, reject, method, mapError, lost, late: options.late, abandoned: false, cleanup: noop };
