@@ -138,6 +138,24 @@ test('dict: get/set/has/delete, keys/values/items in insertion order, update, se
   assert.is(await d.len(), 0);
 });
 
+
+test('many calls in flight on one connection: each reply reaches its own call, errors included, values of every shape', async () => {
+  const d = await manager.dict<number, unknown>();
+  const shapes = (i: number): unknown => [i, `s${i}`, { i, nested: [i, null, true] }, new Map([[i, i]]), Buffer.from([i & 255]), 2n ** BigInt(i % 70), undefined][i % 7];
+  for (let i = 0; i < 700; i++) await d.set(i, shapes(i));
+  // Every third key is missing: those gets reject with KeyError while their neighbours resolve.
+  const calls = Array.from({ length: 1050 }, (_, i) => (i % 3 === 2 ? d.get(700 + i) : d.get(i % 700)));
+  const settled = await withinMs(Promise.allSettled(calls), 30_000, '1,050 concurrent gets');
+  settled.forEach((r, i) => {
+    if (i % 3 === 2) {
+      assert.is(r.status, 'rejected', `get ${i}`);
+      assert.is(((r as PromiseRejectedResult).reason as RemoteError).remoteName, 'KeyError');
+    } else {
+      assert.is(r.status, 'fulfilled', `get ${i}`);
+      assert.equal((r as PromiseFulfilledResult<unknown>).value, shapes(i % 700), `get ${i}`);
+    }
+  });
+});
 test('namespace, value and array', async () => {
   const ns = await manager.namespace<{ x: number; label: string }>();
   assert.instance(ns, NamespaceProxy);
