@@ -145,6 +145,14 @@ export interface Handle {
 // ---------------------------------------------------------------------------------------
 // parent -> child (IPC)
 
+/** Numbers packed as raw bytes: read by index, as an array would be. */
+export type PackedNumbers = Int32Array | Float64Array;
+
+/** Does `v` survive an Int32Array unchanged? (-0 does not: it would come back as 0.) */
+export function isInt32(v: number): boolean {
+  return (v | 0) === v && (v !== 0 || 1 / v > 0);
+}
+
 export type ToChild = Brand &
   (
     | {
@@ -178,10 +186,26 @@ export type ToChild = Brand &
         type: 'call';
         id: number;
         key: number;
-        /** Arguments, one per item; a batch of numbers may travel as a packed Float64Array. */
-        items: unknown[] | Float64Array;
+        /**
+         * Arguments, one per item. A batch of numbers may travel packed: an Int32Array when
+         * every one is a 32-bit integer (and none is -0), otherwise a Float64Array.
+         */
+        items: unknown[] | PackedNumbers;
         spread: boolean;
         handles?: boolean;
+      }
+    | {
+        /**
+         * Take back batch `id` if it has not started: it waits in the child's inbox behind
+         * the running batch (the parent pipelines up to two per worker). Handled on arrival,
+         * not in inbox order, and answered with one 'dropped' unless the batch has finished
+         * (its own reply went first). `steal`: the parent wants to run it on an idle worker,
+         * which only helps while another batch runs here; a child that is free to start it
+         * keeps it.
+         */
+        type: 'drop';
+        id: number;
+        steal?: boolean;
       }
   );
 
@@ -195,12 +219,13 @@ export type FromChild = Brand &
     | { /** a batch finished: one value per item. */ type: 'result'; id: number; values: unknown[] }
     | {
         /**
-         * A batch finished and every value is a number: 'result' with the values packed in
-         * a Float64Array (raw bytes on the wire; every JS number, -0 and NaN included, survives).
+         * A batch finished and every value is a number: 'result' with the values packed
+         * (raw bytes on the wire; every JS number, -0 and NaN included, survives a
+         * Float64Array; an Int32Array carries 32-bit integers in half the bytes).
          */
         type: 'numbers';
         id: number;
-        values: Float64Array;
+        values: PackedNumbers;
       }
     | {
         /**
@@ -212,6 +237,16 @@ export type FromChild = Brand &
         index: number;
         values: unknown[];
         error: WireError;
+      }
+    | {
+        /**
+         * The answer to a 'drop' of batch `id`. `taken`: it was removed before it started and
+         * will never run. Otherwise it is running (or it was a `steal` the child declined):
+         * its own 'result'/'error' reply follows.
+         */
+        type: 'dropped';
+        id: number;
+        taken: boolean;
       }
     | { /** the Process target finished or threw (then `error` is set). */ type: 'done'; error?: WireError }
   );

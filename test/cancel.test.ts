@@ -4,11 +4,12 @@ import { suite } from 'uvu';
 import { getEventListeners } from 'node:events';
 import { CancelledError, tasks, TimeoutError } from '../src/index.ts';
 import { Pool } from '../src/process/index.ts';
-import { assert, disposeAllAndCheckLeaks, rememberPid, track, waitFor, withinMs } from './helpers.ts';
+import { assert, disposeAllAndCheckLeaks, rejection, rememberPid, track, waitFor, withinMs } from './helpers.ts';
 import { pidAlive } from '../src/process/spawn.ts';
 
 const math = tasks<typeof import('./fixtures/math.ts')>(new URL('./fixtures/math.ts', import.meta.url));
 const sleepy = tasks<typeof import('./fixtures/sleep.ts')>(new URL('./fixtures/sleep.ts', import.meta.url));
+const trace = tasks<typeof import('./fixtures/trace.ts')>(new URL('./fixtures/trace.ts', import.meta.url));
 const test = suite('cancel');
 
 const T = 20_000;
@@ -71,6 +72,27 @@ test('cancelling a queued call drops it without disturbing the running one', asy
   assert.instance(await withinMs(outcome, T, 'the cancelled queued call'), CancelledError);
   assert.is(await withinMs(running, T, 'the running call'), 'kept');
   assert.is(await pool.apply(math.pid), pid, 'no worker was killed');
+});
+
+test('an AbortSignal on a call sent on into a busy worker drops it there: it never runs, no worker is killed', async () => {
+  const pool = track(new Pool(1));
+  const pid = await pool.apply(math.pid);
+  rememberPid(pid);
+  // A long task that lets the worker's event loop turn (sleep) and one that does not (spin).
+  for (const long of [sleepy.sleep, sleepy.spinFor] as ((ms: number, value: string) => unknown)[]) {
+    const running = pool.apply(long, [800, 'long']);
+    const ac = new AbortController();
+    const doomed = pool.apply(trace.mark, ['cancelled'], { signal: ac.signal });
+    // More calls queued than workers: the doomed one is sent on into the busy worker.
+    const kept = [pool.apply(trace.mark, ['kept 1']), pool.apply(trace.mark, ['kept 2'])];
+    await new Promise((r) => setTimeout(r, 100));
+    ac.abort();
+    assert.instance(await rejection(doomed, 'the aborted call'), CancelledError);
+    assert.is(await withinMs(running, T, 'the long task'), 'long');
+    assert.equal(await withinMs(Promise.all(kept), T, 'the calls behind it'), ['kept 1', 'kept 2']);
+  }
+  assert.is(await pool.apply(math.pid), pid, 'no worker was killed');
+  assert.equal(await pool.apply(trace.marks), ['kept 1', 'kept 2', 'kept 1', 'kept 2'], 'the aborted call never ran');
 });
 
 test('terminate rejects running and queued work with CancelledError', async () => {

@@ -9,6 +9,7 @@ const failing = tasks<typeof import('./fixtures/throw-custom.ts')>(new URL('./fi
 const sleepy = tasks<typeof import('./fixtures/sleep.ts')>(new URL('./fixtures/sleep.ts', import.meta.url));
 const crash = tasks<typeof import('./fixtures/crash.ts')>(new URL('./fixtures/crash.ts', import.meta.url));
 const table = tasks<typeof import('./fixtures/init-table.ts')>(new URL('./fixtures/init-table.ts', import.meta.url));
+const trace = tasks<typeof import('./fixtures/trace.ts')>(new URL('./fixtures/trace.ts', import.meta.url));
 const test = suite('executor');
 
 const T = 20_000;
@@ -149,6 +150,27 @@ test('cancel(): a pending future is cancelled, a running one is not', async () =
   assert.is(running.cancel(), false);
   assert.is(await withinMs(running.result(), T, 'running task'), 'ran');
   assert.is(running.cancel(), false, 'a finished future cannot be cancelled');
+});
+
+test('a future sent on into a worker busy with a long task is still pending: cancel() keeps it from running, no worker is killed', async () => {
+  const ex = track(new ProcessPoolExecutor({ maxWorkers: 1 }));
+  const pid = await ex.submit(math.pid);
+  rememberPid(pid);
+  // A long task that lets the worker's event loop turn (sleep) and one that does not (spin).
+  for (const long of [sleepy.sleep, sleepy.spinFor] as ((ms: number, value: string) => unknown)[]) {
+    const first = ex.submit(long, 800, 'long');
+    // More futures queued than workers: the next one is sent on into the busy worker.
+    const behind = ['a', 'b', 'c', 'd'].map((tag) => ex.submit(trace.mark, tag));
+    await new Promise((r) => setTimeout(r, 100));
+    assert.ok(first.running(), 'the long task is running');
+    assert.not.ok(behind[0]!.running(), 'a future waiting behind it is not');
+    assert.ok(behind[0]!.cancel(), 'cancel() succeeds on a future waiting inside the worker');
+    assert.ok(behind[2]!.cancel());
+    assert.is(await withinMs(first.result(), T, 'the long task'), 'long');
+    assert.equal(await withinMs(Promise.all([behind[1]!, behind[3]!]), T, 'the futures not cancelled'), ['b', 'd']);
+  }
+  assert.is(await ex.submit(math.pid), pid, 'no worker was killed');
+  assert.equal(await ex.submit(trace.marks), ['b', 'd', 'b', 'd'], 'the cancelled futures never ran');
 });
 
 test('shutdown: waits for pending work, cancelFutures cancels the queued ones, submit afterwards throws', async () => {

@@ -2,15 +2,19 @@
 // crashing initializer. The call that lost its worker rejects with WorkerLostError, work
 // queued behind it still runs, a fresh worker takes over, nothing hangs.
 import { suite } from 'uvu';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { BrokenProcessPool, tasks, WorkerLostError } from '../src/index.ts';
 import { Pool } from '../src/process/index.ts';
 import { pidAlive } from '../src/process/spawn.ts';
-import { assert, disposeAllAndCheckLeaks, rememberPid, track, waitFor, withinMs } from './helpers.ts';
+import { assert, disposeAllAndCheckLeaks, rejection, rememberPid, track, waitFor, withinMs } from './helpers.ts';
 
 const math = tasks<typeof import('./fixtures/math.ts')>(new URL('./fixtures/math.ts', import.meta.url));
 const crash = tasks<typeof import('./fixtures/crash.ts')>(new URL('./fixtures/crash.ts', import.meta.url));
 const sleepy = tasks<typeof import('./fixtures/sleep.ts')>(new URL('./fixtures/sleep.ts', import.meta.url));
 const table = tasks<typeof import('./fixtures/init-table.ts')>(new URL('./fixtures/init-table.ts', import.meta.url));
+const trace = tasks<typeof import('./fixtures/trace.ts')>(new URL('./fixtures/trace.ts', import.meta.url));
 const test = suite('pool-crash');
 
 const T = 20_000;
@@ -62,6 +66,32 @@ test('process.exit() in a task: WorkerLostError with the exit code; work queued 
   const after = await pool.apply(math.pid);
   rememberPid(after);
   assert.is.not(after, before);
+});
+
+test('a worker dies with calls sent on behind the fatal one: that call alone fails, every other runs exactly once', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'multiproc-crash-'));
+  try {
+    for (const processes of [1, 2]) {
+      const pool = track(new Pool(processes));
+      (await pool.map(math.pid, [1, 2, 3, 4], { chunksize: 1 })).forEach(rememberPid);
+      const file = join(dir, `ran-${processes}`);
+      writeFileSync(file, '');
+      // More calls queued than workers: calls are sent on into busy workers, behind the
+      // fatal one too. The calls before it may have run on the worker that dies.
+      const before = [0, 1, 2, 3].map((i) => pool.apply(trace.logAfter, [file, i, 20]));
+      const fatal = pool.apply(crash.exitAfter, [300, 3]);
+      const after = Array.from({ length: 12 }, (_, i) => pool.apply(trace.logAfter, [file, 4 + i, 20]));
+      const err = await rejection(fatal, 'the fatal call');
+      assert.instance(err, WorkerLostError);
+      assert.is((err as WorkerLostError).exitCode, 3);
+      const all = Array.from({ length: 16 }, (_, i) => i);
+      assert.equal(await withinMs(Promise.all([...before, ...after]), T, `the other calls (${processes} workers)`), all);
+      const ran = readFileSync(file, 'utf8').trim().split('\n').map(Number);
+      assert.equal(ran.sort((a, b) => a - b), all, 'every other call ran exactly once');
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('a crash in the middle of a chunked map rejects the map, not the pool', async () => {

@@ -74,6 +74,15 @@ test('numbers arrive exactly as sent (-0, NaN, fractions) and results are not co
   const streamed: unknown[] = [];
   for await (const y of pool.imap(describe, xs, { chunksize: 40 })) streamed.push(y);
   assert.equal(streamed, want);
+  // Integers travel packed as 32-bit integers until a number that is not one (-0, 2 ** 31, a
+  // fraction) switches the batch to doubles; results alike (-x of 0 is -0).
+  const ints = Array.from({ length: 100 }, (_, i) => (i - 50) * 4e7);
+  const mixed = [...ints, -(2 ** 31), -0, 2 ** 31, 0.5, ...ints];
+  const same = (x: number) => x;
+  const negate = (x: number) => -x;
+  assert.equal((await pool.map(same, mixed)).map(describe), mixed.map(describe));
+  assert.equal((await pool.map(same, ints)).map(describe), ints.map(describe));
+  assert.equal((await pool.map(negate, ints)).map(describe), ints.map(negate).map(describe));
 });
 
 test('bad arguments reject with MP_INVALID_ARG errors', async () => {
@@ -173,6 +182,19 @@ test('applyAsync / mapAsync / starmapAsync: AsyncResult get, wait, ready, succes
   await slow.wait(10);
   assert.is(slow.ready(), false);
   assert.is(await withinMs(slow.get(), T, 'slow result'), 'late');
+});
+
+test('work sent on into a worker busy with a long task moves to a worker that becomes free', async () => {
+  const pool = track(new Pool(2));
+  (await pool.map(math.pid, [1, 2, 3, 4], { chunksize: 1 })).forEach(rememberPid);
+  const long = pool.apply(sleepy.sleep, [5000, 'long']);
+  // More batches than workers: one is sent on into the worker running the long task.
+  const quick = pool.map(math.square, Array.from({ length: 16 }, (_, i) => i), { chunksize: 1 });
+  const first = await withinMs(Promise.race([long.then(() => 'long'), quick.then(() => 'quick')]), T, 'a map beside a long task');
+  assert.is(first, 'quick', 'no item waited for the long task');
+  assert.equal(await quick, Array.from({ length: 16 }, (_, i) => i * i));
+  await pool.terminate();
+  assert.instance(await long.catch((e) => e), CancelledError);
 });
 
 test('a task that throws rejects only its own call; error fields survive; the pool stays usable', async () => {

@@ -5,6 +5,11 @@
 //   run     Process target: run it once, flush, exit 0 (or print the error and exit 1)
 //   define  remember how to load function `key` (by source or by module)
 //   call    run a batch of items through function `key`, reply 'result' or 'error'
+// One exception to the order: 'drop' is handled on arrival, since the batch it takes back
+// waits in the inbox (the parent pipelines a second batch behind a running one):
+//   drop    remove that batch from the inbox if it is still there, and reply 'dropped'
+//           saying whether it was; for a batch that already finished, say nothing (its
+//           reply went first, and the parent may have let this worker go since)
 // The child leaves when the parent disconnects or dies; a failure becomes a reply or an exit
 // code, never an escaped exception.
 
@@ -12,7 +17,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { SerializationError } from '../errors.ts';
-import { checkVersion, encodeError, findUncloneable, isBranded, PROTOCOL, type FnSpec, type FromChild, type ToChild } from '../protocol.ts';
+import { checkVersion, encodeError, findUncloneable, isBranded, isInt32, PROTOCOL, type FnSpec, type FromChild, type ToChild } from '../protocol.ts';
 import { encodeHandles, reviveHandles } from '../queue/handle.ts';
 import { flushAll, runtime } from './runtime.ts';
 
@@ -20,17 +25,24 @@ runtime.child = true;
 
 type Fn = (...args: unknown[]) => unknown;
 const functions = new Map<number, { spec: FnSpec; fn?: Fn; error?: unknown }>();
-const inbox: ToChild[] = [];
+type Queued = Exclude<ToChild, { type: 'drop' }>;
+const inbox: Queued[] = [];
 let pumping = false;
+/** The id of the batch running now, or -1 between batches (free, even with more queued). */
+let running = -1;
 
 function send(message: FromChild): void {
   // A parent that closed the pool while this worker was starting is gone: nothing to tell.
   if (!process.connected) return;
-  process.send!(message, undefined, undefined, (err) => {
-    // EPIPE: the parent disconnected between the check and the write; the 'disconnect'
-    // handler ends this process. Without this callback the error would be unhandled.
-    if (err && process.connected) process.stderr.write(`multiproc worker ${process.pid}: cannot reply to the parent: ${err.message}\n`);
-  });
+  process.send!(message, undefined, undefined, onSent);
+}
+
+/**
+ * EPIPE: the parent disconnected between the check and the write; the 'disconnect' handler
+ * ends this process. Without this callback the error would be unhandled.
+ */
+function onSent(err: Error | null): void {
+  if (err && process.connected) process.stderr.write(`multiproc worker ${process.pid}: cannot reply to the parent: ${err.message}\n`);
 }
 
 /**
@@ -147,7 +159,21 @@ function reply(id: number, values: unknown[], failure?: { index: number; error: 
   }
 }
 
-async function runCall(m: Extract<ToChild, { type: 'call' }>): Promise<void> {
+type Call = Extract<ToChild, { type: 'call' }>;
+
+/**
+ * Run a batch and reply. Returns undefined when it ran to the end synchronously (the
+ * function is loaded, no handles to revive, no task returned a promise): then a stream of
+ * small batches, or a sequence of `apply` calls, pays no promise or microtask per batch.
+ */
+function runCall(m: Call): Promise<void> | undefined {
+  const entry = functions.get(m.key);
+  if (entry?.fn !== undefined && !m.handles) return runItems(m, entry.fn, entry.spec, m.items);
+  return prepareAndRun(m);
+}
+
+/** runCall when the function must be loaded first, or handles revived. */
+async function prepareAndRun(m: Call): Promise<void> {
   let target: { fn: Fn; spec: FnSpec };
   try {
     target = await fnFor(m.key);
@@ -155,7 +181,6 @@ async function runCall(m: Extract<ToChild, { type: 'call' }>): Promise<void> {
     reply(m.id, [], { index: 0, error: err });
     return;
   }
-  const { fn, spec } = target;
   let items: ArrayLike<unknown>;
   try {
     items = m.handles ? await revive(m.items as unknown[]) : m.items;
@@ -164,47 +189,101 @@ async function runCall(m: Extract<ToChild, { type: 'call' }>): Promise<void> {
     reply(m.id, [], { index: 0, error: err });
     return;
   }
-  // Numbers (the common `map(square, range)` case) go straight into a Float64Array that
-  // travels as raw bytes: several times cheaper to serialize here and to deserialize in the
-  // parent than an array of doubles, and every JS number (-0 and NaN included) survives it
-  // unchanged ('numbers' reply). The parent turns it back into a plain array. The
-  // first result that is not a number switches the batch to a plain array.
-  let packed: Float64Array | null = items.length >= MIN_PACKED_RESULTS ? new Float64Array(items.length) : null;
-  // Grown with push, not preallocated: V8 serializes a holey array (new Array(n)) element
-  // by element, several times slower than a packed one.
-  let values: unknown[] = [];
-  const name = spec.kind === 'source' ? spec.name : spec.exportName;
-  for (let i = 0; i < items.length; i++) {
-    try {
-      // The synchronous path stays free of awaits: a map over a million tiny items must not
-      // pay a microtask per item.
+  return runItems(m, target.fn, target.spec, items);
+}
+
+/**
+ * The items of a batch through `fn`, synchronously while tasks return plain values; the
+ * first task that returns a promise hands the rest of the batch to `runRest`.
+ */
+function runItems(m: Call, fn: Fn, spec: FnSpec, items: ArrayLike<unknown>): Promise<void> | undefined {
+  const results = new Results(items.length);
+  let i = 0;
+  try {
+    for (; i < items.length; i++) {
+      const v = m.spread ? fn(...(items[i] as unknown[])) : fn(items[i]);
+      if (isThenable(v)) return runRest(m, fn, spec, items, results, i, v);
+      results.set(i, v);
+    }
+  } catch (err) {
+    results.fail(m.id, spec, i, err);
+    return undefined;
+  }
+  results.send(m.id, spec);
+  return undefined;
+}
+
+/** The rest of a batch from item `i`, whose task returned `pending`; awaits only promises. */
+async function runRest(m: Call, fn: Fn, spec: FnSpec, items: ArrayLike<unknown>, results: Results, i: number, pending: PromiseLike<unknown>): Promise<void> {
+  try {
+    results.set(i, await pending);
+    for (i++; i < items.length; i++) {
       let v = m.spread ? fn(...(items[i] as unknown[])) : fn(items[i]);
       if (isThenable(v)) v = await v;
-      if (packed !== null) {
-        if (typeof v === 'number') {
-          packed[i] = v;
-          continue;
-        }
-        values = unpack(packed, i);
-        packed = null;
-      }
-      values.push(v);
-    } catch (err) {
-      reply(m.id, packed !== null ? unpack(packed, i) : values.slice(0, i), { index: i, error: explain(err, spec) }, name);
-      return;
+      results.set(i, v);
     }
-  }
-  if (packed === null) {
-    reply(m.id, values, undefined, name);
+  } catch (err) {
+    results.fail(m.id, spec, i, err);
     return;
   }
-  try {
-    send({ mp: PROTOCOL, type: 'numbers', id: m.id, values: packed });
-  } catch {
-    // A Float64Array always clones, so only a closed channel gets here; whatever it was, the
-    // generic path reports it.
-    if (process.connected) reply(m.id, unpack(packed, packed.length), undefined, name);
+  results.send(m.id, spec);
+}
+
+/**
+ * A batch's results, in item order. Numbers (the common `map(square, range)` case) go
+ * straight into a Float64Array that travels as raw bytes: several times cheaper to serialize
+ * here and to deserialize in the parent than an array of doubles, and every JS number (-0
+ * and NaN included) survives it unchanged ('numbers' reply); when all are 32-bit integers
+ * they travel as an Int32Array, half the bytes. The parent turns them back into a plain
+ * array. The first result that is not a number switches to a plain array.
+ */
+class Results {
+  #packed: Float64Array | null;
+  /** Every packed result so far is a 32-bit integer. */
+  #ints = true;
+  // Grown with push, not preallocated: V8 serializes a holey array (new Array(n)) element
+  // by element, several times slower than a packed one.
+  #values: unknown[] = [];
+  constructor(n: number) {
+    this.#packed = n >= MIN_PACKED_RESULTS ? new Float64Array(n) : null;
   }
+  /** The result of item `i`; items come in order. */
+  set(i: number, v: unknown): void {
+    const packed = this.#packed;
+    if (packed !== null) {
+      if (typeof v === 'number') {
+        packed[i] = v;
+        if (this.#ints && !isInt32(v)) this.#ints = false;
+        return;
+      }
+      this.#values = unpack(packed, i);
+      this.#packed = null;
+    }
+    this.#values.push(v);
+  }
+  /** Reply that item `i` failed with `err`, with the results of the items before it. */
+  fail(id: number, spec: FnSpec, i: number, err: unknown): void {
+    reply(id, this.#packed !== null ? unpack(this.#packed, i) : this.#values, { index: i, error: explain(err, spec) }, taskName(spec));
+  }
+  /** Reply with every result. */
+  send(id: number, spec: FnSpec): void {
+    const packed = this.#packed;
+    if (packed === null) {
+      reply(id, this.#values, undefined, taskName(spec));
+      return;
+    }
+    try {
+      send({ mp: PROTOCOL, type: 'numbers', id, values: this.#ints ? new Int32Array(packed) : packed });
+    } catch {
+      // A typed array always clones, so only a closed channel gets here; whatever it was,
+      // the generic path reports it.
+      if (process.connected) reply(id, unpack(packed, packed.length), undefined, taskName(spec));
+    }
+  }
+}
+
+function taskName(spec: FnSpec): string {
+  return spec.kind === 'source' ? spec.name : spec.exportName;
 }
 
 /** Below this many items a batch's numeric results travel as a plain array. */
@@ -268,7 +347,7 @@ async function runInit(m: Extract<ToChild, { type: 'init' }>): Promise<void> {
   watchParent();
 }
 
-function handle(m: ToChild): Promise<void> | void {
+function handle(m: Queued): Promise<void> | void {
   switch (m.type) {
     case 'init':
       return runInit(m);
@@ -286,15 +365,53 @@ function handle(m: ToChild): Promise<void> | void {
   }
 }
 
+/**
+ * After a batch ran this long, messages are read before the next queued batch starts. A
+ * synchronous task keeps the event loop from reading the channel, so a 'drop' of the next
+ * batch, sent while this one ran, would otherwise arrive only after that batch started (and
+ * the parent would kill this worker to stop it). Two event-loop turns cost some
+ * microseconds: nothing beside a batch this long, too much between short ones.
+ */
+const READ_BETWEEN_MS = 20;
+
+/** Let the event loop poll the IPC channel once (an immediate alone can run before the poll). */
+function readPending(): Promise<void> {
+  return new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
+}
+
+/** Handle the inbox in order until it is empty. `pumping` is set by whoever starts it. */
 async function pump(): Promise<void> {
-  pumping = true;
   try {
     while (inbox.length > 0) {
-      const r = handle(inbox.shift()!);
-      if (r) await r;
+      const m = inbox.shift()!;
+      const call = m.type === 'call';
+      const started = call ? performance.now() : 0;
+      if (call) running = m.id;
+      try {
+        const r = handle(m);
+        if (r) await r;
+      } finally {
+        running = -1;
+      }
+      if (call && inbox.length > 0 && performance.now() - started > READ_BETWEEN_MS) await readPending();
     }
   } finally {
     pumping = false;
+  }
+}
+
+/**
+ * Take back a batch still waiting in the inbox (see the header). A steal is declined unless
+ * a batch is running: a child free to start the batch now runs it sooner than a round trip
+ * to another worker would.
+ */
+function drop(m: Extract<ToChild, { type: 'drop' }>): void {
+  const i = inbox.findIndex((q) => q.type === 'call' && q.id === m.id);
+  if (i !== -1 && !(m.steal && running === -1)) {
+    inbox.splice(i, 1);
+    send({ mp: PROTOCOL, type: 'dropped', id: m.id, taken: true });
+  } else if (i !== -1 || m.id === running) {
+    send({ mp: PROTOCOL, type: 'dropped', id: m.id, taken: false });
   }
 }
 
@@ -323,7 +440,17 @@ process.on('message', (m: unknown) => {
     checkVersion(m);
     return;
   }
-  inbox.push(m as ToChild);
-  if (!pumping) void pump();
+  const message = m as ToChild;
+  if (message.type === 'drop') drop(message);
+  else {
+    inbox.push(message);
+    // Started in a microtask, not now: Node emits each message of one read in its own
+    // tick, and microtasks run after them all, so a 'drop' read together with the batch it
+    // names (both waited while a synchronous task ran) is seen before that batch starts.
+    if (!pumping) {
+      pumping = true;
+      queueMicrotask(pump);
+    }
+  }
 });
 process.on('disconnect', () => process.exit(0));

@@ -7,7 +7,9 @@
 //   imap / exec.map                                                     (≤ 2/worker)    │ child.send('call')
 //                                                                                       ▼
 //   sink.result / failed ◄── values, by batch id ◄──────────────────── 'result' | 'error' ◄── child.ts
+//   sink.started  ◄── a batch became its worker's head
 //   sink.aborted  ◄── cancel / timeout / terminate / broken initializer
+//   next taken back (cancel, drop, steal) ── child.send('drop') ──► 'dropped' ──► forgotten or requeued
 //   a child gone (exit + channel closed) ──► head batch: WorkerLostError; the rest: requeued; replacement spawned
 //
 // (*) ≤ 32768 for a map of numbers whose function returns numbers: MAX_NUMERIC_BATCH_ITEMS.
@@ -16,7 +18,14 @@
 // The child runs the batches it is sent strictly in order, so of a worker's in-flight batches
 // only the head is running; the others wait in the child's inbox. That one fact drives crash
 // handling (only the head can have caused a death), cancellation (a worker is killed only when
-// its head is cancelled) and requeueing (the rest never started).
+// its head is cancelled; a batch waiting behind it is taken back with 'drop') and requeueing
+// (the rest never started).
+//
+// Taking a batch back races with the child starting it; the child's answer settles the race.
+// A 'drop' is answered by one 'dropped', `taken` or not, unless the batch finished first (its
+// reply then arrives first). Until then the batch counts as in flight and, should it become
+// the head, is not taken for running (no `started`, no kill for a cancelled job); `taken:
+// false` means it started, and only then is it judged.
 //
 // The faces (pool.ts, executor.ts) only translate: they build a Job with a Sink and read the
 // results. The shared shapes of work, `call` (one call), `mapAll` (a list, all at once) and
@@ -35,7 +44,7 @@ import {
   TimeoutError,
   WorkerLostError,
 } from '../errors.ts';
-import { decodeError, findUncloneable, isBranded, PROTOCOL, type FnSpec, type FromChild, type ToChild } from '../protocol.ts';
+import { decodeError, findUncloneable, isBranded, PROTOCOL, type FnSpec, type FromChild, type PackedNumbers, type ToChild } from '../protocol.ts';
 import { encodeHandles, reviveHandles } from '../queue/handle.ts';
 import { cpuCount, serializationError } from './process.ts';
 import { ProgressBar, type ProgressOption } from './progress.ts';
@@ -52,8 +61,8 @@ import { toFnSpec } from './task.ts';
 export const MAX_BATCH_ITEMS = 4096;
 /**
  * Most items of one message of a `map`/`starmap` whose items are numbers, over a function
- * not known to return anything but numbers. Items and results then both travel as
- * Float64Arrays (raw bytes), so the per-item cost does not grow with message size and fewer,
+ * not known to return anything but numbers. Items and results then both travel as typed
+ * arrays (raw bytes), so the per-item cost does not grow with message size and fewer,
  * larger messages win. Measured for map(square, 1e6) on 2 workers, medians of 6-7
  * interleaved runs: 4096 → 4.6-5.0M/s, 16384 → 5.7-5.8M/s, 32768 → 5.6-6.2M/s,
  * 65536 → 5.5M/s. (Results that are objects measured ~25% slower at 32768 than at 4096,
@@ -63,10 +72,12 @@ export const MAX_NUMERIC_BATCH_ITEMS = 32768;
 /** Batches kept in flight per worker, so a worker never idles waiting for the next message. */
 const PIPELINE_DEPTH = 2;
 /**
- * A second batch is pipelined to a worker only behind a batch of a function whose batches
- * are known to finish within this time, and only while the running one is younger than
- * this: for slow tasks the IPC round trip is negligible, and a batch queued behind a long
- * one would wait while another worker may be free. (See FnEntry.fast.)
+ * Behind a running batch that is slow (its function's last batch took longer than this, or
+ * it has been running longer), a second batch is pipelined only while more batches are
+ * queued than there are workers (see #accepts): then every other worker still has queued
+ * work to take, so none idles while the pipelined batch waits. Behind fast batches the
+ * round trip a worker would otherwise wait for matters, and pipelining is unconditional.
+ * (See FnEntry.fast.)
  */
 const SLOW_BATCH_MS = 20;
 /**
@@ -130,7 +141,7 @@ export interface MapOptions extends CallOptions {
 export interface Sink {
   /**
    * A batch finished: one value per item, in item order. A batch whose values are all
-   * numbers may come as a Float64Array of them (the 'numbers' reply): read it by index.
+   * numbers may come as a typed array of them (the 'numbers' reply): read it by index.
    */
   result(batch: Batch, values: BatchValues): void;
   /**
@@ -141,12 +152,17 @@ export interface Sink {
   failed(batch: Batch, values: unknown[], index: number, error: Error): void;
   /** The whole job was cancelled, timed out, terminated, or the pool broke. Called once. */
   aborted(error: Error): void;
-  /** Optional: a batch was handed to a worker (the executor's Future becomes running). */
-  sent?(batch: Batch): void;
+  /**
+   * Optional: a batch started, as far as the parent can tell: it became the head of its
+   * worker's in-flight batches (the executor's Future becomes running). A batch pipelined
+   * behind another has not started and can still be taken back. May be called again for a
+   * batch requeued after its worker was killed for another job's cancel.
+   */
+  started?(batch: Batch): void;
 }
 
-/** A batch's results: a plain array, or a Float64Array when they are all numbers. */
-export type BatchValues = unknown[] | Float64Array;
+/** A batch's results: a plain array, or a typed array when they are all numbers. */
+export type BatchValues = unknown[] | PackedNumbers;
 
 /** One IPC message worth of a job's items. */
 export class Batch {
@@ -154,6 +170,8 @@ export class Batch {
   worker: Worker | null = null;
   /** How long it ran in the worker (ms), set when its reply arrives. */
   runMs = 0;
+  /** A 'drop' was sent for it and not answered yet: whether it started is not known. */
+  dropping = false;
   constructor(
     readonly id: number,
     readonly job: Job,
@@ -261,7 +279,7 @@ type EngineState = 'run' | 'close' | 'terminate' | 'broken';
 export interface FnEntry {
   readonly key: number;
   readonly spec: FnSpec;
-  /** Its last batch finished within SLOW_BATCH_MS: another batch may be pipelined behind one. */
+  /** Its last batch finished within SLOW_BATCH_MS: pipelining behind one is unconditional (#accepts). */
   fast: boolean;
   /**
    * Whether its last successful batch returned only numbers (undefined: not known yet). A map
@@ -292,6 +310,8 @@ export class Engine {
   #front: Batch[] = [];
   #queue: Batch[] = [];
   #head = 0;
+  /** Queued batches of live jobs (#front and #queue also hold dead jobs' batches until skipped). */
+  #queued = 0;
   /** Jobs not finished: close() lets them complete; terminate() aborts them. */
   readonly #jobs = new Set<Job>();
   #state: EngineState = 'run';
@@ -381,6 +401,7 @@ export class Engine {
     const batch = new Batch(this.#nextBatchId++, job, encoded.value, start, encoded.handles);
     job.batches.add(batch);
     this.#queue.push(batch);
+    this.#queued++;
     // After close(), a lazy iterator admitted earlier may bring work after the workers left.
     if (this.#workers.length < this.processes) this.#spawnIfNeeded();
     this.#dispatch();
@@ -403,7 +424,8 @@ export class Engine {
   /** @internal Job.drop */
   drop(job: Job): void {
     if (job.dead) return;
-    this.#forgetQueued(job);
+    job.dead = true;
+    this.#forget(job);
     this.#finish(job);
   }
 
@@ -413,33 +435,60 @@ export class Engine {
     job.hard = true;
     // Dead first: killing a worker below dispatches again, and none of this job may go out.
     job.dead = true;
-    this.#forgetQueued(job);
-    for (const batch of [...job.batches]) {
-      const w = batch.worker;
-      if (w && w.inflight[0] === batch) this.#kill(w, 'SIGKILL');
-      // A batch behind another job's running batch has not started; it is killed when it
-      // becomes the head (see #onResult), so that other job's work is not lost.
-    }
+    for (const batch of this.#forget(job)) this.#kill(batch.worker!, 'SIGKILL');
     this.#finish(job);
     job.sink.aborted(error);
   }
 
-  /** Remove a job's queued batches; in-flight ones stay attached to their workers. */
-  #forgetQueued(job: Job): void {
-    for (const batch of job.batches) if (batch.worker === null) job.batches.delete(batch);
+  /**
+   * Remove a dead job's queued batches and take back those waiting in a worker behind
+   * another batch (#recall). Returns its running batches (heads), which stay attached to
+   * their workers: a dropped job lets them finish unobserved, a cancelled one kills them.
+   */
+  #forget(job: Job): Batch[] {
+    const running: Batch[] = [];
+    for (const batch of job.batches) {
+      const w = batch.worker;
+      if (w === null) {
+        job.batches.delete(batch);
+        this.#queued--;
+      } else if (batch.dropping) {
+        // Being stolen: the answer decides whether it started (#onDropped).
+      } else if (w.inflight[0] === batch) running.push(batch);
+      else this.#recall(w, batch, false);
+    }
     // The queue itself is cleaned lazily: #nextBatch skips batches of dead jobs.
+    return running;
+  }
+
+  /**
+   * Ask `w` for `batch` back, unless it is the head (running) or already asked for. It stays
+   * in flight until the child's answer (#onDropped). `steal`: for an idle worker, see #steal.
+   */
+  #recall(w: Worker, batch: Batch, steal: boolean): void {
+    if (batch.dropping || w.state === 'dead' || w.inflight[0] === batch) return;
+    batch.dropping = true;
+    const msg: ToChild = { mp: PROTOCOL, type: 'drop', id: batch.id };
+    if (steal) msg.steal = true;
+    w.child.send(msg);
   }
 
   #nextBatch(): Batch | undefined {
     while (this.#front.length > 0) {
       const b = this.#front.shift()!;
-      if (!b.job.dead) return b;
+      if (!b.job.dead) {
+        this.#queued--;
+        return b;
+      }
     }
     const q = this.#queue;
     while (this.#head < q.length) {
       const b = q[this.#head]!;
       q[this.#head++] = undefined as unknown as Batch;
-      if (!b.job.dead) return b;
+      if (!b.job.dead) {
+        this.#queued--;
+        return b;
+      }
     }
     if (this.#head > 0) {
       this.#queue = [];
@@ -453,7 +502,8 @@ export class Engine {
   }
 
   /**
-   * Hand queued batches to workers, least loaded first, up to each worker's depth. The
+   * Hand queued batches to workers, least loaded first, up to each worker's depth; with
+   * nothing queued, let idle workers take back work waiting in busy ones (#steal). The
    * worker list may change while this runs (a recycled worker is replaced), so the choice is
    * made afresh for every batch.
    */
@@ -467,19 +517,63 @@ export class Engine {
       }
       if (best === null) return;
       const batch = this.#nextBatch();
-      if (!batch) return;
+      if (!batch) break;
       this.#send(best, batch);
     }
+    this.#steal();
   }
 
   #accepts(w: Worker): boolean {
     if (w.state !== 'live') return false;
     const n = w.inflight.length;
     if (n >= PIPELINE_DEPTH) return false;
-    // Pipeline only behind short work: a batch queued behind a long-running one would wait
-    // while another worker may be free (or about to be).
-    if (n > 0 && (!w.inflight[0]!.job.fn.fast || performance.now() - w.headSince > SLOW_BATCH_MS)) return false;
+    // Behind a slow batch, pipeline only while more batches are queued than there are
+    // workers: then each other worker still finds queued work when it frees up, so the
+    // pipelined batch never waits while another worker idles, and this worker starts its
+    // next batch without waiting a round trip for it. Near the end of the queue a batch
+    // stays queued for whichever worker frees up first.
+    if (n > 0 && this.#queued <= this.#workers.length && this.#isSlow(w)) return false;
     return this.#maxTasks === 0 || w.assigned < this.#maxTasks;
+  }
+
+  /** Is `w`'s running batch slow: its function's last batch was, or it has run for long? */
+  #isSlow(w: Worker): boolean {
+    return !w.inflight[0]!.job.fn.fast || performance.now() - w.headSince > SLOW_BATCH_MS;
+  }
+
+  /**
+   * Nothing is queued and a worker is idle, while another holds a batch pipelined behind a
+   * slow one: take that batch back (a 'drop' with `steal`) so that it runs on the idle
+   * worker (#onDropped requeues it). This keeps the promise of #accepts when batches run
+   * longer than expected, and covers a worker that went on with an abandoned task (a
+   * cancelled map's batch is not stopped when its job only was dropped). A busy child
+   * gives the batch back only while its running task awaits something: a synchronous task
+   * ends before the child reads the request, and then the child keeps the batch.
+   */
+  #steal(): void {
+    let idle = 0;
+    let waiting: Worker | null = null;
+    for (const w of this.#all) {
+      const inflight = w.inflight;
+      if (inflight.length === 0) {
+        if (w.ready && this.#accepts(w)) idle++;
+        continue;
+      }
+      if (w.state === 'dead') continue;
+      for (let i = 1; i < inflight.length; i++) if (!inflight[i]!.dropping) waiting = w;
+      // One steal in progress per idle worker (a dead job's batch is only being dropped).
+      for (const b of inflight) if (b.dropping && !b.job.dead) idle--;
+    }
+    if (idle <= 0 || waiting === null) return;
+    for (const w of this.#all) {
+      if (idle === 0) return;
+      const n = w.inflight.length;
+      const last = w.inflight[n - 1];
+      if (n > 1 && w.state !== 'dead' && !last!.dropping && this.#isSlow(w)) {
+        this.#recall(w, last!, true);
+        idle--;
+      }
+    }
   }
 
   #send(w: Worker, batch: Batch): void {
@@ -503,7 +597,8 @@ export class Engine {
       return;
     }
     batch.worker = w;
-    if (w.inflight.length === 0) w.headSince = performance.now();
+    const head = w.inflight.length === 0;
+    if (head) w.headSince = performance.now();
     w.inflight.push(batch);
     w.assigned++;
     if (!w.refd) this.#setRef(w, true);
@@ -513,7 +608,7 @@ export class Engine {
       this.#stopAccepting(w, 'retiring');
       this.#spawnIfNeeded();
     }
-    job.sink.sent?.(batch);
+    if (head) job.sink.started?.(batch);
   }
 
   #serializationError(batch: Batch, cause: unknown): SerializationError {
@@ -636,8 +731,13 @@ export class Engine {
       case 'error':
         this.#onResult(w, m.id, m.values, m);
         return;
+      case 'dropped':
+        this.#onDropped(w, m.id, m.taken);
+        return;
       case 'ready':
         w.ready = true;
+        // It may take back work waiting in a busy worker.
+        this.#dispatch();
         return;
       case 'init-failed': {
         const error = decodeError(m.error);
@@ -663,7 +763,8 @@ export class Engine {
       if (at === -1) return;
     }
     const batch = inflight[at]!;
-    inflight.splice(at, 1);
+    if (at === 0) inflight.shift();
+    else inflight.splice(at, 1);
     const now = performance.now();
     batch.runMs = now - w.headSince;
     batch.job.fn.fast = batch.runMs <= SLOW_BATCH_MS;
@@ -672,21 +773,69 @@ export class Engine {
     const job = batch.job;
     job.batches.delete(batch);
     if (!job.dead) {
-      // Numbers hold no handles: a Float64Array goes to the sink as it is.
+      // Numbers hold no handles: a typed array goes to the sink as it is.
       if (failure) job.sink.failed(batch, reviveResults(rawValues as unknown[]), failure.index, decodeError(failure.error));
-      else {
-        job.fn.numbers = rawValues instanceof Float64Array || allNumbers(rawValues);
-        job.sink.result(batch, rawValues instanceof Float64Array ? rawValues : reviveResults(rawValues));
+      else if (Array.isArray(rawValues)) {
+        job.fn.numbers = allNumbers(rawValues);
+        job.sink.result(batch, reviveResults(rawValues));
+      } else {
+        job.fn.numbers = true;
+        job.sink.result(batch, rawValues);
       }
       this.maybeFinish(job);
     }
     if (w.state === 'dead') return;
-    // The next batch is now running in the child. If its job was cancelled meanwhile, stop it.
-    const head = inflight[0];
-    if (head?.job.hard) {
+    if (at === 0 && !this.#onHead(w)) return;
+    this.#afterReply(w);
+  }
+
+  /**
+   * `w`'s head changed: the new head is running in the child, unless a 'drop' for it awaits
+   * its answer (then #onDropped decides). A cancelled job's batch is stopped by killing the
+   * worker. Returns false when `w` was killed.
+   */
+  #onHead(w: Worker): boolean {
+    const head = w.inflight[0];
+    if (head === undefined || head.dropping) return true;
+    if (head.job.hard) {
       this.#kill(w, 'SIGKILL');
+      return false;
+    }
+    if (!head.job.dead) head.job.sink.started?.(head);
+    return true;
+  }
+
+  /** The answer to a 'drop': forget a taken batch (dead job) or run it elsewhere (a steal). */
+  #onDropped(w: Worker, id: number, taken: boolean): void {
+    const at = w.inflight.findIndex((b) => b.id === id);
+    // Not in flight: it finished, and its reply came first.
+    if (at === -1) return;
+    const batch = w.inflight[at]!;
+    batch.dropping = false;
+    if (!taken) {
+      // It started before the child read the 'drop', so everything before it has replied
+      // and it is the head: judge it now as #onResult would have.
+      if (at === 0 && w.state !== 'dead' && this.#onHead(w)) this.#dispatch();
       return;
     }
+    w.inflight.splice(at, 1);
+    // It never ran here: maxTasksPerChild counts the batches a worker runs.
+    w.assigned--;
+    batch.worker = null;
+    const job = batch.job;
+    if (job.dead) job.batches.delete(batch);
+    else {
+      // A stolen batch: first in line, as it was sent before anything still queued.
+      this.#front.unshift(batch);
+      this.#queued++;
+    }
+    if (w.state === 'dead') this.#dispatch();
+    else if (at !== 0 || this.#onHead(w)) this.#afterReply(w);
+  }
+
+  /** `w` finished or gave back a batch: retire it, give it more work, or let it idle. */
+  #afterReply(w: Worker): void {
+    const inflight = w.inflight;
     if (inflight.length === 0) {
       if (w.state === 'retiring') {
         this.#retire(w);
@@ -723,6 +872,7 @@ export class Engine {
     for (let i = 0; i < held.length; i++) {
       const batch = held[i]!;
       batch.worker = null;
+      batch.dropping = false;
       const job = batch.job;
       if (job.dead) {
         job.batches.delete(batch);
@@ -738,7 +888,10 @@ export class Engine {
         requeue.push(batch);
       }
     }
-    if (requeue.length > 0) this.#front = requeue.concat(this.#front);
+    if (requeue.length > 0) {
+      this.#front = requeue.concat(this.#front);
+      this.#queued += requeue.length;
+    }
     this.#spawnIfNeeded();
     this.#dispatch();
     this.#checkJoined();
@@ -817,6 +970,7 @@ export class Engine {
     this.#front = [];
     this.#queue = [];
     this.#head = 0;
+    this.#queued = 0;
     const workers = [...this.#all];
     for (const w of workers) {
       this.#setRef(w, true);
@@ -902,52 +1056,71 @@ function reviveResults(values: unknown[]): unknown[] {
 }
 
 /** Append `values` to `out` (a small function of its own, so V8 optimizes the loop early). */
-function pushNumbers(out: unknown[], values: Float64Array): void {
+function pushNumbers(out: unknown[], values: PackedNumbers): void {
   for (let i = 0; i < values.length; i++) out.push(values[i]);
 }
 
+/** Write `values` into `out` from index `start` (small, for the same reason). */
+function copyInto(out: unknown[], start: number, values: BatchValues): void {
+  for (let i = 0; i < values.length; i++) out[start + i] = values[i];
+}
+
 /**
- * Joins the per-batch results of `mapAll` into one array in input order, appending each
- * batch as soon as all batches before it have arrived (so the work overlaps with the workers
- * still running, and finished batches are released early).
+ * Joins the per-batch results of `mapAll` into one array in input order.
  *
- * Numeric batches (Float64Array) are appended by push onto a plain array, which keeps it a
- * packed array of doubles: no heap object per number, and the copy happens once. Plain
- * arrays are kept as they are and joined by `concat` at the end, which copies in bulk and
- * keeps the result packed (an array of holey elements kind serializes element by element,
- * several times slower); a map whose batches are all numeric needs no final copy at all.
+ * A map of numbers gets a skeleton: a copy of its input array (one bulk copy), exactly as
+ * long as the result, and packed when the input is. Each batch is written into place as
+ * soon as it arrives, in whatever order; no array grows, and the result stays packed (V8
+ * serializes an array of holey elements kind key by key, ten times slower, which matters
+ * when the results are sent on to another call; `new Array(n)` would be holey).
+ *
+ * Otherwise each batch is appended as soon as all batches before it have arrived (so the
+ * work overlaps with the workers still running, and finished batches are released early):
+ * numeric batches by push onto a plain array, which keeps it a packed array of doubles;
+ * plain arrays as they are, joined by `concat` at the end, which copies in bulk and keeps
+ * the result packed. A map whose batches are all numeric needs no final copy at all.
  */
 class Assembler {
+  /** The skeleton being filled in, or null. */
+  readonly #out: unknown[] | null;
+  #remaining: number;
   /** Finished runs, in order: plain batch arrays and arrays built from numeric batches. */
   readonly #pieces: unknown[][] = [];
   /** The numeric run being appended to (the last piece), or null. */
   #run: unknown[] | null = null;
   readonly #slots: (BatchValues | undefined)[];
   #next = 0;
-  constructor(batches: number) {
-    this.#slots = new Array(batches);
+  constructor(batches: number, skeleton: unknown[] | null) {
+    this.#remaining = batches;
+    this.#out = skeleton;
+    this.#slots = skeleton === null ? new Array(batches) : [];
   }
-  /** Store batch `k`'s values; true when every batch has arrived. */
-  put(k: number, values: BatchValues): boolean {
+  /** Store the values of batch `k`, which starts at item `start`; true when every batch has arrived. */
+  put(k: number, start: number, values: BatchValues): boolean {
+    if (this.#out !== null) {
+      copyInto(this.#out, start, values);
+      return --this.#remaining === 0;
+    }
     const slots = this.#slots;
     slots[k] = values;
     while (this.#next < slots.length) {
       const v = slots[this.#next];
       if (v === undefined) break;
       slots[this.#next++] = undefined;
-      if (v instanceof Float64Array) {
+      if (Array.isArray(v)) {
+        this.#run = null;
+        this.#pieces.push(v);
+      } else {
         let run = this.#run;
         if (run === null) this.#pieces.push((run = this.#run = []));
         pushNumbers(run, v);
-      } else {
-        this.#run = null;
-        this.#pieces.push(v);
       }
     }
     return this.#next === slots.length;
   }
   /** The results, once `put` said every batch arrived. */
   result(): unknown[] {
+    if (this.#out !== null) return this.#out;
     const pieces = this.#pieces;
     if (pieces.length === 1) return pieces[0]!;
     const GROUP = 8192;
@@ -971,29 +1144,47 @@ function knownLength(iterable: unknown): number | undefined {
 const MIN_PACKED_NUMBERS = 32;
 
 /**
- * The items `[start, end)` of a batch, ready to send.
- *
- * - All numbers (the common `map(fn, range)` case): a Float64Array. Structured clone copies
- *   it as raw bytes instead of encoding and decoding every element (about 20% more map
- *   throughput measured); every JS number, -0 and NaN included, survives a Float64Array
- *   unchanged, and the child only ever reads `items.length` and `items[i]` (child.ts
- *   runCall), so the task sees exactly the numbers it would have seen. pool.test.ts checks
- *   that results are not coerced.
- * - Anything else: a new array built by push. An array of holey elements kind (`new
- *   Array(n)`, `fill`) is serialized key by key, about five times slower than a packed one,
- *   so batches are always packed whatever the input's kind.
+ * The items `[start, end)` as a typed array when all are numbers, else null (at the first
+ * item that is not). Structured clone copies a typed array as raw bytes instead of encoding
+ * and decoding every element (about 20% more map throughput measured). An Int32Array when
+ * every number is a 32-bit integer (half the bytes of a Float64Array), else a Float64Array:
+ * every JS number, -0 and NaN included, survives one of the two unchanged, and the child
+ * only ever reads `items.length` and `items[i]` (child.ts runItems), so the task sees
+ * exactly the numbers it would have seen. pool.test.ts checks that nothing is coerced.
+ */
+function packNumbers(items: ArrayLike<unknown>, start: number, end: number): PackedNumbers | null {
+  // One pass: copy while checking, as integers until a number that is not one. The test is
+  // isInt32() written out: this loop runs cold over every item of a map, and a call per
+  // item measured ~30% slower there.
+  const ints = new Int32Array(end - start);
+  let i = start;
+  for (; i < end; i++) {
+    const v = items[i];
+    if (typeof v !== 'number') return null;
+    if ((v | 0) !== v || (v === 0 && 1 / v < 0)) break;
+    ints[i - start] = v;
+  }
+  if (i === end) return ints;
+  const doubles = new Float64Array(end - start);
+  doubles.set(ints.subarray(0, i - start));
+  for (; i < end; i++) {
+    const v = items[i];
+    if (typeof v !== 'number') return null;
+    doubles[i - start] = v;
+  }
+  return doubles;
+}
+
+/**
+ * The items `[start, end)` of a batch, ready to send: packed when all are numbers (see
+ * packNumbers), otherwise a new array built by push. An array of holey elements kind (`new
+ * Array(n)`, `fill`) is serialized key by key, about five times slower than a packed one,
+ * so batches are always packed arrays whatever the input's kind.
  */
 function batchItems(items: ArrayLike<unknown>, start: number, end: number): unknown[] {
   if (end - start >= MIN_PACKED_NUMBERS && typeof items[start] === 'number') {
-    // One pass: copy while checking; the first non-number abandons the packed copy.
-    const packed = new Float64Array(end - start);
-    let i = start;
-    for (; i < end; i++) {
-      const v = items[i];
-      if (typeof v !== 'number') break;
-      packed[i - start] = v;
-    }
-    if (i === end) return packed as unknown as unknown[];
+    const packed = packNumbers(items, start, end);
+    if (packed !== null) return packed as unknown as unknown[];
   }
   const out: unknown[] = [];
   for (let i = start; i < end; i++) out.push(items[i]);
@@ -1008,25 +1199,34 @@ function batchItems(items: ArrayLike<unknown>, start: number, end: number): unkn
  * RemoteError, WorkerLostError, SerializationError, CancelledError, TimeoutError,
  * InvalidStateError/BrokenProcessPool (pool not running), TypeError (bad arguments).
  */
-export function call<R>(engine: Engine, fn: unknown, args: unknown[], opts: CallOptions | undefined, what: string, sent?: () => void): Promise<R> {
+export function call<R>(engine: Engine, fn: unknown, args: unknown[], opts: CallOptions | undefined, what: string): Promise<R> {
   return new Promise<R>((resolve, reject) => {
     if (!Array.isArray(args)) throw invalidArg(`${what}: args must be an array of arguments`);
-    const job = engine.job(
-      fn,
-      true,
-      {
-        result: (_b, values) => resolve(values[0] as R),
-        failed: (_b, _v, _i, error) => reject(error),
-        aborted: reject,
-        sent: sent && (() => sent()),
-      },
-      opts,
-      what,
-      true,
-    );
+    const job = engine.job(fn, true, new CallSink(resolve, reject), opts, what, true);
     job.add([args], 0);
     job.end();
   });
+}
+
+/**
+ * The Sink of one `call`: settles its promise. A class, not an object literal of arrow
+ * functions, because `apply` in a loop is a hot path: a literal would allocate three closures
+ * per call and, under tsx, name each through esbuild's `__name` helper (~4 µs per call).
+ */
+class CallSink<R> implements Sink {
+  constructor(
+    readonly resolve: (value: R) => void,
+    readonly reject: (error: Error) => void,
+  ) {}
+  result(_batch: Batch, values: BatchValues): void {
+    this.resolve(values[0] as R);
+  }
+  failed(_batch: Batch, _values: unknown[], _index: number, error: Error): void {
+    this.reject(error);
+  }
+  aborted(error: Error): void {
+    this.reject(error);
+  }
 }
 
 /**
@@ -1083,7 +1283,7 @@ function submitAll<R>(engine: Engine, fn: unknown, items: ArrayLike<unknown>, sp
       {
         result(batch, values) {
           bar?.update(values.length);
-          if (results.put(batch.start / size, values)) {
+          if (results.put(batch.start / size, batch.start, values)) {
             bar?.close();
             resolve(results.result() as R[]);
           }
@@ -1109,18 +1309,21 @@ function submitAll<R>(engine: Engine, fn: unknown, items: ArrayLike<unknown>, sp
       bar?.close();
       resolve([]);
     }
+    // All numbers: packed at once, in one loop (which V8 optimizes early, where one loop per
+    // batch would run cold), and each batch is a view of it (the serializer copies only a
+    // view's bytes).
+    const packed = n >= MIN_PACKED_NUMBERS && typeof items[0] === 'number' ? packNumbers(items, 0, n) : null;
     // Numbers in, and a function not known to return anything but numbers: larger messages
-    // (MAX_NUMERIC_BATCH_ITEMS), unless workers recycle (maxTasksPerChild counts batches).
-    // Decided on the first batch, so that all batches but the last have one size.
-    let first: unknown[] | undefined;
-    const big = Math.max(1, Math.min(chunksize, MAX_NUMERIC_BATCH_ITEMS));
-    if (big > size && job.fn.numbers !== false && !engine.recycles) {
-      first = batchItems(items, 0, Math.min(n, big));
-      if (first instanceof Float64Array) size = big;
-      else first = undefined;
+    // (MAX_NUMERIC_BATCH_ITEMS), unless workers recycle (maxTasksPerChild counts batches),
+    // and results written into a skeleton (see Assembler).
+    const numeric = packed !== null && job.fn.numbers !== false;
+    if (numeric && !engine.recycles) size = Math.max(size, Math.min(chunksize, MAX_NUMERIC_BATCH_ITEMS));
+    for (let start = 0; start < n && !job.dead; start += size) {
+      const end = Math.min(n, start + size);
+      job.add(packed !== null ? (packed.subarray(start, end) as unknown as unknown[]) : batchItems(items, start, end), start);
     }
-    results = new Assembler(Math.ceil(n / size));
-    for (let start = 0; start < n && !job.dead; start += size) job.add(start === 0 && first ? first : batchItems(items, start, Math.min(n, start + size)), start);
+    // Results come asynchronously, so the assembler may be made once the first batches are out.
+    results = new Assembler(Math.ceil(n / size), numeric && Array.isArray(items) ? items.slice(0, n) : null);
     job.end();
   });
 }

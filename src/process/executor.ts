@@ -168,7 +168,10 @@ export class ProcessPoolExecutor {
     if (this.#shutdown) throw new InvalidStateError(`${what}: cannot schedule new futures after shutdown()`);
     let job: Job | null = null;
     const future = new Future<Awaited<R>>({
-      // Only a pending future can be cancelled, so this drops queued work and kills nothing.
+      // Only a pending future can be cancelled: its call is queued, or waits in a worker
+      // behind another task and is taken back. (A worker may have started it in the moment
+      // before the parent heard that the task in front had ended: then the worker is killed
+      // if it is still running it, and a result that came anyway is dropped.)
       onCancel: () => job?.cancel(new CancelledError(`${what} was cancelled`)),
     });
     job = this.#engine.job(
@@ -180,8 +183,8 @@ export class ProcessPoolExecutor {
         aborted: (error) => {
           if (!future.done()) future.setException(error);
         },
-        // A task requeued after its worker was killed for someone else's cancel is sent twice.
-        sent: () => {
+        // A task requeued after its worker was killed for someone else's cancel starts twice.
+        started: () => {
           if (!future.running()) future.setRunningOrNotifyCancel();
         },
       },
