@@ -579,15 +579,15 @@ function bounds(s: Summary): string | null {
   switch (s.row.id) {
     case 'map':
       return (
-        `**1 map${adv}: a cold process.** Numeric results now travel as Float64Arrays both ways (child.ts \`runCall\`, engine.ts \`Assembler\`): before that change the parent spent 39% of the map decoding result messages (\`parseChannelMessages\`) and 26% in GC, and the map ran at 1.6–2.0 M items/s. ` +
-        'What is left is JIT warm-up: the case times the first map of a fresh process, as Python’s script does. In a profile of that first map the parent’s per-item loops run unoptimised (`Assembler.put` ~60 ms, `batchItems` ~45 ms, GC ~40 ms, `writeBuffer` ~26 ms of ~270 ms busy), and each worker compiles `runCall` and the task; ' +
-        'the second and third maps in the same process run at 7–9 M items/s against 3.3–5.9 M for the first, while CPython (no JIT) does 2.0–3.7 M on this machine. A pool that maps more than once is well past 2×; a single cold map lands near it and the load decides.'
+        `**1 map${adv}: a cold process.** Numbers travel packed both ways (Int32Array when every input is a 32-bit integer, else Float64Array; child.ts \`Results\`, engine.ts \`Assembler\`), packed once and sliced into batches as views, and results are written in place into a packed array (V8 serializes a 1M holey array in ~110 ms, a packed one in ~10 ms). ` +
+        'Before that, the parent’s timed window went to `pushNumbers` (52 ms), GC (32 ms) and `batchItems` (17 ms) while the workers idled ~140 of 213 ms; in interleaved runs the change took the map from 6.7–6.9 M to 7.9–8.5 M items/s (2.28× Python). ' +
+        'What is left is a cold process: the case times the first map of a fresh process, as Python’s script does, so the parent’s per-item loops run before they are optimised and each worker compiles its loop; a miss in this run means load on the machine (compare min–max).'
       );
     case 'apply':
       return (
-        `**2 apply${adv}: bounded by Node's IPC round trip.** A bare \`child_process.fork\` + \`send\` ping-pong with the same message shapes and no library takes 98–146 µs median on this machine, about what Python’s \`pool.apply\` takes in back-to-back runs (125–147 µs; ${s.python ? `${range(s.python)} µs in this run` : 'n/a here'}); multiproc adds 30–65 µs to it. ` +
-        "Profiled over 20,000 calls, the parent's CPU per call is ~26 µs above the bare ping-pong's: the library's own code ~7.6 µs (`#onResult` ~2.8 µs, `Pool.apply`/`Engine.job`/`add` ~2 µs, `#finish`, `#dispatch`), the write syscall +10 µs, (de)serialization of the larger messages +4 µs, Node internals +3 µs, GC +1 µs; the worker adds ~3 µs (`runCall`, `pump`). " +
-        'The bulk of a round trip is Node’s: `writeBuffer` (the write that wakes the other process) ~25 µs per message on each side and advanced (de)serialization ~15 µs per message. Removing the library’s share entirely would not reach 0.5×: that needs a transport below child_process IPC (shared memory with a futex-style wake-up, i.e. a native addon), outside this project’s dependency rules.'
+        `**2 apply${adv}: bounded by Node's IPC round trip.** A bare \`child_process.fork\` + \`send\` ping-pong with the same message shapes and no library costs ~55 µs of parent CPU and ~52 µs of child CPU per round trip on this machine; multiproc adds ~7 µs in the parent and ~3 µs in the worker (after this round: \`call()\` builds a \`CallSink\` instead of an object of arrow functions, which under tsx cost ~4.5 µs of \`__name\` per call, and the child runs a loaded function’s batch without a promise). ` +
+        'Pinned to one CPU, multiproc’s apply is ~159 µs against Python’s ~122 µs; unpinned the cross-CPU wake-up of a sleeping worker dominates both, and Python’s pool threads block in `recv()`, whose wake-up is cheaper here than an epoll wake-up. ' +
+        'Tried and reverted: workers polling for 300 µs after each reply (unpinned latency 215–238 → 145–160 µs, but 50–70 µs more worker CPU per call, taken from the parent on 2 cores). What would reach 0.5× is a transport below child_process IPC (shared memory with a futex wake-up), i.e. a native addon, outside this project’s dependency rules.'
       );
     case 'cpu': {
       const ceiling = ceilingSamples.length ? median(ceilingSamples).toFixed(2) : '?';
@@ -595,10 +595,8 @@ function bounds(s: Summary): string | null {
         `**3 CPU scaling (efficiency ${s.node ? s.node.median.toFixed(2) : '?'}, ${range(s.node)}; Python ${s.python ? s.python.median.toFixed(2) : '?'}, ${range(s.python)}).** ` +
         `The same loop in ${cores} plain node processes at once, no library, reached parallel efficiencies of ${ceilingSamples.map((x) => x.toFixed(2)).join(', ') || '?'} (median ${ceiling}) in this run: no pool can beat that at that moment, and on this shared machine it swings from ~0.55 to ~1.0 from one second to the next, so both languages’ figures scatter (see min–max). ` +
         (ceilingSamples.length && median(ceilingSamples) >= 0.9 ? 'In this run the machine allowed ~1.0, so the gap is Node’s own. ' : 'In this run the machine itself was the first bound. ') +
-        'Per-task timelines recorded inside the workers show the pool keeping both workers busy (wall ≈ the workers’ task time / 2, within 1–3%) while the task itself takes anywhere from 25 to 110 ms depending on the load. Two Node-side costs come on top: ' +
-        '(1) a fresh worker compiles `work` on its first real call, so the first task on each worker takes 45–95 ms instead of ~25 ms (the warm-up `work(1000)`, the same as Python’s, does not get the loop optimised): ~5–7% at 16 tasks per worker; ' +
-        "(2) one parent round trip between two consecutive tasks on a worker, ~1 ms on a loaded machine (~4%): engine.ts `#accepts` pipelines no second batch behind one running longer than SLOW_BATCH_MS (20 ms), so the worker waits for the parent's next `send`. " +
-        'Possible fix for (2): a work-conserving rule, pipelining one more batch behind a slow one while more batches are queued than there are workers (as Python’s workers pull the next task from a shared pipe), keeping the current rule for the tail. In a quiet moment the pool reached 0.88 of the serial time per core in those timelines.'
+        'Applied this round: a worker gets its next batch pipelined behind a slow one while more batches are queued than workers (no idle round trip between tasks), and an idle worker takes back a batch waiting elsewhere (engine.ts `#accepts`, `#steal`, the child’s `drop`); in interleaved runs that took efficiency from 0.80–0.89 to 0.88–0.91. ' +
+        'What is left: a fresh worker’s first task runs while the child boots its parent-watchdog thread (35–50 ms of CPU right after `ready`), ~46 ms instead of ~26 ms, about 3–4% of efficiency at 16 tasks per worker; holding `ready` for it would only move the cost into start-up.'
       );
     }
     case 'queue-ints':
