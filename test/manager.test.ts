@@ -221,6 +221,21 @@ test('server errors reach the caller as matching errors, and the server keeps se
   assert.instance(await manager.list(), ListProxy);
 });
 
+test('a getter that calls the manager while its value is being encoded: both messages arrive intact', async () => {
+  const d = await manager.dict<string, unknown>();
+  const inner: Promise<number>[] = [];
+  const value = {
+    get x(): number {
+      inner.push(d.len());
+      return 1;
+    },
+  };
+  await d.set('k', value);
+  assert.ok(inner.length > 0);
+  for (const n of await Promise.all(inner)) assert.type(n, 'number');
+  assert.equal(await d.get('k'), { x: 1 });
+});
+
 test('a value that cannot cross is a SerializationError at the call; the proxy keeps working', async () => {
   const lst = await manager.list<unknown>();
   const err = await rejection(lst.append(() => 1), 'append of a function');

@@ -345,6 +345,8 @@ const HAND_OVER = 64 * 1024;
 
 /** Writes host-link messages as frames: a 4-byte big-endian length, then the body. */
 export class MessageEncoder extends Encoder {
+  #busy = false;
+
   constructor() {
     super(4096, true);
   }
@@ -354,6 +356,18 @@ export class MessageEncoder extends Encoder {
    * next is encoded). Throws what v8.serialize throws for a value that cannot cross.
    */
   frame(m: ToHost | FromHost): Buffer {
+    // A getter read while a value is written may itself send a message (a proxy call):
+    // that one gets an encoder of its own instead of overwriting this one's bytes.
+    if (this.#busy) return new MessageEncoder().frame(m);
+    this.#busy = true;
+    try {
+      return this.#frame(m);
+    } finally {
+      this.#busy = false;
+    }
+  }
+
+  #frame(m: ToHost | FromHost): Buffer {
     this.start = 0;
     this.end = 4;
     try {
