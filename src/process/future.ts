@@ -62,7 +62,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
     return this.#state === 'cancelled';
   }
 
-  /** True while the work is handed to a worker and not finished. Python: Future.running(). */
+  /** True once a worker has started the work (not merely queued it behind another task) and until it finishes. Python: Future.running(). */
   running(): boolean {
     return this.#state === 'running';
   }
