@@ -134,6 +134,36 @@ test('JoinableQueue in one process: join waits for taskDone; too many taskDone i
 // ---------------------------------------------------------------------------------------
 // Across processes
 
+test('a put() from a getter of an item being put on the same queue is refused; the items around it arrive intact in a child', async () => {
+  const q = new Queue<unknown>();
+  const out = new Queue<{ got: unknown[] }>();
+  const c = start(work.collect, [q, out, 'END']);
+  const inner: Promise<void>[] = [];
+  const plain = {
+    get x(): number {
+      inner.push(q.put(99), q.put('inner'));
+      return 1;
+    },
+  };
+  const cloned = {
+    m: new Map([[1, 2]]), // not plain data: packed through v8, which reads the getter too
+    get y(): number {
+      inner.push(q.put(98));
+      return 2;
+    },
+  };
+  await q.put(plain);
+  await q.put(cloned);
+  await q.put('END');
+  for (const r of await Promise.allSettled(inner)) {
+    assert.is(r.status, 'rejected');
+    assert.instance((r as PromiseRejectedResult).reason, InvalidStateError);
+  }
+  const report = await withinMs(out.get(), 20_000, 'the consumer child reporting');
+  assert.equal(report.got, [{ x: 1 }, { m: new Map([[1, 2]]), y: 2 }]);
+  await c.join();
+});
+
 test('producer child -> consumer parent with a sentinel, and parent -> consumer child', async () => {
   const q = new Queue<number | null>();
   const p = start(work.produce, [q, 0, 1000, null, 1]);

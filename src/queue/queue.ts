@@ -74,6 +74,7 @@ export function readItem(buf: Buffer, pos: number): unknown {
  * queued, in flight or being sent.
  */
 export class PackWriter extends Encoder {
+  #busy = false;
   #count = 0;
   #lastRel = 0; // where the last item written starts, relative to start
 
@@ -116,11 +117,36 @@ export class PackWriter extends Encoder {
     this.v8(body, handles);
   }
 
+  /** Write `item` in tree form, else in v8 form, after its header at `rel`; on failure rewind. */
+  #item(item: unknown, rel: number, what: string): void {
+    let ok = false;
+    try {
+      ok = this.tree(item);
+    } catch (err) {
+      // A getter threw while the item was read: the caller's error to see.
+      this.end = this.start + rel;
+      throw new SerializationError(`${what}: reading the item failed (${(err as Error).message})`, { argIndex: 0, cause: err });
+    }
+    if (ok) return;
+    this.end = this.start + rel + 4;
+    try {
+      this.#v8(item, what);
+    } catch (err) {
+      this.end = this.start + rel;
+      throw err;
+    }
+  }
+
   /**
    * Append one item. Throws SerializationError when it cannot cross a process boundary
    * (`what` names the call, for the message). Nothing is written then.
    */
   write(item: unknown, what: string): void {
+    if (this.#busy) {
+      // A getter of the item being written put() to this same queue: its bytes would land
+      // inside the outer item's.
+      throw new InvalidStateError(`${what} was called from a getter of an item that is being put on the same queue; put the inner item after the outer put() returns`);
+    }
     if (typeof item === 'number') {
       // The common case (and the benchmark's), without the general path's bookkeeping.
       this.ensure(13);
@@ -137,22 +163,11 @@ export class PackWriter extends Encoder {
     const rel = this.end - this.start;
     this.ensure(4);
     this.end += 4;
-    let ok = false;
+    this.#busy = true;
     try {
-      ok = this.tree(item);
-    } catch (err) {
-      // A getter threw while the item was read: the caller's error to see.
-      this.end = this.start + rel;
-      throw new SerializationError(`${what}: reading the item failed (${(err as Error).message})`, { argIndex: 0, cause: err });
-    }
-    if (!ok) {
-      this.end = this.start + rel + 4;
-      try {
-        this.#v8(item, what);
-      } catch (err) {
-        this.end = this.start + rel;
-        throw err;
-      }
+      this.#item(item, rel, what);
+    } finally {
+      this.#busy = false;
     }
     this.#tooBig(rel, what);
     this.#lastRel = rel;
