@@ -71,7 +71,7 @@ type Better = 'higher' | 'lower';
 
 /** One invocation of a case script. */
 interface Invocation {
-  /** node: bench/node/*.ts under tsx; plain: bench/node/plain.mjs on compiled JS; probe: a plain .mjs as is; python. */
+  /** node: a bench/node script under tsx; plain: bench/node/runtime.mjs on compiled JS; probe: a plain .mjs as is; python. */
   lang: 'node' | 'plain' | 'probe' | 'python';
   script: string;
   args: string[];
@@ -130,8 +130,14 @@ function py(caseName: string, variant: string | null): Invocation {
 function nd(file: string, args: string[] = []): Invocation {
   return { lang: 'node', script: join('bench', 'node', file), args, label: `multiproc ${file.replace(/\.ts$/, '')}${args.length ? ` ${args.join(' ')}` : ''}` };
 }
+/** Cases 6 and 8 (bench/node/runtime.mjs) on the compiled package under plain node. */
 function plain(args: string[]): Invocation {
-  return { lang: 'plain', script: join('bench', 'node', 'plain.mjs'), args, label: `multiproc (plain node) ${args.join(' ')}` };
+  return { lang: 'plain', script: join('bench', 'node', 'runtime.mjs'), args, label: `multiproc (plain node) ${args.join(' ')}` };
+}
+/** The same script on src/ under tsx, as the examples run. */
+function underTsx(args: string[]): Invocation {
+  const lib = pathToFileURL(join(root, 'src', 'index.ts')).href;
+  return { lang: 'node', script: join('bench', 'node', 'runtime.mjs'), args: ['--lib', lib, ...args], label: `multiproc (tsx) ${args.join(' ')}` };
 }
 /** The information row of `main`: the same case from src/ under tsx. */
 function tsxRow(main: Row, node: Invocation): Row {
@@ -182,10 +188,10 @@ const mainRows: Row[] = [
 // rows (full runs only) run the same case from src/ under tsx, as the examples do: every
 // process then carries the tsx loader (~0.4 s of start-up and ~35 MB resident each).
 const tsxRuns: Record<string, Invocation> = {
-  'startup-2': nd('case6_startup.ts', ['--workers', '2']),
-  'startup-cpu': nd('case6_startup.ts', ['--workers', 'cpu']),
-  'memory-steady': nd('case8_memory.ts', ['--variant', 'steady']),
-  'memory-stalled': nd('case8_memory.ts', ['--variant', 'stalled']),
+  'startup-2': underTsx(['--case', 'startup', '--workers', '2']),
+  'startup-cpu': underTsx(['--case', 'startup', '--workers', 'cpu']),
+  'memory-steady': underTsx(['--case', 'memory', '--variant', 'steady']),
+  'memory-stalled': underTsx(['--case', 'memory', '--variant', 'stalled']),
 };
 const allRows: Row[] = mainRows.filter((r) => !(quick && r.full)).flatMap((r) => (!quick && tsxRuns[r.id] ? [r, tsxRow(r, tsxRuns[r.id]!)] : [r]));
 const rows = only ? allRows.filter((r) => only.includes(r.no)) : allRows;
@@ -681,13 +687,13 @@ md.push(...details());
 md.push('');
 md.push('## How each case is measured');
 md.push('');
-md.push('The Python scripts are described in bench/python/README.md; each bench/node/caseN_*.ts is their twin (same sizes, same timed section, module-level task functions in bench/node/tasks.ts passed as `tasks(url)` references). Differences that matter:');
+md.push('The Python scripts are described in bench/python/README.md; each bench/node/caseN_*.ts is their twin, and bench/node/runtime.mjs for cases 6 and 8 (same sizes, same timed section, module-level task functions passed as `tasks(url)` references). Differences that matter:');
 md.push('');
 md.push('- Case 3: the work unit is the same loop, but k is calibrated per run so one task takes ~25 ms of Node (Python: k = 230,000 for ~25 ms of CPython). Workers are warmed up with work(1000) as in Python; a fresh worker’s first real task still includes compiling the loop.');
 md.push('- Case 4: the producer does `await q.put(item)` per item and the consumer `for await (… of q.until(null))`; the queue is hosted by the parent process (the Python queue is a pipe between the two children).');
 md.push('- Case 5: multiproc pipelines dict sets and list appends (one-way frames, confirmed by a later reply, see src/manager/proxy.ts); Python waits for a reply on every call. Gets are round trips in both.');
 md.push('- Case 6: a multiproc worker is a new Node process (child_process.fork of the child entry), the counterpart of Python’s spawn; Python’s fork is shown for information.');
-md.push('- Cases 6 and 8 measure the runtime itself (start-up time, resident memory), so they run multiproc as it is published: compiled to JavaScript (tsc -p tsconfig.build.json into a temporary directory) and run by plain `node` (bench/node/plain.mjs). Rows marked “under tsx, information” run the same case from src/ under tsx, as the examples and tests do: every process then carries the tsx loader. They are compared with the same Python runs and not counted in the targets.');
+md.push('- Cases 6 and 8 measure the runtime itself (start-up time, resident memory), so they run multiproc as it is published: compiled to JavaScript (tsc -p tsconfig.build.json into a temporary directory) and run by plain `node` (bench/node/runtime.mjs). Rows marked “under tsx, information” run the same case from src/ under tsx, as the examples and tests do: every process then carries the tsx loader. They are compared with the same Python runs and not counted in the targets.');
 md.push('- Case 3’s machine ceiling: bench/node/spin.mjs runs the work loop in one plain node process, then in cpuCount() processes at once, twice, interleaved; efficiency = mean time alone / mean time side by side (no library involved).');
 if (quick) md.push('- --quick runs one variant per case (Queue ints, Manager dict get, imap with a stalled consumer) and no information rows.');
 md.push('- Case 8: both sides use chunksize 100; the stalled consumer waits with `await sleep(2000)` (the event loop keeps running, so results could arrive; Python’s result thread keeps receiving during its `time.sleep`). Peak RSS is getrusage ru_maxrss of the parent in both, baseline included.');

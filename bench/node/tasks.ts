@@ -8,7 +8,7 @@ export function square(x: number): number {
   return x * x;
 }
 
-/** Cases 2 and 6: Python's `noop`. */
+/** Case 2: Python's `noop`. */
 export function noop(): null {
   return null;
 }
@@ -26,9 +26,4 @@ export function work(k: number): number {
 /** Case 7: Python's `len` on a bytes object. */
 export function byteLength(b: Uint8Array): number {
   return b.length;
-}
-
-/** Case 8: Python's `ident`. */
-export function ident<T>(x: T): T {
-  return x;
 }
