@@ -91,11 +91,6 @@ export function median(values: readonly number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
-/** Peak resident set size of this process in MiB (getrusage ru_maxrss, as Python reads it). */
-export function peakRssMb(): number {
-  return process.resourceUsage().maxRSS / 1024;
-}
-
 /** CLOCK_MONOTONIC in seconds, comparable between processes (Python's time.monotonic()). */
 export function monotonic(): number {
   return Number(process.hrtime.bigint()) / 1e9;
