@@ -1,18 +1,6 @@
 // Compile-time declarations for the Node built-ins bench/ uses beyond src/types/*.d.ts
 // (there is no @types/node; see src/types/node.d.ts). Ambient declarations merge with those.
 
-declare namespace NodeJS {
-  interface ResourceUsage {
-    /** Peak resident set size in KiB (getrusage ru_maxrss). */
-    maxRSS: number;
-    userCPUTime: number;
-    systemCPUTime: number;
-  }
-  interface Process {
-    resourceUsage(): ResourceUsage;
-  }
-}
-
 declare module 'node:os' {
   export function loadavg(): number[];
   export function uptime(): number;
