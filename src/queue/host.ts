@@ -759,12 +759,7 @@ export class HostClient {
     if (signal?.aborted) return failed(new CancelledError(`${method}() was cancelled`, { cause: signal.reason }), method, mapError);
     const id = this.#nextId++;
     try {
-      if (primitives(args)) {
-        this.#ensureLink().send({ type: 'call', id, obj, method, args } satisfies ToHost);
-      } else {
-        const encoded = encodeHandles(args);
-        this.#ensureLink().send({ type: 'call', id, obj, method, args: encoded.value, handles: encoded.handles || undefined } satisfies ToHost);
-      }
+      this.#sendCall(id, obj, method, args);
     } catch (err) {
       return failed(err, method, mapError);
     }
@@ -790,12 +785,17 @@ export class HostClient {
   /** Call `method` without waiting for (or getting) a reply; failures are logged by the host. */
   notify(obj: string, method: string, args: unknown[]): void {
     if (this.#dead) return;
+    this.#sendCall(0, obj, method, args);
+  }
+
+  /** A 'call' frame (`id` 0: one-way). Handles in `args` are encoded; primitives skip that walk. Throws SerializationError. */
+  #sendCall(id: number, obj: string, method: string, args: unknown[]): void {
     if (primitives(args)) {
-      this.#ensureLink().send({ type: 'call', id: 0, obj, method, args } satisfies ToHost);
+      this.#ensureLink().send({ type: 'call', id, obj, method, args } satisfies ToHost);
       return;
     }
     const encoded = encodeHandles(args);
-    this.#ensureLink().send({ type: 'call', id: 0, obj, method, args: encoded.value, handles: encoded.handles || undefined } satisfies ToHost);
+    this.#ensureLink().send({ type: 'call', id, obj, method, args: encoded.value, handles: encoded.handles || undefined } satisfies ToHost);
   }
 
   /** This process holds one more reference to `obj` (claiming a transit lease when `claim`). */
