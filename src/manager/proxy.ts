@@ -318,7 +318,6 @@ let metaOf: (proxy: BaseProxy) => Record<string, unknown>;
  */
 export class BaseProxy implements Shareable {
   readonly #backend: Backend;
-  readonly #kind: string;
   readonly #meta: Record<string, unknown>;
 
   /** @internal Proxies are made by manager factories and by reviving handles, not by `new`. */
@@ -326,7 +325,6 @@ export class BaseProxy implements Shareable {
     const host = Host.find(handle.address);
     const target = host?.lookup(handle.id);
     this.#backend = host && target ? new LocalBackend(host, handle.id, target, this, handle.kind) : new RemoteBackend(handle, this, handle.kind);
-    this.#kind = handle.kind;
     this.#meta = handle.meta ?? {};
     noteShareable();
   }
