@@ -1,0 +1,132 @@
+// Option validation shared by every face, and the one timer every user-supplied delay goes
+// through. Runs on every side (parent, child, host, manager server): it imports only
+// src/errors.ts and Node built-ins, so any module of the library may use it.
+//
+// Timeout rules, the same for every call that waits (and for a host serving a wait that
+// crossed the wire):
+//   undefined, null, Infinity   no limit
+//   a finite number >= 0        that many milliseconds, however large
+//   a negative number           0: an immediate timeout (Python's join(-1), poll(-1))
+//   NaN                         RangeError, code MP_INVALID_ARG
+//   anything else               TypeError, code MP_INVALID_ARG
+//
+// Node clamps a timer delay above 2**31-1 ms (about 24.8 days) to 1 ms and prints a
+// TimeoutOverflowWarning, so a plain setTimeout(fn, 2**31) fires at once. setLongTimeout
+// re-arms in steps of at most 2**31-1 ms instead; nothing else in the library may pass a
+// user-controlled delay to setTimeout.
+
+import { invalidArg, invalidRange } from './errors.ts';
+
+/** The longest delay Node's setTimeout honours (2**31-1 ms); a longer one fires after 1 ms. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value === 'string') return `the string ${JSON.stringify(value)}`;
+  if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean') return `${typeof value} ${String(value)}`;
+  return `a value of type ${typeof value}`;
+}
+
+/**
+ * Validate a timeout in milliseconds. Returns the delay to wait (>= 0), or undefined for no
+ * limit (undefined, null or Infinity); a negative number becomes 0. Throws RangeError for
+ * NaN and TypeError for a value that is not a number, both with code MP_INVALID_ARG.
+ */
+export function checkTimeout(value: unknown, what: string): number | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'number') {
+    throw invalidArg(`${what}: timeout must be a number of milliseconds (undefined or Infinity: no limit), got ${describe(value)}`);
+  }
+  if (Number.isNaN(value)) throw invalidRange(`${what}: timeout must be a number of milliseconds (undefined or Infinity: no limit), got NaN`);
+  if (value === Infinity) return undefined;
+  return value > 0 ? value : 0;
+}
+
+/** Validate a `{ signal }` option: undefined/null or an AbortSignal. Throws TypeError (MP_INVALID_ARG). */
+export function checkSignal(value: unknown, what: string): AbortSignal | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'object' || typeof (value as AbortSignal).aborted !== 'boolean') throw invalidArg(`${what}: signal must be an AbortSignal`);
+  return value as AbortSignal;
+}
+
+/** A timer from setLongTimeout. */
+export interface LongTimer {
+  /** Stop the timer; `fn` will not run. Idempotent, and harmless after it fired. */
+  clear(): void;
+  /** Keep the event loop alive until the timer fires (the default). */
+  ref(): this;
+  /** Let the process exit while the timer is pending. */
+  unref(): this;
+}
+
+class LongTimeout implements LongTimer {
+  readonly #fn: () => void;
+  /** Milliseconds still to wait after the current step. */
+  #left: number;
+  #timer: NodeTimeout | null = null;
+  #ref: boolean;
+
+  constructor(fn: () => void, ms: number, ref: boolean) {
+    this.#fn = fn;
+    this.#ref = ref;
+    // NaN (never produced by checkTimeout) and negatives fire as soon as possible.
+    this.#left = ms > 0 ? ms : 0;
+    // Infinity never fires: no timer at all, so nothing holds the event loop for it.
+    if (this.#left !== Infinity) this.#arm();
+  }
+
+  #arm(): void {
+    const step = Math.min(this.#left, MAX_TIMER_MS);
+    this.#left -= step;
+    this.#timer = setTimeout(this.#onStep, step);
+    if (!this.#ref) this.#timer.unref();
+  }
+
+  // Counting the steps down, rather than re-reading a clock, keeps Node's own guarantee
+  // (a timer never fires before its delay) for the total.
+  readonly #onStep = (): void => {
+    this.#timer = null;
+    if (this.#left > 0) this.#arm();
+    else this.#fn();
+  };
+
+  clear(): void {
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = null;
+    this.#left = 0;
+  }
+
+  ref(): this {
+    this.#ref = true;
+    this.#timer?.ref();
+    return this;
+  }
+
+  unref(): this {
+    this.#ref = false;
+    this.#timer?.unref();
+    return this;
+  }
+}
+
+/**
+ * Call `fn` once after `ms` milliseconds, for any delay: one beyond 2**31-1 ms is waited in
+ * steps (no early fire, no TimeoutOverflowWarning); Infinity never fires; a negative delay
+ * fires as soon as possible. `unref: true` lets the process exit meanwhile.
+ */
+export function setLongTimeout(fn: () => void, ms: number, options?: { unref?: boolean }): LongTimer {
+  return new LongTimeout(fn, ms, options?.unref !== true);
+}
+
+/**
+ * The moment (on the `performance.now()` clock) `timeout` ms from now, for a wait made of
+ * several steps that shares one time limit; Infinity when `timeout` is undefined (no limit).
+ */
+export function deadlineAfter(timeout: number | undefined): number {
+  return timeout === undefined ? Infinity : performance.now() + timeout;
+}
+
+/** Milliseconds left until `deadline` (from deadlineAfter), never negative; undefined when it is Infinity. */
+export function timeLeft(deadline: number): number | undefined {
+  return deadline === Infinity ? undefined : Math.max(0, deadline - performance.now());
+}
