@@ -44,6 +44,7 @@ import {
   TimeoutError,
   WorkerLostError,
 } from '../errors.ts';
+import { checkSignal, checkTimeout, deadlineAfter, setLongTimeout, timeLeft, type LongTimer } from '../options.ts';
 import { decodeError, findUncloneable, isBranded, PROTOCOL, type FnSpec, type FromChild, type PackedNumbers, type ToChild } from '../protocol.ts';
 import { encodeHandles, reviveHandles } from '../queue/handle.ts';
 import { cpuCount, serializationError } from './process.ts';
@@ -374,21 +375,19 @@ export class Engine {
   job(fn: unknown, spread: boolean, sink: Sink, opts: CallOptions | undefined, what: string, single: boolean, admitted = false): Job {
     if (!(admitted && this.#state === 'close')) this.assertRunning(what);
     const entry = keyOf(fn, what);
-    const signal = opts?.signal;
-    const timeout = opts?.timeout;
-    checkCallOptions(opts, what);
+    const { signal, timeout } = checkCallOptions(opts, what);
     if (signal?.aborted) throw new CancelledError(`${what} was cancelled before it started`, { cause: signal.reason });
     const job = new Job(this, entry, spread, sink, what, single);
     this.#jobs.add(job);
     if (signal || timeout !== undefined) {
-      let timer: NodeTimeout | undefined;
+      let timer: LongTimer | undefined;
       const onAbort = () => job.cancel(new CancelledError(`${what} was cancelled`, { cause: signal!.reason }));
       signal?.addEventListener('abort', onAbort, { once: true });
       // The timer stays ref'd: the caller is waiting for this call, so the process should too.
-      if (timeout !== undefined) timer = setTimeout(() => job.cancel(new TimeoutError(`${what} did not finish within ${timeout} ms`, { timeout })), timeout);
+      if (timeout !== undefined) timer = setLongTimeout(() => job.cancel(new TimeoutError(`${what} did not finish within ${timeout} ms`, { timeout })), timeout);
       job.cleanup = () => {
         signal?.removeEventListener('abort', onAbort);
-        if (timer !== undefined) clearTimeout(timer);
+        timer?.clear();
       };
     }
     return job;
@@ -1006,17 +1005,16 @@ function keyOf(fn: unknown, what: string): FnEntry {
   return entry;
 }
 
-/** Validate `{ signal, timeout }`; throws TypeError/RangeError (MP_INVALID_ARG). */
-export function checkCallOptions(opts: CallOptions | undefined, what: string): void {
-  if (opts === undefined) return;
+/**
+ * Validate `{ signal, timeout }` (src/options.ts rules: Infinity is no limit, a negative
+ * timeout is 0) and return them normalized; throws TypeError/RangeError (MP_INVALID_ARG).
+ */
+export function checkCallOptions(opts: CallOptions | undefined, what: string): { signal: AbortSignal | undefined; timeout: number | undefined } {
+  if (opts === undefined) return { signal: undefined, timeout: undefined };
   if (typeof opts !== 'object' || opts === null) throw invalidArg(`${what}: options must be an object`);
-  const { signal, timeout } = opts;
-  if (signal !== undefined && (typeof signal !== 'object' || signal === null || typeof signal.addEventListener !== 'function' || typeof signal.aborted !== 'boolean')) {
-    throw invalidArg(`${what}: signal must be an AbortSignal`);
-  }
-  if (timeout !== undefined && (typeof timeout !== 'number' || !(timeout >= 0) || timeout === Infinity)) {
-    throw invalidRange(`${what}: timeout must be a finite number of milliseconds >= 0, got ${String(timeout)}`);
-  }
+  const signal = checkSignal(opts.signal, what);
+  if (signal !== undefined && typeof signal.addEventListener !== 'function') throw invalidArg(`${what}: signal must be an AbortSignal`);
+  return { signal, timeout: checkTimeout(opts.timeout, what) };
 }
 
 /** Validate `chunksize`; undefined stays undefined. */
@@ -1372,9 +1370,10 @@ export interface StreamShape {
 export function stream<R>(engine: Engine, fn: unknown, iterable: Iterable<unknown> | AsyncIterable<unknown>, opts: MapOptions | undefined, shape: StreamShape): AsyncGenerator<R, void, undefined> {
   const { what } = shape;
   let early: Error | null = null;
+  let timeout: number | undefined;
   try {
     engine.assertRunning(what);
-    checkCallOptions(opts, what);
+    timeout = checkCallOptions(opts, what).timeout;
     checkChunksize(opts?.chunksize, what);
     if (iterable == null || (typeof (iterable as Iterable<unknown>)[Symbol.iterator] !== 'function' && typeof (iterable as AsyncIterable<unknown>)[Symbol.asyncIterator] !== 'function')) {
       throw invalidArg(`${what}: expected an iterable or an async iterable, got ${iterable === null ? 'null' : typeof iterable}`);
@@ -1382,7 +1381,8 @@ export function stream<R>(engine: Engine, fn: unknown, iterable: Iterable<unknow
   } catch (err) {
     early = err as Error;
   }
-  const deadline = opts?.timeout !== undefined && typeof opts.timeout === 'number' ? performance.now() + opts.timeout : undefined;
+  // The time limit runs from this call, not from the first next().
+  const deadline = deadlineAfter(timeout);
   return run();
 
   async function* run(): AsyncGenerator<R, void, undefined> {
@@ -1426,7 +1426,7 @@ export function stream<R>(engine: Engine, fn: unknown, iterable: Iterable<unknow
       notify();
     };
 
-    const remaining = deadline === undefined ? undefined : Math.max(0, deadline - performance.now());
+    const remaining = timeLeft(deadline);
     const job = engine.job(
       fn,
       shape.spread,

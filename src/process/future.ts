@@ -1,7 +1,8 @@
 // Future, asCompleted and wait: Python's concurrent.futures result objects. Runs anywhere;
 // knows nothing of processes (an executor drives a Future through its set* methods).
 
-import { CancelledError, invalidArg, invalidRange, InvalidStateError, TimeoutError } from '../errors.ts';
+import { CancelledError, invalidArg, InvalidStateError, TimeoutError } from '../errors.ts';
+import { checkTimeout, deadlineAfter, setLongTimeout, timeLeft, type LongTimer } from '../options.ts';
 
 type FutureState = 'pending' | 'running' | 'cancelled' | 'finished';
 
@@ -155,24 +156,27 @@ export class Future<T = unknown> implements PromiseLike<T> {
     }
   }
 
-  #waitDone(timeout: number | undefined, what: string): Promise<void> {
-    if (this.done()) return Promise.resolve();
-    if (timeout !== undefined && timeout !== null && (typeof timeout !== 'number' || !(timeout >= 0))) {
-      return Promise.reject(invalidRange(`Future.${what}(timeout): timeout must be milliseconds >= 0, got ${String(timeout)}`));
+  #waitDone(timeout: unknown, what: string): Promise<void> {
+    let limit: number | undefined;
+    try {
+      limit = checkTimeout(timeout, `Future.${what}(timeout)`);
+    } catch (err) {
+      return Promise.reject(err);
     }
+    if (this.done()) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
-      let timer: NodeTimeout | undefined;
+      let timer: LongTimer | undefined;
       const wake = () => {
-        if (timer !== undefined) clearTimeout(timer);
+        timer?.clear();
         resolve();
       };
       this.#waiters.push(wake);
-      if (timeout !== undefined && timeout !== null) {
-        timer = setTimeout(() => {
+      if (limit !== undefined) {
+        timer = setLongTimeout(() => {
           const i = this.#waiters.indexOf(wake);
           if (i !== -1) this.#waiters.splice(i, 1);
-          reject(new TimeoutError(`Future.${what}(): not done within ${timeout} ms`, { timeout }));
-        }, timeout);
+          reject(new TimeoutError(`Future.${what}(): not done within ${limit} ms`, { timeout: limit }));
+        }, limit);
       }
     });
   }
@@ -224,12 +228,6 @@ function checkFutures<F extends Future<any>>(futures: Iterable<F>, what: string)
   return set;
 }
 
-function checkTimeout(timeout: unknown, what: string): number | undefined {
-  if (timeout === undefined || timeout === null) return undefined;
-  if (typeof timeout !== 'number' || !(timeout >= 0)) throw invalidRange(`${what}: timeout must be milliseconds >= 0, got ${String(timeout)}`);
-  return timeout;
-}
-
 /**
  * Wait until the futures reach the `returnWhen` condition, or `timeout` ms pass; resolves
  * with the done and not-done sets (duplicates collapse).
@@ -261,17 +259,17 @@ export async function wait<F extends Future<any>>(futures: Iterable<F>, options:
   };
   if (!satisfied()) {
     await new Promise<void>((resolve) => {
-      let timer: NodeTimeout | undefined;
+      let timer: LongTimer | undefined;
       let finished = false;
       const check = () => {
         if (finished || !satisfied()) return;
         finished = true;
-        if (timer !== undefined) clearTimeout(timer);
+        timer?.clear();
         resolve();
       };
       for (const f of all) if (!f.done()) f.addDoneCallback(check);
       if (timeout !== undefined) {
-        timer = setTimeout(() => {
+        timer = setLongTimeout(() => {
           finished = true;
           resolve();
         }, timeout);
@@ -335,7 +333,7 @@ export function asCompleted<F extends Future<any>>(futures: Iterable<F>, options
   } catch (err) {
     early = err;
   }
-  const deadline = timeout === undefined ? undefined : performance.now() + timeout;
+  const deadline = deadlineAfter(timeout);
   let wake: (() => void) | null = null;
   let finished = false;
   for (const f of pending) {
@@ -363,20 +361,20 @@ export function asCompleted<F extends Future<any>>(futures: Iterable<F>, options
         const f = ready.shift();
         if (f) return { value: f, done: false };
         if (pending.size === 0) return end();
-        const left = deadline === undefined ? undefined : deadline - performance.now();
-        if (left !== undefined && left <= 0) {
+        const left = timeLeft(deadline);
+        if (left === 0) {
           const notDone = pending.size;
           end();
           throw new TimeoutError(`asCompleted(): ${notDone} of ${total} futures not done within ${timeout} ms`, { timeout });
         }
         await new Promise<void>((resolve) => {
-          let timer: NodeTimeout | undefined;
+          let timer: LongTimer | undefined;
           wake = () => {
             wake = null;
-            if (timer !== undefined) clearTimeout(timer);
+            timer?.clear();
             resolve();
           };
-          if (left !== undefined) timer = setTimeout(wake, left);
+          if (left !== undefined) timer = setLongTimeout(wake, left);
         });
       }
     },

@@ -2,7 +2,8 @@
 // Parent side. Every method translates its arguments into one of the engine's three shapes
 // of work (call, mapAll, stream); nothing here knows about workers or messages.
 
-import { InvalidStateError, invalidArg, invalidRange, TimeoutError } from '../errors.ts';
+import { InvalidStateError, invalidArg, TimeoutError } from '../errors.ts';
+import { checkTimeout, setLongTimeout } from '../options.ts';
 import { call, Engine, mapAll, stream, type CallOptions, type MapOptions } from './engine.ts';
 
 export type { CallOptions, MapOptions } from './engine.ts';
@@ -121,9 +122,15 @@ export class AsyncResult<T> implements PromiseLike<T> {
    * WorkerLostError, CancelledError…), or TimeoutError.
    */
   get(timeout?: number): Promise<T> {
-    if (timeout === undefined || timeout === null) return this.#promise;
-    return this.wait(timeout).then(() => {
-      if (!this.#outcome) throw new TimeoutError(`AsyncResult.get(): the result was not ready within ${timeout} ms`, { timeout });
+    let limit: number | undefined;
+    try {
+      limit = checkTimeout(timeout, 'AsyncResult.get(timeout)');
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (limit === undefined) return this.#promise;
+    return this.wait(limit).then(() => {
+      if (!this.#outcome) throw new TimeoutError(`AsyncResult.get(): the result was not ready within ${limit} ms`, { timeout: limit });
       return this.#promise;
     });
   }
@@ -134,17 +141,22 @@ export class AsyncResult<T> implements PromiseLike<T> {
    * Python: AsyncResult.wait(timeout).
    */
   wait(timeout?: number): Promise<void> {
+    let limit: number | undefined;
+    try {
+      limit = checkTimeout(timeout, 'AsyncResult.wait(timeout)');
+    } catch (err) {
+      return Promise.reject(err);
+    }
     const settled = this.#promise.then(
       () => undefined,
       () => undefined,
     );
-    if (timeout === undefined || timeout === null) return settled;
-    if (typeof timeout !== 'number' || !(timeout >= 0)) return Promise.reject(invalidRange(`AsyncResult.wait(timeout): timeout must be milliseconds >= 0, got ${String(timeout)}`));
+    if (limit === undefined) return settled;
     if (this.#outcome) return Promise.resolve();
     return new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, timeout);
+      const timer = setLongTimeout(resolve, limit);
       void settled.then(() => {
-        clearTimeout(timer);
+        timer.clear();
         resolve();
       });
     });

@@ -3,6 +3,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { availableParallelism, constants } from 'node:os';
 import { InvalidStateError, invalidArg, SerializationError } from '../errors.ts';
+import { checkTimeout, setLongTimeout } from '../options.ts';
 import { findUncloneable, isBranded, PROTOCOL, type FromChild, type ToChild } from '../protocol.ts';
 import { encodeHandles } from '../queue/handle.ts';
 import { runtime } from './runtime.ts';
@@ -141,16 +142,20 @@ export class Process<A extends unknown[] = unknown[]> {
   /**
    * Wait for the process to end; with `timeout` (ms), resolve when it passes even if the
    * process is still running (check `exitCode`/`isAlive()`), as Python does.
-   * Python: Process.join(timeout).
+   * Python: Process.join(timeout) — Infinity or undefined wait for the end, a negative
+   * timeout is 0. Rejects with InvalidStateError (before start()), TypeError/RangeError
+   * (MP_INVALID_ARG) for a timeout that is not a number, or NaN.
    */
   async join(timeout?: number): Promise<void> {
     if (this.#state === 'initial') throw new InvalidStateError(`${this.#name}: join() before start()`);
+    const limit = checkTimeout(timeout, `${this.#name}: join(timeout)`);
     if (!this.#exited) return;
-    if (timeout === undefined || timeout === null) return this.#exited;
-    if (typeof timeout !== 'number' || Number.isNaN(timeout) || timeout < 0) throw invalidArg('join(timeout) expects milliseconds >= 0');
-    let timer: NodeTimeout | undefined;
-    await Promise.race([this.#exited, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeout)))]);
-    clearTimeout(timer);
+    if (limit === undefined) return this.#exited;
+    let passed!: () => void;
+    const timeUp = new Promise<void>((resolve) => (passed = resolve));
+    const timer = setLongTimeout(passed, limit);
+    await Promise.race([this.#exited, timeUp]);
+    timer.clear();
   }
 
   /** Python: Process.is_alive(). */
