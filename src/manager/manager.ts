@@ -13,6 +13,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { InvalidStateError, invalidArg, ManagerError } from '../errors.ts';
+import { checkTimeout } from '../options.ts';
 import type { FnSpec } from '../protocol.ts';
 import { Process } from '../process/process.ts';
 import { isTaskRef, tasks, toFnSpec } from '../process/task.ts';
@@ -434,7 +435,12 @@ export class Manager extends BaseManager {
    * run in the manager). Python: Manager().Barrier(parties, timeout=…). @default options.timeout no limit
    */
   barrier(parties: number, options: { timeout?: number } = {}): Promise<Barrier> {
-    return this.create('barrier', parties, options);
+    try {
+      // Checked here so that a bad timeout rejects as itself, not as the server's reply.
+      return this.create('barrier', parties, { timeout: checkTimeout(options?.timeout, 'Manager.barrier()') });
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 }
 

@@ -13,10 +13,11 @@
 // handed to a child must close that copy for the other side to ever see EOF.
 
 import { invalidArg, InvalidStateError, QueueClosed } from '../errors.ts';
+import { checkSignal, checkTimeout } from '../options.ts';
 import type { Handle } from '../protocol.ts';
 import { noteShareable, registerReviver, toHandle, type Shareable } from './handle.ts';
 import { localHost, type CallContext, type Host } from './host.ts';
-import { backendFor, Channel, checkSignal, checkTimeout, LocalBackend, type Batch, type ChannelBackend, type PutRequest, type TakeRequest } from './queue.ts';
+import { backendFor, Channel, LocalBackend, type Batch, type ChannelBackend, type PutRequest, type TakeRequest } from './queue.ts';
 
 const KIND = 'pipe-connection';
 const EOF = 'recv(): the other end of the pipe was closed and everything it sent has been received (Python: EOFError)';
@@ -179,14 +180,14 @@ export class Connection<T = unknown> implements Shareable {
 
   /**
    * Whether a value is ready to recv(), waiting up to `timeout` ms (null or Infinity: until
-   * one is). Also true at EOF, so that recv() reports it. Python: Connection.poll(timeout).
+   * one is; a negative timeout is 0). Also true at EOF, so that recv() reports it.
+   * Python: Connection.poll(timeout).
    * @default timeout 0 (do not wait)
    */
   poll(timeout: number | null = 0): Promise<boolean> {
     try {
       this.#check('poll()', 'readable');
-      const t = timeout === null ? undefined : checkTimeout(timeout, 'poll()');
-      return this.#b.poll(t, 'poll()');
+      return this.#b.poll(checkTimeout(timeout, 'poll()'), 'poll()');
     } catch (err) {
       return Promise.reject(err);
     }

@@ -27,6 +27,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { serialize } from 'node:v8';
 import { CancelledError, Empty, Full, invalidArg, invalidRange, InvalidStateError, QueueClosed, SerializationError, TimeoutError } from '../errors.ts';
+import { checkSignal, checkTimeout, deadlineAfter, setLongTimeout, timeLeft, type LongTimer } from '../options.ts';
 import type { Handle } from '../protocol.ts';
 import { registerFlusher } from '../process/runtime.ts';
 import { encodeHandles, noteShareable, registerReviver, reviveHandles, toHandle, type Shareable } from './handle.ts';
@@ -308,7 +309,7 @@ export class Waiter<T> {
   done = false;
   readonly #resolve: (value: T) => void;
   readonly #reject: (err: Error) => void;
-  #timer: NodeTimeout | null = null;
+  #timer: LongTimer | null = null;
   #signal: AbortSignal | null = null;
   #onAbort: (() => void) | null = null;
   readonly #cleanup: () => void;
@@ -319,11 +320,22 @@ export class Waiter<T> {
     this.#cleanup = cleanup;
   }
 
-  /** Arm the timeout (calls `onTimeout`) and the signal (rejects with CancelledError or the connection's reason). */
+  /**
+   * Arm the timeout (calls `onTimeout`) and the signal (rejects with CancelledError or the
+   * connection's reason). The timeout follows src/options.ts whether it was checked in this
+   * process or arrived over the wire from another: undefined, null or Infinity is no limit,
+   * a huge one is re-armed in steps, a negative one is 0; an invalid one rejects this wait
+   * (removing it, through `cleanup`) instead of throwing into the host.
+   */
   arm(options: WaitOptions, onTimeout: () => void, what: string): void {
-    if (options.timeout !== undefined && Number.isFinite(options.timeout)) {
-      this.#timer = setTimeout(onTimeout, options.timeout);
+    let timeout: number | undefined;
+    try {
+      timeout = checkTimeout(options.timeout, what);
+    } catch (err) {
+      this.reject(err as Error);
+      return;
     }
+    if (timeout !== undefined) this.#timer = setLongTimeout(onTimeout, timeout);
     const signal = options.signal;
     if (signal) {
       this.#signal = signal;
@@ -343,7 +355,7 @@ export class Waiter<T> {
   #finish(): boolean {
     if (this.done) return false;
     this.done = true;
-    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer?.clear();
     if (this.#signal && this.#onAbort) this.#signal.removeEventListener('abort', this.#onAbort);
     this.#cleanup();
     return true;
@@ -357,19 +369,8 @@ export function abortError(signal: AbortSignal, what: string): Error {
   return new CancelledError(`${what} was cancelled`, { cause: reason });
 }
 
-/** Check a `{ timeout }` option; throws RangeError (MP_INVALID_ARG). */
-export function checkTimeout(timeout: unknown, what: string): number | undefined {
-  if (timeout === undefined || timeout === null) return undefined;
-  if (typeof timeout !== 'number' || Number.isNaN(timeout) || timeout < 0) throw invalidRange(`${what}: timeout must be a number of milliseconds >= 0, got ${String(timeout)}`);
-  return timeout === Infinity ? undefined : timeout;
-}
-
-/** Check a `{ signal }` option; throws TypeError (MP_INVALID_ARG). */
-export function checkSignal(signal: unknown, what: string): AbortSignal | undefined {
-  if (signal === undefined || signal === null) return undefined;
-  if (typeof signal !== 'object' || typeof (signal as AbortSignal).aborted !== 'boolean') throw invalidArg(`${what}: signal must be an AbortSignal`);
-  return signal as AbortSignal;
-}
+// The option checks live in src/options.ts; re-exported for the modules importing them from here.
+export { checkSignal, checkTimeout };
 
 const RESOLVED = Promise.resolve();
 const noop = (): void => {};
@@ -969,7 +970,7 @@ export class RemoteChannel {
 
   async #fetchAndGet(wait: boolean, options: WaitOptions, what: string): Promise<unknown> {
     this.flushSoon(); // our own puts reach the host before our request for items
-    const deadline = options.timeout === undefined ? Infinity : performance.now() + options.timeout;
+    const deadline = deadlineAfter(options.timeout);
     for (;;) {
       if (this.#rcount > 0) return this.#takeOne();
       if (this.#fetch) {
@@ -1162,12 +1163,12 @@ function tooManyTaskDone(): InvalidStateError {
   return new InvalidStateError('taskDone() called too many times: more calls than items put (Python: ValueError: task_done() called too many times)');
 }
 
-/** Await `promise`, but reject at `deadline` (TimeoutError) or when `signal` fires. */
+/** Await `promise`, but reject at `deadline` (from deadlineAfter: TimeoutError) or when `signal` fires. */
 function raceDeadline(promise: Promise<void>, deadline: number, signal: AbortSignal | undefined, what: string): Promise<void> {
   if (deadline === Infinity && !signal) return promise;
   return new Promise<void>((resolve, reject) => {
     const w = new Waiter<void>(resolve, reject, noop);
-    const timeout = deadline === Infinity ? undefined : Math.max(0, deadline - performance.now());
+    const timeout = timeLeft(deadline);
     w.arm({ timeout, signal }, () => w.reject(new TimeoutError(`${what} timed out: nothing arrived in time`, { timeout })), what);
     promise.then(() => w.resolve());
   });

@@ -13,10 +13,11 @@
 // It also means an RLock is re-entrant for every async task of its owning process.
 
 import { CancelledError, invalidArg, invalidRange, InvalidStateError, QueueClosed, TimeoutError } from '../errors.ts';
+import { checkSignal, checkTimeout, deadlineAfter, timeLeft } from '../options.ts';
 import type { Handle } from '../protocol.ts';
 import { noteShareable, registerReviver, toHandle, type Shareable } from './handle.ts';
 import { Host, HostClient, localHost, type CallContext } from './host.ts';
-import { checkSignal, checkTimeout, Waiter } from './queue.ts';
+import { Waiter } from './queue.ts';
 
 // ---------------------------------------------------------------------------------------
 // Host side
@@ -287,6 +288,8 @@ class BarrierCore {
       for (const { index: i, w } of waiting) w.resolve(i);
       return index;
     }
+    // undefined (or null) is Python's None: the barrier's default. An explicit Infinity from
+    // wait(Infinity) means no limit even when the barrier has a default.
     const limit = timeout ?? this.#timeout;
     return new Promise<number>((resolve, reject) => {
       // A party that times out, is cancelled or dies breaks the barrier for everyone, as in
@@ -306,7 +309,7 @@ class BarrierCore {
       entry.w.arm(
         { timeout: limit, signal: ctx.signal },
         () => {
-          entry.w.reject(new TimeoutError(`Barrier.wait() timed out after ${limit} ms with ${this.#arrived.length + 1} of ${this.parties} parties; the barrier is now broken`, { timeout: limit }));
+          entry.w.reject(new TimeoutError(`Barrier.wait() timed out after ${limit} ms with ${this.#arrived.length} of ${this.parties} parties; the barrier is now broken`, { timeout: limit }));
           this.#breakBarrier();
         },
         'Barrier.wait()',
@@ -813,12 +816,12 @@ export class Condition extends Acquirable {
   async waitFor<R>(predicate: () => R | Promise<R>, timeout?: number | SyncWaitOptions | null): Promise<R> {
     if (typeof predicate !== 'function') throw invalidArg('Condition.waitFor(predicate): predicate must be a function');
     const { timeout: t, signal } = parseWait(timeout, 'Condition.waitFor()');
-    const deadline = t === undefined ? Infinity : performance.now() + t;
+    const deadline = deadlineAfter(t);
     let result = await predicate();
     while (!result) {
-      const remaining = deadline - performance.now();
-      if (remaining <= 0) break;
-      await this.wait({ timeout: remaining === Infinity ? undefined : remaining, signal });
+      const remaining = timeLeft(deadline);
+      if (remaining === 0) break;
+      await this.wait({ timeout: remaining, signal });
       result = await predicate();
     }
     return result;
@@ -881,12 +884,15 @@ export class Barrier implements Shareable {
 
   /**
    * Wait for the other parties; resolves with this party's arrival index (0..parties-1).
-   * Python: Barrier.wait(timeout).
+   * Python: Barrier.wait(timeout) — no timeout (undefined, null) uses the barrier's default;
+   * Infinity waits without limit even when the barrier has a default.
    */
   wait(timeout?: number | SyncWaitOptions | null): Promise<number> {
     return rejecting(() => {
       const { timeout: t, signal } = parseWait(timeout, 'Barrier.wait()');
-      return this.#b.call('wait', [t], { signal }, 'Barrier.wait()') as Promise<number>;
+      const given = typeof timeout === 'number' || (typeof timeout === 'object' && timeout !== null && timeout.timeout != null);
+      // parseWait turns Infinity into undefined (no limit); here that must not fall back to the default.
+      return this.#b.call('wait', [t === undefined && given ? Infinity : t], { signal }, 'Barrier.wait()') as Promise<number>;
     });
   }
 
