@@ -19,6 +19,7 @@ export type MultiprocErrorCode =
   | 'MP_FULL'
   | 'MP_QUEUE_CLOSED'
   | 'MP_AUTH'
+  | 'MP_HOST_BUSY'
   | 'MP_MANAGER'
   | 'MP_INVALID_STATE';
 
@@ -180,6 +181,20 @@ export class AuthenticationError extends MultiprocError {
 }
 
 /**
+ * A host (a manager server, or the process serving a queue or lock) refused the connection
+ * before the handshake: too many connections were waiting to authenticate there (its
+ * `maxPendingHandshakes` / `maxPendingPerAddress` caps). The host is alive; nothing was
+ * sent, and a new attempt later may succeed.
+ * Python: ConnectionRefusedError (what a Client gets from a Listener whose backlog is full).
+ */
+export class HostBusyError extends MultiprocError {
+  static readonly CODE = 'MP_HOST_BUSY';
+  constructor(message: string, options?: ErrorOptions) {
+    super('MP_HOST_BUSY', message, options);
+  }
+}
+
+/**
  * The manager is shut down, unreachable, or refused the call.
  * Python: multiprocessing.managers.RemoteError / EOFError / ConnectionRefusedError.
  */
@@ -227,6 +242,7 @@ export const errorClasses = {
   MP_FULL: Full,
   MP_QUEUE_CLOSED: QueueClosed,
   MP_AUTH: AuthenticationError,
+  MP_HOST_BUSY: HostBusyError,
   MP_MANAGER: ManagerError,
   MP_INVALID_STATE: InvalidStateError,
 } as const;

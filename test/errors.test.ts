@@ -20,6 +20,7 @@ const table: Array<[string, string, () => Error]> = [
   ['Full', 'MP_FULL', () => new src.Full()],
   ['QueueClosed', 'MP_QUEUE_CLOSED', () => new src.QueueClosed('closed')],
   ['AuthenticationError', 'MP_AUTH', () => new src.AuthenticationError('auth')],
+  ['HostBusyError', 'MP_HOST_BUSY', () => new src.HostBusyError('busy')],
   ['ManagerError', 'MP_MANAGER', () => new src.ManagerError('gone')],
   ['InvalidStateError', 'MP_INVALID_STATE', () => new src.InvalidStateError('twice')],
 ];

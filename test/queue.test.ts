@@ -2,6 +2,7 @@
 // consumers, backpressure, timeouts, join, a killed consumer, a host that exits, hostile peers.
 import { suite } from 'uvu';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -391,9 +392,11 @@ test('garbage and oversized frames close that connection only; the host keeps se
   const q = new Queue<number>();
   const handle = q[toHandle]();
   const address = handle.address as string;
-  const stderrWrite = process.stderr.write;
+  // Every dropped connection is an event on the library's diagnostics channel (on stderr
+  // they are rate-limited warnings, src/diagnostics.ts).
   const logged: string[] = [];
-  process.stderr.write = ((chunk: string) => (logged.push(String(chunk)), true)) as typeof process.stderr.write;
+  const onEvent = (e: unknown) => void ((e as { code?: string }).code === 'MP_HOST_DROPPED' && logged.push((e as { message: string }).message));
+  subscribe('multiproc', onEvent);
   try {
     for (const payload of [Buffer.from('GET / HTTP/1.1\r\n\r\n'), Buffer.from([0xff, 0xff, 0xff, 0xff, 1, 2, 3])]) {
       await withinMs(
@@ -408,7 +411,7 @@ test('garbage and oversized frames close that connection only; the host keeps se
       );
     }
   } finally {
-    process.stderr.write = stderrWrite;
+    unsubscribe('multiproc', onEvent);
   }
   assert.ok(logged.length >= 1 && logged.every((l) => l.includes('multiproc host')), `logged: ${logged.join('')}`);
   const p = start(work.produce, [q, 0, 10, -1, 1]);
@@ -422,26 +425,21 @@ test('a wrong authkey fails with AuthenticationError, in this process and in a c
   const q = new Queue<number>();
   const handle = q[toHandle]();
   const wrong = Buffer.alloc(32, 7);
-  const stderrWrite = process.stderr.write;
   const logged: string[] = [];
-  process.stderr.write = ((chunk: string) => (logged.push(String(chunk)), true)) as typeof process.stderr.write;
+  const onEvent = (e: unknown) => void ((e as { code?: string }).code === 'MP_HOST_DROPPED' && logged.push((e as { message: string }).message));
+  subscribe('multiproc', onEvent);
   try {
     const link = connect(handle.address, wrong, { onMessage: () => {}, onClose: () => {} });
     await rejects(link.ready, isCode(AuthenticationError, 'MP_AUTH'), 'handshake with a wrong key');
     await waitFor(() => logged.some((l) => l.includes('authkey')), 'the host to log the refused connection', 5000);
-  } finally {
-    process.stderr.write = stderrWrite;
-  }
-  const out = new Queue<unknown>();
-  const p = start(work.getWithHandle, [{ ...handle, authkey: wrong.toString('hex') }, out]);
-  logged.length = 0;
-  process.stderr.write = ((chunk: string) => (logged.push(String(chunk)), true)) as typeof process.stderr.write;
-  try {
+    const out = new Queue<unknown>();
+    const p = start(work.getWithHandle, [{ ...handle, authkey: wrong.toString('hex') }, out]);
+    logged.length = 0;
     assert.equal(await withinMs(out.get(), 20_000, 'the child report'), ['AuthenticationError', 'MP_AUTH']);
     await p.join();
     await waitFor(() => logged.length > 0, 'the host to log the refused child', 5000);
   } finally {
-    process.stderr.write = stderrWrite;
+    unsubscribe('multiproc', onEvent);
   }
   assert.is(logged.length, 1, `one line per refused connection: ${logged.join('')}`);
   await q.put(5);

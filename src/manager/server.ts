@@ -29,7 +29,7 @@ import { InvalidStateError, invalidArg, ManagerError } from '../errors.ts';
 import { encodeError, PROTOCOL, type FnSpec, type Handle, type WireError } from '../protocol.ts';
 import { moduleFile, runtime } from '../process/runtime.ts';
 import { isShareable, noteShareable, toHandle, type Shareable } from '../queue/handle.ts';
-import { formatAddress, Host, type Address } from '../queue/host.ts';
+import { formatAddress, Host, type Address, type HostOptions } from '../queue/host.ts';
 import { JoinableQueue, Queue } from '../queue/queue.ts';
 import { Barrier, BoundedSemaphore, Condition, Event, Lock, RLock, Semaphore } from '../queue/sync.ts';
 import { ManagedArray, ManagedDict, ManagedList, ManagedNamespace, ManagedValue, type ManagedObject } from './objects.ts';
@@ -93,8 +93,8 @@ export interface ServerInfo {
 }
 
 /** Options of `new ManagerServer()`. */
-export interface ManagerServerOptions {
-  /** A unix socket path or `{ host, port }` (port 0 picks one). @default a fresh socket path in os.tmpdir() */
+export interface ManagerServerOptions extends Pick<HostOptions, 'maxPendingHandshakes' | 'maxPendingPerAddress' | 'handshakeTimeout'> {
+  /** A unix socket path or `{ host, port }` (port 0 picks one). @default a fresh socket path in a private directory under os.tmpdir() */
   address?: Address;
   /** The key clients must prove they know. @default 32 random bytes */
   authkey?: Buffer | string;
@@ -228,7 +228,15 @@ export class ManagerServer {
   /** @internal Use `BaseManager.getServer()`. */
   constructor(registry: Map<string, TypeidEntry>, options: ManagerServerOptions = {}) {
     this.#registry = registry;
-    this.#host = new Host({ address: options.address, authkey: options.authkey, maxFrameSize: options.maxFrameSize, keepAlive: options.keepAlive });
+    this.#host = new Host({
+      address: options.address,
+      authkey: options.authkey,
+      maxFrameSize: options.maxFrameSize,
+      keepAlive: options.keepAlive,
+      maxPendingHandshakes: options.maxPendingHandshakes,
+      maxPendingPerAddress: options.maxPendingPerAddress,
+      handshakeTimeout: options.handshakeTimeout,
+    });
     this.#done = new Promise<void>((resolve) => (this.#settle = resolve));
     const control = {
       hello: (): ServerInfo => ({ pid: process.pid, protocol: PROTOCOL, typeids: [...this.#registry.keys()] }),

@@ -3,10 +3,12 @@
 // hosts it (src/queue/host.ts). Whoever created the socket owns it: the Link closes it.
 //
 // Framing: every frame is a 4-byte big-endian length, then that many bytes. The length is
-// checked against a cap (64 MiB by default) before anything is buffered, so a peer cannot
-// make us allocate without limit. Handshake frames are raw bytes (capped at 1 KiB); every
-// later frame is one message of src/protocol.ts (ToHost / FromHost) in the byte layout of
-// src/queue/codec.ts.
+// checked against a cap (64 MiB by default) before anything is buffered, and a large frame's
+// buffer grows with the bytes that actually arrive (not with the length its header claims),
+// so a peer cannot make us allocate without limit or hold memory it never sent. Handshake
+// frames are raw bytes (capped at 1 KiB); every later frame is one message of
+// src/protocol.ts (ToHost / FromHost) in the byte layout of src/queue/codec.ts. A frame that
+// breaks these rules (too long, empty, undecodable) closes its link with a protocol error.
 //
 // Handshake (challenge-response both ways, as Python's multiprocessing.connection does; the
 // key itself never crosses):
@@ -15,24 +17,34 @@
 //   host  -> proxy   HMAC-SHA256(key, "multiproc host" + proxyNonce), hostPid(u32)    or "FAIL"
 // The labels make the two answers differ, so a peer cannot reflect our own challenge back.
 // A proxy whose key is wrong gets AuthenticationError; so does a proxy that reached a host
-// which cannot prove it knows the key.
+// which cannot prove it knows the key. A host with too many connections still in the
+// handshake (src/queue/host.ts caps them) sends, instead of the greeting,
+//   host  -> proxy   "BUSY", 0x00, reason (UTF-8)
+// and closes (refuse()); the proxy's handshake fails with HostBusyError quoting the reason.
+// Either side drops a handshake that has not completed within `handshakeTimeout`.
 //
 // Writes are coalesced: messages sent in one synchronous burst leave in one writev (flushed
 // on a microtask), and 256 KiB of pending frames are flushed at once.
 
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createConnection, type Socket } from 'node:net';
-import { AuthenticationError, invalidRange, SerializationError } from '../errors.ts';
+import { AuthenticationError, HostBusyError, invalidRange, SerializationError } from '../errors.ts';
 import { PROTOCOL, type FromHost, type ToHost } from '../protocol.ts';
 import { decodeMessage, MessageEncoder } from './codec.ts';
 
 /** Default cap on one frame, in bytes: 64 MiB (the `maxFrameSize` option changes it). */
 export const DEFAULT_MAX_FRAME = 64 * 1024 * 1024;
+/** Default time a handshake may take before its connection is dropped, in ms (`handshakeTimeout`). */
+export const DEFAULT_HANDSHAKE_TIMEOUT = 20_000;
 const HANDSHAKE_MAX = 1024;
-const HANDSHAKE_TIMEOUT = 20_000;
 const NONCE = 32;
 const FLUSH_BYTES = 256 * 1024;
 const FAIL = Buffer.from('FAIL');
+/** Starts the frame a host sends instead of its greeting when it refuses a connection. */
+const BUSY = Buffer.from('BUSY\0', 'latin1');
+/** Longest refusal reason sent or shown (the frame must fit the 1 KiB handshake cap). */
+const BUSY_REASON_MAX = 400;
+const EMPTY = Buffer.alloc(0);
 /** Receive buffer of a client socket (read into directly by libuv, reused for every read). */
 const RECV_BUFFER = 64 * 1024;
 /** A frame at least this large, arriving in pieces, is assembled in place (one copy). */
@@ -75,14 +87,20 @@ class FrameError extends Error {}
 /**
  * Reassembles frames from socket chunks without quadratic copying: chunks are kept in a
  * list and each frame is copied at most once (not at all when it lies inside one chunk).
- * A large frame that arrives in pieces is copied into its own buffer as the pieces come.
+ * A large frame that arrives in pieces is copied into its own buffer as the pieces come;
+ * that buffer starts small and doubles as bytes arrive (up to the frame's length), so the
+ * memory a frame holds follows what the peer sent, not what its header claims: a 4-byte
+ * header announcing 60 MiB costs 64 KiB until the bytes come. Doubling keeps the copying
+ * linear (each byte is moved at most about twice more).
+ * Throws FrameError (from next()) for a frame over the cap; a frame of length 0 is returned
+ * as an empty Buffer, for the caller to judge.
  */
-class FrameReader {
+export class FrameReader {
   readonly #chunks: Buffer[] = [];
   #head = 0; // read offset inside #chunks[0]
   #bytes = 0; // unread bytes over all chunks
   #need = -1; // body length of the frame being read, -1 while reading its header
-  #body: Buffer | null = null; // a big frame being filled in place
+  #body: Buffer | null = null; // a big frame being assembled: [0, #filled) holds its bytes so far
   #filled = 0;
   max: number;
 
@@ -101,9 +119,15 @@ class FrameReader {
    */
   push(chunk: Buffer, transient = false): void {
     if (chunk.length === 0) return;
-    const body = this.#body;
+    let body = this.#body;
     if (body !== null) {
-      const count = Math.min(chunk.length, body.length - this.#filled);
+      const count = Math.min(chunk.length, this.#need - this.#filled);
+      if (this.#filled + count > body.length) {
+        // Grow geometrically, never past the frame's length.
+        const grown = Buffer.allocUnsafe(Math.min(this.#need, Math.max(body.length * 2, this.#filled + count)));
+        body.copy(grown, 0, 0, this.#filled);
+        this.#body = body = grown;
+      }
       chunk.copy(body, this.#filled, 0, count);
       this.#filled += count;
       if (count === chunk.length) return;
@@ -117,7 +141,8 @@ class FrameReader {
   /** The next complete frame, or null. Throws FrameError for an oversized frame. */
   next(): Buffer | null {
     if (this.#body !== null) {
-      if (this.#filled < this.#body.length) return null;
+      // Once full, the body's capacity equals the frame length (growth stops there).
+      if (this.#filled < this.#need) return null;
       const out = this.#body;
       this.#body = null;
       this.#need = -1;
@@ -132,9 +157,10 @@ class FrameReader {
     }
     if (this.#bytes < this.#need) {
       if (this.#need >= BIG_FRAME) {
-        // Assemble it in place: later chunks are copied straight into it.
-        const body = Buffer.allocUnsafe(this.#need);
+        // Assemble it in its own buffer: later chunks are copied straight into it. Sized by
+        // what has arrived, not by #need (see the class comment).
         const have = this.#bytes;
+        const body = Buffer.allocUnsafe(Math.min(this.#need, Math.max(BIG_FRAME, have * 2)));
         if (have > 0) this.#take(have).copy(body, 0);
         this.#body = body;
         this.#filled = have;
@@ -147,6 +173,8 @@ class FrameReader {
   }
 
   #take(n: number): Buffer {
+    // A frame of length 0: there may be no chunk left at all (its header came in pieces).
+    if (n === 0) return EMPTY;
     this.#bytes -= n;
     const first = this.#chunks[0]!;
     if (first.length - this.#head >= n) {
@@ -197,6 +225,8 @@ let encoder: MessageEncoder | null = null;
 export interface LinkOptions {
   /** Largest frame accepted or sent, in bytes. @default 67108864 (64 MiB) */
   maxFrameSize?: number;
+  /** Drop the connection when the handshake has not completed within this many ms. @default 20000 */
+  handshakeTimeout?: number;
   /** Called with every message received (decoded; a malformed frame closes the link instead). */
   onMessage: (message: ToHost | FromHost) => void;
   /**
@@ -258,7 +288,8 @@ export class Link {
     else socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     socket.on('error', (err: Error) => this.#close(err));
     socket.on('close', () => this.#close(null));
-    this.#handshakeTimer = setTimeout(() => this.#close(new FrameError('the handshake did not complete in time')), HANDSHAKE_TIMEOUT);
+    const timeout = options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
+    this.#handshakeTimer = setTimeout(() => this.#close(new FrameError(`the handshake did not complete within ${timeout} ms`)), timeout);
     // The timer must not keep a process alive on its own; the socket decides that.
     this.#handshakeTimer.unref();
   }
@@ -382,6 +413,7 @@ export class Link {
       this.#handshakeStep!(f);
       return;
     }
+    if (f.length === 0) throw new FrameError('an empty frame (length 0) is not a message');
     let message: ToHost | FromHost;
     try {
       message = decodeMessage(f);
@@ -440,9 +472,17 @@ export class Link {
     this.#options.onClose(error);
   }
 
-  /** @internal Proxy side of the handshake. */
-  startClient(key: Buffer): void {
+  /** @internal Proxy side of the handshake; `where` names the host in messages. */
+  startClient(key: Buffer, where: string): void {
     this.#handshakeStep = (hello) => {
+      if (hello.length >= BUSY.length && hello.subarray(0, BUSY.length).equals(BUSY)) {
+        // The reason is the peer's text: shown printable and bounded, never interpreted.
+        const reason = hello.subarray(BUSY.length, BUSY.length + BUSY_REASON_MAX).toString('utf8').replace(/[^\x20-\x7e]/g, '?');
+        throw new HostBusyError(
+          `the host at ${where} refused the connection: ${reason || 'too many connections are waiting to authenticate there'}. ` +
+            'It is running; try again later, or raise its maxPendingHandshakes / maxPendingPerAddress if that many clients are legitimate',
+        );
+      }
       const sep = hello.indexOf(0);
       const version = sep === -1 ? '' : hello.subarray(0, sep).toString('latin1');
       if (version !== PROTOCOL) {
@@ -519,14 +559,15 @@ export function connect(address: Address, authkey: Buffer | string, options: Con
   const socket = typeof address === 'string' ? createConnection({ path: address, onread }) : createConnection({ host: address.host, port: address.port, noDelay: true, onread });
   const link = new Link(socket, options, (fn) => (onRead = fn));
   if (options.unref) link.unref();
-  link.startClient(key);
+  link.startClient(key, formatAddress(address));
   return link;
 }
 
 /**
  * Run the host side of the handshake on an accepted socket. The link starts unref'd: a host
  * never keeps its process alive for a client's sake. A client with the wrong key gets "FAIL"
- * and the link closes with AuthenticationError (reported to onClose).
+ * and the link closes with AuthenticationError (reported to onClose); one that has not
+ * answered within `handshakeTimeout` is dropped (onClose with a protocol error).
  * Python: multiprocessing.connection.Listener(address, authkey=...).accept().
  *
  * @example
@@ -537,4 +578,21 @@ export function accept(socket: Socket, authkey: Buffer | string, options: LinkOp
   link.unref();
   link.startServer(toKey(authkey));
   return link;
+}
+
+/**
+ * Turn a client away before the handshake: send the refusal frame ("BUSY", 0, `reason`) in
+ * place of the greeting, then close. The client's handshake fails with HostBusyError quoting
+ * `reason`. The socket is destroyed as soon as the frame is handed to the kernel, so a
+ * refused connection holds its file descriptor no longer than one write.
+ * Python: no equivalent (a Listener's backlog refuses at the TCP level).
+ *
+ * @example
+ * createServer((socket) => (tooMany ? refuse(socket, 'too many connections are waiting') : accept(socket, key, options)));
+ */
+export function refuse(socket: Socket, reason: string): void {
+  // The peer may reset meanwhile: that error ends nothing but this socket.
+  socket.on('error', () => socket.destroy());
+  socket.unref();
+  socket.end(frame(Buffer.concat([BUSY, Buffer.from(reason, 'utf8').subarray(0, BUSY_REASON_MAX)])), () => socket.destroy());
 }

@@ -64,12 +64,18 @@ export function encodeHandles<T>(value: T): { value: T; handles: boolean } {
   return { value: out as T, handles: found.any };
 }
 
-/** Replace handle records inside `value` by proxies. */
-export function reviveHandles<T>(value: T): T {
+/**
+ * Replace handle records inside `value` by proxies. `keep`, when given, is asked first for
+ * each handle and may return what to put in its place instead of a proxy (a host keeps the
+ * handles it must not connect to as opaque values); undefined means revive it.
+ */
+export function reviveHandles<T>(value: T, keep?: (handle: Handle) => unknown): T {
   return walk(
     value,
     (v) => {
       if (!isHandle(v)) return undefined;
+      const kept = keep?.(v);
+      if (kept !== undefined) return kept;
       const reviver = revivers.get(v.kind);
       if (!reviver) throw invalidArg(`received a handle of kind '${v.kind}' but no reviver is registered for it; import the module that defines it`);
       return reviver(v);

@@ -4,11 +4,11 @@
 // API, for the objects of src/queue/ and for src/manager/:
 //
 //   Host side
-//     const host = localHost();            per-process host on a unix socket in os.tmpdir()
-//                                          (listens once its first handle is made; unref'd,
-//                                          random authkey, the socket file removed at exit)
-//     const host = new Host({ address?, authkey?, keepAlive? });  await host.listen();
-//                                          any other host: a unix path or { host, port }
+//     const host = localHost();            per-process host on a unix socket in a private
+//                                          directory (listens once its first handle is made;
+//                                          unref'd, random authkey, removed at exit)
+//     const host = new Host({ address?, authkey?, keepAlive?, maxPendingHandshakes?, … });
+//     await host.listen();                 any other host: a unix path or { host, port }
 //                                          (port 0 picks one; read host.address after listen)
 //     const id = host.register(target, { kind, exposed: ['get', 'put'], context?, meta?, onRelease? })
 //                                          remote callers may invoke exactly the `exposed`
@@ -37,22 +37,50 @@
 //                   so an object stays alive while its handle travels to another process;
 //                   the receiver claims the lease ('incref' with claim), or it expires.
 //
+// Leases cost no timer each: a lease is an expiry time, leases of one object expiring in the
+// same step (a second by default) share one record with a count, and one sweep timer per host
+// runs while any lease is outstanding. So what a peer sending 'lease' messages makes the host
+// hold is bounded by the number of objects (times leaseTimeout / step), not by the messages.
+//
 // Liveness: the listening server and every accepted connection are unref'd (unless
 // `keepAlive`), so hosting objects never keeps a process alive; a client socket is ref'd only
 // while one of its calls awaits a reply. When a connection closes, the signals of its pending
 // calls abort (blocked waiters drop out and nothing is handed to a dead peer) and its onClose
 // hooks run (a lock held by a process that died is released there).
+//
+// What a peer can make a host do (anyone who can connect, and an authenticated client):
+//   before authenticating  at most maxPendingHandshakes connections (and maxPendingPerAddress
+//                          per TCP peer address) wait in the handshake; more are refused with
+//                          a "BUSY" frame (the client gets HostBusyError) and closed at once;
+//                          a waiting one is dropped after handshakeTimeout. Authenticated
+//                          connections are never refused.
+//   frames                 capped at maxFrameSize, and buffered as they arrive
+//                          (src/queue/connection.ts), never preallocated from a header.
+//   handles in call args   revived (a proxy, maybe a new connection) only when they point at
+//                          a Host of this process or at a host this process already has a live
+//                          connection to (with the same key); any other handle stays an opaque
+//                          ForeignHandle that is sent on as the same handle. So a client cannot
+//                          make a host dial an address of its choosing.
+// Unix sockets: a default host listens at <os.tmpdir()>/multiproc-<pid>-XXXXXX/host.sock, the
+// directory 0700 and the socket 0600 whatever the umask. Socket and directory are removed by
+// close() and by a process 'exit' listener (process.exit(), the event loop ending, an
+// uncaught exception); a process killed by a signal cannot run code, so the first default
+// host of any later process removes the directories of owners that are gone. An explicit path
+// keeps its place and mode, and is removed the same ways (once this host has bound it).
+// Diagnostics go through src/diagnostics.ts: NODE_DEBUG=multiproc for every event,
+// rate-limited process warnings (MP_HOST_*) for what nobody else can be told.
 
 import { randomBytes } from 'node:crypto';
-import { unlinkSync } from 'node:fs';
-import { readdir, unlink } from 'node:fs/promises';
+import { chmodSync, mkdtempSync, rmdirSync, unlinkSync } from 'node:fs';
+import { readdir, rmdir, stat, unlink } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AuthenticationError, CancelledError, invalidArg, InvalidStateError, QueueClosed, SerializationError } from '../errors.ts';
+import { debug, warn } from '../diagnostics.ts';
+import { AuthenticationError, CancelledError, HostBusyError, invalidArg, invalidRange, InvalidStateError, QueueClosed, SerializationError } from '../errors.ts';
 import { decodeError, encodeError, PROTOCOL, type FromHost, type Handle, type ToHost } from '../protocol.ts';
-import { accept, connect, DEFAULT_MAX_FRAME, formatAddress, toKey, type Address, type Link } from './connection.ts';
-import { encodeHandles, reviveHandles } from './handle.ts';
+import { accept, connect, DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_FRAME, formatAddress, refuse, toKey, type Address, type Link } from './connection.ts';
+import { encodeHandles, noteShareable, reviveHandles, toHandle, type Shareable } from './handle.ts';
 
 export { formatAddress, type Address } from './connection.ts';
 
@@ -92,7 +120,8 @@ export interface RegisterOptions {
 export interface HostOptions {
   /**
    * A unix socket path, or `{ host, port }` for TCP (port 0 picks a free port).
-   * @default a fresh socket path in os.tmpdir()
+   * @default `host.sock` in a fresh directory `multiproc-<pid>-XXXXXX` under os.tmpdir(),
+   * the directory 0700 and the socket 0600, both removed at close() or exit
    */
   address?: Address;
   /** The key clients must prove they know. @default 32 random bytes */
@@ -104,8 +133,34 @@ export interface HostOptions {
    * never does, so hosting a queue does not stop a program from exiting. @default false
    */
   keepAlive?: boolean;
-  /** How long a serialized handle keeps its object alive before a process claims it, ms. @default 60000 */
+  /**
+   * How long a serialized handle keeps its object alive before a process claims it, ms (a
+   * lease ends within two sweep steps after this: 2 s at the default). @default 60000
+   */
   leaseTimeout?: number;
+  /**
+   * Most connections waiting in the handshake at once (not yet authenticated). Beyond it a
+   * new connection is refused: it gets a "BUSY" frame instead of the greeting and is closed,
+   * and the client's call rejects with HostBusyError. Authenticated clients are never
+   * refused. @default 256
+   */
+  maxPendingHandshakes?: number;
+  /** Most connections from one TCP peer address waiting in the handshake at once. @default 64 */
+  maxPendingPerAddress?: number;
+  /** Drop a connection that has not completed the handshake within this many ms. @default 20000 */
+  handshakeTimeout?: number;
+}
+
+/** Default of HostOptions.maxPendingHandshakes. */
+export const DEFAULT_MAX_PENDING_HANDSHAKES = 256;
+/** Default of HostOptions.maxPendingPerAddress. */
+export const DEFAULT_MAX_PENDING_PER_ADDRESS = 64;
+
+/** Leases of one object that expire at the same step: one record, however many. */
+interface Lease {
+  /** performance.now() time at which these leases end. */
+  readonly expires: number;
+  count: number;
 }
 
 interface Entry {
@@ -118,7 +173,10 @@ interface Entry {
   readonly onRelease: (() => void) | undefined;
   local: number;
   remote: number;
-  readonly leases: NodeTimeout[];
+  /** Transit leases, oldest first (expiry times only grow: leaseTimeout is fixed per host). */
+  readonly leases: Lease[];
+  /** Sum of the counts in `leases`. */
+  leased: number;
   released: boolean;
 }
 
@@ -159,23 +217,64 @@ function isThenable(v: unknown): v is PromiseLike<unknown> {
   return typeof v === 'object' && v !== null && typeof (v as { then?: unknown }).then === 'function';
 }
 
-/** Errors worth a line on stderr: a peer that simply died (reset, broken pipe) is not. */
-function worthLogging(err: Error | null): err is Error {
-  if (!err) return false;
+/** Errors worth a warning: a peer that simply died (reset, broken pipe) is not. */
+function worthWarning(err: Error): boolean {
   const code = (err as NodeJS.ErrnoException).code;
   return code !== 'ECONNRESET' && code !== 'EPIPE' && code !== 'ETIMEDOUT';
 }
 
+function positiveInt(value: number | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < 1) throw invalidRange(`Host option ${name} must be a positive integer, got ${String(value)}`);
+  return value;
+}
+
 const finalizer = new FinalizationRegistry<() => void>((release) => release());
 
-const STALE_SOCKET = /^multiproc-(\d+)-[0-9a-f]{12}\.sock$/;
+/** The socket inside a default host's private directory. */
+const SOCKET_NAME = 'host.sock';
+/** A default host's directory: mkdtemp adds 6 characters to `multiproc-<pid>-`. */
+const STALE_DIR = /^multiproc-([1-9]\d*)-[A-Za-z0-9]{6}$/;
+/** A socket file of the layout before private directories. */
+const STALE_SOCKET = /^multiproc-([1-9]\d*)-[0-9a-f]{12}\.sock$/;
 let swept = false;
 
 /**
- * Remove socket files that hosts of dead processes left in os.tmpdir(). A host unlinks its
- * socket at exit, but a SIGKILLed or crashed process cannot; once per process, the first
- * default-path host removes the files whose owner pid is gone. A live process's socket is
- * never touched (the pid in the name is its owner's).
+ * What a process exits without: socket files and directories of this process's hosts, one
+ * remover per host, run by a single 'exit' listener (process.exit(), the loop ending, an
+ * uncaught exception). Each remover is synchronous: nothing asynchronous runs at 'exit'.
+ */
+const removeAtExit = new Set<() => void>();
+let exitListener = false;
+
+function onExit(remove: () => void): void {
+  if (!exitListener) {
+    exitListener = true;
+    process.on('exit', () => {
+      for (const fn of removeAtExit) fn();
+    });
+  }
+  removeAtExit.add(remove);
+}
+
+function ownerGone(pid: number): boolean {
+  if (pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (err) {
+    // EPERM: alive, another user's. Only "no such process" proves the owner gone.
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
+/**
+ * Remove what hosts of dead processes left in os.tmpdir(): their private directories (and
+ * socket files of the older layout). A host removes its own at exit, but a process killed by
+ * a signal cannot; once per process, the first default-path host removes those whose owner
+ * pid is gone. A live process's are never touched (the pid in the name is its owner's), and a
+ * directory holding anything but our socket is left alone (not ours after all: another
+ * program's `mkdtemp('multiproc-12-')`).
  */
 async function sweepStaleSockets(): Promise<void> {
   if (swept) return;
@@ -183,16 +282,48 @@ async function sweepStaleSockets(): Promise<void> {
   try {
     const dir = tmpdir();
     for (const name of await readdir(dir)) {
-      const m = STALE_SOCKET.exec(name);
-      if (!m || Number(m[1]) === process.pid) continue;
+      const m = STALE_DIR.exec(name) ?? STALE_SOCKET.exec(name);
+      if (!m || !ownerGone(Number(m[1]))) continue;
+      const path = join(dir, name);
+      if (name.endsWith('.sock')) {
+        await unlink(path).catch(() => {});
+        continue;
+      }
       try {
-        process.kill(Number(m[1]), 0);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ESRCH') await unlink(join(dir, name)).catch(() => {});
+        const inside = await readdir(path);
+        if (inside.length !== 1 || inside[0] !== SOCKET_NAME || !(await stat(join(path, SOCKET_NAME))).isSocket()) continue;
+        await unlink(join(path, SOCKET_NAME));
+        await rmdir(path);
+        debug('removed %s, left by process %s that is gone', path, m[1]);
+      } catch {
+        // Another process swept it first, or it is not ours to remove.
       }
     }
   } catch {
     // Housekeeping only: an unreadable tmpdir changes nothing for this host.
+  }
+}
+
+/**
+ * A handle that arrived in call arguments but points at a host this process must not connect
+ * to on a peer's word (see the header): kept as an opaque value. It is sent on as exactly
+ * the handle it was (the process that receives it connects there itself); here it has no
+ * methods, and it does not keep its object alive (the sender's transit lease does, for
+ * leaseTimeout).
+ */
+export class ForeignHandle implements Shareable {
+  /** The handle as received. */
+  readonly handle: Handle;
+  constructor(handle: Handle) {
+    this.handle = handle;
+    noteShareable();
+  }
+  [toHandle](): Handle {
+    return this.handle;
+  }
+  toString(): string {
+    const address = typeof this.handle.address === 'string' || (typeof this.handle.address === 'object' && this.handle.address !== null) ? formatAddress(this.handle.address) : String(this.handle.address);
+    return `<ForeignHandle ${String(this.handle.kind)} '${String(this.handle.id)}' at ${address}>`;
   }
 }
 
@@ -210,24 +341,37 @@ async function sweepStaleSockets(): Promise<void> {
  * const handle = host.handle(id); // send it to another process
  */
 export class Host {
-  #address: Address;
+  /** null: a default path, made (with its private directory) when first needed. */
+  #address: Address | null;
   readonly #authkey: Buffer;
   readonly #maxFrame: number;
   readonly #keepAlive: boolean;
   readonly #leaseTimeout: number;
+  /** Leases expiring within one step share a record; the sweep runs every step. */
+  readonly #leaseStep: number;
+  readonly #maxPending: number;
+  readonly #maxPendingPerAddress: number;
+  readonly #handshakeTimeout: number;
   readonly #objects = new Map<string, Entry>();
   readonly #conns = new Set<Conn>();
+  /** Objects with outstanding leases: what the sweep looks at. */
+  readonly #leased = new Set<Entry>();
+  #sweeper: NodeTimeout | null = null;
+  /** Connections still in the handshake, overall and by TCP peer address. */
+  #pending = 0;
+  readonly #pendingFrom = new Map<string, number>();
   #server: Server | null = null;
   #listening: Promise<void> | null = null;
   #closed = false;
   #nextId = 0;
-  #unlinkAtExit: (() => void) | null = null;
-  #defaultPath: boolean;
+  /** Removes this host's socket (and private directory): at close() or at process exit. */
+  #remove: (() => void) | null = null;
+  readonly #defaultPath: boolean;
 
   constructor(options: HostOptions = {}) {
     this.#defaultPath = options.address === undefined;
-    this.#address = options.address ?? join(tmpdir(), `multiproc-${process.pid}-${randomBytes(6).toString('hex')}.sock`);
-    if (typeof this.#address !== 'string') {
+    this.#address = options.address ?? null;
+    if (this.#address !== null && typeof this.#address !== 'string') {
       const { host, port } = this.#address;
       if (typeof host !== 'string' || !Number.isInteger(port) || port < 0 || port > 65535) throw invalidArg('Host address must be a socket path or { host: string, port: integer 0-65535 }');
       this.#address = { host, port };
@@ -236,6 +380,10 @@ export class Host {
     this.#maxFrame = options.maxFrameSize ?? DEFAULT_MAX_FRAME;
     this.#keepAlive = options.keepAlive ?? false;
     this.#leaseTimeout = options.leaseTimeout ?? 60_000;
+    this.#leaseStep = Math.min(1000, Math.max(10, Math.floor(this.#leaseTimeout / 10)));
+    this.#maxPending = positiveInt(options.maxPendingHandshakes, DEFAULT_MAX_PENDING_HANDSHAKES, 'maxPendingHandshakes');
+    this.#maxPendingPerAddress = positiveInt(options.maxPendingPerAddress, DEFAULT_MAX_PENDING_PER_ADDRESS, 'maxPendingPerAddress');
+    this.#handshakeTimeout = positiveInt(options.handshakeTimeout, DEFAULT_HANDSHAKE_TIMEOUT, 'handshakeTimeout');
   }
 
   /** The host registered in this process at `address`, if any: calls to it need no socket. */
@@ -243,9 +391,37 @@ export class Host {
     return hosts.get(addressKey(address));
   }
 
-  /** Where this host listens (for TCP with port 0, the real port once listening). */
+  /**
+   * Where this host listens (for TCP with port 0, the real port once listening). A default
+   * host's private directory is made on first use of its address.
+   */
   get address(): Address {
+    return this.#where();
+  }
+
+  #where(): Address {
+    this.#address ??= this.#privatePath();
     return this.#address;
+  }
+
+  /**
+   * A fresh directory only this user can enter, for the socket. mkdtemp makes it 0700; the
+   * chmod makes sure of it under any umask. From here on the directory is removed at exit.
+   */
+  #privatePath(): string {
+    const dir = mkdtempSync(join(tmpdir(), `multiproc-${process.pid}-`));
+    chmodSync(dir, 0o700);
+    const path = join(dir, SOCKET_NAME);
+    this.#remove = () => {
+      try {
+        unlinkSync(path);
+      } catch {}
+      try {
+        rmdirSync(dir);
+      } catch {}
+    };
+    onExit(this.#remove);
+    return path;
   }
 
   /** The key clients authenticate with. */
@@ -260,44 +436,63 @@ export class Host {
   listen(): Promise<void> {
     if (this.#closed) return Promise.reject(new InvalidStateError('Host.listen() after close()'));
     if (this.#listening) return this.#listening;
+    let address: Address;
+    try {
+      address = this.#where();
+    } catch (err) {
+      // No private directory (tmpdir full or not writable): nothing was bound.
+      return Promise.reject(err);
+    }
     const server = createServer((socket) => this.#onConnection(socket));
     this.#server = server;
     this.#listening = new Promise<void>((resolve, reject) => {
       const onError = (err: Error) => {
-        hosts.delete(addressKey(this.#address));
+        hosts.delete(addressKey(this.#where()));
         reject(err);
       };
       server.once('error', onError);
       const onListening = () => {
         server.off('error', onError);
-        // A listening server that fails later (rare: EMFILE on accept) must not crash the
-        // process; connections already open keep working.
-        server.on('error', (err: Error) => process.stderr.write(`multiproc host (pid ${process.pid}): ${err.message}\n`));
+        // A listening server that fails later (EMFILE on accept: the process is out of file
+        // descriptors) must not crash the process; connections already open keep working.
+        server.on('error', (err: Error) => warn('MP_HOST_LISTEN', `multiproc host (pid ${process.pid}) at ${formatAddress(this.#where())}: the listening socket failed: ${err.message}`));
         const bound = server.address();
-        if (typeof this.#address !== 'string' && bound && typeof bound === 'object') {
-          hosts.delete(addressKey(this.#address));
-          this.#address = { host: this.#address.host, port: bound.port };
+        const current = this.#where();
+        if (typeof current !== 'string' && bound && typeof bound === 'object') {
+          hosts.delete(addressKey(current));
+          this.#address = { host: current.host, port: bound.port };
           hosts.set(addressKey(this.#address), this);
         }
         resolve();
       };
-      if (typeof this.#address === 'string') {
-        const path = this.#address;
+      if (typeof address === 'string') {
+        const path = address;
         // For a unix socket, listen() binds synchronously: the path accepts connections as
         // soon as this returns, which lets localHost() hand out handles without awaiting.
         server.listen(path, onListening);
-        this.#unlinkAtExit = () => {
+        if (this.#defaultPath) {
+          // Owner only, whatever the umask (the directory is private already; this is the
+          // second lock). Removal at exit was arranged with the directory.
           try {
-            unlinkSync(path);
-          } catch {}
-        };
-        process.on('exit', this.#unlinkAtExit);
-        if (this.#defaultPath) void sweepStaleSockets();
+            chmodSync(path, 0o600);
+          } catch {
+            // Not bound: the 'error' event reports why.
+          }
+          void sweepStaleSockets();
+        } else if (server.listening) {
+          // Bound by us (a path in use fails instead, and must then be left to its owner).
+          this.#remove = () => {
+            try {
+              unlinkSync(path);
+            } catch {}
+          };
+          onExit(this.#remove);
+        }
       } else {
-        server.listen(this.#address.port, this.#address.host, onListening);
+        server.listen(address.port, address.host, onListening);
       }
     });
-    hosts.set(addressKey(this.#address), this);
+    hosts.set(addressKey(address), this);
     if (!this.#keepAlive) server.unref();
     return this.#listening;
   }
@@ -322,6 +517,7 @@ export class Host {
       local: 0,
       remote: 0,
       leases: [],
+      leased: 0,
       released: false,
     });
     return id;
@@ -347,15 +543,15 @@ export class Host {
   handle(id: string, meta?: Record<string, unknown>): Handle {
     const entry = this.#objects.get(id);
     if (!entry) throw new InvalidStateError(`Host.handle(): no object '${id}' on this host (it was released)`);
-    if (!this.#listening && typeof this.#address !== 'string') {
+    if (!this.#listening && this.#address !== null && typeof this.#address !== 'string') {
       throw new InvalidStateError('Host.handle() on a TCP host that is not listening: await host.listen() first (the port is known only then)');
     }
-    if (!this.#listening) void this.listen().catch((err: Error) => process.stderr.write(`multiproc host (pid ${process.pid}): cannot listen at ${formatAddress(this.#address)}: ${err.message}\n`));
+    if (!this.#listening) void this.listen().catch((err: Error) => warn('MP_HOST_LISTEN', `multiproc host (pid ${process.pid}): cannot listen at ${this.#address === null ? 'a private socket directory' : formatAddress(this.#address)}: ${err.message}`));
     this.#addLease(entry);
     return {
       __mpHandle: PROTOCOL,
       kind: entry.kind,
-      address: this.#address,
+      address: this.#where(),
       id,
       authkey: this.#authkey.toString('hex'),
       meta: { ...entry.meta, ...meta, hostPid: process.pid },
@@ -371,7 +567,7 @@ export class Host {
   bind(owner: object, id: string, claim = false): () => void {
     const entry = this.#objects.get(id);
     if (!entry) throw new InvalidStateError(`Host.bind(): no object '${id}' on this host (it was released)`);
-    if (claim && entry.leases.length > 0) clearTimeout(entry.leases.shift()!);
+    if (claim) this.#claimLease(entry);
     entry.local++;
     let held = true;
     const release = () => {
@@ -422,44 +618,83 @@ export class Host {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    hosts.delete(addressKey(this.#address));
+    if (this.#address !== null) hosts.delete(addressKey(this.#address));
     for (const conn of this.#conns) conn.link.close();
     for (const entry of [...this.#objects.values()]) this.#release(entry);
+    if (this.#sweeper) clearInterval(this.#sweeper);
+    this.#sweeper = null;
     const server = this.#server;
     if (server) {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }
-    if (this.#unlinkAtExit) {
-      this.#unlinkAtExit();
-      process.off('exit', this.#unlinkAtExit);
+    const remove = this.#remove;
+    if (remove) {
+      remove();
+      removeAtExit.delete(remove);
     }
   }
 
+  /**
+   * One more transit lease on `entry`, ending leaseTimeout from now (rounded up to the step):
+   * counted into the newest record when it ends at the same step, so a burst of leases is one
+   * record. The sweep starts with the first outstanding lease of the host.
+   */
   #addLease(entry: Entry): void {
-    const timer = setTimeout(() => {
-      const i = entry.leases.indexOf(timer);
-      if (i !== -1) entry.leases.splice(i, 1);
-      this.#maybeRelease(entry);
-    }, this.#leaseTimeout);
-    // A lease is bookkeeping: it must never keep the host process alive.
-    timer.unref();
-    entry.leases.push(timer);
+    const step = this.#leaseStep;
+    const expires = Math.ceil((performance.now() + this.#leaseTimeout) / step) * step;
+    const last = entry.leases[entry.leases.length - 1];
+    if (last !== undefined && last.expires === expires) last.count++;
+    else entry.leases.push({ expires, count: 1 });
+    entry.leased++;
+    this.#leased.add(entry);
+    if (this.#sweeper === null) {
+      this.#sweeper = setInterval(() => this.#sweepLeases(), step);
+      // A lease is bookkeeping: it must never keep the host process alive.
+      this.#sweeper.unref();
+    }
+  }
+
+  /** A process claimed a lease (it holds a reference now): the oldest one goes. */
+  #claimLease(entry: Entry): void {
+    const first = entry.leases[0];
+    if (first === undefined) return;
+    if (--first.count === 0) entry.leases.shift();
+    if (--entry.leased === 0) this.#leased.delete(entry);
+  }
+
+  /** End the leases whose time has come; stop sweeping when none is left. */
+  #sweepLeases(): void {
+    const now = performance.now();
+    for (const entry of this.#leased) {
+      let ended = false;
+      while (entry.leases.length > 0 && entry.leases[0]!.expires <= now) {
+        entry.leased -= entry.leases.shift()!.count;
+        ended = true;
+      }
+      if (entry.leased === 0) this.#leased.delete(entry);
+      if (ended) this.#maybeRelease(entry);
+    }
+    if (this.#leased.size === 0 && this.#sweeper !== null) {
+      clearInterval(this.#sweeper);
+      this.#sweeper = null;
+    }
   }
 
   #maybeRelease(entry: Entry): void {
-    if (!entry.released && entry.local + entry.remote + entry.leases.length <= 0) this.#release(entry);
+    if (!entry.released && entry.local + entry.remote + entry.leased <= 0) this.#release(entry);
   }
 
   #release(entry: Entry): void {
     if (entry.released) return;
     entry.released = true;
-    for (const t of entry.leases) clearTimeout(t);
     entry.leases.length = 0;
+    entry.leased = 0;
+    this.#leased.delete(entry);
     this.#objects.delete(entry.id);
     try {
       entry.onRelease?.();
     } catch (err) {
-      process.stderr.write(`multiproc host (pid ${process.pid}): releasing ${entry.kind} '${entry.id}' failed: ${(err as Error).message}\n`);
+      warn('MP_HOST_HOOK', `multiproc host (pid ${process.pid}): releasing ${entry.kind} '${entry.id}' failed: ${(err as Error).message}`);
     }
   }
 
@@ -468,12 +703,40 @@ export class Host {
       socket.destroy();
       return;
     }
+    // Connections that have not authenticated are capped, overall and per TCP peer address
+    // (a unix socket has none): each holds a file descriptor and a timer until it answers
+    // or times out, and a peer that opens thousands and stays silent must not starve the
+    // process of descriptors, nor lock out clients from elsewhere. One over the cap is told
+    // why and closed at once; authenticated connections are never refused.
+    const from = socket.remoteAddress;
+    const fromCount = from === undefined ? 0 : (this.#pendingFrom.get(from) ?? 0);
+    if (this.#pending >= this.#maxPending || fromCount >= this.#maxPendingPerAddress) {
+      const reason =
+        this.#pending >= this.#maxPending
+          ? `too many connections are waiting to authenticate there (${this.#pending}, its maxPendingHandshakes)`
+          : `too many connections from ${from} are waiting to authenticate there (${fromCount}, its maxPendingPerAddress)`;
+      refuse(socket, reason);
+      warn('MP_HOST_REFUSED', `multiproc host (pid ${process.pid}) at ${formatAddress(this.#where())} refused a connection${from === undefined ? '' : ` from ${from}`}: ${reason}`);
+      return;
+    }
+    this.#pending++;
+    if (from !== undefined) this.#pendingFrom.set(from, fromCount + 1);
     const conn: Conn = { id: ++nextConn, link: null as unknown as Link, open: true, refs: new Map(), calls: new Map(), hooks: new Set() };
     conn.link = accept(socket, this.#authkey, {
       maxFrameSize: this.#maxFrame,
+      handshakeTimeout: this.#handshakeTimeout,
       onMessage: (m) => this.#onMessage(conn, m as ToHost),
       onClose: (err) => this.#onClose(conn, err),
     });
+    // `ready` settles exactly once: authenticated, or failed/closed/timed out in the handshake.
+    const settled = (): void => {
+      this.#pending--;
+      if (from === undefined) return;
+      const n = this.#pendingFrom.get(from)! - 1;
+      if (n === 0) this.#pendingFrom.delete(from);
+      else this.#pendingFrom.set(from, n);
+    };
+    conn.link.ready.then(settled, settled);
     this.#conns.add(conn);
   }
 
@@ -481,7 +744,13 @@ export class Host {
     if (!conn.open) return;
     conn.open = false;
     this.#conns.delete(conn);
-    if (worthLogging(err)) process.stderr.write(`multiproc host (pid ${process.pid}): dropped connection #${conn.id}: ${err.message}\n`);
+    if (err) {
+      // One warning per interval however many connections go (a flood of idle ones timing
+      // out is a handful of lines); each is in NODE_DEBUG=multiproc.
+      const line = `multiproc host (pid ${process.pid}) at ${formatAddress(this.#where())}: dropped connection #${conn.id}: ${err.message}`;
+      if (worthWarning(err)) warn('MP_HOST_DROPPED', line);
+      else debug('%s', line);
+    }
     // Order matters: first stop every waiter of this connection (so nothing more is handed
     // to it), then run the close hooks (release its locks, requeue what it had not taken),
     // then drop its references (which may release objects the hooks just touched).
@@ -492,7 +761,7 @@ export class Host {
       try {
         hook();
       } catch (e) {
-        process.stderr.write(`multiproc host (pid ${process.pid}): a close hook failed: ${(e as Error).message}\n`);
+        warn('MP_HOST_HOOK', `multiproc host (pid ${process.pid}): a close hook of connection #${conn.id} failed: ${(e as Error).message}`);
       }
     }
     conn.hooks.clear();
@@ -516,7 +785,7 @@ export class Host {
       case 'incref': {
         const entry = this.#objects.get(m.obj);
         if (!entry) return; // released already: the proxy's next call reports it
-        if (m.claim && entry.leases.length > 0) clearTimeout(entry.leases.shift()!);
+        if (m.claim) this.#claimLease(entry);
         entry.remote++;
         conn.refs.set(m.obj, (conn.refs.get(m.obj) ?? 0) + 1);
         return;
@@ -577,7 +846,7 @@ export class Host {
     }
     let result: unknown;
     try {
-      const args = m.handles ? reviveHandles(m.args) : m.args;
+      const args = m.handles ? reviveHandles(m.args, (handle) => this.#keep(conn, handle)) : m.args;
       result = entry.context ? fn.call(entry.target, this.#context(conn, m.id), ...args) : fn.apply(entry.target, args);
     } catch (err) {
       conn.calls.delete(m.id);
@@ -601,6 +870,29 @@ export class Host {
     }
   }
 
+  /** What #dispatch puts in place of a handle it must not revive; undefined: revive it. */
+  #keep(conn: Conn, handle: Handle): ForeignHandle | undefined {
+    if (this.#mayDial(handle)) return undefined;
+    const kept = new ForeignHandle(handle);
+    debug('multiproc host (pid %d): connection #%d sent %s, a host this process is not connected to: kept as is, not dialled', process.pid, conn.id, kept);
+    return kept;
+  }
+
+  /**
+   * May a handle a peer sent be revived here (a proxy, which connects to its host)? Only
+   * when it points at a Host of this process with this process's key for it, or at a host
+   * this process is connected to already with the same key: never at an address a peer
+   * chose. Anything malformed is not.
+   */
+  #mayDial(handle: Handle): boolean {
+    const { address, authkey } = handle;
+    if (typeof authkey !== 'string') return false;
+    if (typeof address !== 'string' && (typeof address !== 'object' || address === null)) return false;
+    const host = Host.find(address);
+    if (host) return host.#authkey.toString('hex') === authkey;
+    return HostClient.isConnected(address, authkey);
+  }
+
   #reply(conn: Conn, id: number, value: unknown, entry: Entry, method: string): void {
     if (id === 0 || !conn.open) return;
     try {
@@ -619,7 +911,7 @@ export class Host {
   #replyError(conn: Conn, id: number, err: unknown): void {
     if (id === 0) {
       // A one-way call has nobody to reject; say so rather than drop the error.
-      process.stderr.write(`multiproc host (pid ${process.pid}): a one-way call failed: ${(err as Error)?.message ?? err}\n`);
+      warn('MP_HOST_ONEWAY', `multiproc host (pid ${process.pid}): a one-way call of connection #${conn.id} failed: ${(err as Error)?.message ?? err}`);
       return;
     }
     if (!conn.open) return;
@@ -634,8 +926,9 @@ export class Host {
 let local: Host | null = null;
 
 /**
- * This process's own host: a unix socket in os.tmpdir() with a random name and a random
- * authkey, listening from the first handle it makes, removed at exit, unref'd. Queues, pipes
+ * This process's own host: a unix socket in a private directory under os.tmpdir() (see
+ * HostOptions.address) with a random authkey, listening from the first handle it makes,
+ * removed at exit, unref'd. Queues, pipes
  * and locks created in this process are served from it.
  * Python: the feeder thread and pipe behind multiprocessing.Queue; here one socket serves
  * every shared object of the process.
@@ -733,6 +1026,15 @@ export class HostClient {
       clients.set(key, client);
     }
     return client;
+  }
+
+  /**
+   * Is this process connected (or connecting) to the host at `address` with `authkey`
+   * (hex)? A host revives handles only for such hosts and its own.
+   */
+  static isConnected(address: Address, authkey: string): boolean {
+    const client = clients.get(`${addressKey(address)}|${authkey}`);
+    return client !== undefined && !client.closed;
   }
 
   /** True once the connection broke; every later call rejects. */
@@ -867,7 +1169,8 @@ export class HostClient {
   }
 
   #lostError(lost: NonNullable<CallOptions['lost']>, cause: Error): Error {
-    if (cause instanceof AuthenticationError) return cause;
+    // Neither is a lost host: its message says what happened and what to do.
+    if (cause instanceof AuthenticationError || cause instanceof HostBusyError) return cause;
     const pid = this.hostPid;
     const code = (cause as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' || code === 'ECONNREFUSED' ? 'is no longer running' : `closed the connection (${cause.message})`;
