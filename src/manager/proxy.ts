@@ -38,7 +38,7 @@
 import { serialize } from 'node:v8';
 import { InvalidStateError, ManagerError, RemoteError, invalidArg } from '../errors.ts';
 import { decodeError, encodeError, type Handle } from '../protocol.ts';
-import { registerFlusher } from '../process/runtime.ts';
+import { registerFlusher } from '../runtime.ts';
 import { encodeHandles, noteShareable, registerReviver, reviveHandles, toHandle, type Shareable } from '../queue/handle.ts';
 import { formatAddress, Host, HostClient, type Address, type CallOptions } from '../queue/host.ts';
 import { checkKey, PROXY_IDENTITY } from './objects.ts';

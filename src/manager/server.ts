@@ -27,7 +27,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { InvalidStateError, invalidArg, ManagerError } from '../errors.ts';
 import { encodeError, PROTOCOL, type FnSpec, type Handle, type WireError } from '../protocol.ts';
-import { moduleFile, runtime } from '../process/runtime.ts';
+import { moduleFile, runtime } from '../runtime.ts';
 import { isShareable, noteShareable, toHandle, type Shareable } from '../queue/handle.ts';
 import { formatAddress, Host, type Address, type HostOptions } from '../queue/host.ts';
 import { JoinableQueue, Queue } from '../queue/queue.ts';

@@ -19,7 +19,7 @@ import { Worker } from 'node:worker_threads';
 import { SerializationError } from '../errors.ts';
 import { checkVersion, encodeError, findUncloneable, isBranded, isInt32, PROTOCOL, type FnSpec, type FromChild, type ToChild } from '../protocol.ts';
 import { encodeHandles, reviveHandles } from '../queue/handle.ts';
-import { flushAll, runtime } from './runtime.ts';
+import { flushAll, runtime } from '../runtime.ts';
 
 runtime.child = true;
 

@@ -6,7 +6,7 @@ import { InvalidStateError, invalidArg, SerializationError } from '../errors.ts'
 import { checkTimeout, setLongTimeout } from '../options.ts';
 import { findUncloneable, isBranded, PROTOCOL, type FromChild, type ToChild } from '../protocol.ts';
 import { encodeHandles } from '../queue/handle.ts';
-import { runtime } from './runtime.ts';
+import { runtime } from '../runtime.ts';
 import { spawnChild } from './spawn.ts';
 import { toFnSpec, type Task } from './task.ts';
 

@@ -11,7 +11,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { dirname, extname, join } from 'node:path';
 import { InvalidStateError } from '../errors.ts';
-import { moduleFile, runtime } from './runtime.ts';
+import { moduleFile, runtime } from '../runtime.ts';
 
 const here = moduleFile();
 /** child.ts beside spawn.ts under tsx, child.js beside spawn.js in dist/. */

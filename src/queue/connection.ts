@@ -24,13 +24,19 @@
 // Either side drops a handshake that has not completed within `handshakeTimeout`.
 //
 // Writes are coalesced: messages sent in one synchronous burst leave in one writev (flushed
-// on a microtask), and 256 KiB of pending frames are flushed at once.
+// on a microtask), and 256 KiB of pending frames are flushed at once. They go through a
+// SocketWriter (src/queue/writer.ts), never libuv's write queue, so what a link holds can
+// still be written at process exit: a proxy-side link writes everything it holds from the
+// 'links' exit hook (src/runtime.ts), after the queues moved their buffers into it.
 
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { writeSync } from 'node:fs';
 import { createConnection, type Socket } from 'node:net';
 import { AuthenticationError, HostBusyError, invalidRange, SerializationError } from '../errors.ts';
 import { PROTOCOL, type FromHost, type ToHost } from '../protocol.ts';
+import { onExit } from '../runtime.ts';
 import { decodeMessage, MessageEncoder } from './codec.ts';
+import { SocketWriter } from './writer.ts';
 
 /** Default cap on one frame, in bytes: 64 MiB (the `maxFrameSize` option changes it). */
 export const DEFAULT_MAX_FRAME = 64 * 1024 * 1024;
@@ -49,6 +55,8 @@ const EMPTY = Buffer.alloc(0);
 const RECV_BUFFER = 64 * 1024;
 /** A frame at least this large, arriving in pieces, is assembled in place (one copy). */
 const BIG_FRAME = 64 * 1024;
+/** At exit, how long proxy-side links may block writing what they hold, in ms (all links together). */
+const EXIT_FLUSH_MS = 10_000;
 
 /** Where a host listens: a unix socket path, or a TCP host and port. */
 export type Address = string | { host: string; port: number };
@@ -259,6 +267,8 @@ export class Link {
   readonly #options: LinkOptions;
   readonly #max: number;
   #state: LinkState = 'handshake';
+  readonly #writer: SocketWriter;
+  /** Frames sent before the handshake finished, or since the last flush. */
   #out: Buffer[] = [];
   #outBytes = 0;
   #flushQueued = false;
@@ -279,6 +289,7 @@ export class Link {
     this.#options = options;
     this.#max = options.maxFrameSize ?? DEFAULT_MAX_FRAME;
     this.#reader = new FrameReader(HANDSHAKE_MAX);
+    this.#writer = new SocketWriter(socket, (err) => this.#close(err));
     this.#ready = new Promise<void>((resolve, reject) => {
       this.#settleReady = (error) => (error ? reject(error) : resolve());
     });
@@ -341,6 +352,23 @@ export class Link {
     this.#refd = false;
   }
 
+  /** Frames queued and not yet handed to the kernel, in bytes (0 when all went out). */
+  get pending(): number {
+    return this.#writer.pending + this.#outBytes;
+  }
+
+  /**
+   * Write everything queued now, blocking while the kernel's buffer is full, until
+   * `deadline` (performance.now() time). For process 'exit' listeners only. Returns true when
+   * nothing is left; false when the link is not open (frames sent before the handshake
+   * finished cannot leave) or the deadline passed.
+   */
+  flushSync(deadline: number): boolean {
+    if (this.#state !== 'open') return this.pending === 0;
+    this.#flush();
+    return this.#writer.flushSync(deadline);
+  }
+
   /** Close the link after writing what is queued. Idempotent. */
   close(): void {
     if (this.#state === 'closed') return;
@@ -359,19 +387,13 @@ export class Link {
     const out = this.#out;
     this.#out = [];
     this.#outBytes = 0;
-    if (out.length === 1) {
-      // One frame (a call awaited before the next is made): a plain write, no writev.
-      this.#socket.write(out[0]!);
-      return;
-    }
-    // cork/uncork turns the writes into one writev syscall.
-    this.#socket.cork();
-    for (const b of out) this.#socket.write(b);
-    this.#socket.uncork();
+    for (const b of out) this.#writer.push(b);
+    this.#writer.drain();
   }
 
   #writeRaw(body: Buffer): void {
-    this.#socket.write(frame(body));
+    this.#writer.push(frame(body));
+    this.#writer.drain();
   }
 
   /**
@@ -381,6 +403,8 @@ export class Link {
    */
   #onRead(nread: number, buf: Buffer): void {
     if (this.#state === 'closed') return;
+    // The peer sent something, so it is reading too: what the kernel refused may fit now.
+    if (this.#writer.pending > 0) this.#writer.resume();
     let off = 0;
     if (this.#reader.empty) {
       while (nread - off >= 4) {
@@ -425,6 +449,7 @@ export class Link {
 
   #onData(chunk: Buffer, transient = false): void {
     if (this.#state === 'closed') return;
+    if (!transient && this.#writer.pending > 0) this.#writer.resume();
     this.#reader.push(chunk, transient);
     try {
       for (;;) {
@@ -458,13 +483,19 @@ export class Link {
     if (this.#state === 'closed') return;
     const wasHandshake = this.#state === 'handshake';
     this.#state = 'closed';
+    proxyLinks.delete(this);
     if (this.#handshakeTimer) clearTimeout(this.#handshakeTimer);
     this.#out = [];
     if (graceful && !this.#socket.destroyed) {
-      this.#socket.end();
-      setTimeout(() => this.#socket.destroy(), 2000).unref();
-    } else if (!this.#socket.destroyed) {
-      this.#socket.destroy();
+      // End after the writer has written what it holds (a last reply, a handshake "FAIL").
+      this.#writer.whenEmpty(() => this.#socket.end());
+      setTimeout(() => {
+        this.#writer.dispose();
+        this.#socket.destroy();
+      }, 2000).unref();
+    } else {
+      this.#writer.dispose();
+      if (!this.#socket.destroyed) this.#socket.destroy();
     }
     if (wasHandshake) {
       this.#settleReady(error ?? new FrameError('the connection closed during the handshake'));
@@ -560,7 +591,30 @@ export function connect(address: Address, authkey: Buffer | string, options: Con
   const link = new Link(socket, options, (fn) => (onRead = fn));
   if (options.unref) link.unref();
   link.startClient(key, formatAddress(address));
+  proxyLinks.add(link);
+  unhookExit ??= onExit('links', flushProxyLinks);
   return link;
+}
+
+/** Proxy-side links not closed yet: what they hold is written at exit. */
+const proxyLinks = new Set<Link>();
+let unhookExit: (() => void) | null = null;
+
+/**
+ * The 'links' exit hook: write what every proxy-side link holds (the queues' buffered puts
+ * and acknowledgements were moved into them by the 'buffers' hooks just before). A host
+ * that does not read within EXIT_FLUSH_MS costs what is left, said on stderr: at exit there
+ * is no event loop left for a process warning.
+ */
+function flushProxyLinks(): void {
+  const deadline = performance.now() + EXIT_FLUSH_MS;
+  let left = 0;
+  for (const link of proxyLinks) if (!link.flushSync(deadline)) left += link.pending;
+  if (left > 0) {
+    try {
+      writeSync(2, `multiproc (pid ${process.pid}): ${left} bytes of messages to other processes could not be written before exit (a host did not read them within ${EXIT_FLUSH_MS} ms, or a connection was still authenticating)\n`);
+    } catch {}
+  }
 }
 
 /**

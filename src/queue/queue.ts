@@ -29,7 +29,7 @@ import { serialize } from 'node:v8';
 import { CancelledError, Empty, Full, invalidArg, invalidRange, InvalidStateError, QueueClosed, SerializationError, TimeoutError } from '../errors.ts';
 import { checkSignal, checkTimeout, deadlineAfter, setLongTimeout, timeLeft, type LongTimer } from '../options.ts';
 import type { Handle } from '../protocol.ts';
-import { registerFlusher } from '../process/runtime.ts';
+import { registerFlusher } from '../runtime.ts';
 import { encodeHandles, noteShareable, registerReviver, reviveHandles, toHandle, type Shareable } from './handle.ts';
 import { decodeValue, Encoder, NeedsRevive, T_NUM } from './codec.ts';
 import { DEFAULT_MAX_FRAME } from './connection.ts';

@@ -389,6 +389,7 @@ declare module 'node:fs' {
   export function openSync(path: string, flags: string): number;
   export function closeSync(fd: number): void;
   export function writeSync(fd: number, data: string | Uint8Array): number;
+  export function writevSync(fd: number, buffers: readonly ArrayBufferView[], position?: number | null): number;
 }
 
 declare module 'node:fs/promises' {

@@ -1,0 +1,123 @@
+// Per-process facts shared by every copy of the library loaded in one process (the ESM
+// build, the CJS build, src/ under tsx). Runs on every side.
+//
+// State lives on globalThis under a Symbol.for key so that a user module that imports
+// 'multiproc' from dist/ sees what src/process/child.ts (maybe another copy) recorded.
+
+import { fileURLToPath } from 'node:url';
+
+const KEY = Symbol.for('multiproc.runtime');
+
+export interface RuntimeState {
+  /** Set by child.ts: this process was forked by multiproc. */
+  child: boolean;
+  /** Our name: 'MainProcess' in the main process, 'Process-1', 'PoolWorker-3'… in children. */
+  name: string;
+  /** Depth of module imports in progress in a child (a task module loading). */
+  importing: number;
+  /** Counter for default Process names. */
+  processCounter: number;
+}
+
+export const runtime: RuntimeState = ((globalThis as Record<symbol, unknown>)[KEY] ??= {
+  child: false,
+  name: 'MainProcess',
+  importing: 0,
+  processCounter: 0,
+}) as RuntimeState;
+
+/**
+ * The path of the module that calls this function, found from a call site. The same source
+ * compiles to ESM and CommonJS, and neither `import.meta.url` nor `__filename` exists in
+ * both, so modules that need their own location (spawn.ts for the child entry, the manager
+ * server for its own module reference) ask the stack instead.
+ */
+export function moduleFile(): string {
+  const holder: { stack?: unknown } = {};
+  const previous = Error.prepareStackTrace;
+  Error.prepareStackTrace = (_err, frames) => frames;
+  Error.captureStackTrace(holder, moduleFile);
+  const frames = holder.stack as unknown as NodeCallSite[];
+  Error.prepareStackTrace = previous;
+  const file = frames[0]?.getFileName();
+  if (!file) throw new Error('multiproc: cannot locate its own module file');
+  return file.startsWith('file:') ? fileURLToPath(file) : file;
+}
+
+// ---------------------------------------------------------------------------------------
+// Leaving: what must happen before this process ends
+//
+// Queues buffer puts and acknowledgements, and connections queue frames, for a tick or two.
+// Two mechanisms make sure none of it is lost when the process ends:
+//   flushers     async, for a graceful end (a Process target returned, a worker leaves):
+//                send what is buffered and wait until each host confirmed it. child.ts
+//                awaits flushAll() before it exits, so a parent that joins the child then
+//                finds every item the child put.
+//   exit hooks   synchronous, for every end Node runs code on: process.exit() (also from a
+//                library the user called), the event loop running dry, an uncaught
+//                exception. 'exit' listeners cannot wait, so the hooks write straight to
+//                the sockets: first every queue moves what it buffered into its connection
+//                (phase 'buffers'), then every connection writes all it holds, blocking
+//                briefly while the host catches up (phase 'links'). The bytes are then in
+//                the kernel, which delivers them after this process is gone.
+// A signal that kills the process (SIGKILL, or SIGTERM without a listener) runs no code:
+// what was buffered then is lost, as Python documents for Process.terminate().
+//
+// The state is shared by every copy of the library in the process (one 'exit' listener, the
+// phases in order across copies): a connection may carry messages of several copies.
+
+/** When an exit hook runs: queues hand their buffers to connections, then connections write. */
+export type ExitPhase = 'buffers' | 'links';
+
+interface ExitState {
+  flushers: Set<() => Promise<void>>;
+  hooks: Record<ExitPhase, Set<() => void>>;
+  installed: boolean;
+}
+
+const EXIT_KEY = Symbol.for('multiproc.exit');
+const exit = ((globalThis as Record<symbol, unknown>)[EXIT_KEY] ??= {
+  flushers: new Set(),
+  hooks: { buffers: new Set(), links: new Set() },
+  installed: false,
+}) as ExitState;
+
+/**
+ * Register work that must finish before a graceful exit (a queue's buffered puts, confirmed
+ * by their host). Returns a function that unregisters it. child.ts awaits every flusher
+ * before it exits; failures are reported by their owners.
+ */
+export function registerFlusher(flush: () => Promise<void>): () => void {
+  exit.flushers.add(flush);
+  return () => exit.flushers.delete(flush);
+}
+
+/** Await every registered flusher; failures are reported by their owners, not here. */
+export async function flushAll(): Promise<void> {
+  await Promise.allSettled([...exit.flushers].map((f) => f()));
+}
+
+/**
+ * Run `hook` synchronously when the process exits, in `phase` (see the section header).
+ * Returns a function that unregisters it. A hook must not throw; one that does is skipped.
+ */
+export function onExit(phase: ExitPhase, hook: () => void): () => void {
+  if (!exit.installed) {
+    exit.installed = true;
+    process.on('exit', runExitHooks);
+  }
+  exit.hooks[phase].add(hook);
+  return () => exit.hooks[phase].delete(hook);
+}
+
+function runExitHooks(): void {
+  for (const phase of ['buffers', 'links'] as const) {
+    for (const hook of [...exit.hooks[phase]]) {
+      try {
+        hook();
+      } catch {
+        // An exit hook has nobody to report to; the others still run.
+      }
+    }
+  }
+}
