@@ -44,6 +44,7 @@ import {
   TimeoutError,
   WorkerLostError,
 } from '../errors.ts';
+import { Deque } from '../deque.ts';
 import { decodeError, findUncloneable, isBranded, PROTOCOL, type FnSpec, type FromChild, type PackedNumbers, type ToChild } from '../protocol.ts';
 import { encodeHandles, reviveHandles } from '../queue/handle.ts';
 import { cpuCount, serializationError } from './process.ts';
@@ -289,6 +290,13 @@ export interface FnEntry {
 }
 
 const fnKeys = new WeakMap<Function, FnEntry>();
+/**
+ * The same entries by what the worker receives: a function written inline in a loop
+ * (`pool.apply((x) => x * 2, [i])`) is a new closure per call but one source, and must not
+ * cost a new key per call, which every worker would remember (Worker.defined, the child's
+ * table of functions) for the life of the pool. Grows with distinct functions only.
+ */
+const specKeys = new Map<string, FnEntry>();
 let nextFnKey = 1;
 
 /**
@@ -306,10 +314,13 @@ export class Engine {
   readonly #workers: Worker[] = [];
   /** Every worker not yet closed (accepting, retiring, dying): what join() waits for. */
   readonly #all = new Set<Worker>();
-  /** Batches requeued after a worker died; they go out before the FIFO. */
-  #front: Batch[] = [];
-  #queue: Batch[] = [];
-  #head = 0;
+  /** Batches requeued after a worker died or given back by a steal; they go out before the FIFO. */
+  readonly #front = new Deque<Batch>();
+  /**
+   * The FIFO of batches. A ring buffer, not an array with a moving head: a pool kept busy
+   * never drains its queue, and an array would keep a slot for every batch ever queued.
+   */
+  readonly #queue = new Deque<Batch>();
   /** Queued batches of live jobs (#front and #queue also hold dead jobs' batches until skipped). */
   #queued = 0;
   /** Jobs not finished: close() lets them complete; terminate() aborts them. */
@@ -474,31 +485,24 @@ export class Engine {
   }
 
   #nextBatch(): Batch | undefined {
-    while (this.#front.length > 0) {
-      const b = this.#front.shift()!;
+    let b: Batch | undefined;
+    while ((b = this.#front.shift()) !== undefined) {
       if (!b.job.dead) {
         this.#queued--;
         return b;
       }
     }
-    const q = this.#queue;
-    while (this.#head < q.length) {
-      const b = q[this.#head]!;
-      q[this.#head++] = undefined as unknown as Batch;
+    while ((b = this.#queue.shift()) !== undefined) {
       if (!b.job.dead) {
         this.#queued--;
         return b;
       }
-    }
-    if (this.#head > 0) {
-      this.#queue = [];
-      this.#head = 0;
     }
     return undefined;
   }
 
   #hasQueued(): boolean {
-    return this.#front.length > 0 || this.#head < this.#queue.length;
+    return this.#front.length > 0 || this.#queue.length > 0;
   }
 
   /**
@@ -888,10 +892,9 @@ export class Engine {
         requeue.push(batch);
       }
     }
-    if (requeue.length > 0) {
-      this.#front = requeue.concat(this.#front);
-      this.#queued += requeue.length;
-    }
+    // In their original order, ahead of everything queued.
+    for (let i = requeue.length - 1; i >= 0; i--) this.#front.unshift(requeue[i]!);
+    this.#queued += requeue.length;
     this.#spawnIfNeeded();
     this.#dispatch();
     this.#checkJoined();
@@ -967,9 +970,8 @@ export class Engine {
       const error = new CancelledError(`the ${this.label} was terminated before this work finished`);
       for (const job of [...this.#jobs]) job.cancel(error);
     }
-    this.#front = [];
-    this.#queue = [];
-    this.#head = 0;
+    this.#front.clear();
+    this.#queue.clear();
     this.#queued = 0;
     const workers = [...this.#all];
     for (const w of workers) {
@@ -1001,7 +1003,11 @@ function keyOf(fn: unknown, what: string): FnEntry {
     if (known) return known;
   }
   const spec = toFnSpec(fn, `${what}: the task`);
-  const entry: FnEntry = { key: nextFnKey++, spec, fast: false, numbers: undefined };
+  // The source alone decides what a by-source function does in the worker (it captures
+  // nothing), so closures of one source share a key.
+  const id = spec.kind === 'source' ? `s\0${spec.name}\0${spec.source}` : `m\0${spec.url}\0${spec.exportName}`;
+  let entry = specKeys.get(id);
+  if (entry === undefined) specKeys.set(id, (entry = { key: nextFnKey++, spec, fast: false, numbers: undefined }));
   fnKeys.set(fn as Function, entry);
   return entry;
 }
