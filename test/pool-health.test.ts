@@ -66,6 +66,28 @@ test('a busy pool holds a flat heap over 10^5 apply calls (same function, or a n
   }
 });
 
+// ---------------------------------------------------------------------------------------
+// How a worker's death is reported
+
+test('a worker killed by a signal: WorkerLostError has exitCode -N and signal, as Process, and the message says both', async () => {
+  const pool = track(new Pool(1));
+  for (const [signal, code] of [
+    ['SIGKILL', -9],
+    ['SIGTERM', -15],
+  ] as const) {
+    const err = await rejection(pool.apply(crash.killSelf, [signal]), `a task that sends itself ${signal}`, T);
+    assert.instance(err, WorkerLostError);
+    assert.is(err.signal, signal);
+    assert.is(err.exitCode, code);
+    assert.match(err.message, new RegExp(`by signal ${signal} \\(exit code ${code}\\)`));
+  }
+  const exited = await rejection(pool.apply(crash.exitNow, [4]), 'a task that exits', T);
+  assert.is(exited.exitCode, 4);
+  assert.is(exited.signal, null);
+  assert.match(exited.message, /with exit code 4/);
+  assert.is(await pool.apply(math.square, [3]), 9);
+});
+
 test.after(async () => {
   await disposeAllAndCheckLeaks();
 });

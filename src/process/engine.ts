@@ -647,7 +647,7 @@ export class Engine {
     let fallback: NodeTimeout | undefined;
     child.once('exit', (code: number | null, signal: string | null) => {
       exited = true;
-      w.exitCode = code;
+      w.exitCode = exitCodeOf(code, signal);
       w.signal = signal;
       if (disconnected) this.#onClose(w);
       // A fallback so that a channel that never reports closing cannot hang anything.
@@ -1034,8 +1034,16 @@ export function checkChunksize(chunksize: unknown, what: string): number | undef
   return chunksize;
 }
 
+/** A child's exit as Process.exitCode (and Python's exitcode) says it: minus the signal number when killed. */
+function exitCodeOf(code: number | null, signal: string | null): number | null {
+  if (code !== null || signal === null) return code;
+  const n = (constants.signals as Record<string, number | undefined>)[signal];
+  return n === undefined ? null : -n;
+}
+
+/** `code` from exitCodeOf: the message states the same facts as WorkerLostError's fields. */
 function describeExit(code: number | null, signal: string | null): string {
-  if (signal) return `by signal ${signal}${constants.signals[signal] ? ` (exit code -${constants.signals[signal]})` : ''}`;
+  if (signal) return `by signal ${signal}${code !== null ? ` (exit code ${code})` : ''}`;
   return `with exit code ${code}`;
 }
 
