@@ -30,6 +30,67 @@ async function nextChild(before: ReadonlySet<unknown>, what: string): Promise<nu
 }
 
 // ---------------------------------------------------------------------------------------
+// Workers killed while they start
+
+test('workers killed while they start are replaced: every innocent task succeeds, the pool is not broken', async () => {
+  const pool = track(new Pool(2));
+  for (let round = 0; round < 6; round++) {
+    // Both workers ready and idle: each ran one of two slow tasks.
+    const pids = await withinMs(pool.map(crash.pidAfter, [100, 100], { chunksize: 1 }), T, `round ${round}: both workers answering`);
+    pids.forEach(rememberPid);
+    assert.is(new Set(pids).size, 2, 'two ready workers');
+    const [victim, healthy] = round % 2 === 0 ? pids : [pids[1]!, pids[0]!];
+    let before = new Set<unknown>(liveChildren());
+    process.kill(victim!, 'SIGKILL');
+    // Kill the replacement as soon as it exists (as the OOM killer did, ~7 ms later), with
+    // tasks sent to it while it starts; every other round kill two starters in a row.
+    const tasksOfRound: Promise<number>[] = [];
+    for (let k = 0; k < 1 + (round % 2); k++) {
+      const starter = await nextChild(before, `round ${round}: replacement ${k + 1}`);
+      rememberPid(starter);
+      before = new Set(liveChildren());
+      for (let i = 0; i < 6; i++) tasksOfRound.push(pool.apply(math.square, [round * 100 + k * 10 + i]));
+      process.kill(starter, 'SIGKILL');
+    }
+    const results = await withinMs(Promise.allSettled(tasksOfRound), T, `round ${round}: its tasks`);
+    const failed = results.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason));
+    assert.equal(failed, [], `round ${round}: no innocent task failed`);
+    assert.ok(pidAlive(healthy!), `round ${round}: the healthy worker was left alone`);
+  }
+  assert.equal(await pool.map(math.square, [1, 2, 3]), [1, 4, 9]);
+
+  // The executor too: submit keeps working after a starter was killed.
+  const ex = track(new ProcessPoolExecutor({ maxWorkers: 1 }));
+  const pid = await withinMs(ex.submit(math.pid).result(), T, 'the executor worker');
+  rememberPid(pid);
+  const before = new Set<unknown>(liveChildren());
+  process.kill(pid, 'SIGKILL');
+  const starter = await nextChild(before, 'the executor worker replacement');
+  const futures = [1, 2, 3].map((x) => ex.submit(math.square, x));
+  process.kill(starter, 'SIGKILL');
+  assert.equal(await withinMs(Promise.all(futures), T, 'futures sent to a killed starter'), [1, 4, 9]);
+  assert.is(await ex.submit(math.square, 5), 25, 'submit still works');
+});
+
+test('workers that can never start still break the pool, after a few tries, saying what was seen', async () => {
+  const pool = track(new Pool({ processes: 2, initializer: exitAtImport.init }));
+  const err = await rejection(pool.apply(math.square, [2]), 'apply on a pool whose workers exit while importing the initializer', T);
+  assert.instance(err, BrokenProcessPool);
+  assert.match(err.message, /exited with exit code 1 before it was ready, the last of 3 workers in a row that ended while starting/);
+  assert.not.match(err.message, /initializer failed/);
+  const later = await rejection(pool.map(math.square, [1]), 'a later map');
+  assert.instance(later, BrokenProcessPool);
+  assert.match(later.message, /in a row/);
+  await withinMs(pool.terminate(), T, 'terminate');
+
+  // An initializer that throws still breaks the pool at its first failure.
+  const ex = track(new ProcessPoolExecutor({ maxWorkers: 1, initializer: table.failingInit, initargs: ['nope'] }));
+  await rejection(ex.submit(math.square, 2).result(), 'a future on an executor whose initializer throws', T);
+  assert.throws(() => ex.submit(math.square, 2), (e: unknown) => e instanceof BrokenProcessPool && /initializer failed/.test((e as Error).message));
+  await ex.shutdown();
+});
+
+// ---------------------------------------------------------------------------------------
 // Memory
 
 test('a busy pool holds a flat heap over 10^5 apply calls (same function, or a new closure per call)', async () => {

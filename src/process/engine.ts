@@ -11,6 +11,7 @@
 //   sink.aborted  ◄── cancel / timeout / terminate / broken initializer
 //   next taken back (cancel, drop, steal) ── child.send('drop') ──► 'dropped' ──► forgotten or requeued
 //   a child gone (exit + channel closed) ──► head batch: WorkerLostError; the rest: requeued; replacement spawned
+//   a child gone before 'ready' (ran nothing) ──► all requeued; replaced, unless the 3rd in a row: pool broken
 //
 // (*) ≤ 32768 for a map of numbers whose function returns numbers: MAX_NUMERIC_BATCH_ITEMS.
 //
@@ -89,6 +90,17 @@ const SLOW_BATCH_MS = 20;
 const ADAPT_GROW_MS = 2;
 const ADAPT_SHRINK_MS = 20;
 const ADAPT_MAX_CHUNK = 1024;
+/**
+ * Workers in a row that may die before they are ready before the pool counts as broken.
+ * A worker can be killed while it starts for no fault of its own (the OOM killer kills an
+ * idle worker, then its replacement milliseconds later): it is replaced. But a worker that
+ * can never start (its initializer's module exits or crashes at import, a loader is
+ * missing) must not be respawned forever. Any worker becoming ready resets the count, so
+ * three tolerates two unlucky deaths in a row, already rare, while a start that always
+ * fails is reported after three forks: about the cost of starting three workers.
+ * (An initializer that throws reports 'init-failed' and breaks the pool at once.)
+ */
+const MAX_START_FAILURES = 3;
 /** terminate(): time between SIGTERM and SIGKILL. */
 const TERMINATE_GRACE_MS = 1000;
 /** If a child's channel does not report closing within this after its exit, treat it as closed anyway. */
@@ -326,6 +338,11 @@ export class Engine {
   /** Jobs not finished: close() lets them complete; terminate() aborts them. */
   readonly #jobs = new Set<Job>();
   #state: EngineState = 'run';
+  /**
+   * How each worker that died before 'ready' ended ("PoolWorker-3 (pid 41) exited with exit
+   * code 1"), since a worker last became ready: MAX_START_FAILURES of them break the pool.
+   */
+  readonly #startFailures: string[] = [];
   /** Why the pool broke: `message` for later calls, `cause` the root error (initializer's RemoteError). */
   #broken: { message: string; cause: unknown } | null = null;
   #nextBatchId = 1;
@@ -740,6 +757,7 @@ export class Engine {
         return;
       case 'ready':
         w.ready = true;
+        this.#startFailures.length = 0;
         // It may take back work waiting in a busy worker.
         this.#dispatch();
         return;
@@ -859,14 +877,21 @@ export class Engine {
     w.closed = true;
     const expected = w.killedByUs || w.state === 'retiring' || this.#state !== 'run';
     if (!w.ready && !expected) {
-      // Dying before 'ready' means the child could not start or its initializer killed it
-      // (no task runs before 'ready'); replacing it would loop forever, as Python's Pool does.
-      this.#breakPool(
-        new BrokenProcessPool(
-          `${this.label}: worker ${w.name} (pid ${w.pid}) exited ${describeExit(w.exitCode, w.signal)} before it was ready; ` +
-            'the worker could not start (check the initializer, and that the parent runs under the same loader, e.g. tsx).',
-        ),
-      );
+      // It died while starting, without an 'init-failed' (which breaks the pool at once):
+      // killed from outside, or unable to start at all. No task runs before 'ready', so what
+      // it held is innocent and is requeued below; it is replaced unless this keeps happening.
+      const seen = this.#startFailures;
+      seen.push(`${w.name} (pid ${w.pid}) exited ${describeExit(w.exitCode, w.signal)}`);
+      if (seen.length >= MAX_START_FAILURES) {
+        this.#breakPool(
+          new BrokenProcessPool(
+            `${this.label}: worker ${seen[seen.length - 1]} before it was ready, the last of ${seen.length} workers in a row that ended while starting ` +
+              `(before it: ${seen.slice(0, -1).join('; ')}). A worker that dies while starting is replaced, as one may be killed from outside ` +
+              '(the OOM killer), but none became ready, so workers cannot start here: check what a worker loads (the initializer and its module, ' +
+              'code that runs at import) and that the parent runs under the loader its modules need (e.g. tsx).',
+          ),
+        );
+      }
     }
     if (w.state === 'live') this.#stopAccepting(w, 'dead');
     w.state = 'dead';
@@ -882,13 +907,14 @@ export class Engine {
         job.batches.delete(batch);
         continue;
       }
-      if (i === 0 && !w.killedByUs) {
+      if (i === 0 && !w.killedByUs && w.ready) {
         // The head was running when the worker died: it is the one that (may have) killed it.
         job.batches.delete(batch);
         job.sink.failed(batch, [], 0, this.#lostError(w, batch));
         this.maybeFinish(job);
       } else {
-        // Never started (or, for a worker we killed, innocent): run it elsewhere.
+        // Never started (behind the head, or in a worker that was not ready), or innocent (a
+        // worker we killed): run it elsewhere.
         requeue.push(batch);
       }
     }
