@@ -149,6 +149,48 @@ test('a worker killed by a signal: WorkerLostError has exitCode -N and signal, a
   assert.is(await pool.apply(math.square, [3]), 9);
 });
 
+// ---------------------------------------------------------------------------------------
+// map over an endless input
+
+test('map over an endless sync or async generator rejects early with a RangeError pointing to imap; the pool still works', async () => {
+  const pool = track(new Pool(2));
+  let closed = 0;
+  function* naturals() {
+    try {
+      for (let i = 0; ; i++) yield i;
+    } finally {
+      closed++;
+    }
+  }
+  async function* asyncNaturals() {
+    try {
+      for (let i = 0; ; i++) yield i;
+    } finally {
+      closed++;
+    }
+  }
+  const calls: [string, () => Promise<unknown>][] = [
+    ['map(sync generator)', () => pool.map(math.square, naturals())],
+    ['map(async generator)', () => pool.map(math.square, asyncNaturals())],
+    ['starmapAsync(sync generator)', async () => pool.starmapAsync(math.add, (function* () { for (const i of naturals()) yield [i, 1] as [number, number]; })()).get()],
+  ];
+  for (const [what, run] of calls) {
+    const err = await rejection(run(), what, 60_000);
+    assert.instance(err, RangeError, what);
+    assert.is(err.code, 'MP_INVALID_ARG');
+    assert.match(err.message, /list their whole input/);
+    assert.match(err.message, /had not ended after \d+ items/);
+    assert.match(err.message, /imap\(\) or imapUnordered\(\)/);
+  }
+  assert.is(closed, 3, 'each generator was closed (its finally ran)');
+  assert.equal(await pool.map(math.square, [1, 2, 3]), [1, 4, 9]);
+  // Long inputs that end are listed as before.
+  const n = 100_000;
+  const out = await pool.map(math.square, (function* () { for (let i = 0; i < n; i++) yield i; })());
+  assert.is(out.length, n);
+  assert.is(out[n - 1], (n - 1) * (n - 1));
+});
+
 test.after(async () => {
   await disposeAllAndCheckLeaks();
 });
