@@ -191,6 +191,109 @@ test('map over an endless sync or async generator rejects early with a RangeErro
   assert.is(out[n - 1], (n - 1) * (n - 1));
 });
 
+// ---------------------------------------------------------------------------------------
+// Class instances
+
+class Point {
+  #secret = 42;
+  constructor(
+    readonly x: number,
+    readonly y: number,
+  ) {}
+  get norm(): number {
+    return Math.hypot(this.x, this.y) + this.#secret * 0;
+  }
+}
+
+test('a class instance with #private fields is refused at the call, naming the argument and the class; no worker is harmed', async () => {
+  const pool = track(new Pool(1));
+  const pid = await pool.apply(math.pid);
+  rememberPid(pid);
+  const point = new Point(3, 4);
+
+  const applyErr = await rejection(pool.apply(math.add, [1, point as unknown as number]), 'apply with a Point');
+  assert.instance(applyErr, SerializationError);
+  assert.is(applyErr.argIndex, 1);
+  assert.match(applyErr.message, /pool\.apply\(add\): argument 1 cannot be sent to a worker: it is an instance of class Point/);
+  assert.match(applyErr.message, /#private fields/);
+
+  const nested = await rejection(pool.apply(math.add, [1, { at: [0, { p: point }] } as unknown as number]), 'apply with a nested Point');
+  assert.is(nested.argIndex, 1);
+  assert.match(nested.message, /argument 1 \(args\[1\]\.at\[1\]\.p\)/);
+
+  const items = Array.from({ length: 10 }, (_, i) => (i === 3 ? point : { x: i, y: i }));
+  const mapErr = await rejection(pool.map((p: { x: number }) => p.x, items), 'map with a Point as item 3 of 10');
+  assert.instance(mapErr, SerializationError);
+  assert.is(mapErr.argIndex, 3);
+  assert.match(mapErr.message, /input item 3 cannot be sent to a worker: it is an instance of class Point/);
+
+  const ex = track(new ProcessPoolExecutor({ maxWorkers: 1 }));
+  const futureErr = await rejection(ex.submit(math.add, 1, new Map([['k', point]]) as unknown as number).result(), 'submit with a Point in a Map');
+  assert.instance(futureErr, SerializationError);
+  assert.match(futureErr.message, /argument 1 \(args\[1\]\.get\("k"\)\) cannot be sent/);
+
+  const proc = new Process({ target: (p: unknown) => p, args: [point] });
+  assert.throws(
+    () => proc.start(),
+    (e: unknown) => e instanceof SerializationError && e.argIndex === 0 && /start\(\): argument 0 cannot be sent to another process: it is an instance of class Point/.test(e.message),
+  );
+  assert.is(proc.pid, undefined, 'no process was forked');
+
+  assert.throws(
+    () => new Pool({ processes: 1, initializer: table.initTable, initargs: [[['k', 1]], { origin: point }] as unknown as [[string, number][]] }),
+    (e: unknown) => e instanceof SerializationError && e.argIndex === 1 && /initargs: argument 1 \(initargs\[1\]\.origin\) cannot be sent to the workers: it is an instance of class Point/.test(e.message),
+  );
+
+  assert.is(await pool.apply(math.pid), pid, 'the same worker, unharmed');
+
+  // imap throws at the item's position. (The iteration then ends early, which cancels the
+  // batches still running, as leaving any imap loop does.)
+  const seen: number[] = [];
+  const imapErr = await rejection(
+    (async () => {
+      for await (const x of pool.imap((p: { x: number }) => p.x, items)) seen.push(x);
+    })(),
+    'imap with a Point',
+  );
+  assert.instance(imapErr, SerializationError);
+  assert.is(imapErr.argIndex, 3);
+  assert.match(imapErr.message, /pool\.imap\(anonymous\): input item 3 cannot be sent/);
+  assert.equal(await pool.map(math.square, [2, 3]), [4, 9]);
+});
+
+test('Map, Set, Date, Error, Buffer, typed arrays, boxed primitives, null-prototype objects and nested plain data still cross', async () => {
+  const pool = track(new Pool(1));
+  class QuotaError extends Error {}
+  const value = {
+    map: new Map<unknown, unknown>([['a', 1], [{ k: 1 }, [new Date(5)]]]),
+    set: new Set([1, 'two', { three: 3 }]),
+    date: new Date(1000),
+    error: new TypeError('bad'),
+    custom: new QuotaError('over'),
+    buffer: Buffer.from('hi'),
+    floats: new Float64Array([1.5]),
+    regexp: /x+/g,
+    boxed: Object('s'),
+    bare: Object.assign(Object.create(null) as Record<string, unknown>, { n: 1 }),
+    nested: { a: [{ b: [1, 2, { c: 'd' }] }] },
+  };
+  const echo = (v: unknown) => v;
+  const back = (await withinMs(pool.apply(echo, [value]), T, 'echo of built-in values')) as typeof value;
+  assert.equal([...back.map.keys()][0], 'a');
+  assert.equal([...back.set].length, 3);
+  assert.is(back.date.getTime(), 1000);
+  assert.instance(back.error, Error);
+  assert.is(back.error.message, 'bad');
+  assert.instance(back.custom, Error);
+  assert.equal([...back.buffer], [104, 105]);
+  assert.equal([...back.floats], [1.5]);
+  assert.is(back.regexp.source, 'x+');
+  assert.is(String(back.boxed), 's');
+  assert.is(back.bare.n, 1);
+  assert.equal(back.nested, value.nested);
+  assert.equal(await pool.map(echo, [value.nested, value.date]), [value.nested, value.date]);
+});
+
 test.after(async () => {
   await disposeAllAndCheckLeaks();
 });

@@ -46,7 +46,7 @@ import {
   WorkerLostError,
 } from '../errors.ts';
 import { Deque } from '../deque.ts';
-import { decodeError, findUncloneable, isBranded, PROTOCOL, type FnSpec, type FromChild, type PackedNumbers, type ToChild } from '../protocol.ts';
+import { decodeError, findClassInstance, findUncloneable, isBranded, PROTOCOL, type FnSpec, type FromChild, type PackedNumbers, type ToChild } from '../protocol.ts';
 import { encodeHandles, reviveHandles } from '../queue/handle.ts';
 import { cpuCount, serializationError } from './process.ts';
 import { ProgressBar, type ProgressOption } from './progress.ts';
@@ -368,6 +368,10 @@ export class Engine {
       const encoded = encodeHandles(options.initargs ?? []);
       // Checked once here (not per worker): a bad initarg is the constructor's error, not a
       // worker that never starts.
+      for (let i = 0; i < encoded.value.length; i++) {
+        const found = findClassInstance(encoded.value[i]);
+        if (found) throw new SerializationError(`${options.label} initargs: argument ${i}${found.path ? ` (initargs[${i}]${found.path})` : ''} cannot be sent to the workers: ${found.reason}`, { argIndex: i });
+      }
       try {
         structuredClone(encoded.value);
       } catch (err) {
@@ -427,6 +431,14 @@ export class Engine {
     if (job.dead) return;
     const encoded = encodeHandles(items);
     const batch = new Batch(this.#nextBatchId++, job, encoded.value, start, encoded.handles);
+    // A class instance would clone without complaint and arrive as a plain object: refuse it
+    // here, at the call, before any of the batch is sent. (Packed numbers hold no objects.)
+    const refused = ArrayBuffer.isView(encoded.value) ? null : classInstanceError(job, encoded.value, start);
+    if (refused !== null) {
+      job.sink.failed(batch, [], 0, refused);
+      this.maybeFinish(job);
+      return;
+    }
     job.batches.add(batch);
     this.#queue.push(batch);
     this.#queued++;
@@ -1022,6 +1034,29 @@ export class Engine {
 
 // ---------------------------------------------------------------------------------------
 // Helpers
+
+/**
+ * The first class instance among a batch's items (handles encoded), as the SerializationError
+ * of the call, or null. A call's arguments are named by index (`argIndex`), a map's items by
+ * their index in the input. Items that are not objects cost one typeof each.
+ */
+function classInstanceError(job: Job, items: unknown[], start: number): SerializationError | null {
+  if (job.single) {
+    const args = items[0] as unknown[];
+    for (let i = 0; i < args.length; i++) {
+      const found = findClassInstance(args[i]);
+      if (found) return new SerializationError(`${job.what}: argument ${i}${found.path ? ` (args[${i}]${found.path})` : ''} cannot be sent to a worker: ${found.reason}`, { argIndex: i });
+    }
+    return null;
+  }
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i];
+    if (typeof item !== 'object' || item === null) continue;
+    const found = findClassInstance(item);
+    if (found) return new SerializationError(`${job.what}: input item ${start + i}${found.path ? ` (item${found.path})` : ''} cannot be sent to a worker: ${found.reason}`, { argIndex: start + i });
+  }
+  return null;
+}
 
 function keyOf(fn: unknown, what: string): FnEntry {
   if (typeof fn === 'function') {
