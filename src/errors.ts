@@ -83,7 +83,9 @@ export class RemoteError extends MultiprocError {
  */
 export class WorkerLostError extends MultiprocError {
   static readonly CODE = 'MP_WORKER_LOST';
+  /** The worker's exit code; minus the signal number when a signal killed it (-9 for SIGKILL), as `Process.exitCode`. */
   readonly exitCode: number | null;
+  /** The signal that killed the worker ('SIGKILL'), or null when it exited by itself. */
   readonly signal: string | null;
   readonly pid: number | undefined;
   constructor(message: string, init: { exitCode: number | null; signal: string | null; pid?: number }) {

@@ -11,6 +11,7 @@
 //   sink.aborted  ◄── cancel / timeout / terminate / broken initializer
 //   next taken back (cancel, drop, steal) ── child.send('drop') ──► 'dropped' ──► forgotten or requeued
 //   a child gone (exit + channel closed) ──► head batch: WorkerLostError; the rest: requeued; replacement spawned
+//   a child gone before 'ready' (ran nothing) ──► all requeued; replaced, unless the 3rd in a row: pool broken
 //
 // (*) ≤ 32768 for a map of numbers whose function returns numbers: MAX_NUMERIC_BATCH_ITEMS.
 //
@@ -44,8 +45,9 @@ import {
   TimeoutError,
   WorkerLostError,
 } from '../errors.ts';
+import { Deque } from '../deque.ts';
 import { checkSignal, checkTimeout, deadlineAfter, setLongTimeout, timeLeft, type LongTimer } from '../options.ts';
-import { decodeError, findUncloneable, isBranded, PROTOCOL, type FnSpec, type FromChild, type PackedNumbers, type ToChild } from '../protocol.ts';
+import { decodeError, findClassInstance, findUncloneable, isBranded, PROTOCOL, type FnSpec, type FromChild, type PackedNumbers, type ToChild } from '../protocol.ts';
 import { encodeHandles, reviveHandles } from '../queue/handle.ts';
 import { cpuCount, serializationError } from './process.ts';
 import { ProgressBar, type ProgressOption } from './progress.ts';
@@ -89,6 +91,17 @@ const SLOW_BATCH_MS = 20;
 const ADAPT_GROW_MS = 2;
 const ADAPT_SHRINK_MS = 20;
 const ADAPT_MAX_CHUNK = 1024;
+/**
+ * Workers in a row that may die before they are ready before the pool counts as broken.
+ * A worker can be killed while it starts for no fault of its own (the OOM killer kills an
+ * idle worker, then its replacement milliseconds later): it is replaced. But a worker that
+ * can never start (its initializer's module exits or crashes at import, a loader is
+ * missing) must not be respawned forever. Any worker becoming ready resets the count, so
+ * three tolerates two unlucky deaths in a row, already rare, while a start that always
+ * fails is reported after three forks: about the cost of starting three workers.
+ * (An initializer that throws reports 'init-failed' and breaks the pool at once.)
+ */
+const MAX_START_FAILURES = 3;
 /** terminate(): time between SIGTERM and SIGKILL. */
 const TERMINATE_GRACE_MS = 1000;
 /** If a child's channel does not report closing within this after its exit, treat it as closed anyway. */
@@ -290,6 +303,13 @@ export interface FnEntry {
 }
 
 const fnKeys = new WeakMap<Function, FnEntry>();
+/**
+ * The same entries by what the worker receives: a function written inline in a loop
+ * (`pool.apply((x) => x * 2, [i])`) is a new closure per call but one source, and must not
+ * cost a new key per call, which every worker would remember (Worker.defined, the child's
+ * table of functions) for the life of the pool. Grows with distinct functions only.
+ */
+const specKeys = new Map<string, FnEntry>();
 let nextFnKey = 1;
 
 /**
@@ -307,15 +327,23 @@ export class Engine {
   readonly #workers: Worker[] = [];
   /** Every worker not yet closed (accepting, retiring, dying): what join() waits for. */
   readonly #all = new Set<Worker>();
-  /** Batches requeued after a worker died; they go out before the FIFO. */
-  #front: Batch[] = [];
-  #queue: Batch[] = [];
-  #head = 0;
+  /** Batches requeued after a worker died or given back by a steal; they go out before the FIFO. */
+  readonly #front = new Deque<Batch>();
+  /**
+   * The FIFO of batches. A ring buffer, not an array with a moving head: a pool kept busy
+   * never drains its queue, and an array would keep a slot for every batch ever queued.
+   */
+  readonly #queue = new Deque<Batch>();
   /** Queued batches of live jobs (#front and #queue also hold dead jobs' batches until skipped). */
   #queued = 0;
   /** Jobs not finished: close() lets them complete; terminate() aborts them. */
   readonly #jobs = new Set<Job>();
   #state: EngineState = 'run';
+  /**
+   * How each worker that died before 'ready' ended ("PoolWorker-3 (pid 41) exited with exit
+   * code 1"), since a worker last became ready: MAX_START_FAILURES of them break the pool.
+   */
+  readonly #startFailures: string[] = [];
   /** Why the pool broke: `message` for later calls, `cause` the root error (initializer's RemoteError). */
   #broken: { message: string; cause: unknown } | null = null;
   #nextBatchId = 1;
@@ -341,6 +369,10 @@ export class Engine {
       const encoded = encodeHandles(options.initargs ?? []);
       // Checked once here (not per worker): a bad initarg is the constructor's error, not a
       // worker that never starts.
+      for (let i = 0; i < encoded.value.length; i++) {
+        const found = findClassInstance(encoded.value[i]);
+        if (found) throw new SerializationError(`${options.label} initargs: argument ${i}${found.path ? ` (initargs[${i}]${found.path})` : ''} cannot be sent to the workers: ${found.reason}`, { argIndex: i });
+      }
       try {
         structuredClone(encoded.value);
       } catch (err) {
@@ -398,6 +430,14 @@ export class Engine {
     if (job.dead) return;
     const encoded = encodeHandles(items);
     const batch = new Batch(this.#nextBatchId++, job, encoded.value, start, encoded.handles);
+    // A class instance would clone without complaint and arrive as a plain object: refuse it
+    // here, at the call, before any of the batch is sent. (Packed numbers hold no objects.)
+    const refused = ArrayBuffer.isView(encoded.value) ? null : classInstanceError(job, encoded.value, start);
+    if (refused !== null) {
+      job.sink.failed(batch, [], 0, refused);
+      this.maybeFinish(job);
+      return;
+    }
     job.batches.add(batch);
     this.#queue.push(batch);
     this.#queued++;
@@ -473,31 +513,24 @@ export class Engine {
   }
 
   #nextBatch(): Batch | undefined {
-    while (this.#front.length > 0) {
-      const b = this.#front.shift()!;
+    let b: Batch | undefined;
+    while ((b = this.#front.shift()) !== undefined) {
       if (!b.job.dead) {
         this.#queued--;
         return b;
       }
     }
-    const q = this.#queue;
-    while (this.#head < q.length) {
-      const b = q[this.#head]!;
-      q[this.#head++] = undefined as unknown as Batch;
+    while ((b = this.#queue.shift()) !== undefined) {
       if (!b.job.dead) {
         this.#queued--;
         return b;
       }
-    }
-    if (this.#head > 0) {
-      this.#queue = [];
-      this.#head = 0;
     }
     return undefined;
   }
 
   #hasQueued(): boolean {
-    return this.#front.length > 0 || this.#head < this.#queue.length;
+    return this.#front.length > 0 || this.#queue.length > 0;
   }
 
   /**
@@ -642,7 +675,7 @@ export class Engine {
     let fallback: NodeTimeout | undefined;
     child.once('exit', (code: number | null, signal: string | null) => {
       exited = true;
-      w.exitCode = code;
+      w.exitCode = exitCodeOf(code, signal);
       w.signal = signal;
       if (disconnected) this.#onClose(w);
       // A fallback so that a channel that never reports closing cannot hang anything.
@@ -735,6 +768,7 @@ export class Engine {
         return;
       case 'ready':
         w.ready = true;
+        this.#startFailures.length = 0;
         // It may take back work waiting in a busy worker.
         this.#dispatch();
         return;
@@ -854,14 +888,21 @@ export class Engine {
     w.closed = true;
     const expected = w.killedByUs || w.state === 'retiring' || this.#state !== 'run';
     if (!w.ready && !expected) {
-      // Dying before 'ready' means the child could not start or its initializer killed it
-      // (no task runs before 'ready'); replacing it would loop forever, as Python's Pool does.
-      this.#breakPool(
-        new BrokenProcessPool(
-          `${this.label}: worker ${w.name} (pid ${w.pid}) exited ${describeExit(w.exitCode, w.signal)} before it was ready; ` +
-            'the worker could not start (check the initializer, and that the parent runs under the same loader, e.g. tsx).',
-        ),
-      );
+      // It died while starting, without an 'init-failed' (which breaks the pool at once):
+      // killed from outside, or unable to start at all. No task runs before 'ready', so what
+      // it held is innocent and is requeued below; it is replaced unless this keeps happening.
+      const seen = this.#startFailures;
+      seen.push(`${w.name} (pid ${w.pid}) exited ${describeExit(w.exitCode, w.signal)}`);
+      if (seen.length >= MAX_START_FAILURES) {
+        this.#breakPool(
+          new BrokenProcessPool(
+            `${this.label}: worker ${seen[seen.length - 1]} before it was ready, the last of ${seen.length} workers in a row that ended while starting ` +
+              `(before it: ${seen.slice(0, -1).join('; ')}). A worker that dies while starting is replaced, as one may be killed from outside ` +
+              '(the OOM killer), but none became ready, so workers cannot start here: check what a worker loads (the initializer and its module, ' +
+              'code that runs at import) and that the parent runs under the loader its modules need (e.g. tsx).',
+          ),
+        );
+      }
     }
     if (w.state === 'live') this.#stopAccepting(w, 'dead');
     w.state = 'dead';
@@ -877,20 +918,20 @@ export class Engine {
         job.batches.delete(batch);
         continue;
       }
-      if (i === 0 && !w.killedByUs) {
+      if (i === 0 && !w.killedByUs && w.ready) {
         // The head was running when the worker died: it is the one that (may have) killed it.
         job.batches.delete(batch);
         job.sink.failed(batch, [], 0, this.#lostError(w, batch));
         this.maybeFinish(job);
       } else {
-        // Never started (or, for a worker we killed, innocent): run it elsewhere.
+        // Never started (behind the head, or in a worker that was not ready), or innocent (a
+        // worker we killed): run it elsewhere.
         requeue.push(batch);
       }
     }
-    if (requeue.length > 0) {
-      this.#front = requeue.concat(this.#front);
-      this.#queued += requeue.length;
-    }
+    // In their original order, ahead of everything queued.
+    for (let i = requeue.length - 1; i >= 0; i--) this.#front.unshift(requeue[i]!);
+    this.#queued += requeue.length;
     this.#spawnIfNeeded();
     this.#dispatch();
     this.#checkJoined();
@@ -966,9 +1007,8 @@ export class Engine {
       const error = new CancelledError(`the ${this.label} was terminated before this work finished`);
       for (const job of [...this.#jobs]) job.cancel(error);
     }
-    this.#front = [];
-    this.#queue = [];
-    this.#head = 0;
+    this.#front.clear();
+    this.#queue.clear();
     this.#queued = 0;
     const workers = [...this.#all];
     for (const w of workers) {
@@ -994,13 +1034,40 @@ export class Engine {
 // ---------------------------------------------------------------------------------------
 // Helpers
 
+/**
+ * The first class instance among a batch's items (handles encoded), as the SerializationError
+ * of the call, or null. A call's arguments are named by index (`argIndex`), a map's items by
+ * their index in the input. Items that are not objects cost one typeof each.
+ */
+function classInstanceError(job: Job, items: unknown[], start: number): SerializationError | null {
+  if (job.single) {
+    const args = items[0] as unknown[];
+    for (let i = 0; i < args.length; i++) {
+      const found = findClassInstance(args[i]);
+      if (found) return new SerializationError(`${job.what}: argument ${i}${found.path ? ` (args[${i}]${found.path})` : ''} cannot be sent to a worker: ${found.reason}`, { argIndex: i });
+    }
+    return null;
+  }
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i];
+    if (typeof item !== 'object' || item === null) continue;
+    const found = findClassInstance(item);
+    if (found) return new SerializationError(`${job.what}: input item ${start + i}${found.path ? ` (item${found.path})` : ''} cannot be sent to a worker: ${found.reason}`, { argIndex: start + i });
+  }
+  return null;
+}
+
 function keyOf(fn: unknown, what: string): FnEntry {
   if (typeof fn === 'function') {
     const known = fnKeys.get(fn);
     if (known) return known;
   }
   const spec = toFnSpec(fn, `${what}: the task`);
-  const entry: FnEntry = { key: nextFnKey++, spec, fast: false, numbers: undefined };
+  // The source alone decides what a by-source function does in the worker (it captures
+  // nothing), so closures of one source share a key.
+  const id = spec.kind === 'source' ? `s\0${spec.name}\0${spec.source}` : `m\0${spec.url}\0${spec.exportName}`;
+  let entry = specKeys.get(id);
+  if (entry === undefined) specKeys.set(id, (entry = { key: nextFnKey++, spec, fast: false, numbers: undefined }));
   fnKeys.set(fn as Function, entry);
   return entry;
 }
@@ -1026,8 +1093,16 @@ export function checkChunksize(chunksize: unknown, what: string): number | undef
   return chunksize;
 }
 
+/** A child's exit as Process.exitCode (and Python's exitcode) says it: minus the signal number when killed. */
+function exitCodeOf(code: number | null, signal: string | null): number | null {
+  if (code !== null || signal === null) return code;
+  const n = (constants.signals as Record<string, number | undefined>)[signal];
+  return n === undefined ? null : -n;
+}
+
+/** `code` from exitCodeOf: the message states the same facts as WorkerLostError's fields. */
 function describeExit(code: number | null, signal: string | null): string {
-  if (signal) return `by signal ${signal}${constants.signals[signal] ? ` (exit code -${constants.signals[signal]})` : ''}`;
+  if (signal) return `by signal ${signal}${code !== null ? ` (exit code ${code})` : ''}`;
   return `with exit code ${code}`;
 }
 
@@ -1243,13 +1318,17 @@ export function mapAll<R>(engine: Engine, fn: unknown, iterable: Iterable<unknow
     if (Array.isArray(iterable)) return submitAll<R>(engine, fn, iterable, spread, opts, what);
     if (iterable != null && typeof (iterable as Iterable<unknown>)[Symbol.iterator] === 'function') {
       // Typed arrays are array-like already; any other iterable is listed, as Python does.
-      const items = ArrayBuffer.isView(iterable) ? (iterable as unknown as ArrayLike<unknown>) : Array.from(iterable as Iterable<unknown>);
+      const items = ArrayBuffer.isView(iterable) ? (iterable as unknown as ArrayLike<unknown>) : listInput(iterable as Iterable<unknown>, what);
       return submitAll<R>(engine, fn, items, spread, opts, what);
     }
     if (iterable != null && typeof (iterable as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function') {
       return (async () => {
         const items: unknown[] = [];
-        for await (const item of iterable as AsyncIterable<unknown>) items.push(item);
+        // Leaving the loop by the throw closes the input (its finally blocks run).
+        for await (const item of iterable as AsyncIterable<unknown>) {
+          if (items.length === MAX_LISTED_ITEMS) throw inputTooLong(what);
+          items.push(item);
+        }
         return submitAll<R>(engine, fn, items, spread, opts, what, true);
       })();
     }
@@ -1257,6 +1336,38 @@ export function mapAll<R>(engine: Engine, fn: unknown, iterable: Iterable<unknow
   } catch (err) {
     return Promise.reject(err);
   }
+}
+
+/**
+ * Most items `map`/`starmap` (and their Async forms, processMap) list from an input that is
+ * not an array; an array or a typed array of any length is taken as it is. Listing is what
+ * the call does first (as Python's map does), so an endless generator would block the event
+ * loop until the process runs out of memory (1-2 GB and ~9 s, then a raw `RangeError:
+ * Invalid array length`). 2^22 (4,194,304) is beyond a map one would write over a generator
+ * (a million-item map still has four times the room), and an endless input reaches it
+ * within a second, with ~100 MB of process growth for numbers (0.5 s sync, 0.9 s async,
+ * 180 MB for small objects, measured on a loaded 2-core machine), then fails with a message
+ * pointing to imap.
+ */
+const MAX_LISTED_ITEMS = 2 ** 22;
+
+/** A sync iterable as an array, refusing one longer than MAX_LISTED_ITEMS. */
+function listInput(iterable: Iterable<unknown>, what: string): unknown[] {
+  const items: unknown[] = [];
+  // Leaving the loop by the throw closes the input (its finally blocks run).
+  for (const item of iterable) {
+    if (items.length === MAX_LISTED_ITEMS) throw inputTooLong(what);
+    items.push(item);
+  }
+  return items;
+}
+
+function inputTooLong(what: string): RangeError {
+  return invalidRange(
+    `${what}: map() and starmap() list their whole input before any work starts (as Python's do), and this input had not ended after ${MAX_LISTED_ITEMS} items ` +
+      '(an endless generator?). For long or endless inputs use imap() or imapUnordered(), which read the input lazily with bounded memory ' +
+      '(for starmap, with a function taking the argument list), or pass an array.',
+  );
 }
 
 function submitAll<R>(engine: Engine, fn: unknown, items: ArrayLike<unknown>, spread: boolean, opts: MapOptions | undefined, what: string, admitted = false): Promise<R[]> {

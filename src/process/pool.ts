@@ -258,9 +258,12 @@ export class Pool {
    * Python: Pool.map — same default chunksize (about four chunks per worker) but at most
    * 4096 items per message (32768 for numbers in and out; a bigger chunk is split);
    * accepts async iterables; `progress`
-   * draws a bar.
+   * draws a bar. Like Python's, it lists its input first: an input that is not an array
+   * and has not ended after 2^22 items (an endless generator) is refused; use `imap`.
    * Rejects with the first error (RemoteError, WorkerLostError, SerializationError naming
-   * the item), CancelledError, TimeoutError, InvalidStateError, BrokenProcessPool, TypeError.
+   * the item, also for a class instance, which would arrive as a plain object),
+   * CancelledError, TimeoutError, InvalidStateError, BrokenProcessPool, TypeError, RangeError
+   * (an input too long to list).
    *
    * @example
    * const squares = await pool.map(square, [1, 2, 3], { progress: { desc: 'squares' } });

@@ -4,7 +4,7 @@ import type { ChildProcess } from 'node:child_process';
 import { availableParallelism, constants } from 'node:os';
 import { InvalidStateError, invalidArg, SerializationError } from '../errors.ts';
 import { checkTimeout, setLongTimeout } from '../options.ts';
-import { findUncloneable, isBranded, PROTOCOL, type FromChild, type ToChild } from '../protocol.ts';
+import { findClassInstance, findUncloneable, isBranded, PROTOCOL, type FromChild, type ToChild } from '../protocol.ts';
 import { encodeHandles } from '../queue/handle.ts';
 import { runtime } from '../runtime.ts';
 import { spawnChild } from './spawn.ts';
@@ -106,7 +106,12 @@ export class Process<A extends unknown[] = unknown[]> {
     if (this.#state !== 'initial') throw new InvalidStateError(`${this.#name}: a process can only be started once`);
     const fn = toFnSpec(this.#target, 'Process target');
     const encoded = encodeHandles(this.#args);
-    // Check the arguments before forking, so a bad argument costs no process.
+    // Check the arguments before forking, so a bad argument costs no process. A class
+    // instance would clone without complaint and arrive as a plain object: refused too.
+    for (let i = 0; i < encoded.value.length; i++) {
+      const found = findClassInstance(encoded.value[i]);
+      if (found) throw new SerializationError(`${this.#name}.start(): argument ${i}${found.path ? ` (args[${i}]${found.path})` : ''} cannot be sent to another process: ${found.reason}`, { argIndex: i });
+    }
     try {
       structuredClone(encoded.value);
     } catch (err) {

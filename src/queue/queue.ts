@@ -33,6 +33,7 @@ import { registerFlusher } from '../runtime.ts';
 import { encodeHandles, noteShareable, registerReviver, reviveHandles, toHandle, type Shareable } from './handle.ts';
 import { decodeValue, Encoder, NeedsRevive, T_NUM } from './codec.ts';
 import { DEFAULT_MAX_FRAME } from './connection.ts';
+import { Deque } from '../deque.ts';
 import { Host, HostClient, localHost, type CallContext } from './host.ts';
 
 // ---------------------------------------------------------------------------------------
@@ -207,55 +208,8 @@ function advance(seg: Segment, n: number): void {
   seg.count -= n;
 }
 
-/** A double-ended queue on a ring buffer: O(1) push, unshift, shift. */
-export class Deque<T> {
-  #items: (T | undefined)[] = new Array(16);
-  #head = 0;
-  #length = 0;
-
-  get length(): number {
-    return this.#length;
-  }
-
-  #grow(): void {
-    const next = new Array<T | undefined>(this.#items.length * 2);
-    for (let i = 0; i < this.#length; i++) next[i] = this.#items[(this.#head + i) % this.#items.length];
-    this.#items = next;
-    this.#head = 0;
-  }
-
-  push(value: T): void {
-    if (this.#length === this.#items.length) this.#grow();
-    this.#items[(this.#head + this.#length) % this.#items.length] = value;
-    this.#length++;
-  }
-
-  unshift(value: T): void {
-    if (this.#length === this.#items.length) this.#grow();
-    this.#head = (this.#head - 1 + this.#items.length) % this.#items.length;
-    this.#items[this.#head] = value;
-    this.#length++;
-  }
-
-  shift(): T | undefined {
-    if (this.#length === 0) return undefined;
-    const value = this.#items[this.#head];
-    this.#items[this.#head] = undefined;
-    this.#head = (this.#head + 1) % this.#items.length;
-    this.#length--;
-    return value;
-  }
-
-  peek(): T | undefined {
-    return this.#length === 0 ? undefined : this.#items[this.#head];
-  }
-
-  clear(): void {
-    this.#items = new Array(16);
-    this.#head = 0;
-    this.#length = 0;
-  }
-}
+// Deque moved to src/deque.ts (the pool engine uses it too); re-exported for importers of this module.
+export { Deque };
 
 /** Take up to `n` items (at least one, at most ~`budget` bytes) from the front of `segs`. */
 function takeFrom(segs: Deque<Segment>, n: number, budget: number): Batch {
