@@ -66,8 +66,11 @@ export function moduleFile(): string {
 // The state is shared by every copy of the library in the process (one 'exit' listener, the
 // phases in order across copies): a connection may carry messages of several copies.
 
-/** When an exit hook runs: queues hand their buffers to connections, then connections write. */
-export type ExitPhase = 'buffers' | 'links';
+/**
+ * When an exit hook runs: queues hand their buffers to connections ('buffers'), then
+ * connections write ('links'), then hosts remove their socket files ('cleanup').
+ */
+export type ExitPhase = 'buffers' | 'links' | 'cleanup';
 
 interface ExitState {
   flushers: Set<() => Promise<void>>;
@@ -78,7 +81,7 @@ interface ExitState {
 const EXIT_KEY = Symbol.for('multiproc.exit');
 const exit = ((globalThis as Record<symbol, unknown>)[EXIT_KEY] ??= {
   flushers: new Set(),
-  hooks: { buffers: new Set(), links: new Set() },
+  hooks: { buffers: new Set(), links: new Set(), cleanup: new Set() },
   installed: false,
 }) as ExitState;
 
@@ -111,7 +114,7 @@ export function onExit(phase: ExitPhase, hook: () => void): () => void {
 }
 
 function runExitHooks(): void {
-  for (const phase of ['buffers', 'links'] as const) {
+  for (const phase of ['buffers', 'links', 'cleanup'] as const) {
     for (const hook of [...exit.hooks[phase]]) {
       try {
         hook();

@@ -2,7 +2,8 @@
 //
 // Load, run, reply, repeat. Messages from the parent are handled one at a time, in order:
 //   init    name this process, run the initializer, reply 'ready' (or 'init-failed', exit 1)
-//   run     Process target: run it once, flush, exit 0 (or print the error and exit 1)
+//   run     Process target: run it once, then leave with the code it set in
+//           process.exitCode (default 0), or print the error and leave with 1
 //   define  remember how to load function `key` (by source or by module)
 //   call    run a batch of items through function `key`, reply 'result' or 'error'
 // One exception to the order: 'drop' is handled on arrival, since the batch it takes back
@@ -10,8 +11,9 @@
 //   drop    remove that batch from the inbox if it is still there, and reply 'dropped'
 //           saying whether it was; for a batch that already finished, say nothing (its
 //           reply went first, and the parent may have let this worker go since)
-// The child leaves when the parent disconnects or dies; a failure becomes a reply or an exit
-// code, never an escaped exception.
+// The child leaves when the parent disconnects or dies, always through leave(), which first
+// sends what queues and proxies buffered; a failure becomes a reply or an exit code, never
+// an escaped exception.
 
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -19,6 +21,7 @@ import { Worker } from 'node:worker_threads';
 import { SerializationError } from '../errors.ts';
 import { checkVersion, encodeError, findUncloneable, isBranded, isInt32, PROTOCOL, type FnSpec, type FromChild, type ToChild } from '../protocol.ts';
 import { encodeHandles, reviveHandles } from '../queue/handle.ts';
+import { debug } from '../diagnostics.ts';
 import { flushAll, runtime } from '../runtime.ts';
 
 runtime.child = true;
@@ -38,11 +41,13 @@ function send(message: FromChild): void {
 }
 
 /**
- * EPIPE: the parent disconnected between the check and the write; the 'disconnect' handler
- * ends this process. Without this callback the error would be unhandled.
+ * A reply that cannot be written: the parent disconnected between the check and the write
+ * (a pool shutting down while this worker answers, EPIPE). That is no error, the 'disconnect'
+ * handler ends this process; the diagnostics channel has it. Without this callback the
+ * error would be unhandled.
  */
 function onSent(err: Error | null): void {
-  if (err && process.connected) process.stderr.write(`multiproc worker ${process.pid}: cannot reply to the parent: ${err.message}\n`);
+  if (err) debug('worker %d: a reply to the parent was not written: %s', process.pid, err.message);
 }
 
 /**
@@ -302,10 +307,28 @@ function drainStdio(): Promise<void> {
   return Promise.all([drain(process.stdout), drain(process.stderr)]).then(() => undefined);
 }
 
-async function exitWith(code: number): Promise<never> {
-  await flushAll();
-  await drainStdio();
-  process.exit(code);
+/** Longest wait for hosts to confirm what this process sent, before it exits anyway. */
+const LEAVE_FLUSH_MS = 10_000;
+let leaving: Promise<never> | null = null;
+
+/**
+ * The one way out of a child, whatever ends it (its target returned or threw, the parent
+ * disconnected): send what queues and proxies buffered and wait until their hosts confirmed
+ * it (so a parent that joins this process then finds every item it put), let stdout and
+ * stderr drain, then exit. `code` undefined keeps a code the task set in process.exitCode
+ * (Python keeps the 7 of sys.exit(7)), else 0. A path that skips this one (process.exit()
+ * called by a task, an uncaught exception) still has the synchronous exit hooks of
+ * src/runtime.ts write what is buffered.
+ */
+function leave(code?: number): Promise<never> {
+  leaving ??= (async (): Promise<never> => {
+    let timer: NodeTimeout | undefined;
+    await Promise.race([flushAll(), new Promise<void>((resolve) => (timer = setTimeout(resolve, LEAVE_FLUSH_MS)))]);
+    clearTimeout(timer);
+    await drainStdio();
+    process.exit(code);
+  })();
+  return leaving;
 }
 
 async function runTarget(m: Extract<ToChild, { type: 'run' }>): Promise<void> {
@@ -321,28 +344,40 @@ async function runTarget(m: Extract<ToChild, { type: 'run' }>): Promise<void> {
     try {
       send({ mp: PROTOCOL, type: 'done', error: encodeError(error) });
     } catch {}
-    await exitWith(1);
+    await leave(1);
   }
   try {
     send({ mp: PROTOCOL, type: 'done' });
   } catch {}
-  await exitWith(0);
+  await leave();
 }
+
+/** The parent disconnected (see the 'disconnect' handler at the end). */
+let disconnected = false;
+/** The initializer is running: a disconnect waits for it. */
+let initializing = false;
 
 async function runInit(m: Extract<ToChild, { type: 'init' }>): Promise<void> {
   runtime.name = m.name;
   if (m.initializer) {
+    initializing = true;
     try {
       const fn = await load(m.initializer);
       const args = m.handles ? await revive(m.initargs ?? []) : (m.initargs ?? []);
       const r = fn(...args);
       if (isThenable(r)) await r;
     } catch (err) {
-      process.stderr.write(`initializer of ${runtime.name} failed:\n${err instanceof Error ? err.stack : String(err)}\n`);
+      // The parent gets the whole error (BrokenProcessPool's cause); this copy is for NODE_DEBUG.
+      debug('the initializer of %s failed: %s', runtime.name, err instanceof Error ? err.stack : String(err));
       send({ mp: PROTOCOL, type: 'init-failed', error: encodeError(explain(err, m.initializer)) });
-      await exitWith(1);
+      await leave(1);
+    } finally {
+      initializing = false;
     }
   }
+  // Closed (pool.close() right after new Pool()) while the initializer ran: it ran, as in
+  // Python; now leave.
+  if (disconnected) return void (await leave());
   send({ mp: PROTOCOL, type: 'ready', pid: process.pid });
   watchParent();
 }
@@ -453,4 +488,10 @@ process.on('message', (m: unknown) => {
     }
   }
 });
-process.on('disconnect', () => process.exit(0));
+// The parent let go of us (a pool retiring this worker, or the parent exiting or dying).
+// An initializer already running finishes first, as Python always runs it (runInit leaves
+// after it); otherwise leave now, through the one way out.
+process.on('disconnect', () => {
+  disconnected = true;
+  if (!initializing) void leave();
+});

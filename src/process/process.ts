@@ -4,7 +4,7 @@ import type { ChildProcess } from 'node:child_process';
 import { availableParallelism, constants } from 'node:os';
 import { InvalidStateError, invalidArg, SerializationError } from '../errors.ts';
 import { checkTimeout, setLongTimeout } from '../options.ts';
-import { findClassInstance, findUncloneable, isBranded, PROTOCOL, type FromChild, type ToChild } from '../protocol.ts';
+import { findClassInstance, findUncloneable, PROTOCOL, type ToChild } from '../protocol.ts';
 import { encodeHandles } from '../queue/handle.ts';
 import { runtime } from '../runtime.ts';
 import { spawnChild } from './spawn.ts';
@@ -128,12 +128,8 @@ export class Process<A extends unknown[] = unknown[]> {
         resolve();
       });
     });
-    child.on('message', (m: unknown) => {
-      if (!isBranded(m)) return;
-      const msg = m as FromChild;
-      // 'done' needs nothing from us: the exit code tells the story, as in Python.
-      if (msg.type === 'done' && this.#daemon) child.disconnect?.();
-    });
+    // 'done' needs nothing from us: the exit code tells the story, as in Python. (The child
+    // leaves by itself after sending what it buffered; disconnecting it here would race that.)
     if (this.#daemon) {
       // A daemon never keeps the parent alive; spawn.ts kills it when the parent exits.
       child.unref();
@@ -154,13 +150,31 @@ export class Process<A extends unknown[] = unknown[]> {
   async join(timeout?: number): Promise<void> {
     if (this.#state === 'initial') throw new InvalidStateError(`${this.#name}: join() before start()`);
     const limit = checkTimeout(timeout, `${this.#name}: join(timeout)`);
-    if (!this.#exited) return;
-    if (limit === undefined) return this.#exited;
-    let passed!: () => void;
-    const timeUp = new Promise<void>((resolve) => (passed = resolve));
-    const timer = setLongTimeout(passed, limit);
-    await Promise.race([this.#exited, timeUp]);
-    timer.clear();
+    if (!this.#exited || this.#exitCode !== null) return;
+    // A daemon's child is unref'd so that it never keeps this process alive, but a caller
+    // awaiting join() is waiting for it: hold the loop until the join settles, or a program
+    // whose last step is `await p.join()` would end before the child does.
+    this.#holdForJoin(+1);
+    try {
+      if (limit === undefined) return await this.#exited;
+      let passed!: () => void;
+      const timeUp = new Promise<void>((resolve) => (passed = resolve));
+      const timer = setLongTimeout(passed, limit);
+      await Promise.race([this.#exited, timeUp]);
+      timer.clear();
+    } finally {
+      this.#holdForJoin(-1);
+    }
+  }
+
+  #joins = 0;
+
+  #holdForJoin(delta: number): void {
+    const child = this.#child;
+    if (!this.#daemon || !child) return;
+    this.#joins += delta;
+    if (this.#joins === 1 && delta > 0) child.ref();
+    else if (this.#joins === 0 && this.#exitCode === null) child.unref();
   }
 
   /** Python: Process.is_alive(). */

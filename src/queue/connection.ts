@@ -310,6 +310,11 @@ export class Link {
     return this.#ready;
   }
 
+  /** True once the handshake succeeded and until the link closes. */
+  get open(): boolean {
+    return this.#state === 'open';
+  }
+
   /** True once closed (by either side or by an error). */
   get closed(): boolean {
     return this.#state === 'closed';

@@ -77,6 +77,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { debug, warn } from '../diagnostics.ts';
+import { onExit } from '../runtime.ts';
 import { AuthenticationError, CancelledError, HostBusyError, invalidArg, invalidRange, InvalidStateError, QueueClosed, SerializationError } from '../errors.ts';
 import { decodeError, encodeError, PROTOCOL, type FromHost, type Handle, type ToHost } from '../protocol.ts';
 import { accept, connect, DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_FRAME, formatAddress, refuse, toKey, type Address, type Link } from './connection.ts';
@@ -98,6 +99,16 @@ export interface CallContext {
    * Returns a function that unregisters it. Never runs for in-process calls.
    */
   onClose(fn: () => void): () => void;
+  /**
+   * A method that is about to wait calls this and releases what it returns when the wait
+   * ends. For a call made inside the host's own process (`await q.get()` on a queue this
+   * process created), it keeps the process alive while the wait lasts and another process
+   * could still end it: one is connected to this host, or a handle of one of its objects is
+   * on its way to one (a transit lease). An `await` on a wait nobody can end does not pin
+   * the event loop. For a remote caller it does nothing: the caller's own connection keeps
+   * the caller alive while it waits for the reply.
+   */
+  keepAlive(): () => void;
 }
 
 /** Options of `host.register()`. */
@@ -191,7 +202,8 @@ interface Conn {
   readonly hooks: Set<() => void>;
 }
 
-const NEVER = new AbortController().signal;
+/** CallContext.keepAlive of a remote caller: its own connection keeps it alive. */
+const keepNothing = (): (() => void) => noop;
 const noop = (): void => {};
 const hosts = new Map<string, Host>();
 /**
@@ -239,23 +251,9 @@ const STALE_DIR = /^multiproc-([1-9]\d*)-[A-Za-z0-9]{6}$/;
 const STALE_SOCKET = /^multiproc-([1-9]\d*)-[0-9a-f]{12}\.sock$/;
 let swept = false;
 
-/**
- * What a process exits without: socket files and directories of this process's hosts, one
- * remover per host, run by a single 'exit' listener (process.exit(), the loop ending, an
- * uncaught exception). Each remover is synchronous: nothing asynchronous runs at 'exit'.
- */
-const removeAtExit = new Set<() => void>();
-let exitListener = false;
-
-function onExit(remove: () => void): void {
-  if (!exitListener) {
-    exitListener = true;
-    process.on('exit', () => {
-      for (const fn of removeAtExit) fn();
-    });
-  }
-  removeAtExit.add(remove);
-}
+// What a process exits without: socket files and directories of this process's hosts, one
+// synchronous remover per host, run by the 'cleanup' exit hook (src/runtime.ts: process.exit(),
+// the loop ending, an uncaught exception), after the connections wrote what they held.
 
 function ownerGone(pid: number): boolean {
   if (pid === process.pid) return false;
@@ -366,6 +364,8 @@ export class Host {
   #nextId = 0;
   /** Removes this host's socket (and private directory): at close() or at process exit. */
   #remove: (() => void) | null = null;
+  /** Unregisters #remove from the exit hooks (once close() ran it). */
+  #unhookRemove: (() => void) | null = null;
   readonly #defaultPath: boolean;
 
   constructor(options: HostOptions = {}) {
@@ -420,7 +420,7 @@ export class Host {
         rmdirSync(dir);
       } catch {}
     };
-    onExit(this.#remove);
+    this.#unhookRemove = onExit('cleanup', this.#remove);
     return path;
   }
 
@@ -486,7 +486,7 @@ export class Host {
               unlinkSync(path);
             } catch {}
           };
-          onExit(this.#remove);
+          this.#unhookRemove = onExit('cleanup', this.#remove);
         }
       } else {
         server.listen(address.port, address.host, onListening);
@@ -611,7 +611,48 @@ export class Host {
 
   /** A CallContext for a call made inside this process (connection 0, never closes). */
   localContext(signal?: AbortSignal): CallContext {
-    return { connection: 0, signal: signal ?? NEVER, onClose: () => noop };
+    let own: AbortSignal | undefined = signal;
+    return {
+      connection: 0,
+      // One signal per call that asks for it, never aborted: a shared one would collect a
+      // listener per pending wait (and MaxListenersExceededWarning past ten).
+      get signal(): AbortSignal {
+        return (own ??= new AbortController().signal);
+      },
+      onClose: () => noop,
+      keepAlive: this.#holdLocalWait,
+    };
+  }
+
+  /** Waits of this process on its own objects (CallContext.keepAlive), and what holds the loop for them. */
+  #localWaits = 0;
+  #keeper: NodeTimeout | null = null;
+
+  readonly #holdLocalWait = (): (() => void) => {
+    this.#localWaits++;
+    this.#updateKeeper();
+    let held = true;
+    return () => {
+      if (!held) return;
+      held = false;
+      this.#localWaits--;
+      this.#updateKeeper();
+    };
+  };
+
+  /**
+   * Hold the event loop (a ref'd interval doing nothing) while local waits are pending and
+   * another process could end them: a connection is open, or a lease is outstanding.
+   * Called wherever one of those changes.
+   */
+  #updateKeeper(): void {
+    if (this.#localWaits === 0 && this.#keeper === null) return;
+    const want = this.#localWaits > 0 && !this.#closed && (this.#conns.size > 0 || this.#leased.size > 0);
+    if (want && this.#keeper === null) this.#keeper = setInterval(noop, 1 << 30);
+    else if (!want && this.#keeper !== null) {
+      clearInterval(this.#keeper);
+      this.#keeper = null;
+    }
   }
 
   /** Stop listening, close every connection, forget every object. Idempotent. */
@@ -623,15 +664,13 @@ export class Host {
     for (const entry of [...this.#objects.values()]) this.#release(entry);
     if (this.#sweeper) clearInterval(this.#sweeper);
     this.#sweeper = null;
+    this.#updateKeeper();
     const server = this.#server;
     if (server) {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }
-    const remove = this.#remove;
-    if (remove) {
-      remove();
-      removeAtExit.delete(remove);
-    }
+    this.#remove?.();
+    this.#unhookRemove?.();
   }
 
   /**
@@ -652,6 +691,7 @@ export class Host {
       // A lease is bookkeeping: it must never keep the host process alive.
       this.#sweeper.unref();
     }
+    this.#updateKeeper();
   }
 
   /** A process claimed a lease (it holds a reference now): the oldest one goes. */
@@ -660,6 +700,7 @@ export class Host {
     if (first === undefined) return;
     if (--first.count === 0) entry.leases.shift();
     if (--entry.leased === 0) this.#leased.delete(entry);
+    this.#updateKeeper();
   }
 
   /** End the leases whose time has come; stop sweeping when none is left. */
@@ -678,6 +719,7 @@ export class Host {
       clearInterval(this.#sweeper);
       this.#sweeper = null;
     }
+    this.#updateKeeper();
   }
 
   #maybeRelease(entry: Entry): void {
@@ -738,12 +780,14 @@ export class Host {
     };
     conn.link.ready.then(settled, settled);
     this.#conns.add(conn);
+    this.#updateKeeper();
   }
 
   #onClose(conn: Conn, err: Error | null): void {
     if (!conn.open) return;
     conn.open = false;
     this.#conns.delete(conn);
+    this.#updateKeeper();
     if (err) {
       // One warning per interval however many connections go (a flood of idle ones timing
       // out is a handful of lines); each is in NODE_DEBUG=multiproc.
@@ -830,6 +874,7 @@ export class Host {
         conn.hooks.add(fn);
         return () => conn.hooks.delete(fn);
       },
+      keepAlive: keepNothing,
     };
   }
 
@@ -973,6 +1018,53 @@ interface Pending {
   cleanup: () => void;
 }
 
+/**
+ * Something that holds messages back to send them together later: a queue's buffered puts,
+ * its taskDone()s and acknowledgements (src/queue/queue.ts RemoteChannel). `sendDeferred()`
+ * sends them now.
+ *
+ * Whatever this process sends to any host first sends every deferred message. So hosts see
+ * what a process did in the order it did it: an item taken by get() is acknowledged before
+ * an event.set() made after that get(), and the process the event wakes never finds the
+ * item still counted in the queue (CPython's _TestQueue.test_put); an item put before the
+ * set() is already in the queue. On one connection the order is then exact; across two
+ * hosts the deferred bytes are in the kernel before the later message is written.
+ * At exit, the 'buffers' hook (src/runtime.ts) sends everything deferred into the
+ * connections, which the 'links' hook then writes.
+ */
+export interface Deferred {
+  sendDeferred(): void;
+}
+
+const deferred = new Set<Deferred>();
+let sendingDeferred = false;
+
+/** `d` holds messages to send later: they leave before anything else this process sends. */
+export function defer(d: Deferred): void {
+  deferred.add(d);
+}
+
+/** `d` sent what it held by itself. */
+export function undefer(d: Deferred): void {
+  deferred.delete(d);
+}
+
+/** Send every deferred message now (re-entrant calls, from the senders themselves, return). */
+function sendAllDeferred(): void {
+  if (sendingDeferred || deferred.size === 0) return;
+  sendingDeferred = true;
+  try {
+    for (const d of deferred) {
+      deferred.delete(d);
+      d.sendDeferred();
+    }
+  } finally {
+    sendingDeferred = false;
+  }
+}
+
+onExit('buffers', sendAllDeferred);
+
 const CLIENTS_KEY = Symbol.for('multiproc.hostClients');
 // One connection per host per process, shared by every copy of this module.
 const clients = ((globalThis as Record<symbol, unknown>)[CLIENTS_KEY] ??= new Map()) as Map<string, HostClient>;
@@ -1042,6 +1134,25 @@ export class HostClient {
     return this.#dead !== null;
   }
 
+  /** True once the handshake is done: frames sent now leave at once (and at exit). */
+  get open(): boolean {
+    return this.#link !== null && this.#link.open;
+  }
+
+  /**
+   * Resolves once the connection is open (connecting if needed); rejects with the `lost`
+   * error when it cannot be (the host is gone, a wrong authkey, a refusal).
+   */
+  whenOpen(lost: CallOptions['lost'] = defaultLost): Promise<void> {
+    if (this.#dead) return Promise.reject(this.#lostError(lost, this.#dead));
+    return this.#ensureLink().ready.then(undefined, (err: Error) => Promise.reject(this.#lostError(lost, this.#dead ?? err)));
+  }
+
+  /** The error a call would reject with now that the connection is closed, or null while it is not. */
+  failure(lost: CallOptions['lost'] = defaultLost): Error | null {
+    return this.#dead === null ? null : this.#lostError(lost, this.#dead);
+  }
+
   /** Pid of the hosting process, once known. */
   get hostPid(): number | undefined {
     return this.#link?.peerPid ?? this.#hostPid;
@@ -1057,6 +1168,7 @@ export class HostClient {
     const lost = options.lost ?? defaultLost;
     const mapError = options.mapError;
     if (this.#dead) return failed(this.#lostError(lost, this.#dead), method, mapError);
+    sendAllDeferred();
     const signal = options.signal;
     if (signal?.aborted) return failed(new CancelledError(`${method}() was cancelled`, { cause: signal.reason }), method, mapError);
     const id = this.#nextId++;
@@ -1087,6 +1199,7 @@ export class HostClient {
   /** Call `method` without waiting for (or getting) a reply; failures are logged by the host. */
   notify(obj: string, method: string, args: unknown[]): void {
     if (this.#dead) return;
+    sendAllDeferred();
     this.#sendCall(0, obj, method, args);
   }
 
@@ -1102,17 +1215,23 @@ export class HostClient {
 
   /** This process holds one more reference to `obj` (claiming a transit lease when `claim`). */
   incref(obj: string, claim: boolean): void {
-    if (!this.#dead) this.#ensureLink().send({ type: 'incref', obj, claim } satisfies ToHost);
+    if (this.#dead) return;
+    sendAllDeferred();
+    this.#ensureLink().send({ type: 'incref', obj, claim } satisfies ToHost);
   }
 
   /** This process drops one reference to `obj`. */
   decref(obj: string): void {
-    if (!this.#dead && this.#link) this.#link.send({ type: 'decref', obj } satisfies ToHost);
+    if (this.#dead || !this.#link) return;
+    sendAllDeferred();
+    this.#link.send({ type: 'decref', obj } satisfies ToHost);
   }
 
   /** A handle of `obj` is being sent to another process: keep `obj` alive until it is claimed. */
   lease(obj: string): void {
-    if (!this.#dead) this.#ensureLink().send({ type: 'lease', obj } satisfies ToHost);
+    if (this.#dead) return;
+    sendAllDeferred();
+    this.#ensureLink().send({ type: 'lease', obj } satisfies ToHost);
   }
 
   /** Close the connection: pending calls reject with their `lost` error. */

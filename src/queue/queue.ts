@@ -34,7 +34,7 @@ import { encodeHandles, noteShareable, registerReviver, reviveHandles, toHandle,
 import { decodeValue, Encoder, NeedsRevive, T_NUM } from './codec.ts';
 import { DEFAULT_MAX_FRAME } from './connection.ts';
 import { Deque } from '../deque.ts';
-import { Host, HostClient, localHost, type CallContext } from './host.ts';
+import { defer, Host, HostClient, localHost, undefer, type CallContext } from './host.ts';
 
 // ---------------------------------------------------------------------------------------
 // Packed items
@@ -253,6 +253,8 @@ function takeFrom(segs: Deque<Segment>, n: number, budget: number): Batch {
 interface WaitOptions {
   timeout?: number;
   signal?: AbortSignal;
+  /** Keeps the process alive while the wait lasts (CallContext.keepAlive); returns the release. */
+  hold?: () => () => void;
 }
 
 /**
@@ -266,6 +268,7 @@ export class Waiter<T> {
   #timer: LongTimer | null = null;
   #signal: AbortSignal | null = null;
   #onAbort: (() => void) | null = null;
+  #release: (() => void) | null = null;
   readonly #cleanup: () => void;
 
   constructor(resolve: (value: T) => void, reject: (err: Error) => void, cleanup: () => void) {
@@ -296,6 +299,7 @@ export class Waiter<T> {
       this.#onAbort = () => this.reject(abortError(signal, what));
       signal.addEventListener('abort', this.#onAbort, { once: true });
     }
+    if (options.hold && !this.done) this.#release = options.hold();
   }
 
   resolve(value: T): void {
@@ -311,6 +315,7 @@ export class Waiter<T> {
     this.done = true;
     this.#timer?.clear();
     if (this.#signal && this.#onAbort) this.#signal.removeEventListener('abort', this.#onAbort);
+    this.#release?.();
     this.#cleanup();
     return true;
   }
@@ -546,7 +551,7 @@ export class Channel {
     return new Promise<number>((resolve, reject) => {
       const p: Putter = { seg, conn: ctx.connection, w: new Waiter(resolve, reject, () => this.#putters.delete(p)) };
       this.#putters.add(p);
-      p.w.arm({ timeout: request.timeout, signal: ctx.signal }, () => p.w.reject(new TimeoutError(`put() timed out after ${request.timeout} ms: the queue stayed full`, { timeout: request.timeout })), 'put()');
+      p.w.arm({ timeout: request.timeout, signal: ctx.signal, hold: ctx.keepAlive }, () => p.w.reject(new TimeoutError(`put() timed out after ${request.timeout} ms: the queue stayed full`, { timeout: request.timeout })), 'put()');
     });
   }
 
@@ -571,7 +576,7 @@ export class Channel {
     return new Promise<Batch>((resolve, reject) => {
       const g: Getter = { max, budget, conn: ctx.connection, local: ctx.connection === 0, w: new Waiter(resolve, reject, () => this.#getters.delete(g)) };
       this.#getters.add(g);
-      g.w.arm({ timeout: request.timeout, signal: ctx.signal }, () => g.w.reject(new TimeoutError(`get() timed out after ${request.timeout} ms: the queue stayed empty`, { timeout: request.timeout })), 'get()');
+      g.w.arm({ timeout: request.timeout, signal: ctx.signal, hold: ctx.keepAlive }, () => g.w.reject(new TimeoutError(`get() timed out after ${request.timeout} ms: the queue stayed empty`, { timeout: request.timeout })), 'get()');
     });
   }
 
@@ -603,7 +608,7 @@ export class Channel {
     return new Promise<void>((resolve, reject) => {
       const w: Waiter<void> = new Waiter(resolve, reject, () => this.#joiners.delete(w));
       this.#joiners.add(w);
-      w.arm({ signal: ctx.signal }, noop, 'join()');
+      w.arm({ signal: ctx.signal, hold: ctx.keepAlive }, noop, 'join()');
     });
   }
 
@@ -614,14 +619,14 @@ export class Channel {
     return new Promise<boolean>((resolve, reject) => {
       const w: Waiter<boolean> = new Waiter(resolve, reject, () => this.#pollers.delete(w));
       this.#pollers.add(w);
-      w.arm({ timeout: timeout ?? undefined, signal: ctx.signal }, () => w.resolve(false), 'poll()');
+      w.arm({ timeout: timeout ?? undefined, signal: ctx.signal, hold: ctx.keepAlive }, () => w.resolve(false), 'poll()');
     });
   }
 
   // -- local methods (the creating process) --
 
   /** Put one item from this process. Throws SerializationError, QueueClosed, Full. */
-  putLocal(item: unknown, wait: boolean, options: WaitOptions, what: string): Promise<void> {
+  putLocal(item: unknown, wait: boolean, options: WaitOptions, what: string, hold?: () => () => void): Promise<void> {
     if (this.#broken !== null) return Promise.reject(new QueueClosed(this.#broken));
     if (this.#hasRoom() && this.#putters.size === 0) {
       this.#tail.write(item, what);
@@ -641,12 +646,12 @@ export class Channel {
     return new Promise<void>((resolve, reject) => {
       const p: Putter = { seg, conn: 0, w: new Waiter(() => resolve(), reject, () => this.#putters.delete(p)) };
       this.#putters.add(p);
-      p.w.arm(options, () => p.w.reject(new TimeoutError(`${what} timed out after ${options.timeout} ms: the queue stayed full`, { timeout: options.timeout })), what);
+      p.w.arm({ timeout: options.timeout, signal: options.signal, hold }, () => p.w.reject(new TimeoutError(`${what} timed out after ${options.timeout} ms: the queue stayed full`, { timeout: options.timeout })), what);
     });
   }
 
   /** Get one item in this process. Rejects Empty, TimeoutError, CancelledError, QueueClosed (EOF). */
-  getLocal(wait: boolean, options: WaitOptions, what: string): Promise<unknown> {
+  getLocal(wait: boolean, options: WaitOptions, what: string, hold?: () => () => void): Promise<unknown> {
     if (this.#available > 0 && this.#getters.size === 0) {
       // Decode straight from the front segment: no batch, no buffer view.
       if (this.#count === 0) this.#seal();
@@ -664,7 +669,7 @@ export class Channel {
     return new Promise<Batch>((resolve, reject) => {
       const g: Getter = { max: 1, budget: Infinity, conn: 0, local: true, w: new Waiter(resolve, reject, () => this.#getters.delete(g)) };
       this.#getters.add(g);
-      g.w.arm(options, () => g.w.reject(new TimeoutError(`${what} timed out after ${options.timeout} ms: the queue stayed empty`, { timeout: options.timeout })), what);
+      g.w.arm({ timeout: options.timeout, signal: options.signal, hold }, () => g.w.reject(new TimeoutError(`${what} timed out after ${options.timeout} ms: the queue stayed empty`, { timeout: options.timeout })), what);
     }).then((batch) => readItem(batch.data, 0));
   }
 
@@ -804,7 +809,12 @@ export class RemoteChannel {
     seg.pos += itemBytes(seg.buf, at);
     if (--seg.count === 0) this.#rbuf.shift();
     this.#rcount--;
-    if (this.#handed++ === 0) unflushed.add(this);
+    if (this.#handed++ === 0) {
+      unflushed.add(this);
+      // The acknowledgement leaves with whatever this process sends next, or on the next
+      // turn of the event loop, or at exit, whichever comes first.
+      defer(this);
+    }
     this.#takes++;
     if (this.#rcount === 0) this.#adapt();
     if (!this.#ackQueued) {
@@ -829,11 +839,25 @@ export class RemoteChannel {
 
   #sendAck = (): void => {
     this.#ackQueued = false;
-    if (this.#handed > 0) {
-      this.#note('ack', [this.#handed]);
-      this.#handed = 0;
-    }
+    this.#ack();
   };
+
+  #ack(): void {
+    if (this.#handed > 0) {
+      const n = this.#handed;
+      this.#handed = 0;
+      this.#note('ack', [n]);
+    }
+  }
+
+  /**
+   * Deferred (src/queue/host.ts): send what this process buffered for the host now, in the
+   * order it happened to matter: puts, then taskDone()s (which count them), then the
+   * acknowledgement of items handed to user code.
+   */
+  sendDeferred(): void {
+    this.flushSoon();
+  }
 
   /**
    * A one-way message (ack, giveBack). flush() later confirms with a round trip that the
@@ -886,10 +910,12 @@ export class RemoteChannel {
   /** Give back every prefetched item not handed to user code (and acknowledge the rest). */
   release(): void {
     if (this.#rcount === 0 && this.#handed === 0) return;
-    this.#note('giveBack', [this.#handed, this.#rcount]);
+    const args = [this.#handed, this.#rcount];
+    // Cleared before sending: the send first sends what is deferred, our acknowledgement too.
     this.#handed = 0;
     this.#rcount = 0;
     this.#rbuf.clear();
+    this.#note('giveBack', args);
     this.#batch = Math.max(1, this.#batch >> 1);
   }
 
@@ -962,6 +988,9 @@ export class RemoteChannel {
 
   put(item: unknown, wait: boolean, options: WaitOptions, what: string): Promise<void> {
     if (this.#sticky) return this.#reportSticky();
+    // The host is gone (and we know it): nothing put now could arrive.
+    const gone = this.client.failure(this.lost(what));
+    if (gone) return Promise.reject(gone);
     if (this.maxsize > 0) {
       let seg: Segment;
       try {
@@ -980,16 +1009,21 @@ export class RemoteChannel {
       return Promise.reject(err);
     }
     unflushed.add(this);
+    defer(this);
     // A big item that pushes the batch past the frame cap goes in a batch of its own.
     if (before > 0 && this.#wbuf.bytes > MAX_ITEM) this.#sendPuts(this.#wbuf.take(true));
     if (this.#wbuf.count < FLUSH_ITEMS && this.#wbuf.bytes < FLUSH_BYTES) {
       this.#queueFlush();
-      return RESOLVED;
+      // Resolved means accepted: from here the item reaches the host even if this process
+      // exits at once (the exit hooks write it), which needs an open connection. Only puts
+      // made while the first connection to the host is still authenticating wait for it.
+      return this.client.open ? RESOLVED : this.client.whenOpen(this.lost(what));
     }
     this.flushSoon();
     // Backpressure for an unbounded queue: resolve once buffered, unless the host is far
     // behind (many bytes sent and not yet acknowledged).
     if (this.#outstanding > MAX_OUTSTANDING) return new Promise<void>((resolve) => this.#drainWaiters.push(resolve));
+    if (!this.client.open) return this.client.whenOpen(this.lost(what));
     // A full batch just left: yield one event-loop turn so the socket actually writes it and
     // acknowledgements come in. Without this, a producer looping on `await put()` only runs
     // microtasks and the batches pile up unsent until it stops (Python's feeder thread
@@ -1003,6 +1037,7 @@ export class RemoteChannel {
       this.#tdCount++;
       this.#tdWaiters.push({ resolve, reject });
       unflushed.add(this);
+      defer(this);
       this.#queueFlush();
     });
   }
@@ -1032,9 +1067,12 @@ export class RemoteChannel {
     );
   }
 
-  /** Send buffered puts and taskDone()s now (in that order). */
+  /** Send buffered puts, taskDone()s and the acknowledgement now (in that order). */
   flushSoon(): void {
     this.#flushQueued = false;
+    // First, so that the sends below (which send every deferred message first) do not come
+    // back here and send the taskDone()s ahead of the puts.
+    undefer(this);
     if (this.#wbuf.count > 0) this.#sendPuts(this.#wbuf.take());
     if (this.#tdCount > 0) {
       const n = this.#tdCount;
@@ -1050,6 +1088,7 @@ export class RemoteChannel {
       );
       this.#track(call, noop, 0);
     }
+    this.#ack();
   }
 
   #track(call: Promise<unknown>, done: () => void, items: number): void {
@@ -1090,10 +1129,6 @@ export class RemoteChannel {
    */
   async flush(): Promise<void> {
     this.flushSoon();
-    if (this.#handed > 0) {
-      this.#note('ack', [this.#handed]);
-      this.#handed = 0;
-    }
     while (this.#inFlightPuts.size > 0) await Promise.allSettled([...this.#inFlightPuts]);
     if (this.#notes > this.#confirmed) await this.#sync();
     this.#maybeClean();
@@ -1156,6 +1191,8 @@ export class LocalBackend implements ChannelBackend {
   readonly #id: string;
   readonly #in: Channel | null;
   readonly #out: Channel | null;
+  /** Keeps this process alive while one of its own get()/put() calls waits (CallContext.keepAlive). */
+  readonly #hold: () => () => void;
   #drop: () => void = noop;
 
   constructor(host: Host, id: string, inbox: Channel | null, outbox: Channel | null) {
@@ -1163,6 +1200,7 @@ export class LocalBackend implements ChannelBackend {
     this.#id = id;
     this.#in = inbox;
     this.#out = outbox;
+    this.#hold = host.localContext().keepAlive;
   }
 
   /** Hold a local reference for as long as `owner` lives. */
@@ -1175,11 +1213,11 @@ export class LocalBackend implements ChannelBackend {
   }
 
   put(item: unknown, wait: boolean, options: WaitOptions, what: string): Promise<void> {
-    return this.#out!.putLocal(item, wait, options, what);
+    return this.#out!.putLocal(item, wait, options, what, this.#hold);
   }
 
   get(wait: boolean, options: WaitOptions, what: string): Promise<unknown> {
-    return this.#in!.getLocal(wait, options, what);
+    return this.#in!.getLocal(wait, options, what, this.#hold);
   }
 
   poll(timeout: number | undefined, _what: string): Promise<boolean> {

@@ -91,7 +91,7 @@ class LockCore {
     return new Promise<boolean>((resolve, reject) => {
       const entry = { ctx, count, w: new Waiter<boolean>(resolve, reject, () => this.#waiters.delete(entry)) };
       this.#waiters.add(entry);
-      entry.w.arm({ timeout: request.timeout, signal: ctx.signal }, () => entry.w.resolve(false), 'acquire()');
+      entry.w.arm({ timeout: request.timeout, signal: ctx.signal, hold: ctx.keepAlive }, () => entry.w.resolve(false), 'acquire()');
     });
   }
 
@@ -147,7 +147,7 @@ class SemaphoreCore {
     return new Promise<boolean>((resolve, reject) => {
       const w: Waiter<boolean> = new Waiter(resolve, reject, () => this.#waiters.delete(w));
       this.#waiters.add(w);
-      w.arm({ timeout: request.timeout, signal: ctx.signal }, () => w.resolve(false), 'acquire()');
+      w.arm({ timeout: request.timeout, signal: ctx.signal, hold: ctx.keepAlive }, () => w.resolve(false), 'acquire()');
     });
   }
 
@@ -194,7 +194,7 @@ class EventCore {
     return new Promise<boolean>((resolve, reject) => {
       const w: Waiter<boolean> = new Waiter(resolve, reject, () => this.#waiters.delete(w));
       this.#waiters.add(w);
-      w.arm({ timeout, signal: ctx.signal }, () => w.resolve(this.flag), 'wait()');
+      w.arm({ timeout, signal: ctx.signal, hold: ctx.keepAlive }, () => w.resolve(this.flag), 'wait()');
     });
   }
 }
@@ -231,7 +231,7 @@ class ConditionCore {
     const notified = await new Promise<boolean>((resolve, reject) => {
       const w: Waiter<boolean> = new Waiter(resolve, reject, () => this.#waiters.delete(w));
       this.#waiters.add(w);
-      w.arm({ timeout, signal: ctx.signal }, () => w.resolve(false), 'wait()');
+      w.arm({ timeout, signal: ctx.signal, hold: ctx.keepAlive }, () => w.resolve(false), 'wait()');
     });
     // Take the lock back at the depth held before; Python's wait() always returns holding it.
     await this.lockCore.lock(ctx, {}, depth);
@@ -307,7 +307,7 @@ class BarrierCore {
       };
       this.#arrived.push(entry);
       entry.w.arm(
-        { timeout: limit, signal: ctx.signal },
+        { timeout: limit, signal: ctx.signal, hold: ctx.keepAlive },
         () => {
           entry.w.reject(new TimeoutError(`Barrier.wait() timed out after ${limit} ms with ${this.#arrived.length} of ${this.parties} parties; the barrier is now broken`, { timeout: limit }));
           this.#breakBarrier();
