@@ -326,6 +326,9 @@ function leave(code?: number): Promise<never> {
     await Promise.race([flushAll(), new Promise<void>((resolve) => (timer = setTimeout(resolve, LEAVE_FLUSH_MS)))]);
     clearTimeout(timer);
     await drainStdio();
+    // Not process.exit(undefined): Node 20 reads an explicit undefined as 0 and drops the
+    // code in process.exitCode.
+    if (code === undefined) process.exit();
     process.exit(code);
   })();
   return leaving;
