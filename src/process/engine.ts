@@ -739,9 +739,15 @@ export class Engine {
     if (state === 'retiring' && w.inflight.length === 0) this.#retire(w);
   }
 
-  /** Ask an idle worker to leave: child.ts exits when its channel disconnects. */
+  /**
+   * Ask an idle worker to leave: child.ts exits when its channel disconnects. Not before it
+   * said 'ready': a child drops messages that arrive before its entry module has loaded
+   * when the channel closes meanwhile (Node queues them for the first 'message' listener,
+   * and a disconnect throws the queue away), so its 'init' would be lost and its initializer
+   * never run (Python always runs it). The 'ready' handler retires it then.
+   */
   #retire(w: Worker): void {
-    if (w.child.connected) w.child.disconnect();
+    if (w.ready && w.child.connected) w.child.disconnect();
   }
 
   #kill(w: Worker, signal: 'SIGKILL' | 'SIGTERM'): void {
@@ -769,6 +775,10 @@ export class Engine {
       case 'ready':
         w.ready = true;
         this.#startFailures.length = 0;
+        if (w.state === 'retiring' && w.inflight.length === 0) {
+          this.#retire(w);
+          return;
+        }
         // It may take back work waiting in a busy worker.
         this.#dispatch();
         return;
