@@ -438,6 +438,24 @@ test('11. a child puts 3 items then sets an Event: after wait(), qsize() is 3 an
   assert.is(p.exitCode, 0);
 });
 
+// ---------------------------------------------------------------------------------------
+// 10. A reply racing a disconnect is not an error
+
+test('10. a worker whose reply meets a parent that already disconnected prints nothing and exits 0 (5 runs)', async () => {
+  for (let run = 0; run < 5; run++) {
+    const script = runScript(fileURLToPath(new URL('./fixtures/exit-reply-race.ts', import.meta.url)), []);
+    try {
+      const { code } = await withinMs(script.exited, T, `run ${run}: the reply-race script`);
+      const worker = JSON.parse(script.stdout().trim().split('\n').pop()!) as { code: number | null; signal: string | null };
+      assert.is(code, 0, `run ${run}: the script's exit code; stderr: ${script.stderr()}`);
+      assert.equal(worker, { ...worker, code: 0, signal: null }, `run ${run}: the worker's exit`);
+      assert.is(script.stderr(), '', `run ${run}: nothing on stderr`);
+    } finally {
+      script.kill();
+    }
+  }
+});
+
 test('no leaks', async () => {
   await disposeAllAndCheckLeaks();
   rmSync(scratch, { recursive: true, force: true });
