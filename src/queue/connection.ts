@@ -408,8 +408,6 @@ export class Link {
    */
   #onRead(nread: number, buf: Buffer): void {
     if (this.#state === 'closed') return;
-    // The peer sent something, so it is reading too: what the kernel refused may fit now.
-    if (this.#writer.pending > 0) this.#writer.resume();
     let off = 0;
     if (this.#reader.empty) {
       while (nread - off >= 4) {
@@ -454,7 +452,6 @@ export class Link {
 
   #onData(chunk: Buffer, transient = false): void {
     if (this.#state === 'closed') return;
-    if (!transient && this.#writer.pending > 0) this.#writer.resume();
     this.#reader.push(chunk, transient);
     try {
       for (;;) {

@@ -989,8 +989,7 @@ export class RemoteChannel {
   put(item: unknown, wait: boolean, options: WaitOptions, what: string): Promise<void> {
     if (this.#sticky) return this.#reportSticky();
     // The host is gone (and we know it): nothing put now could arrive.
-    const gone = this.client.failure(this.lost(what));
-    if (gone) return Promise.reject(gone);
+    if (this.client.closed) return Promise.reject(this.client.failure(this.lost(what)));
     if (this.maxsize > 0) {
       let seg: Segment;
       try {
