@@ -3,8 +3,8 @@
 // Two channels carry messages:
 //   parent <-> child   Node's IPC channel of a forked process (advanced serialization).
 //                      ToChild / FromChild below.
-//   proxy  <-> host    a framed, authenticated socket (src/queue/connection.ts).
-//                      ToHost / FromHost below; their byte layout is in src/queue/codec.ts.
+//   proxy  <-> host    a framed, authenticated socket (src/remote/link.ts).
+//                      ToHost / FromHost below; their byte layout is in src/remote/codec.ts.
 // Every IPC message carries `mp: PROTOCOL`: anything else on the IPC channel is a user
 // message and passes untouched, and a child of a different multiproc build fails loudly
 // instead of misreading a message. A host link says PROTOCOL once, in its handshake greeting
@@ -107,7 +107,7 @@ type Hit = { className: string; keys: string[] };
  * class such as URL), or an object made with `Object.create(proto)`.
  *
  * Contract for callers: search the value exactly as it will be sent, after
- * `encodeHandles` (src/queue/handle.ts), where Queue, Lock and proxies have become plain
+ * `encodeHandles` (src/remote/handle.ts), where Queue, Lock and proxies have become plain
  * Handle records and pass; to search a value before encoding, pass `allow: isShareable`.
  * Functions, symbols and other values that cannot be cloned at all are not this function's
  * business: the clone itself fails on them (see `findUncloneable`). Cycles and shared
@@ -482,12 +482,12 @@ export function checkVersion(m: unknown): void {
 // ---------------------------------------------------------------------------------------
 // proxy -> host and host -> proxy (framed socket). Owned by src/queue/; see host.ts.
 //
-// After the handshake (src/queue/connection.ts) every frame is one v8-serialized message of
+// After the handshake (src/remote/link.ts) every frame is one v8-serialized message of
 // these unions. A proxy calls a method of a hosted object by name; the host replies with the
 // value the method returned (or resolved to) or the error it threw. `id` 0 asks for no reply
 // (acknowledgements and other one-way notes); any other id is echoed by exactly one reply.
 // `handles: true` says the sender found shareable objects in `args` / `value`, so the
-// receiver must revive handles there (src/queue/handle.ts); otherwise it skips that walk.
+// receiver must revive handles there (src/remote/handle.ts); otherwise it skips that walk.
 
 export type ToHost =
   (

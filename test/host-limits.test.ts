@@ -20,10 +20,10 @@ import { Process } from '../src/process/process.ts';
 import { childExecArgv } from '../src/process/spawn.ts';
 import { tasks } from '../src/process/task.ts';
 import { PROTOCOL, type FromHost, type ToHost } from '../src/protocol.ts';
-import { decodeMessage, MessageEncoder } from '../src/queue/codec.ts';
-import { FrameReader } from '../src/queue/connection.ts';
-import { toHandle } from '../src/queue/handle.ts';
-import { HostClient } from '../src/queue/host.ts';
+import { decodeMessage, MessageEncoder } from '../src/remote/codec.ts';
+import { FrameReader } from '../src/remote/link.ts';
+import { toHandle } from '../src/remote/handle.ts';
+import { HostClient } from '../src/remote/host.ts';
 import { Queue } from '../src/queue/queue.ts';
 import { assert, disposeAllAndCheckLeaks, rememberPid, track, waitFor, withinMs } from './helpers.ts';
 
@@ -139,7 +139,7 @@ function raw(address: TcpAddress | string, localAddress?: string): Raw {
 const isBusy = (f: Buffer | null): f is Buffer => f !== null && f.subarray(0, 5).toString('latin1') === 'BUSY\0';
 const isGreeting = (f: Buffer | null): f is Buffer => f !== null && f.toString('latin1').startsWith(`${PROTOCOL}\0`);
 
-/** The client side of the handshake, by hand (as src/queue/connection.ts documents it). */
+/** The client side of the handshake, by hand (as src/remote/link.ts documents it). */
 async function handshake(conn: Raw, key: string): Promise<void> {
   const hello = await withinMs(conn.next(), 10_000, 'the host greeting');
   assert.ok(isGreeting(hello), `a greeting, got ${hello.toString('latin1')}`);

@@ -10,7 +10,7 @@ import { AuthenticationError, ManagerError, RemoteError } from '../src/errors.ts
 import { BaseManager, ListProxy, Manager, ManagerServer, ObjectProxy, type MethodProxy } from '../src/manager/index.ts';
 import { Process } from '../src/process/process.ts';
 import { tasks } from '../src/process/task.ts';
-import { toHandle } from '../src/queue/handle.ts';
+import { toHandle } from '../src/remote/handle.ts';
 import { Queue } from '../src/queue/queue.ts';
 import { PROTOCOL } from '../src/protocol.ts';
 import type { Counter } from './fixtures/manager-work.ts';
@@ -61,7 +61,7 @@ function frame(body: Buffer): Buffer {
   return Buffer.concat([header, body]);
 }
 
-/** Run the client side of the handshake by hand (as src/queue/connection.ts documents it). */
+/** Run the client side of the handshake by hand (as src/remote/link.ts documents it). */
 async function handshake(conn: ReturnType<typeof raw>, key: string): Promise<void> {
   const hello = await withinMs(conn.next(), 10_000, 'the host greeting');
   const sep = hello.indexOf(0);
@@ -191,7 +191,7 @@ test('a garbage frame and an oversized frame close that connection only; the ser
   junk.socket.write(frame(randomBytes(50)));
   await withinMs(junk.closed, 10_000, 'the server to close an undecodable frame');
 
-  // Frames that start like real messages (src/queue/codec.ts) but lie about their contents:
+  // Frames that start like real messages (src/remote/codec.ts) but lie about their contents:
   // truncated fields, a string or array count far beyond the frame, garbage where v8 bytes
   // belong, stray bytes after a whole message. Each closes its own connection, allocates
   // nothing huge, and leaves the server serving.

@@ -24,9 +24,9 @@ import {
   TimeoutError,
   tasks,
 } from '../src/index.ts';
-import { connect } from '../src/queue/connection.ts';
-import { Host, HostClient } from '../src/queue/host.ts';
-import { toHandle } from '../src/queue/handle.ts';
+import { connect } from '../src/remote/link.ts';
+import { Host, HostClient } from '../src/remote/host.ts';
+import { toHandle } from '../src/remote/handle.ts';
 import { assert, disposeAllAndCheckLeaks, track, waitFor, withinMs } from './helpers.ts';
 
 const work = tasks<typeof import('./fixtures/queue-work.ts')>(new URL('./fixtures/queue-work.ts', import.meta.url));

@@ -1,4 +1,4 @@
-// SocketWriter (src/queue/writer.ts): every byte pushed reaches the peer once and in order,
+// SocketWriter (src/remote/writer.ts): every byte pushed reaches the peer once and in order,
 // while the peer reads slower than we write (the kernel's buffer fills, a probe byte waits in
 // libuv), and when the writing process exits in the middle of that (flushSync from an 'exit'
 // listener). The peer is a real socket server that pauses often.
@@ -9,7 +9,7 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SocketWriter } from '../src/queue/writer.ts';
+import { SocketWriter } from '../src/remote/writer.ts';
 import { assert, disposeAllAndCheckLeaks, rememberPid, withinMs } from './helpers.ts';
 
 const test = suite('writer');

@@ -8,7 +8,7 @@
 //   getServer()   a server inside this process: factories may close over local objects
 //   connect()     reach a server someone else started (another terminal, another machine)
 // Either way, this side talks to the server's control object ('manager') through one
-// HostClient (src/queue/host.ts), and factories return proxies (src/manager/proxy.ts) or
+// HostClient (src/remote/host.ts), and factories return proxies (src/manager/proxy.ts) or
 // the src/queue classes themselves, hosted by the server.
 
 import { randomBytes } from 'node:crypto';
@@ -17,8 +17,8 @@ import { checkTimeout } from '../options.ts';
 import type { FnSpec } from '../protocol.ts';
 import { Process } from '../process/process.ts';
 import { isTaskRef, tasks, toFnSpec } from '../process/task.ts';
-import { toKey } from '../queue/connection.ts';
-import { formatAddress, HostClient, type Address } from '../queue/host.ts';
+import { toKey } from '../remote/link.ts';
+import { formatAddress, HostClient, type Address } from '../remote/host.ts';
 import { decodeError } from '../protocol.ts';
 import { JoinableQueue, Queue } from '../queue/queue.ts';
 import type { Barrier, BoundedSemaphore, Condition, Event, Lock, RLock, Semaphore } from '../queue/sync.ts';
@@ -26,7 +26,7 @@ import type { DictKey } from './proxy.ts';
 import { ArrayProxy, DictProxy, ListProxy, managerLost, NamespaceProxy, ObjectProxy, translate, ValueProxy } from './proxy.ts';
 import { BUILTIN_TYPEIDS, CONTROL_ID, ManagerServer, serverModule, type Factory, type ManagerStats, type ServeConfig, type ServerInfo, type ServerReport, type TypeidEntry } from './server.ts';
 
-export type { Address } from '../queue/host.ts';
+export type { Address } from '../remote/host.ts';
 
 /** Options of `new BaseManager()` / `new Manager()` / `Manager.start()`. */
 export interface BaseManagerOptions {

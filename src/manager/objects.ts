@@ -14,7 +14,7 @@
 // on the way out, so nesting needs nothing special here except equality (`sameValue`).
 
 import { isDeepStrictEqual } from 'node:util';
-import { isShareable } from '../queue/handle.ts';
+import { isShareable } from '../remote/handle.ts';
 
 /**
  * A side-effect-free identity of a manager proxy (`address#id`), for equality inside the

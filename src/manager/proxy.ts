@@ -5,7 +5,7 @@
 //
 // A proxy is a Handle (src/protocol.ts) plus a backend:
 //   remote  the usual case: calls go through this process's one HostClient connection to
-//           the manager's host (src/queue/host.ts), many in flight, coalesced per tick;
+//           the manager's host (src/remote/host.ts), many in flight, coalesced per tick;
 //   local   the handle points at a host of this very process (the manager server reviving
 //           a dict stored in one of its lists, or a getServer() process): direct calls, with
 //           values copied exactly as the wire would copy them.
@@ -39,8 +39,8 @@ import { serialize } from 'node:v8';
 import { InvalidStateError, ManagerError, RemoteError, invalidArg } from '../errors.ts';
 import { decodeError, encodeError, type Handle } from '../protocol.ts';
 import { registerFlusher } from '../runtime.ts';
-import { encodeHandles, noteShareable, registerReviver, reviveHandles, toHandle, type Shareable } from '../queue/handle.ts';
-import { formatAddress, Host, HostClient, type Address, type CallOptions } from '../queue/host.ts';
+import { encodeHandles, noteShareable, registerReviver, reviveHandles, toHandle, type Shareable } from '../remote/handle.ts';
+import { formatAddress, Host, HostClient, type Address, type CallOptions } from '../remote/host.ts';
 import { checkKey, PROXY_IDENTITY } from './objects.ts';
 
 export { PROXY_IDENTITY } from './objects.ts';

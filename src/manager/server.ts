@@ -2,7 +2,7 @@
 // Process whose target is `serveManager`, exported here), or inside the user's own process
 // for `BaseManager.getServer()`.
 //
-// One Host (src/queue/host.ts) carries everything: the wire protocol, authentication, method
+// One Host (src/remote/host.ts) carries everything: the wire protocol, authentication, method
 // dispatch, reference counting, per-connection cleanup. On it the server registers
 //   'manager'   the control object: hello, create(typeid, args), stats, shutdown;
 //   objects     what `create` makes, each under its own id:
@@ -28,8 +28,8 @@ import { join } from 'node:path';
 import { InvalidStateError, invalidArg, ManagerError } from '../errors.ts';
 import { encodeError, PROTOCOL, type FnSpec, type Handle, type WireError } from '../protocol.ts';
 import { moduleFile, runtime } from '../runtime.ts';
-import { isShareable, noteShareable, toHandle, type Shareable } from '../queue/handle.ts';
-import { formatAddress, Host, type Address, type HostOptions } from '../queue/host.ts';
+import { isShareable, noteShareable, toHandle, type Shareable } from '../remote/handle.ts';
+import { formatAddress, Host, type Address, type HostOptions } from '../remote/host.ts';
 import { JoinableQueue, Queue } from '../queue/queue.ts';
 import { Barrier, BoundedSemaphore, Condition, Event, Lock, RLock, Semaphore } from '../queue/sync.ts';
 import { ManagedArray, ManagedDict, ManagedList, ManagedNamespace, ManagedValue, type ManagedObject } from './objects.ts';

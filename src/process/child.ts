@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { SerializationError } from '../errors.ts';
 import { checkVersion, encodeError, findUncloneable, isBranded, isInt32, PROTOCOL, type FnSpec, type FromChild, type ToChild } from '../protocol.ts';
-import { encodeHandles, reviveHandles } from '../queue/handle.ts';
+import { encodeHandles, reviveHandles } from '../remote/handle.ts';
 import { debug } from '../diagnostics.ts';
 import { flushAll, runtime } from '../runtime.ts';
 
@@ -131,7 +131,7 @@ let revivers: Promise<unknown> | null = null;
 
 /**
  * Revive the handles in `value` into queues, locks, pipes and manager proxies. The modules
- * that register those revivers (src/queue/handle.ts) are loaded on first need rather than at
+ * that register those revivers (src/remote/handle.ts) are loaded on first need rather than at
  * start-up: they cost a worker ~40 ms of start-up, and most pools never receive a handle.
  */
 async function revive<T>(value: T): Promise<T> {

@@ -48,7 +48,7 @@ import {
 import { Deque } from '../deque.ts';
 import { checkSignal, checkTimeout, deadlineAfter, setLongTimeout, timeLeft, type LongTimer } from '../options.ts';
 import { decodeError, findClassInstance, findUncloneable, isBranded, PROTOCOL, type FnSpec, type FromChild, type PackedNumbers, type ToChild } from '../protocol.ts';
-import { encodeHandles, reviveHandles } from '../queue/handle.ts';
+import { encodeHandles, reviveHandles } from '../remote/handle.ts';
 import { cpuCount, serializationError } from './process.ts';
 import { ProgressBar, type ProgressOption } from './progress.ts';
 import { spawnChild } from './spawn.ts';

@@ -5,7 +5,7 @@ import { availableParallelism, constants } from 'node:os';
 import { InvalidStateError, invalidArg, SerializationError } from '../errors.ts';
 import { checkTimeout, setLongTimeout } from '../options.ts';
 import { findClassInstance, findUncloneable, PROTOCOL, type ToChild } from '../protocol.ts';
-import { encodeHandles } from '../queue/handle.ts';
+import { encodeHandles } from '../remote/handle.ts';
 import { runtime } from '../runtime.ts';
 import { spawnChild } from './spawn.ts';
 import { toFnSpec, type Task } from './task.ts';

@@ -15,8 +15,8 @@
 import { invalidArg, InvalidStateError, QueueClosed } from '../errors.ts';
 import { checkSignal, checkTimeout } from '../options.ts';
 import type { Handle } from '../protocol.ts';
-import { noteShareable, registerReviver, toHandle, type Shareable } from './handle.ts';
-import { localHost, type CallContext, type Host } from './host.ts';
+import { noteShareable, registerReviver, toHandle, type Shareable } from '../remote/handle.ts';
+import { localHost, type CallContext, type Host } from '../remote/host.ts';
 import { backendFor, Channel, LocalBackend, type Batch, type ChannelBackend, type PutRequest, type TakeRequest } from './queue.ts';
 
 const KIND = 'pipe-connection';

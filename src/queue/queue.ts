@@ -1,7 +1,7 @@
 // Queue, JoinableQueue, SimpleQueue. Host side and proxy side.
 //
 // A queue lives in the process that created it: a `Channel` registered on that process's
-// host (src/queue/host.ts). In that process the public object calls the Channel directly; in
+// host (src/remote/host.ts). In that process the public object calls the Channel directly; in
 // any other process it talks to it through a `RemoteChannel`, one per queue per process,
 // shared by every object reviving that queue's handle there.
 //
@@ -30,16 +30,16 @@ import { CancelledError, Empty, Full, invalidArg, invalidRange, InvalidStateErro
 import { checkSignal, checkTimeout, deadlineAfter, setLongTimeout, timeLeft, type LongTimer } from '../options.ts';
 import type { Handle } from '../protocol.ts';
 import { registerFlusher } from '../runtime.ts';
-import { encodeHandles, noteShareable, registerReviver, reviveHandles, toHandle, type Shareable } from './handle.ts';
-import { decodeValue, Encoder, NeedsRevive, T_NUM } from './codec.ts';
-import { DEFAULT_MAX_FRAME } from './connection.ts';
+import { encodeHandles, noteShareable, registerReviver, reviveHandles, toHandle, type Shareable } from '../remote/handle.ts';
+import { decodeValue, Encoder, NeedsRevive, T_NUM } from '../remote/codec.ts';
+import { DEFAULT_MAX_FRAME } from '../remote/link.ts';
 import { Deque } from '../deque.ts';
-import { defer, Host, HostClient, localHost, undefer, type CallContext } from './host.ts';
+import { defer, Host, HostClient, localHost, undefer, type CallContext } from '../remote/host.ts';
 
 // ---------------------------------------------------------------------------------------
 // Packed items
 //
-// item := u32le byteLength, value (src/queue/codec.ts: plain data written directly, anything
+// item := u32le byteLength, value (src/remote/codec.ts: plain data written directly, anything
 // else through v8.serialize, i.e. structured clone).
 
 /** Largest packed item: one must fit in a frame with room for the message around it. */
@@ -851,7 +851,7 @@ export class RemoteChannel {
   }
 
   /**
-   * Deferred (src/queue/host.ts): send what this process buffered for the host now, in the
+   * Deferred (src/remote/host.ts): send what this process buffered for the host now, in the
    * order it happened to matter: puts, then taskDone()s (which count them), then the
    * acknowledgement of items handed to user code.
    */

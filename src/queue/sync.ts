@@ -3,7 +3,7 @@
 // classes, anywhere).
 //
 // Each primitive's state lives in one core registered on the creating process's host
-// (src/queue/host.ts). Every public method is one call: direct in the creating process,
+// (src/remote/host.ts). Every public method is one call: direct in the creating process,
 // over the host's socket elsewhere. Waiting happens at the host, so a timeout or a wake-up
 // is decided in one place and never races with a grant.
 //
@@ -15,8 +15,8 @@
 import { CancelledError, invalidArg, invalidRange, InvalidStateError, QueueClosed, TimeoutError } from '../errors.ts';
 import { checkSignal, checkTimeout, deadlineAfter, timeLeft } from '../options.ts';
 import type { Handle } from '../protocol.ts';
-import { noteShareable, registerReviver, toHandle, type Shareable } from './handle.ts';
-import { Host, HostClient, localHost, type CallContext } from './host.ts';
+import { noteShareable, registerReviver, toHandle, type Shareable } from '../remote/handle.ts';
+import { Host, HostClient, localHost, type CallContext } from '../remote/host.ts';
 import { Waiter } from './queue.ts';
 
 // ---------------------------------------------------------------------------------------

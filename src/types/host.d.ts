@@ -1,4 +1,4 @@
-// Node.js declarations that src/diagnostics.ts, src/queue/host.ts and their tests need
+// Node.js declarations that src/diagnostics.ts, src/remote/host.ts and their tests need
 // beyond src/types/node.d.ts (ambient module blocks merge with the ones there; see the note
 // there on why @types/node is not used). Nothing here is emitted.
 

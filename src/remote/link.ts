@@ -1,13 +1,13 @@
 // A framed, authenticated socket link between a proxy and a host. Runs on both sides:
 // `connect()` in the process that uses a shared object, `accept()` in the process that
-// hosts it (src/queue/host.ts). Whoever created the socket owns it: the Link closes it.
+// hosts it (src/remote/host.ts). Whoever created the socket owns it: the Link closes it.
 //
 // Framing: every frame is a 4-byte big-endian length, then that many bytes. The length is
 // checked against a cap (64 MiB by default) before anything is buffered, and a large frame's
 // buffer grows with the bytes that actually arrive (not with the length its header claims),
 // so a peer cannot make us allocate without limit or hold memory it never sent. Handshake
 // frames are raw bytes (capped at 1 KiB); every later frame is one message of
-// src/protocol.ts (ToHost / FromHost) in the byte layout of src/queue/codec.ts. A frame that
+// src/protocol.ts (ToHost / FromHost) in the byte layout of src/remote/codec.ts. A frame that
 // breaks these rules (too long, empty, undecodable) closes its link with a protocol error.
 //
 // Handshake (challenge-response both ways, as Python's multiprocessing.connection does; the
@@ -18,14 +18,14 @@
 // The labels make the two answers differ, so a peer cannot reflect our own challenge back.
 // A proxy whose key is wrong gets AuthenticationError; so does a proxy that reached a host
 // which cannot prove it knows the key. A host with too many connections still in the
-// handshake (src/queue/host.ts caps them) sends, instead of the greeting,
+// handshake (src/remote/host.ts caps them) sends, instead of the greeting,
 //   host  -> proxy   "BUSY", 0x00, reason (UTF-8)
 // and closes (refuse()); the proxy's handshake fails with HostBusyError quoting the reason.
 // Either side drops a handshake that has not completed within `handshakeTimeout`.
 //
 // Writes are coalesced: messages sent in one synchronous burst leave in one writev (flushed
 // on a microtask), and 256 KiB of pending frames are flushed at once. They go through a
-// SocketWriter (src/queue/writer.ts), never libuv's write queue, so what a link holds can
+// SocketWriter (src/remote/writer.ts), never libuv's write queue, so what a link holds can
 // still be written at process exit: a proxy-side link writes everything it holds from the
 // 'links' exit hook (src/runtime.ts), after the queues moved their buffers into it.
 

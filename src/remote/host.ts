@@ -55,7 +55,7 @@
 //                          a waiting one is dropped after handshakeTimeout. Authenticated
 //                          connections are never refused.
 //   frames                 capped at maxFrameSize, and buffered as they arrive
-//                          (src/queue/connection.ts), never preallocated from a header.
+//                          (src/remote/link.ts), never preallocated from a header.
 //   handles in call args   revived (a proxy, maybe a new connection) only when they point at
 //                          a Host of this process or at a host this process already has a live
 //                          connection to (with the same key); any other handle stays an opaque
@@ -80,10 +80,10 @@ import { debug, warn } from '../diagnostics.ts';
 import { onExit } from '../runtime.ts';
 import { AuthenticationError, CancelledError, HostBusyError, invalidArg, invalidRange, InvalidStateError, QueueClosed, SerializationError } from '../errors.ts';
 import { decodeError, encodeError, PROTOCOL, type FromHost, type Handle, type ToHost } from '../protocol.ts';
-import { accept, connect, DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_FRAME, formatAddress, refuse, toKey, type Address, type Link } from './connection.ts';
+import { accept, connect, DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_FRAME, formatAddress, refuse, toKey, type Address, type Link } from './link.ts';
 import { encodeHandles, noteShareable, reviveHandles, toHandle, type Shareable } from './handle.ts';
 
-export { formatAddress, type Address } from './connection.ts';
+export { formatAddress, type Address } from './link.ts';
 
 /** What a hosted method learns about its caller (passed first when registered with `context: true`). */
 export interface CallContext {

@@ -3,7 +3,7 @@
 // Two users:
 //   queue items   src/queue/queue.ts packs each item once, at put(); the host moves the bytes
 //                 without decoding them (PackWriter extends Encoder there).
-//   host link     every message of src/queue/connection.ts after the handshake: the ToHost /
+//   host link     every message of src/remote/link.ts after the handshake: the ToHost /
 //                 FromHost unions of src/protocol.ts laid out below (encodeMessage,
 //                 decodeMessage). A small call costs a few dozen bytes written field by field,
 //                 instead of a v8 serializer object per message and its header.
@@ -25,7 +25,7 @@ const { isProxy } = types;
 
 /** Value tags. Queue items use the same numbers: the host stores items as written. */
 export const T_V8 = 0;
-/** v8 form of a value holding encoded handles (src/queue/handle.ts): revive after decoding. */
+/** v8 form of a value holding encoded handles (src/remote/handle.ts): revive after decoding. */
 export const T_V8_HANDLES = 1;
 export const T_NUM = 2;
 const T_STR8 = 3; // UTF-8, for well-formed strings

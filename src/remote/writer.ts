@@ -1,5 +1,5 @@
 // Writes a socket's outgoing bytes with write(2) on its file descriptor instead of through
-// the stream. Runs on every side: every Link (src/queue/connection.ts) writes through one.
+// the stream. Runs on every side: every Link (src/remote/link.ts) writes through one.
 //
 // Why not socket.write(): a byte the kernel does not take at once waits in libuv's write
 // queue, and how much of that queue libuv has written since is invisible to JavaScript.
