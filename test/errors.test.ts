@@ -3,7 +3,7 @@
 import { suite } from 'uvu';
 import { createRequire } from 'node:module';
 import * as src from '../src/index.ts';
-import { decodeError, encodeError } from '../src/protocol.ts';
+import { decodeError, encodeError } from '../src/protocol/index.ts';
 import { assert } from './helpers.ts';
 
 const test = suite('errors');

@@ -19,7 +19,7 @@ import { BaseManager, Manager } from '../src/manager/index.ts';
 import { Process } from '../src/process/process.ts';
 import { childExecArgv } from '../src/process/spawn.ts';
 import { tasks } from '../src/process/task.ts';
-import { PROTOCOL, type FromHost, type ToHost } from '../src/protocol.ts';
+import { PROTOCOL, type FromHost, type ToHost } from '../src/protocol/index.ts';
 import { decodeMessage, MessageEncoder } from '../src/remote/codec.ts';
 import { FrameReader } from '../src/remote/link.ts';
 import { toHandle } from '../src/remote/handle.ts';

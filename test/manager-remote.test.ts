@@ -12,7 +12,7 @@ import { Process } from '../src/process/process.ts';
 import { tasks } from '../src/process/task.ts';
 import { toHandle } from '../src/remote/handle.ts';
 import { Queue } from '../src/queue/queue.ts';
-import { PROTOCOL } from '../src/protocol.ts';
+import { PROTOCOL } from '../src/protocol/index.ts';
 import type { Counter } from './fixtures/manager-work.ts';
 import { assert, disposeAllAndCheckLeaks, rejection, track, waitFor, withinMs } from './helpers.ts';
 

@@ -1,11 +1,11 @@
 // Task transport over the child entry itself: functions by source and by module reference,
 // async tasks, error fidelity, structured clone, and the closure diagnosis.
-// Talks the raw protocol (src/protocol.ts) to a child from spawnChild, so it tests
+// Talks the raw protocol (src/protocol/) to a child from spawnChild, so it tests
 // child.ts and task.ts without the pool on top.
 import { suite } from 'uvu';
 import type { ChildProcess } from 'node:child_process';
 import { Process, RemoteError, SerializationError, tasks } from '../src/index.ts';
-import { decodeError, isBranded, PROTOCOL, type FromChild } from '../src/protocol.ts';
+import { decodeError, isBranded, PROTOCOL, type FromChild } from '../src/protocol/index.ts';
 import { spawnChild } from '../src/process/spawn.ts';
 import { toFnSpec } from '../src/process/task.ts';
 import { assert, disposeAllAndCheckLeaks, withinMs } from './helpers.ts';

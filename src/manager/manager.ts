@@ -14,12 +14,12 @@
 import { randomBytes } from 'node:crypto';
 import { InvalidStateError, invalidArg, ManagerError } from '../errors.ts';
 import { checkTimeout } from '../options.ts';
-import type { FnSpec } from '../protocol.ts';
+import type { FnSpec } from '../protocol/index.ts';
 import { Process } from '../process/process.ts';
 import { isTaskRef, tasks, toFnSpec } from '../process/task.ts';
 import { toKey } from '../remote/link.ts';
 import { formatAddress, HostClient, type Address } from '../remote/host.ts';
-import { decodeError } from '../protocol.ts';
+import { decodeError } from '../protocol/index.ts';
 import { JoinableQueue, Queue } from '../queue/queue.ts';
 import type { Barrier, BoundedSemaphore, Condition, Event, Lock, RLock, Semaphore } from '../queue/sync.ts';
 import type { DictKey } from './proxy.ts';

@@ -3,7 +3,7 @@
 // that holds one (the manager's owner, its children, grandchildren, pool workers, a client
 // on another machine), and in the manager server itself when managed objects nest.
 //
-// A proxy is a Handle (src/protocol.ts) plus a backend:
+// A proxy is a Handle (src/protocol/handle.ts) plus a backend:
 //   remote  the usual case: calls go through this process's one HostClient connection to
 //           the manager's host (src/remote/host.ts), many in flight, coalesced per tick;
 //   local   the handle points at a host of this very process (the manager server reviving
@@ -37,7 +37,7 @@
 
 import { serialize } from 'node:v8';
 import { InvalidStateError, ManagerError, RemoteError, invalidArg } from '../errors.ts';
-import { decodeError, encodeError, type Handle } from '../protocol.ts';
+import { decodeError, encodeError, type Handle } from '../protocol/index.ts';
 import { registerFlusher } from '../runtime.ts';
 import { encodeHandles, noteShareable, registerReviver, reviveHandles, toHandle, type Shareable } from '../remote/handle.ts';
 import { formatAddress, Host, HostClient, type Address, type CallOptions } from '../remote/host.ts';

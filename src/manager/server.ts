@@ -26,7 +26,7 @@
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { InvalidStateError, invalidArg, ManagerError } from '../errors.ts';
-import { encodeError, PROTOCOL, type FnSpec, type Handle, type WireError } from '../protocol.ts';
+import { encodeError, PROTOCOL, type FnSpec, type Handle, type WireError } from '../protocol/index.ts';
 import { moduleFile, runtime } from '../runtime.ts';
 import { isShareable, noteShareable, toHandle, type Shareable } from '../remote/handle.ts';
 import { formatAddress, Host, type Address, type HostOptions } from '../remote/host.ts';

@@ -4,7 +4,7 @@ import type { ChildProcess } from 'node:child_process';
 import { availableParallelism, constants } from 'node:os';
 import { InvalidStateError, invalidArg, SerializationError } from '../errors.ts';
 import { checkTimeout, setLongTimeout } from '../options.ts';
-import { findClassInstance, findUncloneable, PROTOCOL, type ToChild } from '../protocol.ts';
+import { findClassInstance, findUncloneable, PROTOCOL, type ToChild } from '../protocol/index.ts';
 import { encodeHandles } from '../remote/handle.ts';
 import { runtime } from '../runtime.ts';
 import { spawnChild } from './spawn.ts';

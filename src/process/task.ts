@@ -4,12 +4,12 @@
 //   by source   a plain function; its source text (`fn.toString()`) is evaluated in the child.
 //               It must be self-contained: parameters, globals, require(), await import().
 //   by module   tasks(url).name: the child imports the module once and calls the export.
-// Both become an FnSpec (src/protocol.ts) before they cross.
+// Both become an FnSpec (src/protocol/child.ts) before they cross.
 
 import { isAbsolute } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { invalidArg, SerializationError } from '../errors.ts';
-import type { FnSpec } from '../protocol.ts';
+import type { FnSpec } from '../protocol/index.ts';
 
 const REF = Symbol.for('multiproc.taskRef');
 

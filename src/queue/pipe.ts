@@ -14,7 +14,7 @@
 
 import { invalidArg, InvalidStateError, QueueClosed } from '../errors.ts';
 import { checkSignal, checkTimeout } from '../options.ts';
-import type { Handle } from '../protocol.ts';
+import type { Handle } from '../protocol/index.ts';
 import { noteShareable, registerReviver, toHandle, type Shareable } from '../remote/handle.ts';
 import { localHost, type CallContext, type Host } from '../remote/host.ts';
 import { backendFor, Channel, LocalBackend, type Batch, type ChannelBackend, type PutRequest, type TakeRequest } from './queue.ts';

@@ -14,7 +14,7 @@
 
 import { CancelledError, invalidArg, invalidRange, InvalidStateError, QueueClosed, TimeoutError } from '../errors.ts';
 import { checkSignal, checkTimeout, deadlineAfter, timeLeft } from '../options.ts';
-import type { Handle } from '../protocol.ts';
+import type { Handle } from '../protocol/index.ts';
 import { noteShareable, registerReviver, toHandle, type Shareable } from '../remote/handle.ts';
 import { Host, HostClient, localHost, type CallContext } from '../remote/host.ts';
 import { Waiter } from './queue.ts';

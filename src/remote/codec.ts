@@ -4,7 +4,7 @@
 //   queue items   src/queue/queue.ts packs each item once, at put(); the host moves the bytes
 //                 without decoding them (PackWriter extends Encoder there).
 //   host link     every message of src/remote/link.ts after the handshake: the ToHost /
-//                 FromHost unions of src/protocol.ts laid out below (encodeMessage,
+//                 FromHost unions of src/protocol/host.ts laid out below (encodeMessage,
 //                 decodeMessage). A small call costs a few dozen bytes written field by field,
 //                 instead of a v8 serializer object per message and its header.
 //
@@ -19,7 +19,7 @@
 
 import { types } from 'node:util';
 import { deserialize, serialize } from 'node:v8';
-import type { FromHost, ToHost } from '../protocol.ts';
+import type { FromHost, ToHost } from '../protocol/index.ts';
 
 const { isProxy } = types;
 
@@ -319,7 +319,7 @@ export function decodeValue(buf: Buffer, pos: number, end: number): unknown {
 }
 
 // ---------------------------------------------------------------------------------------
-// Host-link messages (ToHost / FromHost of src/protocol.ts), one per frame body:
+// Host-link messages (ToHost / FromHost of src/protocol/host.ts), one per frame body:
 //
 //   call      1, flags, id f64, obj string, method string, args value    flags bit 0: handles
 //   cancel    2, id f64

@@ -12,7 +12,7 @@
 // receiver (`handles: true` on the message) whether a scan is needed there.
 
 import { invalidArg } from '../errors.ts';
-import { PROTOCOL, type Handle } from '../protocol.ts';
+import { PROTOCOL, type Handle } from '../protocol/index.ts';
 
 /** Implemented by every object that can be passed to another process as a handle. */
 export const toHandle = Symbol.for('multiproc.toHandle');

@@ -79,7 +79,7 @@ import { join } from 'node:path';
 import { debug, warn } from '../diagnostics.ts';
 import { onExit } from '../runtime.ts';
 import { AuthenticationError, CancelledError, HostBusyError, invalidArg, invalidRange, InvalidStateError, QueueClosed, SerializationError } from '../errors.ts';
-import { decodeError, encodeError, PROTOCOL, type FromHost, type Handle, type ToHost } from '../protocol.ts';
+import { decodeError, encodeError, PROTOCOL, type FromHost, type Handle, type ToHost } from '../protocol/index.ts';
 import { accept, connect, DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_FRAME, formatAddress, refuse, toKey, type Address, type Link } from './link.ts';
 import { encodeHandles, noteShareable, reviveHandles, toHandle, type Shareable } from './handle.ts';
 

@@ -7,7 +7,7 @@
 // buffer grows with the bytes that actually arrive (not with the length its header claims),
 // so a peer cannot make us allocate without limit or hold memory it never sent. Handshake
 // frames are raw bytes (capped at 1 KiB); every later frame is one message of
-// src/protocol.ts (ToHost / FromHost) in the byte layout of src/remote/codec.ts. A frame that
+// src/protocol/host.ts (ToHost / FromHost) in the byte layout of src/remote/codec.ts. A frame that
 // breaks these rules (too long, empty, undecodable) closes its link with a protocol error.
 //
 // Handshake (challenge-response both ways, as Python's multiprocessing.connection does; the
@@ -33,7 +33,7 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { writeSync } from 'node:fs';
 import { createConnection, type Socket } from 'node:net';
 import { AuthenticationError, HostBusyError, invalidRange, SerializationError } from '../errors.ts';
-import { PROTOCOL, type FromHost, type ToHost } from '../protocol.ts';
+import { PROTOCOL, type FromHost, type ToHost } from '../protocol/index.ts';
 import { onExit } from '../runtime.ts';
 import { decodeMessage, MessageEncoder } from './codec.ts';
 import { SocketWriter } from './writer.ts';

@@ -1,0 +1,123 @@
+// parent <-> child: the messages on Node's IPC channel of a forked process (advanced
+// serialization), as typed unions (ToChild, FromChild). Runs on every side. Requests carry a
+// numeric `id`; replies echo it. Every message carries the brand of version.ts.
+
+import type { WireError } from './errors.ts';
+import type { Brand } from './version.ts';
+
+// ---------------------------------------------------------------------------------------
+// Task references
+
+/** How a child finds a function: by its source text, or by module URL and export name. */
+export type FnSpec =
+  | { kind: 'source'; source: string; name: string }
+  | { kind: 'module'; url: string; exportName: string };
+
+// ---------------------------------------------------------------------------------------
+// parent -> child (IPC)
+
+/** Numbers packed as raw bytes: read by index, as an array would be. */
+export type PackedNumbers = Int32Array | Float64Array;
+
+/** Does `v` survive an Int32Array unchanged? (-0 does not: it would come back as 0.) */
+export function isInt32(v: number): boolean {
+  return (v | 0) === v && (v !== 0 || 1 / v > 0);
+}
+
+export type ToChild = Brand &
+  (
+    | {
+        /** First message: who the child is and what to run before any task. */
+        type: 'init';
+        name: string;
+        role: 'process' | 'worker';
+        initializer?: FnSpec;
+        initargs?: unknown[];
+        /** Arguments contain handles to revive. */
+        handles?: boolean;
+      }
+    | {
+        /** Process target: run once, then exit with 0 (or 1 when it throws). */
+        type: 'run';
+        fn: FnSpec;
+        args: unknown[];
+        handles?: boolean;
+      }
+    | {
+        /** Make `fn` callable as `key` in later `call` messages (sent once per worker). */
+        type: 'define';
+        key: number;
+        fn: FnSpec;
+      }
+    | {
+        /**
+         * Run a batch: for each item call fn(item) (`spread: false`) or fn(...item)
+         * (`spread: true`). Items run one after another; async tasks are awaited.
+         */
+        type: 'call';
+        id: number;
+        key: number;
+        /**
+         * Arguments, one per item. A batch of numbers may travel packed: an Int32Array when
+         * every one is a 32-bit integer (and none is -0), otherwise a Float64Array.
+         */
+        items: unknown[] | PackedNumbers;
+        spread: boolean;
+        handles?: boolean;
+      }
+    | {
+        /**
+         * Take back batch `id` if it has not started: it waits in the child's inbox behind
+         * the running batch (the parent pipelines up to two per worker). Handled on arrival,
+         * not in inbox order, and answered with one 'dropped' unless the batch has finished
+         * (its own reply went first). `steal`: the parent wants to run it on an idle worker,
+         * which only helps while another batch runs here; a child that is free to start it
+         * keeps it.
+         */
+        type: 'drop';
+        id: number;
+        steal?: boolean;
+      }
+  );
+
+// ---------------------------------------------------------------------------------------
+// child -> parent (IPC)
+
+export type FromChild = Brand &
+  (
+    | { /** init finished, initializer (if any) ran. */ type: 'ready'; pid: number }
+    | { /** the initializer threw; the child exits after sending this. */ type: 'init-failed'; error: WireError }
+    | { /** a batch finished: one value per item. */ type: 'result'; id: number; values: unknown[] }
+    | {
+        /**
+         * A batch finished and every value is a number: 'result' with the values packed
+         * (raw bytes on the wire; every JS number, -0 and NaN included, survives a
+         * Float64Array; an Int32Array carries 32-bit integers in half the bytes).
+         */
+        type: 'numbers';
+        id: number;
+        values: PackedNumbers;
+      }
+    | {
+        /**
+         * A batch failed at item `index`: `values` holds results of the items before it.
+         * The rest of the batch was not run.
+         */
+        type: 'error';
+        id: number;
+        index: number;
+        values: unknown[];
+        error: WireError;
+      }
+    | {
+        /**
+         * The answer to a 'drop' of batch `id`. `taken`: it was removed before it started and
+         * will never run. Otherwise it is running (or it was a `steal` the child declined):
+         * its own 'result'/'error' reply follows.
+         */
+        type: 'dropped';
+        id: number;
+        taken: boolean;
+      }
+    | { /** the Process target finished or threw (then `error` is set). */ type: 'done'; error?: WireError }
+  );
