@@ -12,26 +12,38 @@ export interface Doc {
   payload: string;
 }
 
+/** CPU seconds (user + system) this process has used since `since`. */
+function cpuSince(since: { user: number; system: number }): number {
+  const d = process.cpuUsage(since);
+  return (d.user + d.system) / 1e6;
+}
+
 /**
  * Case 4 producer: build the items, wait for `go`, put them all and the `null` sentinel,
- * then report when it started (CLOCK_MONOTONIC seconds) on `out`.
+ * then report when it started (CLOCK_MONOTONIC seconds) and the CPU time it spent putting
+ * on `out`.
  */
 export async function producer(q: Queue<number | Doc | null>, go: Event, variant: 'ints' | 'dicts', n: number, out: Queue<unknown>): Promise<void> {
   const payload = 'x'.repeat(1000);
   const items: Array<number | Doc> = variant === 'dicts' ? Array.from({ length: n }, (_, i) => ({ id: i, payload })) : Array.from({ length: n }, (_, i) => i);
   await go.wait();
+  const c0 = process.cpuUsage();
   const t0 = monotonic();
   for (let i = 0; i < items.length; i++) await q.put(items[i]!);
   await q.put(null);
-  await out.put(['t0', t0]);
+  await out.put(['t0', t0, cpuSince(c0)]);
 }
 
-/** Case 4 consumer: signal `ready`, take items until the sentinel, report when it arrived and how many. */
+/**
+ * Case 4 consumer: signal `ready`, take items until the sentinel, report when it arrived,
+ * how many and the CPU time spent since `ready` (it idles until the first item).
+ */
 export async function consumer(q: Queue<number | Doc | null>, ready: Event, out: Queue<unknown>): Promise<void> {
   await ready.set();
+  const c0 = process.cpuUsage();
   let count = 0;
   for await (const _item of q.until(null)) count++;
-  await out.put(['t1', monotonic(), count]);
+  await out.put(['t1', monotonic(), count, cpuSince(c0)]);
 }
 
 /** Case 5: `n` manager operations of one kind from this child process, timed here (seconds on `out`). */
