@@ -4,7 +4,7 @@
 //                                  repetition runs only if it fits the budget; then case 9's
 //                                  scaling runs, once each; the table says how many each row got)
 //   npm run bench -- --quick       small sizes, 1 repetition, one variant per case
-//   options: --reps N, --budget SECONDS (full default 300), --only 1,4,9 (case numbers),
+//   options: --reps N, --budget SECONDS (full default 330), --only 1,4,9 (case numbers),
 //            --no-python, --out FILE (default bench/RESULTS.md, with bench/results.json and
 //            bench/README-table.md beside it; --quick writes nothing unless --out is given)
 //
@@ -60,7 +60,7 @@ for (let i = 0; i < argv.length; i++) {
 const quick = argv.includes('--quick');
 const reps = Number(option('reps') ?? (quick ? 1 : 3));
 if (!Number.isInteger(reps) || reps < 1) die('--reps must be an integer >= 1');
-const budgetS = Number(option('budget') ?? (quick ? 1e9 : 300));
+const budgetS = Number(option('budget') ?? (quick ? 1e9 : 330));
 if (!(budgetS > 0)) die('--budget must be a number of seconds > 0');
 const only = option('only')
   ?.split(',')
