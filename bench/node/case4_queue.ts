@@ -8,6 +8,11 @@
 // The producer writes `await q.put(item)` per item and the consumer
 // `for await (const item of q.until(null))`: what user code looks like (example 08).
 // The queue is created here, so this process hosts it and relays the items.
+//
+// `extra` gives the CPU time of the three processes over the window (process.cpuUsage):
+// the producer's from its first put to the sentinel put, the consumer's until the sentinel,
+// this host's from releasing the producer to both reports in. One of them near 100% of the
+// window is what bounds the rate.
 
 import { Event, Process, Queue, tasks } from '../../src/index.ts';
 import { choice, emit, parseArgs, size, sleep } from './common.ts';
@@ -28,22 +33,24 @@ try {
   prod.start();
   await ready.wait();
   await sleep(50); // let the producer finish building its items
+  const c0 = process.cpuUsage();
   await go.set();
   const results = new Map<string, unknown[]>();
   for (let i = 0; i < 2; i++) {
     const msg = await out.get({ timeout: 300_000 });
     results.set(msg[0] as string, msg.slice(1));
   }
+  const c1 = process.cpuUsage(c0);
   await prod.join();
   await cons.join();
-  const [t0] = results.get('t0') as [number];
-  const [t1, count] = results.get('t1') as [number, number];
+  const [t0, producerCpu] = results.get('t0') as [number, number];
+  const [t1, count, consumerCpu] = results.get('t1') as [number, number, number];
   if (count !== n) throw new Error(`case 4: the consumer got ${count} items, expected ${n}`);
   const seconds = t1 - t0;
   emit('queue', n / seconds, 'items/s', 'higher', {
     variant,
     params: { n, item: variant === 'ints' ? 'number' : "{ id: i, payload: 'x'.repeat(1000) }" },
-    extra: { seconds },
+    extra: { seconds, producer_cpu_s: producerCpu, consumer_cpu_s: consumerCpu, host_cpu_s: (c1.user + c1.system) / 1e6 },
   });
 } finally {
   await prod[Symbol.asyncDispose]();

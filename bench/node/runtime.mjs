@@ -21,6 +21,9 @@
 //          `await` (the event loop keeps running, so results could keep arriving and pile
 //          up, as in Python; a blocking sleep would stop this process's IPC reads and prove
 //          nothing). multiproc's imap keeps a bounded number of batches outstanding.
+//          `extra.samples`: the resident set (process.memoryUsage().rss) and live heap
+//          (heapUsed) each time another sixteenth of the items has been consumed, so that
+//          bench/run.ts can check the RSS stays flat against items consumed.
 
 const args = {};
 let quick = false;
@@ -76,6 +79,9 @@ if (args.case === 'startup') {
     for (let i = 0; i < n; i++) yield i;
   }
   const baseline = peak();
+  const MIB = 1024 * 1024;
+  const samples = [];
+  const every = Math.max(1, Math.floor(n / 16));
   const t0 = performance.now();
   const pool = new Pool(processes);
   let expected = 0;
@@ -83,6 +89,10 @@ if (args.case === 'startup') {
     if (x !== expected) throw new Error(`case 8: got ${x}, expected ${expected}`);
     expected++;
     if (expected === 1 && variant === 'stalled') await new Promise((r) => setTimeout(r, stallMs));
+    if (expected % every === 0) {
+      const m = process.memoryUsage();
+      samples.push({ items: expected, rss_mb: m.rss / MIB, heap_mb: m.heapUsed / MIB });
+    }
   }
   pool.close();
   await pool.join();
@@ -91,7 +101,7 @@ if (args.case === 'startup') {
   emit({
     case: 'memory', variant: `${build}-${variant}`, value: peak(), unit: 'MB', better: 'lower',
     params: { n, chunksize: chunksize ?? 'adaptive', processes, stall_ms: variant === 'stalled' ? stallMs : 0 },
-    extra: { baseline_mb: baseline, seconds, items_per_s: n / seconds },
+    extra: { baseline_mb: baseline, seconds, items_per_s: n / seconds, samples },
   });
 } else {
   process.stderr.write('runtime.mjs: --case must be startup or memory\n');

@@ -23,6 +23,19 @@ export function work(k: number): number {
   return s;
 }
 
+let runs = 0;
+
+/**
+ * Case 3's pool side: work(k) timed where it runs, with who ran it and how many of these
+ * that process had run before: `[result, ms, pid, nth]`. Shows what a fresh worker's first
+ * task costs against the others.
+ */
+export function timedWork(k: number): [number, number, number, number] {
+  const t0 = performance.now();
+  const s = work(k);
+  return [s, performance.now() - t0, process.pid, runs++];
+}
+
 /** Case 7: Python's `len` on a bytes object. */
 export function byteLength(b: Uint8Array): number {
   return b.length;

@@ -1,0 +1,36 @@
+// Task functions of case 9 (bench/node/processes.mjs) and case 10 (worker-cost.mjs), as
+// plain JavaScript so that workers of the compiled build load them without a TypeScript
+// loader. Twins of the module-level functions of bench/python/case9_processes.py.
+
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** The work unit of cases 3 and 9, identical in both languages (bench/python/README.md). */
+export function work(k) {
+  let s = 0;
+  for (let i = 0; i < k; i++) s += (i * i) % 7;
+  return s;
+}
+
+/** Which process ran the task (case 9's tiny tasks, case 10's first result). */
+export function pid() {
+  return process.pid;
+}
+
+const nap = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * A rendezvous of `n` workers: run work(warmK) (so each worker has compiled the loop), leave
+ * a file named by this pid in `dir`, then wait until `n` files are there (or `timeoutMs`
+ * passed) and return this pid. A worker blocked here takes no other task, so `n` of these
+ * with chunksize 1 on a pool of `n` land on `n` different workers: when the map returns,
+ * every worker has started, loaded this module and run a task.
+ */
+export function arrive(dir, n, timeoutMs, warmK) {
+  work(warmK);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, String(process.pid)), '');
+  const deadline = Date.now() + timeoutMs;
+  while (readdirSync(dir).length < n && Date.now() < deadline) Atomics.wait(nap, 0, 0, 2);
+  return process.pid;
+}

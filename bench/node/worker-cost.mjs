@@ -1,0 +1,81 @@
+// Case 10: what one multiproc worker costs beyond a bare `child_process.fork`, measured in
+// one process, alternating: the compiled package under plain node (bench/run.ts passes
+// --lib), the environment as this process got it (bench/run.ts runs it once with
+// NODE_EXTRA_CA_CERTS as the machine sets it and once with the variable removed).
+//
+//   node bench/node/worker-cost.mjs --lib URL [--reps 4] [--settle-ms 250] [--quick]
+//
+// bare       t0; fork(bare-child.cjs, { serialization: 'advanced' }) (env inherited, no
+//            execArgv); send one message; its echo arrives -> start_ms (start -> first IPC
+//            round trip).
+// multiproc  t0; new Pool(1); await pool.apply(pid) -> start_ms (start -> first result).
+// For each, the child's VmRSS and thread count from /proc/<pid>/status right then
+// (`first`) and --settle-ms later (`settled`: what a started worker keeps while it waits
+// for work, after whatever it starts in the background), and its Pss; then the child is
+// let go (disconnect / close + join) before the next run. --reps of each, in alternating
+// order; medians are reported, samples in `extra`. value = multiproc's start_ms.
+
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { emit, fail, intFlag, median, parseFlags, procStatus, pssMb, sleep } from './mjs-common.mjs';
+
+const { flags, quick } = parseFlags();
+if (!flags.lib) fail('worker-cost.mjs: --lib <url of the compiled index.js> is required');
+const { Pool, tasks } = await import(flags.lib);
+const work = tasks(new URL('./processes-tasks.mjs', import.meta.url));
+const reps = intFlag(flags, 'reps', quick ? 2 : 4);
+const settleMs = intFlag(flags, 'settle-ms', 250);
+const bareScript = fileURLToPath(new URL('./bare-child.cjs', import.meta.url));
+
+/** Memory and threads of `pid` now and after the settle time. */
+async function measure(pid) {
+  const first = procStatus(pid);
+  await sleep(settleMs);
+  const settled = procStatus(pid);
+  return { first_rss_mb: first.rssMb, rss_mb: settled.rssMb, threads: settled.threads, pss_mb: pssMb(pid) };
+}
+
+async function bare() {
+  const t0 = performance.now();
+  const child = fork(bareScript, [], { serialization: 'advanced', execArgv: [] });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  await new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('message', resolve);
+    child.send({ ping: 1 });
+  });
+  const startMs = performance.now() - t0;
+  const m = await measure(child.pid);
+  child.disconnect();
+  await exited;
+  return { start_ms: startMs, ...m };
+}
+
+async function multiproc() {
+  const t0 = performance.now();
+  const pool = new Pool(1);
+  const pid = await pool.apply(work.pid);
+  const startMs = performance.now() - t0;
+  const m = await measure(pid);
+  pool.close();
+  await pool.join();
+  return { start_ms: startMs, ...m };
+}
+
+const runs = { bare: [], multiproc: [] };
+for (let i = 0; i < reps; i++) {
+  // Alternate who goes first, so neither always runs right after the other's exit.
+  const order = i % 2 === 0 ? ['bare', 'multiproc'] : ['multiproc', 'bare'];
+  for (const who of order) runs[who].push(await (who === 'bare' ? bare() : multiproc()));
+}
+const med = (who, key) => median(runs[who].map((r) => r[key]));
+const extra = {};
+for (const who of ['bare', 'multiproc']) {
+  for (const key of ['start_ms', 'rss_mb', 'first_rss_mb', 'pss_mb', 'threads']) extra[`${who}_${key}`] = med(who, key);
+  extra[`${who}_samples`] = runs[who];
+}
+emit({
+  case: 'worker', variant: process.env.NODE_EXTRA_CA_CERTS ? 'ca-set' : 'ca-unset', value: extra.multiproc_start_ms, unit: 'ms', better: 'lower',
+  params: { reps, settle_ms: settleMs, node_extra_ca_certs: process.env.NODE_EXTRA_CA_CERTS ? 'set' : 'unset' },
+  extra,
+});
