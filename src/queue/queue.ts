@@ -27,7 +27,8 @@
 import { isDeepStrictEqual } from 'node:util';
 import { serialize } from 'node:v8';
 import { CancelledError, Empty, Full, invalidArg, invalidRange, InvalidStateError, QueueClosed, SerializationError, TimeoutError } from '../errors.ts';
-import { checkSignal, checkTimeout, deadlineAfter, setLongTimeout, timeLeft, type LongTimer } from '../options.ts';
+import { checkSignal, checkTimeout, deadlineAfter, timeLeft } from '../options.ts';
+import { abortError, Waiter, type WaitOptions } from '../remote/waiter.ts';
 import type { Handle } from '../protocol/index.ts';
 import { registerFlusher } from '../runtime.ts';
 import { encodeHandles, noteShareable, registerReviver, reviveHandles, toHandle, type Shareable } from '../remote/handle.ts';
@@ -245,87 +246,6 @@ function takeFrom(segs: Deque<Segment>, n: number, budget: number): Batch {
     o += e - s;
   }
   return { data, count: taken };
-}
-
-// ---------------------------------------------------------------------------------------
-// Waiting with a timeout and a signal
-
-interface WaitOptions {
-  timeout?: number;
-  signal?: AbortSignal;
-  /** Keeps the process alive while the wait lasts (CallContext.keepAlive); returns the release. */
-  hold?: () => () => void;
-}
-
-/**
- * A settle-once waiter: `settle` runs the callback at most once and removes the timer and
- * the abort listener, so nothing leaks whichever way the wait ends.
- */
-export class Waiter<T> {
-  done = false;
-  readonly #resolve: (value: T) => void;
-  readonly #reject: (err: Error) => void;
-  #timer: LongTimer | null = null;
-  #signal: AbortSignal | null = null;
-  #onAbort: (() => void) | null = null;
-  #release: (() => void) | null = null;
-  readonly #cleanup: () => void;
-
-  constructor(resolve: (value: T) => void, reject: (err: Error) => void, cleanup: () => void) {
-    this.#resolve = resolve;
-    this.#reject = reject;
-    this.#cleanup = cleanup;
-  }
-
-  /**
-   * Arm the timeout (calls `onTimeout`) and the signal (rejects with CancelledError or the
-   * connection's reason). The timeout follows src/options.ts whether it was checked in this
-   * process or arrived over the wire from another: undefined, null or Infinity is no limit,
-   * a huge one is re-armed in steps, a negative one is 0; an invalid one rejects this wait
-   * (removing it, through `cleanup`) instead of throwing into the host.
-   */
-  arm(options: WaitOptions, onTimeout: () => void, what: string): void {
-    let timeout: number | undefined;
-    try {
-      timeout = checkTimeout(options.timeout, what);
-    } catch (err) {
-      this.reject(err as Error);
-      return;
-    }
-    if (timeout !== undefined) this.#timer = setLongTimeout(onTimeout, timeout);
-    const signal = options.signal;
-    if (signal) {
-      this.#signal = signal;
-      this.#onAbort = () => this.reject(abortError(signal, what));
-      signal.addEventListener('abort', this.#onAbort, { once: true });
-    }
-    if (options.hold && !this.done) this.#release = options.hold();
-  }
-
-  resolve(value: T): void {
-    if (this.#finish()) this.#resolve(value);
-  }
-
-  reject(err: Error): void {
-    if (this.#finish()) this.#reject(err);
-  }
-
-  #finish(): boolean {
-    if (this.done) return false;
-    this.done = true;
-    this.#timer?.clear();
-    if (this.#signal && this.#onAbort) this.#signal.removeEventListener('abort', this.#onAbort);
-    this.#release?.();
-    this.#cleanup();
-    return true;
-  }
-}
-
-/** The error a wait rejects with when its signal fires: the host's own reason, or a CancelledError. */
-export function abortError(signal: AbortSignal, what: string): Error {
-  const reason = signal.reason;
-  if (reason instanceof QueueClosed || reason instanceof CancelledError) return reason;
-  return new CancelledError(`${what} was cancelled`, { cause: reason });
 }
 
 // The option checks live in src/options.ts; re-exported for the modules importing them from here.

@@ -8,13 +8,19 @@
 //   client.incref(id, claim) / decref(id) / lease(id)
 //
 // Calls are pipelined (many in flight), replies matched by id; the socket is ref'd only while
-// a call awaits its reply. Messages a process holds back to send together (a queue's
+// a call awaits its reply. The connection is ordered and a host handles a connection's frames
+// in order, so any reply confirms every frame sent before its request: the client counts
+// frames sent and confirmed, and `sync()` (one 'sync' round trip, only when something is
+// unconfirmed) makes sure the host has handled everything sent so far. That is how one-way
+// calls (a queue's acknowledgements, a manager's pipelined writes) are confirmed before a
+// graceful exit: one flusher (src/runtime.ts) syncs every client with unconfirmed frames. Messages a process holds back to send together (a queue's
 // buffered puts and acknowledgements: `defer()`) leave before anything else it sends, and
 // from the 'buffers' exit hook; see Deferred below.
 
 import { AuthenticationError, CancelledError, HostBusyError, QueueClosed } from '../errors.ts';
 import { decodeError, type FromHost, type ToHost } from '../protocol/index.ts';
-import { onExit } from '../runtime.ts';
+import { warn } from '../diagnostics.ts';
+import { onExit, registerFlusher } from '../runtime.ts';
 import { encodeHandles, reviveHandles } from './handle.ts';
 import { addressKey, connect, formatAddress, type Address, type Link } from './link.ts';
 
@@ -37,7 +43,7 @@ export interface CallOptions {
    * Build the error the call rejects with when the host cannot be reached or the connection
    * breaks. @default a QueueClosed saying the hosting process has exited
    */
-  lost?: (message: string, cause: Error | undefined) => Error;
+  lost?: (message: string, cause: Error | undefined, method?: string) => Error;
   /** Receives a result that arrives after the call was abandoned (a lock granted too late). */
   late?: (value: unknown) => void;
   /** Turns every error the call rejects with into what the caller should see (saves a `.catch` layer). */
@@ -53,6 +59,8 @@ interface Pending {
   late: CallOptions['late'];
   abandoned: boolean;
   cleanup: () => void;
+  /** Frames sent up to and including this request: its reply confirms them all. */
+  mark: number;
 }
 
 /**
@@ -102,6 +110,18 @@ function sendAllDeferred(): void {
 
 onExit('buffers', sendAllDeferred);
 
+/** Clients with frames no reply has confirmed yet: synced before a graceful exit. */
+const unconfirmed = new Set<HostClient>();
+
+registerFlusher(async () => {
+  sendAllDeferred();
+  await Promise.all(
+    [...unconfirmed].map((client) =>
+      client.sync().catch((err: Error) => warn('MP_UNCONFIRMED', `multiproc (pid ${process.pid}): what this process sent to another may not have been handled: ${err.message}`)),
+    ),
+  );
+});
+
 const CLIENTS_KEY = Symbol.for('multiproc.hostClients');
 // One connection per host per process, shared by every copy of this module.
 const clients = ((globalThis as Record<symbol, unknown>)[CLIENTS_KEY] ??= new Map()) as Map<string, HostClient>;
@@ -134,6 +154,9 @@ export class HostClient {
   #dead: Error | null = null;
   #nextId = 1;
   #live = 0; // pending calls not abandoned: decides ref/unref
+  /** Frames sent on this connection, and how many of them a reply has confirmed. */
+  #sent = 0;
+  #confirmed = 0;
 
   private constructor(address: Address, authkey: string | Buffer, key: string, hostPid?: number) {
     this.#address = address;
@@ -185,6 +208,25 @@ export class HostClient {
     return this.#ensureLink().ready.then(undefined, (err: Error) => Promise.reject(this.#lostError(lost, this.#dead ?? err)));
   }
 
+  /** Frames sent that no reply has confirmed yet (the host may not have handled them). */
+  get unconfirmed(): number {
+    return this.#sent - this.#confirmed;
+  }
+
+  /**
+   * Resolves once the host has handled every frame this process sent it so far (a 'sync'
+   * round trip, or none when nothing is unconfirmed). Sends what is deferred first. Rejects
+   * with the `lost` error when the host is gone.
+   */
+  sync(lost: CallOptions['lost'] = defaultLost): Promise<void> {
+    sendAllDeferred();
+    if (this.#sent === this.#confirmed && this.#pending.size === 0) return Promise.resolve();
+    if (this.#dead) return Promise.reject(this.#lostError(lost, this.#dead));
+    const id = this.#nextId++;
+    this.#ensureLink().send({ type: 'sync', id } satisfies ToHost);
+    return this.#awaitReply(id, 'sync', { lost }).then(noop);
+  }
+
   /** The error a call would reject with now that the connection is closed, or null while it is not. */
   failure(lost: CallOptions['lost'] = defaultLost): Error | null {
     return this.#dead === null ? null : this.#lostError(lost, this.#dead);
@@ -204,7 +246,7 @@ export class HostClient {
   call(obj: string, method: string, args: unknown[], options: CallOptions = {}): Promise<unknown> {
     const lost = options.lost ?? defaultLost;
     const mapError = options.mapError;
-    if (this.#dead) return failed(this.#lostError(lost, this.#dead), method, mapError);
+    if (this.#dead) return failed(this.#lostError(lost, this.#dead, method), method, mapError);
     sendAllDeferred();
     const signal = options.signal;
     if (signal?.aborted) return failed(new CancelledError(`${method}() was cancelled`, { cause: signal.reason }), method, mapError);
@@ -214,8 +256,16 @@ export class HostClient {
     } catch (err) {
       return failed(err, method, mapError);
     }
+    return this.#awaitReply(id, method, options);
+  }
+
+  /** The promise of request `id`'s reply (the request was sent, and counted, just before). */
+  #awaitReply(id: number, method: string, options: CallOptions): Promise<unknown> {
+    const lost = options.lost ?? defaultLost;
+    const mapError = options.mapError;
+    const signal = options.signal;
     return new Promise<unknown>((resolve, reject) => {
-      const pending: Pending = { resolve, reject, method, mapError, lost, late: options.late, abandoned: false, cleanup: noop };
+      const pending: Pending = { resolve, reject, method, mapError, lost, late: options.late, abandoned: false, cleanup: noop, mark: this.#sent };
       if (signal) {
         const onAbort = () => {
           if (pending.abandoned) return;
@@ -244,10 +294,11 @@ export class HostClient {
   #sendCall(id: number, obj: string, method: string, args: unknown[]): void {
     if (primitives(args)) {
       this.#ensureLink().send({ type: 'call', id, obj, method, args } satisfies ToHost);
-      return;
+    } else {
+      const encoded = encodeHandles(args);
+      this.#ensureLink().send({ type: 'call', id, obj, method, args: encoded.value, handles: encoded.handles || undefined } satisfies ToHost);
     }
-    const encoded = encodeHandles(args);
-    this.#ensureLink().send({ type: 'call', id, obj, method, args: encoded.value, handles: encoded.handles || undefined } satisfies ToHost);
+    if (this.#sent++ === this.#confirmed) unconfirmed.add(this);
   }
 
   /** This process holds one more reference to `obj` (claiming a transit lease when `claim`). */
@@ -300,6 +351,10 @@ export class HostClient {
     if (!pending) return;
     this.#pending.delete(m.id);
     pending.cleanup();
+    if (pending.mark > this.#confirmed) {
+      this.#confirmed = pending.mark;
+      if (this.#confirmed === this.#sent) unconfirmed.delete(this);
+    }
     switch (m.type) {
       case 'result': {
         const value = m.handles ? reviveHandles(m.value) : m.value;
@@ -324,25 +379,26 @@ export class HostClient {
     }
   }
 
-  #lostError(lost: NonNullable<CallOptions['lost']>, cause: Error): Error {
+  #lostError(lost: NonNullable<CallOptions['lost']>, cause: Error, method?: string): Error {
     // Neither is a lost host: its message says what happened and what to do.
     if (cause instanceof AuthenticationError || cause instanceof HostBusyError) return cause;
     const pid = this.hostPid;
     const code = (cause as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' || code === 'ECONNREFUSED' ? 'is no longer running' : `closed the connection (${cause.message})`;
-    return lost(`the process hosting this object${pid ? ` (pid ${pid})` : ''} at ${formatAddress(this.#address)} ${why}`, cause);
+    return lost(`the process hosting this object${pid ? ` (pid ${pid})` : ''} at ${formatAddress(this.#address)} ${why}`, cause, method);
   }
 
   #onClose(err: Error | null): void {
     this.#dead = err ?? new Error('connection closed');
     if (clients.get(this.#key) === this) clients.delete(this.#key);
+    unconfirmed.delete(this);
     const pending = [...this.#pending.values()];
     this.#pending.clear();
     this.#live = 0;
     for (const p of pending) {
       p.cleanup();
       if (p.abandoned) continue;
-      const err = this.#lostError(p.lost ?? defaultLost, this.#dead);
+      const err = this.#lostError(p.lost ?? defaultLost, this.#dead, p.method);
       p.reject(p.mapError ? p.mapError(err, p.method) : err);
     }
   }

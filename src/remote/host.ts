@@ -74,7 +74,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import { debug, warn } from '../diagnostics.ts';
 import { CancelledError, invalidArg, invalidRange, InvalidStateError, QueueClosed, SerializationError } from '../errors.ts';
-import { encodeError, PROTOCOL, type FromHost, type Handle, type ToHost } from '../protocol/index.ts';
+import { decodeError, encodeError, PROTOCOL, type FromHost, type Handle, type ToHost } from '../protocol/index.ts';
 import { HostClient } from './client.ts';
 import { encodeHandles, noteShareable, reviveHandles, toHandle, type Shareable } from './handle.ts';
 import { accept, addressKey, DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_FRAME, formatAddress, refuse, toKey, type Address, type Link } from './link.ts';
@@ -210,6 +210,19 @@ const hosts = new Map<string, Host>();
  */
 let nextConn = 0;
 
+
+/** Structured clone with handles, as a value crossing a process boundary is copied. */
+function copyValue<T>(value: T): T {
+  if (typeof value !== 'object' || value === null) return value;
+  const encoded = encodeHandles(value);
+  const cloned = structuredClone(encoded.value);
+  return encoded.handles ? reviveHandles(cloned) : cloned;
+}
+
+/** An error thrown by a local call, as a remote call would have rejected with it. */
+function asReceived(err: unknown): Error {
+  return decodeError(encodeError(err));
+}
 
 function isThenable(v: unknown): v is PromiseLike<unknown> {
   return typeof v === 'object' && v !== null && typeof (v as { then?: unknown }).then === 'function';
@@ -434,6 +447,11 @@ export class Host {
     if (entry) this.#release(entry);
   }
 
+  /** The facts registered with object `id` (what its handles carry as `meta`), or {} once released. */
+  metaOf(id: string): Readonly<Record<string, unknown>> {
+    return this.#objects.get(id)?.meta ?? {};
+  }
+
   /** The object registered as `id`, or undefined once released. */
   lookup(id: string): object | undefined {
     return this.#objects.get(id)?.target;
@@ -469,7 +487,7 @@ export class Host {
    * that came back to its host). Returns a function that drops the reference at once
    * (idempotent).
    */
-  bind(owner: object, id: string, claim = false): () => void {
+  bind(owner: object, id: string, claim = false, onRelease?: () => void): () => void {
     const entry = this.#objects.get(id);
     if (!entry) throw new InvalidStateError(`Host.bind(): no object '${id}' on this host (it was released)`);
     if (claim) this.#claimLease(entry);
@@ -481,6 +499,7 @@ export class Host {
       finalizer.unregister(token);
       entry.local--;
       this.#maybeRelease(entry);
+      onRelease?.();
     };
     const token = {};
     finalizer.register(owner, release, token);
@@ -730,6 +749,10 @@ export class Host {
       case 'cancel':
         conn.calls.get(m.id)?.abort(new CancelledError('the caller cancelled the call'));
         return;
+      case 'sync':
+        // Every earlier frame of this connection was handled (in order) before this one.
+        if (conn.open) conn.link.send({ type: 'result', id: m.id, value: undefined } satisfies FromHost);
+        return;
       case 'incref': {
         const entry = this.#objects.get(m.obj);
         if (!entry) return; // released already: the proxy's next call reports it
@@ -782,15 +805,50 @@ export class Host {
     };
   }
 
+  /**
+   * Call method `method` of object `id` from this very process, as a remote call would: the
+   * same checks (released object, exposed method), the same CallContext (connection 0),
+   * errors as they would come over the wire (multiproc's own keep their class, others become
+   * RemoteError), and with `copy`, arguments and result copied by structured clone (handles
+   * included) so that a caller cannot alias the hosted object's data. Src/remote/reference.ts
+   * calls it for a reference to an object of this process.
+   */
+  callLocal(id: string, method: string, args: unknown[], signal: AbortSignal | undefined, copy: boolean): Promise<unknown> {
+    try {
+      const entry = this.#objects.get(id);
+      if (!entry) throw this.#released(id);
+      const fn = this.#method(entry, method);
+      const input = copy ? copyValue(args) : args;
+      const result = entry.context ? fn.call(entry.target, this.localContext(signal), ...input) : fn.apply(entry.target, input);
+      if (isThenable(result)) return Promise.resolve(result).then((v) => (copy ? copyValue(v) : v), (err: unknown) => Promise.reject(asReceived(err)));
+      return Promise.resolve(copy ? copyValue(result) : result);
+    } catch (err) {
+      return Promise.reject(asReceived(err));
+    }
+  }
+
+  #released(id: string): Error {
+    return new InvalidStateError(`object '${id}' no longer exists on the host (pid ${process.pid}): every reference to it was dropped`);
+  }
+
+  /** The exposed method `method` of `entry`'s target; throws TypeError (MP_INVALID_ARG) otherwise. */
+  #method(entry: Entry, method: string): (...args: unknown[]) => unknown {
+    const fn = entry.exposed.has(method) ? (entry.target as Record<string, unknown>)[method] : undefined;
+    if (typeof fn !== 'function') throw invalidArg(`${entry.kind} '${entry.id}' has no exposed method '${method}'`);
+    return fn as (...args: unknown[]) => unknown;
+  }
+
   #dispatch(conn: Conn, m: Extract<ToHost, { type: 'call' }>): void {
     const entry = this.#objects.get(m.obj);
     if (!entry) {
-      this.#replyError(conn, m.id, new InvalidStateError(`object '${m.obj}' no longer exists on the host (pid ${process.pid}): every reference to it was dropped`));
+      this.#replyError(conn, m.id, this.#released(m.obj));
       return;
     }
-    const fn = entry.exposed.has(m.method) ? (entry.target as Record<string, unknown>)[m.method] : undefined;
-    if (typeof fn !== 'function') {
-      this.#replyError(conn, m.id, invalidArg(`${entry.kind} '${m.obj}' has no exposed method '${m.method}'`));
+    let fn: (...args: unknown[]) => unknown;
+    try {
+      fn = this.#method(entry, m.method);
+    } catch (err) {
+      this.#replyError(conn, m.id, err);
       return;
     }
     let result: unknown;
