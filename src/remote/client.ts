@@ -189,6 +189,11 @@ export class HostClient {
     return client !== undefined && !client.closed;
   }
 
+  /** One string per host and key: the same for every object this client reaches. */
+  get key(): string {
+    return this.#key;
+  }
+
   /** True once the connection broke; every later call rejects. */
   get closed(): boolean {
     return this.#dead !== null;
