@@ -122,37 +122,32 @@ async function startUp(pool: Pool, n: number): Promise<number> {
   return performance.now() - t0;
 }
 
-/** What was measured, for the line that explains the speedup. */
-interface Timing {
-  /** The work in this process, one range after another. */
-  serialMs: number;
-  /** Wall time of the pool's call, after start-up. */
-  wallMs: number;
-  /** The same work as timed inside the workers, summed. */
-  workMs: number;
-  processes: number;
-}
-
-/** One line on what the measured speedup means, whatever it came out as. */
-function explain({ serialMs, wallMs, workMs, processes }: Timing): string {
+/**
+ * One line on what the measured speedup means, whatever it came out as. The speedup splits
+ * into two measured factors: how many workers ran at once (their summed task time over the
+ * wall time) and how fast each ran compared with this process (its time over theirs).
+ */
+function explain(serialMs: number, wallMs: number, workMs: number, processes: number, idleWhy: string): string {
   const ideal = Math.min(processes, cpuCount());
   const speedup = serialMs / wallMs;
-  const overlap = `the workers' ${workMs.toFixed(0)} ms of scoring took ${wallMs.toFixed(0)} ms of wall time: ${(workMs / wallMs).toFixed(2)}x`;
-  if (speedup > ideal * 1.15 && workMs < serialMs * 0.8) {
-    return (
-      `above ${ideal}x on ${cpuCount()} cores because the workers ran the same code ${(serialMs / workMs).toFixed(1)}x faster per row than this process did ` +
-      `(each process's V8 compiles its own copy of score() from what that process has run, and the copies came out differently; CPython has no JIT, so Python shows no such effect). ` +
-      `Like for like, ${overlap}`
-    );
+  const verdict =
+    speedup > ideal * 1.15 ? `above the ideal ${ideal}x` : speedup < 1 ? 'the pool is slower' : speedup < ideal * 0.8 ? `below the ideal ${ideal}x` : `close to the ideal ${ideal}x`;
+  const atOnce = workMs / wallMs;
+  let line = `${verdict} (${speedup.toFixed(2)}x): the workers' ${workMs.toFixed(0)} ms of scoring took ${wallMs.toFixed(0)} ms of wall time (${atOnce.toFixed(2)}x at once`;
+  line += atOnce < ideal * 0.8 ? `; they were often idle: ${SMALL ? 'a task this small is quicker to do than to send to another process' : idleWhy})` : ')';
+  const slower = workMs / serialMs;
+  if (slower > 1.25) {
+    const why: string[] = [];
+    if (serialMs < 1000) why.push('a fresh process runs code slowly until V8 has optimized it, which shows on a short job');
+    if (loadBefore >= cpuCount()) why.push(`other programs were using the cores: load average ${loadBefore.toFixed(1)} on ${cpuCount()} cores`);
+    if (why.length === 0) why.push('side by side, processes share the caches and memory bandwidth of the machine');
+    line += `, and each ran ${slower.toFixed(1)}x slower than this process did (${why.join('; ')})`;
+  } else if (slower < 0.8) {
+    line +=
+      `, and each ran ${(1 / slower).toFixed(1)}x faster than this process did (each process's V8 compiles its own copy of ` +
+      'the code from what that process has run, and the copies came out differently; CPython has no JIT, so Python shows no such effect)';
   }
-  if (speedup < 1) {
-    return `the pool is slower: ${serialMs.toFixed(0)} ms of scoring is too little to pay for sending tasks to other processes${SMALL ? ' (the small size; run without MULTIPROC_EXAMPLE_SMALL)' : ''}; ${overlap}`;
-  }
-  if (speedup < ideal * 0.8) {
-    const why = loadBefore >= cpuCount() ? `other programs were using the cores (load average ${loadBefore.toFixed(1)} on ${cpuCount()} cores)` : 'some ranges took longer than others, so a worker waited';
-    return `below the ideal ${ideal}x: ${why}; ${overlap}`;
-  }
-  return `close to the ideal ${ideal}x: the ${processes} workers kept ${ideal} cores busy; ${overlap}`;
+  return line;
 }
 
 async function main(): Promise<void> {
@@ -204,7 +199,7 @@ async function main(): Promise<void> {
     console.log(`start-up: ${processes} workers ready in ${startupMs.toFixed(0)} ms (new processes${underTsx ? ' loading tsx' : ''}, each loading the table: ${serialLoadMs.toFixed(0)} ms here), not counted below`);
     const workMs = results.reduce((sum, r) => sum + r.ms, 0);
     console.log(`scoring: single process ${serialMs.toFixed(0)} ms, pool of ${processes} ${parallelMs.toFixed(0)} ms: speedup ${(serialMs / parallelMs).toFixed(2)}x`);
-    console.log(`note: ${explain({ serialMs, wallMs: parallelMs, workMs, processes })}`);
+    console.log(`note: ${explain(serialMs, parallelMs, workMs, processes, 'some ranges ended before others')}`);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
