@@ -103,16 +103,22 @@ function separator(f: number): string {
   return [' ', '  ', ', ', '. ', '\n'][f % 5]!;
 }
 
+/** This process's pid, after `ms`: the warm-up task of startUp. */
+export function pidAfter(ms: number): Promise<number> {
+  return new Promise((resolve) => setTimeout(() => resolve(process.pid), ms));
+}
+
 /**
  * Start-up, timed apart from the work: a Pool starts its processes at once, but each is a new
- * Node process that is ready only some hundreds of ms later. Run short tasks until each of
- * the `n` workers has answered one; the time after this is the work alone. Returns the ms.
+ * Node process that is ready only some hundreds of ms later, and it imports this module when
+ * it first runs one of its functions. Run `pidAfter` (from this module) until each of the `n`
+ * workers has answered once; the time after this is the work alone. Returns the ms.
  */
 async function startUp(pool: Pool, n: number): Promise<number> {
   const t0 = performance.now();
-  const pause = (ms: number) => new Promise<number>((resolve) => setTimeout(() => resolve(process.pid), ms));
+  const self = tasks<typeof import('./03-word-count.ts')>(new URL(import.meta.url));
   const pids = new Set<number>();
-  while (pids.size < n) for (const pid of await pool.map(pause, repeat(20, n))) pids.add(pid);
+  while (pids.size < n) for (const pid of await pool.map(self.pidAfter, repeat(20, n))) pids.add(pid);
   return performance.now() - t0;
 }
 
@@ -183,7 +189,7 @@ async function main(): Promise<void> {
     const top = [...total].sort((a, b) => b[1] - a[1]).slice(0, 8);
     console.log(`most common: ${top.map(([w, n]) => `${w}=${n}`).join(' ')}`);
     console.log(`merged ${words} words (${total.size} distinct) from ${files.length} files on ${seenPids.size} worker pids (matches single process)`);
-    console.log(`start-up: ${processes} workers ready in ${startupMs.toFixed(0)} ms (new processes${underTsx ? ' loading tsx' : ''}), not counted below`);
+    console.log(`start-up: ${processes} workers ready in ${startupMs.toFixed(0)} ms (new processes${underTsx ? ' loading tsx' : ''}, each importing this module), not counted below`);
     console.log(`single process ${serialMs.toFixed(0)} ms, pool of ${processes} ${parallelMs.toFixed(0)} ms: speedup ${(serialMs / parallelMs).toFixed(2)}x`);
     console.log(`note: ${explain(serialMs, parallelMs, workMs, processes, 'reading a file and sending its counts back leave a worker waiting')}`);
   } finally {

@@ -45,11 +45,16 @@ const cases: Record<string, RegExp[]> = {
   ],
   '03-word-count.ts': [
     /^merged 160000 words \(\d+ distinct\) from 8 files on \d+ worker pids \(matches single process\)$/m,
-    /^start-up: \d+ workers ready in \d+ ms \(new processes.*\), not counted below$/m,
+    /^start-up: \d+ workers ready in \d+ ms \(new processes.*each importing this module\), not counted below$/m,
     /^single process \d+ ms, pool of \d+ \d+ ms: speedup \d+\.\d\dx$/m,
     SPEEDUP_NOTE,
   ],
-  '04-gzip-parts.ts': [/^verified 50000 lines \(ids 0\.\.49999 in order\) through one gunzip stream/m],
+  '04-gzip-parts.ts': [
+    /^start-up: \d+ workers ready in \d+ ms \(new processes.*each importing this module\), not counted below$/m,
+    /^parallel write: \d+ ms wall for \d+ ms of worker time: \d+\.\d\dx at once$/m,
+    /^note: (close to|below) the ideal \d+x: /m,
+    /^verified 50000 lines \(ids 0\.\.49999 in order\) through one gunzip stream/m,
+  ],
   '05-as-completed.ts': [/^6 ok, 2 failed of 8 jobs$/m, /job 3 FAILED in pid \d+: RangeError: job 3 got an input it cannot handle \(jobId=3\)/, /speedup \d+\.\d\dx/],
   '06-dataframe-split.ts': [/^concatenated 10000 rows in order \(matches single process\)$/m, /^ {2}chunk sizes: /m],
   '07-process-per-item.ts': [/^all 3 processes joined in \d+ ms; exit codes \[0, 1, 0\]; failed: Worker-bad$/m, /child pid \d+ \(parent \d+\) handling "apple"/],
