@@ -27,7 +27,8 @@ const CONCURRENCY = 2;
  * starts the same way and splits the figure into how many workers ran at once and how fast
  * each ran compared with the main process.
  */
-const SPEEDUP_NOTE = /^note: (above the ideal \d+x|the pool is slower|below the ideal \d+x|close to the ideal \d+x) \(\d+\.\d\dx\): the workers' \d+ ms of \w+ took \d+ ms of wall time \(\d+\.\d\dx at once/m;
+const SPEEDUP_NOTE_TEXT = String.raw`note: (above the ideal \d+x|the pool is slower|below the ideal \d+x|close to the ideal \d+x) \(\d+\.\d\dx\): the workers' \d+ ms of \w+ took \d+ ms of wall time \(\d+\.\d\dx at once`;
+const SPEEDUP_NOTE = new RegExp(`^${SPEEDUP_NOTE_TEXT}`, 'm');
 
 /** Each program and the lines its output must contain. */
 const cases: Record<string, RegExp[]> = {
@@ -93,7 +94,20 @@ const cases: Record<string, RegExp[]> = {
     /^note: processes=\d+ cannot beat processes=\d+: \d+ processes take turns on \d+ cores$/m,
   ],
   '11-remote-manager.ts': [/^ {2}wrong authkey refused: AuthenticationError \(MP_AUTH\)$/m, /^12 jobs factored by \d+ remote workers in \d+ ms; worker exit codes \[0, 0\]$/m],
-  'demo.ts': [/^Summary$/m, /^demo finished in \d+\.\d s: 5 steps, pool speedup \d+\.\d\dx/m],
+  'demo.ts': [
+    // Each step shows its code before its output (the code itself is checked against the file below).
+    /^ {3}│ const procs = \['first', 'second'\]\.map\(\(who\) => new Process\(\{ target: hello, args: \[who\] \}\)\);$/m,
+    /^ {3}│ const results = await pool\.map\(self\.spin, work\);/m,
+    /^ {3}│ for await \(const f of asCompleted\(futures\)\) \{$/m,
+    /^ {3}│ +for \(const _ of consumers\) await q\.put\(null\); \/\/ one sentinel per consumer$/m,
+    /^ {3}│ await using manager = await Manager\.start\(\);$/m,
+    /^ {3}start-up: \d+ workers \(pids [\d, ]+\) ready in \d+ ms, not counted below$/m,
+    new RegExp(`^ {3}${SPEEDUP_NOTE_TEXT}`, 'm'),
+    /^ {3}note: asCompleted yields each future when it finishes, not in the order submitted/m,
+    /^ {3}→ completion order (\d( \(failed\))?, ){5}\d( \(failed\))? {2}\[\d+ ms\]$/m,
+    /^Summary$/m,
+    /^demo finished in \d+\.\d s: 5 steps, pool speedup \d+\.\d\dx/m,
+  ],
 };
 
 interface Outcome {
@@ -236,6 +250,14 @@ for (const [file, expectations] of Object.entries(cases)) {
     assert.is(r.code, 0, `${file} exited with code ${r.code} signal ${r.signal} after ${r.ms.toFixed(0)} ms\n${output}`);
     for (const line of expectations) assert.ok(line.test(r.stdout), `${file}: no line matching ${line}\n${output}`);
     assert.ok(/pid \d+/.test(r.stdout), `${file} should print pids`);
+    if (file === 'demo.ts') {
+      // The code the demo shows is the code it runs: every line it prints after "│" is a line
+      // of demo.ts (read from the file, so the two cannot drift apart).
+      const source = new Set(readFileSync(join(examplesDir, file), 'utf8').split('\n').map((l) => l.trim()));
+      const shown = [...r.stdout.matchAll(/^ {3}│ (.*)$/gm)].map((m) => m[1]!.trim());
+      assert.ok(shown.length >= 30, `demo.ts showed only ${shown.length} lines of code`);
+      for (const line of shown) assert.ok(source.has(line), `demo.ts showed a line that is not in the file: ${line}`);
+    }
     assert.equal(r.leaked, [], `${file} left processes behind: ${r.leaked.join(', ')}`);
   });
 }
