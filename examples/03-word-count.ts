@@ -136,13 +136,13 @@ function explain(serialMs: number, wallMs: number, workMs: number, processes: nu
   let line = `${verdict} (${speedup.toFixed(2)}x): the workers' ${workMs.toFixed(0)} ms of counting took ${wallMs.toFixed(0)} ms of wall time (${atOnce.toFixed(2)}x at once`;
   line += atOnce < ideal * 0.8 ? `; they were often idle: ${SMALL ? 'a task this small is quicker to do than to send to another process' : idleWhy})` : ')';
   const slower = workMs / serialMs;
-  if (slower > 1.25) {
+  if (slower > 1.1) {
     const why: string[] = [];
     if (serialMs < 1000) why.push('a fresh process runs code slowly until V8 has optimized it, which shows on a short job');
     if (loadBefore >= cpuCount()) why.push(`other programs were using the cores: load average ${loadBefore.toFixed(1)} on ${cpuCount()} cores`);
     if (why.length === 0) why.push('side by side, processes share the caches and memory bandwidth of the machine');
     line += `, and each ran ${slower.toFixed(1)}x slower than this process did (${why.join('; ')})`;
-  } else if (slower < 0.8) {
+  } else if (slower < 0.9) {
     line +=
       `, and each ran ${(1 / slower).toFixed(1)}x faster than this process did (each process's V8 compiles its own copy of ` +
       'the code from what that process has run, and the copies came out differently; CPython has no JIT, so Python shows no such effect)';

@@ -140,7 +140,7 @@ function explain(): string {
     `(measured alone: the same chunks through a task that returns its input) and ${transformMs.toFixed(0)} ms is transforming, ` +
     `where one chunk took ${shareMs.toFixed(0)} ms in this process`;
   const slower = transformMs / shareMs;
-  if (slower > 1.25) {
+  if (slower > 1.1) {
     const why: string[] = [];
     if (SMALL) why.push('a fresh process runs code slowly until V8 has optimized it, which shows on a short job');
     if (loadBefore >= cpuCount()) why.push(`other programs were using the cores: load average ${loadBefore.toFixed(1)} on ${cpuCount()} cores`);
