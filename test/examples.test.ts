@@ -1,7 +1,9 @@
 // Smoke test of every example and the demo: each runs as its own program, exactly as a user
 // runs it (`node --import tsx examples/NN-topic.ts`), at the small size
-// (MULTIPROC_EXAMPLE_SMALL=1). Asserts exit code 0, the key line(s) of its output, and that
-// nothing it started outlives it: each example runs in its own process group, and after it
+// (MULTIPROC_EXAMPLE_SMALL=1). Asserts exit code 0, the key line(s) of its output, the lines
+// that explain a figure a learner would find surprising (start-up timed apart, the "note:"
+// under every speedup, the demo's code shown before its output), and that nothing it started
+// outlives it: each example runs in its own process group, and after it
 // exits no live process may remain in that group (its workers, managers and servers
 // included).
 import { suite } from 'uvu';
