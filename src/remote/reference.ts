@@ -28,6 +28,7 @@
 import type { Handle } from '../protocol/index.ts';
 import { HostClient, type CallOptions } from './client.ts';
 import { Host } from './host.ts';
+import { formatAddress } from './link.ts';
 
 /** Builds the error a call rejects with when the host cannot be reached: the kind's own. */
 export type LostError = (message: string, cause: Error | undefined, method?: string) => Error;
@@ -112,6 +113,8 @@ export abstract class Reference {
   abstract readonly client: HostClient | null;
   /** The facts its handle carries (`handle.meta`: maxsize, typecode…). */
   abstract readonly meta: Readonly<Record<string, unknown>>;
+  /** `address#id`: the same string for every reference to one hosted object, in any process. */
+  abstract readonly identity: string;
 
   /**
    * Hold the object for as long as `owner` lives; `onRelease` runs once when the hold is
@@ -130,6 +133,7 @@ export abstract class Reference {
 
 class LocalReference extends Reference {
   readonly local = true;
+  readonly identity: string;
   readonly host: Host;
   readonly target: object;
   readonly client = null;
@@ -143,6 +147,7 @@ class LocalReference extends Reference {
     this.target = host.lookup(id)!;
     this.meta = host.metaOf(id);
     this.#claim = claim;
+    this.identity = `${formatAddress(host.address)}#${id}`;
   }
 
   bind(owner: object, onRelease?: () => void): void {
@@ -172,6 +177,7 @@ class LocalReference extends Reference {
 
 class RemoteReference extends Reference {
   readonly local = false;
+  readonly identity: string;
   readonly host = null;
   readonly target = null;
   readonly client: HostClient;
@@ -185,6 +191,7 @@ class RemoteReference extends Reference {
     super(handle.id, options);
     this.#handle = handle;
     this.meta = handle.meta ?? {};
+    this.identity = `${formatAddress(handle.address)}#${handle.id}`;
     const hostPid = typeof handle.meta?.hostPid === 'number' ? handle.meta.hostPid : undefined;
     this.client = HostClient.for(handle.address, handle.authkey, hostPid);
     this.#callOptions = { lost: options.lost, mapError: options.mapError };
