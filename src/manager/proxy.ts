@@ -39,8 +39,12 @@
 import { serialize } from 'node:v8';
 import { InvalidStateError, ManagerError, RemoteError, invalidArg } from '../errors.ts';
 import type { Handle } from '../protocol/index.ts';
+import { moduleFile } from '../runtime.ts';
 import { noteShareable, registerReviver, toHandle, type Shareable } from '../remote/handle.ts';
 import { Reference, type ReferenceOptions } from '../remote/reference.ts';
+
+/** This module, named in the handles of the kinds it revives (see registerReviver). */
+const here = moduleFile();
 import { checkKey, PROXY_IDENTITY } from './objects.ts';
 
 export { PROXY_IDENTITY } from './objects.ts';
@@ -525,4 +529,4 @@ const PROXIES: Record<string, new (ref: Reference) => BaseProxy> = {
   [KINDS.object]: ObjectProxy,
 };
 
-for (const [kind, Cls] of Object.entries(PROXIES)) registerReviver(kind, (handle) => new Cls(Reference.revive(handle, optionsOf(kind))));
+for (const [kind, Cls] of Object.entries(PROXIES)) registerReviver(kind, (handle) => new Cls(Reference.revive(handle, optionsOf(kind))), here);

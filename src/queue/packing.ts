@@ -11,7 +11,7 @@ import { serialize } from 'node:v8';
 import type { Deque } from '../deque.ts';
 import { InvalidStateError, SerializationError } from '../errors.ts';
 import { decodeValue, Encoder, NeedsRevive, T_NUM } from '../remote/codec.ts';
-import { encodeHandles, reviveHandles } from '../remote/handle.ts';
+import { encodeHandles, reviveHandlesSoon } from '../remote/handle.ts';
 import { DEFAULT_MAX_FRAME } from '../remote/link.ts';
 
 /** Largest packed item: one must fit in a frame with room for the message around it. */
@@ -36,10 +36,14 @@ export function itemBytes(buf: Buffer, pos: number): number {
   return 4 + buf.readUInt32LE(pos);
 }
 
-/** Decode the item starting at `pos`. */
+/**
+ * Decode the item starting at `pos`. An item holding handles of a kind whose reviver this
+ * process has not loaded yet (a manager proxy sent through a queue to a child that never
+ * saw one) comes back as a promise, resolved once the reviver's module is loaded.
+ */
 export function readItem(buf: Buffer, pos: number): unknown {
   const value = decodeValue(buf, pos + 4, pos + 4 + buf.readUInt32LE(pos));
-  return value instanceof NeedsRevive ? reviveHandles(value.value) : value;
+  return value instanceof NeedsRevive ? reviveHandlesSoon(value.value) : value;
 }
 
 /**

@@ -15,11 +15,15 @@
 import { invalidArg, InvalidStateError, QueueClosed } from '../errors.ts';
 import { checkSignal, checkTimeout } from '../options.ts';
 import type { Handle } from '../protocol/index.ts';
+import { moduleFile } from '../runtime.ts';
 import { noteShareable, registerReviver, toHandle, type Shareable } from '../remote/handle.ts';
 import { localHost, type CallContext, type Host } from '../remote/host.ts';
 import { Reference, type ReferenceOptions } from '../remote/reference.ts';
 import { Channel, type PutRequest, type TakeRequest } from './channel.ts';
 import { attachOps, type ChannelOps, type ChannelsOf } from './ops.ts';
+
+/** This module, named in the handles of the kinds it revives (see registerReviver). */
+const here = moduleFile();
 import type { Packed } from './packing.ts';
 
 const KIND = 'pipe-connection';
@@ -271,4 +275,4 @@ export function Pipe<T = unknown>(duplex = true, options: PipeOptions = {}): [Co
   return [make(ends[0]), make(ends[1])];
 }
 
-registerReviver(KIND, (handle) => new Connection(CREATE, Reference.revive(handle, PIPE_REFERENCE)));
+registerReviver(KIND, (handle) => new Connection(CREATE, Reference.revive(handle, PIPE_REFERENCE)), here);

@@ -16,11 +16,15 @@ import { isDeepStrictEqual } from 'node:util';
 import { invalidArg, invalidRange, QueueClosed } from '../errors.ts';
 import { checkSignal, checkTimeout } from '../options.ts';
 import type { Handle } from '../protocol/index.ts';
+import { moduleFile } from '../runtime.ts';
 import { noteShareable, registerReviver, toHandle, type Shareable } from '../remote/handle.ts';
 import { localHost, type Host } from '../remote/host.ts';
 import { Reference, type ReferenceOptions } from '../remote/reference.ts';
 import type { WaitOptions } from '../remote/waiter.ts';
 import { Channel, CHANNEL_METHODS } from './channel.ts';
+
+/** This module, named in the handles of the kinds it revives (see registerReviver). */
+const here = moduleFile();
 import { attachOps, type ChannelOps, type ChannelsOf } from './ops.ts';
 
 /** Options of `put()`. */
@@ -318,6 +322,6 @@ function kindOf(cls: Function): string {
   return KIND_QUEUE;
 }
 
-registerReviver(KIND_QUEUE, (handle) => new Queue(Reference.revive(handle, QUEUE_REFERENCE)));
-registerReviver(KIND_JOINABLE, (handle) => new JoinableQueue(Reference.revive(handle, QUEUE_REFERENCE)));
-registerReviver(KIND_SIMPLE, (handle) => new SimpleQueue(Reference.revive(handle, QUEUE_REFERENCE)));
+registerReviver(KIND_QUEUE, (handle) => new Queue(Reference.revive(handle, QUEUE_REFERENCE)), here);
+registerReviver(KIND_JOINABLE, (handle) => new JoinableQueue(Reference.revive(handle, QUEUE_REFERENCE)), here);
+registerReviver(KIND_SIMPLE, (handle) => new SimpleQueue(Reference.revive(handle, QUEUE_REFERENCE)), here);

@@ -7,9 +7,13 @@
 import { invalidArg, invalidRange, QueueClosed, TimeoutError } from '../errors.ts';
 import { checkSignal, checkTimeout, deadlineAfter, timeLeft } from '../options.ts';
 import type { Handle } from '../protocol/index.ts';
+import { moduleFile } from '../runtime.ts';
 import { noteShareable, registerReviver, toHandle, type Shareable } from '../remote/handle.ts';
 import { localHost, type Host } from '../remote/host.ts';
 import { Reference, type ReferenceOptions } from '../remote/reference.ts';
+
+/** This module, named in the handles of the kinds it revives (see registerReviver). */
+const here = moduleFile();
 import { BarrierCore, ConditionCore, EventCore, EXPOSED, LockCore, SemaphoreCore, type AcquireRequest, type Core } from './sync-cores.ts';
 
 // ---------------------------------------------------------------------------------------
@@ -547,5 +551,5 @@ const NOUNS: Record<string, [string, new (ref: Reference) => object]> = {
 };
 
 for (const [kind, [, Cls]] of Object.entries(NOUNS)) {
-  registerReviver(kind, (handle) => new Cls(Reference.revive(handle, optionsOf(kind))));
+  registerReviver(kind, (handle) => new Cls(Reference.revive(handle, optionsOf(kind))), here);
 }

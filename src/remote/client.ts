@@ -21,7 +21,7 @@ import { AuthenticationError, CancelledError, HostBusyError, QueueClosed } from 
 import { decodeError, type FromHost, type ToHost } from '../protocol/index.ts';
 import { warn } from '../diagnostics.ts';
 import { onExit, registerFlusher } from '../runtime.ts';
-import { encodeHandles, reviveHandles } from './handle.ts';
+import { encodeHandles, reviveHandlesSoon } from './handle.ts';
 import { addressKey, connect, formatAddress, type Address, type Link } from './link.ts';
 
 const noop = (): void => {};
@@ -362,9 +362,11 @@ export class HostClient {
     }
     switch (m.type) {
       case 'result': {
-        const value = m.handles ? reviveHandles(m.value) : m.value;
-        if (pending.abandoned) pending.late?.(value);
-        else {
+        // A handle of a kind not loaded here makes this a promise (its reviver's module loads first).
+        const value = m.handles ? reviveHandlesSoon(m.value) : m.value;
+        if (pending.abandoned) {
+          if (pending.late) void Promise.resolve(value).then(pending.late, noop);
+        } else {
           this.#setLive(-1);
           pending.resolve(value);
         }

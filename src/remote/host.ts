@@ -76,7 +76,7 @@ import { debug, warn } from '../diagnostics.ts';
 import { CancelledError, invalidArg, invalidRange, InvalidStateError, QueueClosed, SerializationError } from '../errors.ts';
 import { decodeError, encodeError, PROTOCOL, type FromHost, type Handle, type ToHost } from '../protocol/index.ts';
 import { HostClient } from './client.ts';
-import { encodeHandles, noteShareable, reviveHandles, toHandle, type Shareable } from './handle.ts';
+import { encodeHandles, noteShareable, reviveHandles, reviverModuleOf, toHandle, type Shareable } from './handle.ts';
 import { accept, addressKey, DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_FRAME, formatAddress, refuse, toKey, type Address, type Link } from './link.ts';
 import { boundSocket, privateSocketPath, restrictSocket, sweepStaleSockets, type SocketFile } from './socket-dir.ts';
 
@@ -478,6 +478,7 @@ export class Host {
       id,
       authkey: this.#authkey.toString('hex'),
       meta: { ...entry.meta, ...meta, hostPid: process.pid },
+      reviver: reviverModuleOf(entry.kind),
     };
   }
 
