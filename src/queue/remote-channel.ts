@@ -15,6 +15,7 @@
 // this process buffered leaves before anything else it sends (defer(), src/remote/client.ts).
 
 import { Deque } from '../deque.ts';
+import { warn } from '../diagnostics.ts';
 import { Empty, InvalidStateError, QueueClosed, TimeoutError } from '../errors.ts';
 import { deadlineAfter, timeLeft } from '../options.ts';
 import { defer, undefer, type HostClient } from '../remote/client.ts';
@@ -391,7 +392,7 @@ export class RemoteChannel implements ChannelOps {
           // the loss is never silent.
           this.#sticky = err;
           setImmediate(() => {
-            if (!this.#stickyReported) process.emitWarning(`multiproc: ${items} item(s) put on a ${this.noun} could not be delivered: ${err.message}`, 'MultiprocWarning');
+            if (!this.#stickyReported) warn('MP_PUT_LOST', `multiproc (pid ${process.pid}): ${items} item(s) put on a ${this.noun} could not be delivered: ${err.message}`);
           });
         }
         const waiters = this.#drainWaiters;
