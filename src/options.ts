@@ -1,6 +1,6 @@
 // Option validation shared by every face, and the one timer every user-supplied delay goes
 // through. Runs on every side (parent, child, host, manager server): it imports only
-// src/errors.ts and Node built-ins, so any module of the library may use it.
+// src/errors.ts and src/util.ts, so any module of the library may use it.
 //
 // Timeout rules, the same for every call that waits (and for a host serving a wait that
 // crossed the wire):
@@ -16,16 +16,10 @@
 // user-controlled delay to setTimeout.
 
 import { invalidArg, invalidRange } from './errors.ts';
+import { describe } from './util.ts';
 
 /** The longest delay Node's setTimeout honours (2**31-1 ms); a longer one fires after 1 ms. */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
-
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (typeof value === 'string') return `the string ${JSON.stringify(value)}`;
-  if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean') return `${typeof value} ${String(value)}`;
-  return `a value of type ${typeof value}`;
-}
 
 /**
  * Validate a timeout in milliseconds. Returns the delay to wait (>= 0), or undefined for no

@@ -28,6 +28,7 @@ import { join } from 'node:path';
 import { InvalidStateError, invalidArg, ManagerError } from '../errors.ts';
 import { encodeError, PROTOCOL, type FnSpec, type Handle, type WireError } from '../protocol/index.ts';
 import { moduleFile, runtime } from '../runtime.ts';
+import { keepAlive } from '../util.ts';
 import { isShareable, noteShareable, toHandle, type Shareable } from '../remote/handle.ts';
 import { formatAddress, Host, type Address, type HostOptions } from '../remote/host.ts';
 import { JoinableQueue, Queue } from '../queue/queue.ts';
@@ -288,11 +289,11 @@ export class ManagerServer {
     // Every socket of a host is unref'd: without this timer, a program whose last step is
     // `await server.serveForever()` could end (with an unsettled await) while the last
     // connections finish closing, before serveForever settles.
-    const keepAlive = setInterval(() => {}, 1 << 30);
+    const release = keepAlive();
     try {
       await this.#host.close();
     } finally {
-      clearInterval(keepAlive);
+      release();
       this.#settle();
     }
   }

@@ -23,6 +23,7 @@ import { checkVersion, encodeError, findUncloneable, isBranded, isInt32, PROTOCO
 import { encodeHandles, reviveHandles } from '../remote/handle.ts';
 import { debug } from '../diagnostics.ts';
 import { flushAll, runtime } from '../runtime.ts';
+import { isThenable } from '../util.ts';
 
 runtime.child = true;
 
@@ -138,10 +139,6 @@ async function revive<T>(value: T): Promise<T> {
   revivers ??= Promise.all([import('../queue/index.ts'), import('../manager/proxy.ts')]);
   await revivers;
   return reviveHandles(value);
-}
-
-function isThenable(v: unknown): v is PromiseLike<unknown> {
-  return typeof v === 'object' && v !== null && typeof (v as { then?: unknown }).then === 'function';
 }
 
 /** Send results; a result that cannot be cloned becomes a SerializationError naming it. */

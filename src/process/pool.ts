@@ -4,6 +4,7 @@
 
 import { InvalidStateError, invalidArg, TimeoutError } from '../errors.ts';
 import { checkTimeout, setLongTimeout } from '../options.ts';
+import { nameOf } from '../util.ts';
 import { call, Engine, mapAll, stream, type CallOptions, type MapOptions } from './engine.ts';
 
 export type { CallOptions, MapOptions } from './engine.ts';
@@ -178,10 +179,6 @@ export class AsyncResult<T> implements PromiseLike<T> {
 }
 
 type AnyIterable<T> = Iterable<T> | AsyncIterable<T>;
-
-function nameOf(fn: unknown): string {
-  return typeof fn === 'function' ? fn.name || 'anonymous' : typeof fn;
-}
 
 /**
  * A pool of worker processes running functions over data in parallel.
