@@ -18,6 +18,7 @@
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { Deque } from '../deque.ts';
 import { SerializationError } from '../errors.ts';
 import { checkVersion, encodeError, findUncloneable, isBranded, isInt32, PROTOCOL, type FnSpec, type FromChild, type ToChild } from '../protocol/index.ts';
 import { encodeHandles, reviveHandles } from '../remote/handle.ts';
@@ -30,7 +31,8 @@ runtime.child = true;
 type Fn = (...args: unknown[]) => unknown;
 const functions = new Map<number, { spec: FnSpec; fn?: Fn; error?: unknown }>();
 type Queued = Exclude<ToChild, { type: 'drop' }>;
-const inbox: Queued[] = [];
+/** Messages waiting to be handled, in arrival order (the FIFO the engine and the queues use too). */
+const inbox = new Deque<Queued>();
 let pumping = false;
 /** The id of the batch running now, or -1 between batches (free, even with more queued). */
 let running = -1;
@@ -443,7 +445,7 @@ async function pump(): Promise<void> {
 function drop(m: Extract<ToChild, { type: 'drop' }>): void {
   const i = inbox.findIndex((q) => q.type === 'call' && q.id === m.id);
   if (i !== -1 && !(m.steal && running === -1)) {
-    inbox.splice(i, 1);
+    inbox.removeAt(i);
     send({ mp: PROTOCOL, type: 'dropped', id: m.id, taken: true });
   } else if (i !== -1 || m.id === running) {
     send({ mp: PROTOCOL, type: 'dropped', id: m.id, taken: false });
