@@ -20,11 +20,12 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { Deque } from '../deque.ts';
 import { SerializationError } from '../errors.ts';
-import { checkVersion, encodeError, findUncloneable, isBranded, isInt32, PROTOCOL, type FnSpec, type FromChild, type ToChild } from '../protocol/index.ts';
+import { checkVersion, encodeError, findUncloneable, isBranded, PROTOCOL, type FnSpec, type FromChild, type ToChild } from '../protocol/index.ts';
 import { encodeHandles, reviveHandles } from '../remote/handle.ts';
 import { debug } from '../diagnostics.ts';
 import { flushAll, runtime } from '../runtime.ts';
 import { isThenable } from '../util.ts';
+import { NumberPacker } from './numbers.ts';
 
 runtime.child = true;
 
@@ -201,7 +202,7 @@ async function prepareAndRun(m: Call): Promise<void> {
  * first task that returns a promise hands the rest of the batch to `runRest`.
  */
 function runItems(m: Call, fn: Fn, spec: FnSpec, items: ArrayLike<unknown>): Promise<void> | undefined {
-  const results = new Results(items.length);
+  const results = new NumberPacker(items.length);
   let i = 0;
   try {
     for (; i < items.length; i++) {
@@ -210,15 +211,15 @@ function runItems(m: Call, fn: Fn, spec: FnSpec, items: ArrayLike<unknown>): Pro
       results.set(i, v);
     }
   } catch (err) {
-    results.fail(m.id, spec, i, err);
+    replyFailed(m.id, spec, results, i, err);
     return undefined;
   }
-  results.send(m.id, spec);
+  replyDone(m.id, spec, results);
   return undefined;
 }
 
 /** The rest of a batch from item `i`, whose task returned `pending`; awaits only promises. */
-async function runRest(m: Call, fn: Fn, spec: FnSpec, items: ArrayLike<unknown>, results: Results, i: number, pending: PromiseLike<unknown>): Promise<void> {
+async function runRest(m: Call, fn: Fn, spec: FnSpec, items: ArrayLike<unknown>, results: NumberPacker, i: number, pending: PromiseLike<unknown>): Promise<void> {
   try {
     results.set(i, await pending);
     for (i++; i < items.length; i++) {
@@ -227,77 +228,35 @@ async function runRest(m: Call, fn: Fn, spec: FnSpec, items: ArrayLike<unknown>,
       results.set(i, v);
     }
   } catch (err) {
-    results.fail(m.id, spec, i, err);
+    replyFailed(m.id, spec, results, i, err);
     return;
   }
-  results.send(m.id, spec);
+  replyDone(m.id, spec, results);
 }
 
-/**
- * A batch's results, in item order. Numbers (the common `map(square, range)` case) go
- * straight into a Float64Array that travels as raw bytes: several times cheaper to serialize
- * here and to deserialize in the parent than an array of doubles, and every JS number (-0
- * and NaN included) survives it unchanged ('numbers' reply); when all are 32-bit integers
- * they travel as an Int32Array, half the bytes. The parent turns them back into a plain
- * array. The first result that is not a number switches to a plain array.
- */
-class Results {
-  #packed: Float64Array | null;
-  /** Every packed result so far is a 32-bit integer. */
-  #ints = true;
-  // Grown with push, not preallocated: V8 serializes a holey array (new Array(n)) element
-  // by element, several times slower than a packed one.
-  #values: unknown[] = [];
-  constructor(n: number) {
-    this.#packed = n >= MIN_PACKED_RESULTS ? new Float64Array(n) : null;
+/** Reply that item `i` of batch `id` failed with `err`, with the results of the items before it. */
+function replyFailed(id: number, spec: FnSpec, results: NumberPacker, i: number, err: unknown): void {
+  reply(id, results.list(i), { index: i, error: explain(err, spec) }, taskName(spec));
+}
+
+/** Reply with every result of batch `id`: packed when all are numbers (src/process/numbers.ts). */
+function replyDone(id: number, spec: FnSpec, results: NumberPacker): void {
+  const packed = results.packed();
+  if (packed === null) {
+    reply(id, results.list(), undefined, taskName(spec));
+    return;
   }
-  /** The result of item `i`; items come in order. */
-  set(i: number, v: unknown): void {
-    const packed = this.#packed;
-    if (packed !== null) {
-      if (typeof v === 'number') {
-        packed[i] = v;
-        if (this.#ints && !isInt32(v)) this.#ints = false;
-        return;
-      }
-      this.#values = unpack(packed, i);
-      this.#packed = null;
-    }
-    this.#values.push(v);
-  }
-  /** Reply that item `i` failed with `err`, with the results of the items before it. */
-  fail(id: number, spec: FnSpec, i: number, err: unknown): void {
-    reply(id, this.#packed !== null ? unpack(this.#packed, i) : this.#values, { index: i, error: explain(err, spec) }, taskName(spec));
-  }
-  /** Reply with every result. */
-  send(id: number, spec: FnSpec): void {
-    const packed = this.#packed;
-    if (packed === null) {
-      reply(id, this.#values, undefined, taskName(spec));
-      return;
-    }
-    try {
-      send({ mp: PROTOCOL, type: 'numbers', id, values: this.#ints ? new Int32Array(packed) : packed });
-    } catch {
-      // A typed array always clones, so only a closed channel gets here; whatever it was,
-      // the generic path reports it.
-      if (process.connected) reply(id, unpack(packed, packed.length), undefined, taskName(spec));
-    }
+  try {
+    send({ mp: PROTOCOL, type: 'numbers', id, values: packed });
+  } catch {
+    // A typed array always clones, so only a closed channel gets here; whatever it was,
+    // the generic path reports it.
+    if (process.connected) reply(id, results.list(), undefined, taskName(spec));
   }
 }
 
 function taskName(spec: FnSpec): string {
   return spec.kind === 'source' ? spec.name : spec.exportName;
-}
-
-/** Below this many items a batch's numeric results travel as a plain array. */
-const MIN_PACKED_RESULTS = 32;
-
-/** The first `n` numbers of `packed` as a packed plain array. */
-function unpack(packed: Float64Array, n: number): unknown[] {
-  const out: unknown[] = [];
-  for (let i = 0; i < n; i++) out.push(packed[i]);
-  return out;
 }
 
 /** Wait until what this process wrote to stdout/stderr has been handed to the OS. */

@@ -52,6 +52,7 @@ import { encodeHandles, reviveHandles } from '../remote/handle.ts';
 import { cpuCount, serializationError } from './process.ts';
 import { ProgressBar, type ProgressOption } from './progress.ts';
 import { spawnChild } from './spawn.ts';
+import { allNumbers, batchItems, MIN_PACKED_NUMBERS, packNumbers } from './numbers.ts';
 import { toFnSpec } from './task.ts';
 
 /**
@@ -1117,16 +1118,6 @@ function describeExit(code: number | null, signal: string | null): string {
 }
 
 /**
- * Whether a batch's plain results are all numbers. A child packs numeric results of batches
- * of MIN_PACKED_NUMBERS items or more, so only a short batch needs looking at.
- */
-function allNumbers(values: unknown[]): boolean {
-  if (values.length >= MIN_PACKED_NUMBERS || values.length === 0) return false;
-  for (let i = 0; i < values.length; i++) if (typeof values[i] !== 'number') return false;
-  return true;
-}
-
-/**
  * Results may hold handles (a Queue returned by a task). Scanning numbers and strings is a
  * typeof per value; only results containing objects pay for a walk.
  */
@@ -1221,57 +1212,6 @@ function knownLength(iterable: unknown): number | undefined {
   if (Array.isArray(iterable) || ArrayBuffer.isView(iterable)) return (iterable as ArrayLike<unknown>).length;
   if (iterable instanceof Set || iterable instanceof Map) return iterable.size;
   return undefined;
-}
-
-/** Below this many items a batch of numbers is sent as a plain array (no gain to pack it). */
-const MIN_PACKED_NUMBERS = 32;
-
-/**
- * The items `[start, end)` as a typed array when all are numbers, else null (at the first
- * item that is not). Structured clone copies a typed array as raw bytes instead of encoding
- * and decoding every element (about 20% more map throughput measured). An Int32Array when
- * every number is a 32-bit integer (half the bytes of a Float64Array), else a Float64Array:
- * every JS number, -0 and NaN included, survives one of the two unchanged, and the child
- * only ever reads `items.length` and `items[i]` (child.ts runItems), so the task sees
- * exactly the numbers it would have seen. pool.test.ts checks that nothing is coerced.
- */
-function packNumbers(items: ArrayLike<unknown>, start: number, end: number): PackedNumbers | null {
-  // One pass: copy while checking, as integers until a number that is not one. The test is
-  // isInt32() written out: this loop runs cold over every item of a map, and a call per
-  // item measured ~30% slower there.
-  const ints = new Int32Array(end - start);
-  let i = start;
-  for (; i < end; i++) {
-    const v = items[i];
-    if (typeof v !== 'number') return null;
-    if ((v | 0) !== v || (v === 0 && 1 / v < 0)) break;
-    ints[i - start] = v;
-  }
-  if (i === end) return ints;
-  const doubles = new Float64Array(end - start);
-  doubles.set(ints.subarray(0, i - start));
-  for (; i < end; i++) {
-    const v = items[i];
-    if (typeof v !== 'number') return null;
-    doubles[i - start] = v;
-  }
-  return doubles;
-}
-
-/**
- * The items `[start, end)` of a batch, ready to send: packed when all are numbers (see
- * packNumbers), otherwise a new array built by push. An array of holey elements kind (`new
- * Array(n)`, `fill`) is serialized key by key, about five times slower than a packed one,
- * so batches are always packed arrays whatever the input's kind.
- */
-function batchItems(items: ArrayLike<unknown>, start: number, end: number): unknown[] {
-  if (end - start >= MIN_PACKED_NUMBERS && typeof items[start] === 'number') {
-    const packed = packNumbers(items, start, end);
-    if (packed !== null) return packed as unknown as unknown[];
-  }
-  const out: unknown[] = [];
-  for (let i = start; i < end; i++) out.push(items[i]);
-  return out;
 }
 
 // ---------------------------------------------------------------------------------------
