@@ -17,8 +17,7 @@
 
 import { Worker } from 'node:worker_threads';
 import { Deque } from '../deque.ts';
-import { SerializationError } from '../errors.ts';
-import { checkVersion, encodeError, findUncloneable, isBranded, PROTOCOL, type FnSpec, type FromChild, type ToChild } from '../protocol/index.ts';
+import { checkVersion, encodeError, findUncloneable, isBranded, PROTOCOL, unsendable, type FnSpec, type FromChild, type ToChild } from '../protocol/index.ts';
 import { encodeHandles, reviveHandles } from '../remote/handle.ts';
 import { debug } from '../diagnostics.ts';
 import { flushAll, runtime } from '../runtime.ts';
@@ -90,11 +89,7 @@ function reply(id: number, values: unknown[], failure?: { index: number; error: 
     if (!process.connected) return;
     const bad = findUncloneable(values);
     const index = bad === -1 ? (failure?.index ?? 0) : bad;
-    const error = new SerializationError(
-      `the result of ${fnName}() for item ${index} cannot be sent back to the parent: ${(err as Error).message}. ` +
-        'Return plain data (objects, arrays, Map, Set, Date, typed arrays, Buffers, Errors), not functions, class instances with private state, sockets or handles.',
-      { argIndex: index, cause: err },
-    );
+    const error = unsendable(`${fnName}()`, `the result for item ${index}`, 'the parent', err, index);
     send({ mp: PROTOCOL, type: 'error', id, index, values: values.slice(0, index), error: encodeError(error) });
   }
 }

@@ -47,9 +47,9 @@ import {
 } from '../errors.ts';
 import { Deque } from '../deque.ts';
 import { checkSignal, checkTimeout, deadlineAfter, setLongTimeout, timeLeft, type LongTimer } from '../options.ts';
-import { decodeError, findClassInstance, findUncloneable, isBranded, PROTOCOL, type FnSpec, type FromChild, type PackedNumbers, type ToChild } from '../protocol/index.ts';
+import { assertSendable, classInstanceError, decodeError, firstClassInstance, isBranded, PROTOCOL, unsendableAmong, type FnSpec, type FromChild, type PackedNumbers, type ToChild } from '../protocol/index.ts';
 import { encodeHandles, reviveHandles } from '../remote/handle.ts';
-import { cpuCount, serializationError } from './process.ts';
+import { cpuCount } from './process.ts';
 import { ProgressBar, type ProgressOption } from './progress.ts';
 import { spawnChild } from './spawn.ts';
 import { allNumbers, batchItems, MIN_PACKED_NUMBERS, packNumbers } from './numbers.ts';
@@ -370,15 +370,7 @@ export class Engine {
       const encoded = encodeHandles(options.initargs ?? []);
       // Checked once here (not per worker): a bad initarg is the constructor's error, not a
       // worker that never starts.
-      for (let i = 0; i < encoded.value.length; i++) {
-        const found = findClassInstance(encoded.value[i]);
-        if (found) throw new SerializationError(`${options.label} initargs: argument ${i}${found.path ? ` (initargs[${i}]${found.path})` : ''} cannot be sent to the workers: ${found.reason}`, { argIndex: i });
-      }
-      try {
-        structuredClone(encoded.value);
-      } catch (err) {
-        throw serializationError(`${options.label} initargs`, options.initargs ?? [], err);
-      }
+      assertSendable(`${options.label} initargs`, encoded.value, 'the workers', 'initargs');
       this.#initargs = encoded.value;
       this.#initHandles = encoded.handles;
     } else {
@@ -433,7 +425,7 @@ export class Engine {
     const batch = new Batch(this.#nextBatchId++, job, encoded.value, start, encoded.handles);
     // A class instance would clone without complaint and arrive as a plain object: refuse it
     // here, at the call, before any of the batch is sent. (Packed numbers hold no objects.)
-    const refused = ArrayBuffer.isView(encoded.value) ? null : classInstanceError(job, encoded.value, start);
+    const refused = ArrayBuffer.isView(encoded.value) ? null : refuseClassInstance(job, encoded.value, start);
     if (refused !== null) {
       job.sink.failed(batch, [], 0, refused);
       this.maybeFinish(job);
@@ -644,16 +636,11 @@ export class Engine {
     if (head) job.sink.started?.(batch);
   }
 
+  /** A batch the IPC channel refused to serialize: name the argument or item that failed. */
   #serializationError(batch: Batch, cause: unknown): SerializationError {
     const job = batch.job;
-    if (job.single) return serializationError(job.what, batch.items[0] as unknown[], cause);
-    const i = findUncloneable(batch.items);
-    const index = i === -1 ? undefined : batch.start + i;
-    return new SerializationError(
-      `${job.what}: ${index === undefined ? 'an input item' : `input item ${index}`} cannot be sent to a worker (${(cause as Error)?.message ?? cause}). ` +
-        'Values cross by structured clone: pass plain data, Map, Set, Date, typed arrays, Buffers, Errors, or multiproc handles (Queue, Lock, manager proxies), not functions, sockets or class instances with private state.',
-      { argIndex: index, cause },
-    );
+    if (job.single) return unsendableAmong(job.what, batch.items[0] as unknown[], 'argument', 'a worker', cause);
+    return unsendableAmong(job.what, batch.items, 'input item', 'a worker', cause, batch.start);
   }
 
   // -------------------------------------------------------------------------------------
@@ -1050,22 +1037,13 @@ export class Engine {
  * of the call, or null. A call's arguments are named by index (`argIndex`), a map's items by
  * their index in the input. Items that are not objects cost one typeof each.
  */
-function classInstanceError(job: Job, items: unknown[], start: number): SerializationError | null {
+function refuseClassInstance(job: Job, items: unknown[], start: number): SerializationError | null {
   if (job.single) {
-    const args = items[0] as unknown[];
-    for (let i = 0; i < args.length; i++) {
-      const found = findClassInstance(args[i]);
-      if (found) return new SerializationError(`${job.what}: argument ${i}${found.path ? ` (args[${i}]${found.path})` : ''} cannot be sent to a worker: ${found.reason}`, { argIndex: i });
-    }
-    return null;
+    const hit = firstClassInstance(items[0] as unknown[]);
+    return hit && classInstanceError(job.what, `argument ${hit.index}`, `args[${hit.index}]`, hit.found, 'a worker', hit.index);
   }
-  for (let i = 0; i < items.length; i++) {
-    const item = items[i];
-    if (typeof item !== 'object' || item === null) continue;
-    const found = findClassInstance(item);
-    if (found) return new SerializationError(`${job.what}: input item ${start + i}${found.path ? ` (item${found.path})` : ''} cannot be sent to a worker: ${found.reason}`, { argIndex: start + i });
-  }
-  return null;
+  const hit = firstClassInstance(items);
+  return hit && classInstanceError(job.what, `input item ${start + hit.index}`, 'item', hit.found, 'a worker', start + hit.index);
 }
 
 function keyOf(fn: unknown, what: string): FnEntry {
