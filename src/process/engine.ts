@@ -46,7 +46,7 @@ import {
   WorkerLostError,
 } from '../errors.ts';
 import { Deque } from '../deque.ts';
-import { checkSignal, checkTimeout, deadlineAfter, setLongTimeout, timeLeft, type LongTimer } from '../options.ts';
+import { checkCallOptions, checkChunksize, checkMaxTasksPerChild, checkProcesses, deadlineAfter, setLongTimeout, timeLeft, type LongTimer } from '../options.ts';
 import { assertSendable, classInstanceError, decodeError, firstClassInstance, isBranded, PROTOCOL, unsendableAmong, type FnSpec, type FromChild, type PackedNumbers, type ToChild } from '../protocol/index.ts';
 import { encodeHandles, reviveHandles } from '../remote/handle.ts';
 import { cpuCount } from './process.ts';
@@ -354,14 +354,9 @@ export class Engine {
   /** Throws TypeError/RangeError (MP_INVALID_ARG), SerializationError (initargs), InvalidStateError (inside a task module import). */
   constructor(options: EngineOptions) {
     this.label = options.label;
-    const processes = options.processes ?? cpuCount();
-    if (typeof processes !== 'number' || !Number.isInteger(processes) || processes < 1) {
-      throw invalidRange(`${options.label}: the number of processes must be an integer >= 1, got ${String(processes)}`);
-    }
-    const maxTasks = options.maxTasksPerChild ?? 0;
-    if (typeof maxTasks !== 'number' || !Number.isInteger(maxTasks) || maxTasks < 0) {
-      throw invalidRange(`${options.label}: maxTasksPerChild must be an integer >= 1 (or undefined for no limit), got ${String(options.maxTasksPerChild)}`);
-    }
+    const processes = checkProcesses(options.processes, options.label) ?? cpuCount();
+    // 0 stands for "no limit" inside the engine only; the option itself refuses 0.
+    const maxTasks = checkMaxTasksPerChild(options.maxTasksPerChild, options.label) ?? 0;
     if (options.initargs !== undefined && !Array.isArray(options.initargs)) throw invalidArg(`${options.label}: initargs must be an array`);
     this.processes = processes;
     this.#maxTasks = maxTasks;
@@ -1061,27 +1056,6 @@ function keyOf(fn: unknown, what: string): FnEntry {
   return entry;
 }
 
-/**
- * Validate `{ signal, timeout }` (src/options.ts rules: Infinity is no limit, a negative
- * timeout is 0) and return them normalized; throws TypeError/RangeError (MP_INVALID_ARG).
- */
-export function checkCallOptions(opts: CallOptions | undefined, what: string): { signal: AbortSignal | undefined; timeout: number | undefined } {
-  if (opts === undefined) return { signal: undefined, timeout: undefined };
-  if (typeof opts !== 'object' || opts === null) throw invalidArg(`${what}: options must be an object`);
-  const signal = checkSignal(opts.signal, what);
-  if (signal !== undefined && typeof signal.addEventListener !== 'function') throw invalidArg(`${what}: signal must be an AbortSignal`);
-  return { signal, timeout: checkTimeout(opts.timeout, what) };
-}
-
-/** Validate `chunksize`; undefined stays undefined. */
-export function checkChunksize(chunksize: unknown, what: string): number | undefined {
-  if (chunksize === undefined) return undefined;
-  if (typeof chunksize !== 'number' || !Number.isInteger(chunksize) || chunksize < 1) {
-    throw invalidRange(`${what}: chunksize must be an integer >= 1, got ${String(chunksize)}`);
-  }
-  return chunksize;
-}
-
 /** A child's exit as Process.exitCode (and Python's exitcode) says it: minus the signal number when killed. */
 function exitCodeOf(code: number | null, signal: string | null): number | null {
   if (code !== null || signal === null) return code;
@@ -1242,12 +1216,12 @@ export function mapAll<R>(engine: Engine, fn: unknown, iterable: Iterable<unknow
   try {
     engine.assertRunning(what);
     checkCallOptions(opts, what);
-    checkChunksize(opts?.chunksize, what);
-    if (Array.isArray(iterable)) return submitAll<R>(engine, fn, iterable, spread, opts, what);
+    const chunksize = checkChunksize(opts?.chunksize, what);
+    if (Array.isArray(iterable)) return submitAll<R>(engine, fn, iterable, spread, opts, chunksize, what);
     if (iterable != null && typeof (iterable as Iterable<unknown>)[Symbol.iterator] === 'function') {
       // Typed arrays are array-like already; any other iterable is listed, as Python does.
       const items = ArrayBuffer.isView(iterable) ? (iterable as unknown as ArrayLike<unknown>) : listInput(iterable as Iterable<unknown>, what);
-      return submitAll<R>(engine, fn, items, spread, opts, what);
+      return submitAll<R>(engine, fn, items, spread, opts, chunksize, what);
     }
     if (iterable != null && typeof (iterable as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function') {
       return (async () => {
@@ -1257,7 +1231,7 @@ export function mapAll<R>(engine: Engine, fn: unknown, iterable: Iterable<unknow
           if (items.length === MAX_LISTED_ITEMS) throw inputTooLong(what);
           items.push(item);
         }
-        return submitAll<R>(engine, fn, items, spread, opts, what, true);
+        return submitAll<R>(engine, fn, items, spread, opts, chunksize, what, true);
       })();
     }
     throw invalidArg(`${what}: expected an iterable (array, Set, generator…) or an async iterable, got ${iterable === null ? 'null' : typeof iterable}`);
@@ -1298,9 +1272,9 @@ function inputTooLong(what: string): RangeError {
   );
 }
 
-function submitAll<R>(engine: Engine, fn: unknown, items: ArrayLike<unknown>, spread: boolean, opts: MapOptions | undefined, what: string, admitted = false): Promise<R[]> {
+/** mapAll once the items are listed; `chunkOpt` is the checked chunksize (undefined: the default). */
+function submitAll<R>(engine: Engine, fn: unknown, items: ArrayLike<unknown>, spread: boolean, opts: MapOptions | undefined, chunkOpt: number | undefined, what: string, admitted = false): Promise<R[]> {
   const n = items.length;
-  const chunkOpt = opts?.chunksize;
   // Python: chunksize, extra = divmod(len(iterable), len(self._pool) * 4); if extra: chunksize += 1
   let chunksize = chunkOpt ?? Math.ceil(n / (engine.processes * 4));
   // A bar that moves in four steps per worker is no bar: without an explicit chunksize,
@@ -1410,10 +1384,11 @@ export function stream<R>(engine: Engine, fn: unknown, iterable: Iterable<unknow
   const { what } = shape;
   let early: Error | null = null;
   let timeout: number | undefined;
+  let chunksize: number | undefined;
   try {
     engine.assertRunning(what);
     timeout = checkCallOptions(opts, what).timeout;
-    checkChunksize(opts?.chunksize, what);
+    chunksize = checkChunksize(opts?.chunksize, what);
     if (iterable == null || (typeof (iterable as Iterable<unknown>)[Symbol.iterator] !== 'function' && typeof (iterable as AsyncIterable<unknown>)[Symbol.asyncIterator] !== 'function')) {
       throw invalidArg(`${what}: expected an iterable or an async iterable, got ${iterable === null ? 'null' : typeof iterable}`);
     }
@@ -1428,8 +1403,8 @@ export function stream<R>(engine: Engine, fn: unknown, iterable: Iterable<unknow
     if (early) throw early;
     // Without a chunksize, chunks start at one item and grow while they run fast (see
     // adapt()), so tiny tasks are not drowned in IPC and slow ones stay one per message.
-    const fixed = opts?.chunksize !== undefined;
-    let size = fixed ? Math.min(opts!.chunksize!, MAX_BATCH_ITEMS) : 1;
+    const fixed = chunksize !== undefined;
+    let size = fixed ? Math.min(chunksize!, MAX_BATCH_ITEMS) : 1;
     const adapt = (batch: Batch) => {
       if (fixed) return;
       if (batch.runMs < ADAPT_GROW_MS && batch.items.length === size) size = Math.min(size * 2, ADAPT_MAX_CHUNK);
