@@ -1,10 +1,13 @@
-// ProcessPoolExecutor: Python's concurrent.futures.ProcessPoolExecutor as a thin face over
-// engine.ts. Parent side. Results come back as Futures (future.ts, which knows nothing of
+// ProcessPoolExecutor: Python's concurrent.futures.ProcessPoolExecutor as a thin face over the
+// engine (engine/). Parent side. Results come back as Futures (future.ts, which knows nothing of
 // processes); `map` reuses the engine's lazy ordered stream, exactly as Pool.imap does.
 
 import { CancelledError, InvalidStateError, invalidArg } from '../errors.ts';
 import { isAsyncIterable, isIterable, nameOf } from '../util.ts';
-import { Engine, stream, type Job, type MapOptions } from './engine.ts';
+import { Engine } from './engine/engine.ts';
+import type { Job } from './engine/job.ts';
+import type { MapOptions } from './engine/options.ts';
+import { stream } from './engine/shapes.ts';
 import { Future } from './future.ts';
 
 /** Options of `new ProcessPoolExecutor()`. */

@@ -1,13 +1,15 @@
-// Pool and AsyncResult: Python's multiprocessing.Pool as a thin face over engine.ts.
+// Pool and AsyncResult: Python's multiprocessing.Pool as a thin face over the engine (engine/).
 // Parent side. Every method translates its arguments into one of the engine's three shapes
 // of work (call, mapAll, stream); nothing here knows about workers or messages.
 
 import { InvalidStateError, invalidArg, TimeoutError } from '../errors.ts';
 import { checkTimeout, setLongTimeout } from '../options.ts';
 import { nameOf } from '../util.ts';
-import { call, Engine, mapAll, stream, type CallOptions, type MapOptions } from './engine.ts';
+import { Engine } from './engine/engine.ts';
+import type { CallOptions, MapOptions } from './engine/options.ts';
+import { call, mapAll, stream } from './engine/shapes.ts';
 
-export type { CallOptions, MapOptions } from './engine.ts';
+export type { CallOptions, MapOptions } from './engine/options.ts';
 
 /** Options of `new Pool()`. */
 export interface PoolOptions<I extends unknown[] = any[]> {
