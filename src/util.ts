@@ -42,6 +42,16 @@ export function describe(value: unknown): string {
   }
 }
 
+/**
+ * A key as a message shows it, in full: strings quoted, bigints with their `n`, anything else
+ * as String() gives it. For a missing dict key (KeyError) or a Map entry in a path (`.get("k")`).
+ */
+export function describeKey(key: unknown): string {
+  if (typeof key === 'string') return JSON.stringify(key);
+  if (typeof key === 'bigint') return `${key}n`;
+  return String(key);
+}
+
 /** How a task function is named in messages: `pool.map(square)`; a non-function by its type. */
 export function nameOf(fn: unknown): string {
   return typeof fn === 'function' ? fn.name || 'anonymous' : typeof fn;

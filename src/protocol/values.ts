@@ -1,9 +1,10 @@
 // What may cross a process boundary: structured clone's rules, the class instances it
 // would flatten silently, and the one wording of the SerializationError for a value that
 // cannot cross. Runs on every side; the checks run where the user calls, so a bad value is a
-// SerializationError naming the argument, never a dead worker. Imports only src/errors.ts.
+// SerializationError naming the argument, never a dead worker. Imports only src/errors.ts and src/util.ts.
 
 import { SerializationError } from '../errors.ts';
+import { describeKey } from '../util.ts';
 
 /** Can `value` cross a process boundary (structured clone)? */
 export function cloneable(value: unknown): boolean {
@@ -306,8 +307,3 @@ function visitSet(set: Set<unknown>, walk: Walk): Hit | null {
   return null;
 }
 
-function describeKey(k: unknown): string {
-  if (typeof k === 'string') return JSON.stringify(k);
-  if (typeof k === 'bigint') return `${k}n`;
-  return String(k);
-}

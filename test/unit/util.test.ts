@@ -1,7 +1,7 @@
 // The small shared helpers (src/util.ts): how a value is shown in a message, the iterable
 // and thenable tests, the keep-alive timer. No processes.
 import { suite } from 'uvu';
-import { describe, isAsyncIterable, isIterable, isThenable, keepAlive, nameOf } from '../../src/util.ts';
+import { describe, describeKey, isAsyncIterable, isIterable, isThenable, keepAlive, nameOf } from '../../src/util.ts';
 import { assert, disposeAllAndCheckLeaks } from '../helpers.ts';
 
 const test = suite('util');
@@ -31,6 +31,15 @@ test('describe: every kind of value, never throwing', () => {
     [revoked.proxy, 'an object'],
   ];
   for (const [value, shown] of rows) assert.is(describe(value), shown);
+});
+
+test('describeKey: a key in full, strings quoted, bigints with n', () => {
+  assert.is(describeKey('a b'), '"a b"');
+  assert.is(describeKey('x'.repeat(60)), JSON.stringify('x'.repeat(60)), 'never cut');
+  assert.is(describeKey(7n), '7n');
+  assert.is(describeKey(-0), '0');
+  assert.is(describeKey(null), 'null');
+  assert.is(describeKey(true), 'true');
 });
 
 test('nameOf: a function by name, anything else by type', () => {
