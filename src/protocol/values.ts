@@ -1,7 +1,8 @@
 // What may cross a process boundary: structured clone's rules, the class instances it
 // would flatten silently, and the one wording of the SerializationError for a value that
 // cannot cross. Runs on every side; the checks run where the user calls, so a bad value is a
-// SerializationError naming the argument, never a dead worker. Imports only src/errors.ts and src/util.ts.
+// SerializationError naming the argument, never a dead worker. Imports only src/errors.ts
+// and src/util.ts.
 
 import { SerializationError } from '../errors.ts';
 import { describeKey } from '../util.ts';
