@@ -4,7 +4,7 @@
 
 import { InvalidStateError, invalidArg, TimeoutError } from '../errors.ts';
 import { checkTimeout, setLongTimeout } from '../options.ts';
-import { nameOf } from '../util.ts';
+import { describe, nameOf } from '../util.ts';
 import { Engine } from './engine/engine.ts';
 import type { CallOptions, MapOptions } from './engine/options.ts';
 import { call, mapAll, stream } from './engine/shapes.ts';
@@ -210,7 +210,7 @@ export class Pool {
     if (processesOrOptions === undefined || processesOrOptions === null) options = {};
     else if (typeof processesOrOptions === 'number') options = { processes: processesOrOptions };
     else if (typeof processesOrOptions === 'object') options = processesOrOptions;
-    else throw invalidArg(`new Pool() expects a number of processes or an options object { processes?, initializer?, initargs?, maxTasksPerChild? }, got ${typeof processesOrOptions}`);
+    else throw invalidArg(`new Pool() expects a number of processes or an options object { processes?, initializer?, initargs?, maxTasksPerChild? }, got ${describe(processesOrOptions)}`);
     this.#engine = new Engine({ ...options, label: 'Pool' });
   }
 
