@@ -2,9 +2,9 @@
 
 import type { ChildProcess } from 'node:child_process';
 import { availableParallelism, constants } from 'node:os';
-import { InvalidStateError, invalidArg, SerializationError } from '../errors.ts';
+import { InvalidStateError, invalidArg } from '../errors.ts';
 import { checkTimeout, setLongTimeout } from '../options.ts';
-import { findClassInstance, findUncloneable, PROTOCOL, type ToChild } from '../protocol/index.ts';
+import { assertSendable, PROTOCOL, type ToChild } from '../protocol/index.ts';
 import { encodeHandles } from '../remote/handle.ts';
 import { runtime } from '../runtime.ts';
 import { spawnChild } from './spawn.ts';
@@ -29,16 +29,6 @@ export interface ProcessOptions<A extends unknown[] = unknown[]> {
 type State = 'initial' | 'started' | 'closed';
 
 const active = new Set<Process<any>>();
-
-export function serializationError(what: string, values: readonly unknown[], cause: unknown): SerializationError {
-  const index = findUncloneable(values);
-  const which = index === -1 ? 'an argument' : `argument ${index}`;
-  return new SerializationError(
-    `${what}: ${which} cannot be sent to another process (${(cause as Error)?.message ?? cause}). ` +
-      'Values cross by structured clone: pass plain data, Map, Set, Date, typed arrays, Buffers, Errors, or multiproc handles (Queue, Lock, manager proxies), not functions, sockets or class instances with private state.',
-    { argIndex: index === -1 ? undefined : index, cause },
-  );
-}
 
 /**
  * A function running in its own operating-system process.
@@ -108,15 +98,7 @@ export class Process<A extends unknown[] = unknown[]> {
     const encoded = encodeHandles(this.#args);
     // Check the arguments before forking, so a bad argument costs no process. A class
     // instance would clone without complaint and arrive as a plain object: refused too.
-    for (let i = 0; i < encoded.value.length; i++) {
-      const found = findClassInstance(encoded.value[i]);
-      if (found) throw new SerializationError(`${this.#name}.start(): argument ${i}${found.path ? ` (args[${i}]${found.path})` : ''} cannot be sent to another process: ${found.reason}`, { argIndex: i });
-    }
-    try {
-      structuredClone(encoded.value);
-    } catch (err) {
-      throw serializationError(`${this.#name}.start()`, this.#args, err);
-    }
+    assertSendable(`${this.#name}.start()`, encoded.value, 'another process');
     const child = spawnChild(`Process ${this.#name}`);
     this.#state = 'started';
     this.#child = child;
