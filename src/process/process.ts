@@ -30,6 +30,9 @@ type State = 'initial' | 'started' | 'closed';
 
 const active = new Set<Process<any>>();
 
+/** Reads a process's exit promise; assigned in Process's static block. */
+let exitOf: (p: Process<any>) => Promise<void>;
+
 /**
  * A function running in its own operating-system process.
  *
@@ -151,6 +154,10 @@ export class Process<A extends unknown[] = unknown[]> {
 
   #joins = 0;
 
+  static {
+    exitOf = (p) => p.#exited ?? Promise.resolve();
+  }
+
   #holdForJoin(delta: number): void {
     const child = this.#child;
     if (!this.#daemon || !child) return;
@@ -204,6 +211,15 @@ export class Process<A extends unknown[] = unknown[]> {
     const status = this.#state === 'initial' ? 'initial' : this.isAlive() ? 'started' : `stopped exitCode=${this.#exitCode}`;
     return `<Process name='${this.#name}' pid=${this.pid ?? 'none'} ${status}${this.#daemon ? ' daemon' : ''}>`;
   }
+}
+
+/**
+ * Resolves when `p` (started) has exited. Unlike join(), it does not keep this process
+ * alive meanwhile: for the library's own watchers (a manager noticing its server died),
+ * which must not turn a daemon into something the program waits for. @internal
+ */
+export function exited(p: Process<any>): Promise<void> {
+  return exitOf(p);
 }
 
 /** What `currentProcess()` and `parentProcess()` describe. */
