@@ -62,8 +62,9 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import { debug, warn } from '../diagnostics.ts';
-import { CancelledError, invalidArg, invalidRange, InvalidStateError, QueueClosed, SerializationError } from '../errors.ts';
-import { decodeError, encodeError, PROTOCOL, type FromHost, type Handle, type ToHost } from '../protocol/index.ts';
+import { CancelledError, invalidArg, invalidRange, InvalidStateError, QueueClosed } from '../errors.ts';
+import { decodeError, encodeError, PROTOCOL, unsendable, type FromHost, type Handle, type ToHost } from '../protocol/index.ts';
+import { isThenable } from '../util.ts';
 import { HostClient } from './client.ts';
 import { encodeHandles, ForeignHandle, noteShareable, reviveHandles, reviverModuleOf, toHandle, type Shareable } from './handle.ts';
 export { ForeignHandle } from './handle.ts';
@@ -180,9 +181,6 @@ function asReceived(err: unknown): Error {
   return decodeError(encodeError(err));
 }
 
-function isThenable(v: unknown): v is PromiseLike<unknown> {
-  return typeof v === 'object' && v !== null && typeof (v as { then?: unknown }).then === 'function';
-}
 
 /** Errors worth a warning: a peer that simply died (reset, broken pipe) is not. */
 function worthWarning(err: Error): boolean {
@@ -760,7 +758,7 @@ export class Host {
       const encoded = encodeHandles(value);
       conn.link.send({ type: 'result', id, value: encoded.value, handles: encoded.handles || undefined } satisfies FromHost);
     } catch (err) {
-      this.#replyError(conn, id, new SerializationError(`${entry.kind}.${method}() returned a value that cannot be sent to another process: ${(err as Error).message}`, { cause: err }));
+      this.#replyError(conn, id, unsendable(`${entry.kind}.${method}()`, 'its return value', 'another process', err));
     }
   }
 
