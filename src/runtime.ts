@@ -4,6 +4,7 @@
 // State lives on globalThis under a Symbol.for key so that a user module that imports
 // 'multiproc' from dist/ sees what src/process/child.ts (maybe another copy) recorded.
 
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const KEY = Symbol.for('multiproc.runtime');
@@ -43,6 +44,12 @@ export function moduleFile(): string {
   if (!file) throw new Error('multiproc: cannot locate its own module file');
   return file.startsWith('file:') ? fileURLToPath(file) : file;
 }
+
+/**
+ * The root of this copy of the library: the folder of this module (src/ under tsx, dist/esm
+ * or dist/cjs once built). Frames and files below it are the library's own.
+ */
+export const LIBRARY_ROOT = dirname(moduleFile());
 
 // ---------------------------------------------------------------------------------------
 // Leaving: what must happen before this process ends

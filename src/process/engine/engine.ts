@@ -506,7 +506,7 @@ export class Engine {
     job.batches.delete(batch);
     if (!job.dead) {
       // Numbers hold no handles: a typed array goes to the sink as it is.
-      if (failure) job.sink.failed(batch, reviveResults(rawValues as unknown[]), failure.index, decodeError(failure.error));
+      if (failure) job.sink.failed(batch, reviveResults(rawValues as unknown[]), failure.index, job.site.annotate(decodeError(failure.error)));
       else if (Array.isArray(rawValues)) {
         job.fn.numbers = allNumbers(rawValues);
         job.sink.result(batch, reviveResults(rawValues));
@@ -620,7 +620,7 @@ export class Engine {
       if (i === 0 && !w.killedByUs && w.ready) {
         // The head was running when the worker died: it is the one that (may have) killed it.
         job.batches.delete(batch);
-        job.sink.failed(batch, [], 0, w.lostError(batch));
+        job.sink.failed(batch, [], 0, job.site.annotate(w.lostError(batch)));
         this.maybeFinish(job);
       } else {
         // Never started (behind the head, or in a worker that was not ready), or innocent (a

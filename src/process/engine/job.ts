@@ -10,6 +10,7 @@ import { setLongTimeout, type LongTimer } from '../../options.ts';
 import { classInstanceError, firstClassInstance, type FnSpec, type PackedNumbers } from '../../protocol/index.ts';
 import { toFnSpec } from '../task.ts';
 import type { Engine } from './engine.ts';
+import { CallSite } from './call-site.ts';
 import type { Worker } from './worker.ts';
 
 /** What a face does with the outcome of its job's batches. Called at most once per batch. */
@@ -75,6 +76,8 @@ export class Job {
   hard = false;
   /** Undoes `limit()`: removes the signal listener, clears the timer. */
   #unlimit: (() => void) | null = null;
+  /** Where the user made the call: appended to the stack of an error a batch fails with. */
+  readonly site = new CallSite(Job);
 
   constructor(
     readonly engine: Engine,
