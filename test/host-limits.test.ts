@@ -57,12 +57,7 @@ async function spawnHost(config: Record<string, unknown>, shell: { ulimit?: numb
   let out = '';
   child.stderr!.on('data', (chunk: Buffer) => (err += chunk.toString()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  track({
-    async [Symbol.asyncDispose]() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      await exited;
-    },
-  });
+  track(child);
   const first = await withinMs(
     new Promise<{ pid: number; address: TcpAddress | string }>((resolve, reject) => {
       child.stdout!.on('data', (chunk: Buffer) => {

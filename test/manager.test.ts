@@ -407,13 +407,12 @@ test('reference counting: a handle in transit keeps its object alive after the s
 
 test('owner death: the manager process exits when the process that started it is SIGKILLed', async () => {
   const script = new URL('./fixtures/manager-owner.ts', import.meta.url).pathname;
-  const owner = spawn(process.execPath, ['--import', 'tsx', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const owner = track(spawn(process.execPath, ['--import', 'tsx', script], { stdio: ['ignore', 'pipe', 'inherit'] }));
   let out = '';
   owner.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   await waitFor(() => out.includes('\n'), 'the owner to report its manager pid', 30_000);
   const { server } = JSON.parse(out.split('\n')[0]!) as { server: number };
   rememberPid(server);
-  rememberPid(owner.pid);
   assert.ok(pidAlive(server));
   owner.kill('SIGKILL');
   await waitFor(() => !pidAlive(server), 'the orphaned manager process to exit', 15_000);
