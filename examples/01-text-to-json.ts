@@ -6,12 +6,17 @@
 //         for result in ex.map(convert, files, itertools.repeat(out_dir), chunksize=8):
 //             print(result)
 //
-// Here: `executor.map(convert, files, repeat(outDir, files.length), { chunksize: 8 })`, an
-// ordered async iterator; `await using` plays the part of Python's `with`.
+// Here: `executor.map(convert, files, repeat(outDir), { chunksize: 8 })`, an ordered async
+// iterator. `repeat(outDir)` is itertools.repeat(out_dir): endless, and map stops at the
+// shortest iterable (here `files`), as Python's zip does. `await using` plays the part of
+// Python's `with`.
 //
-// Watch for: results come back in input order even though two or more workers convert files
-// at the same time; the "files per worker" lines show the work spread over distinct pids;
-// chunksize = 8 sends files eight at a time, so a small task costs one message, not one each.
+// Watch for: the start-up line (the workers are new processes: the clock for the work starts
+// once every one of them has answered a first tiny task); results come back in input order
+// even though two or more workers convert files at the same time; the "files per worker" lines
+// show the work spread over distinct pids, not necessarily evenly (chunksize = 8: a worker
+// takes the next eight files whenever it is free, so a small task costs one message, not one
+// each).
 //
 // Run:   npx tsx examples/01-text-to-json.ts
 //        MULTIPROC_EXAMPLE_SMALL=1 npx tsx examples/01-text-to-json.ts   (a quick run)
@@ -25,11 +30,13 @@
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-// In your project: import { ProcessPoolExecutor, cpuCount } from 'multiproc';
-import { ProcessPoolExecutor, cpuCount, currentProcess } from '../src/index.ts';
+// In your project: import { ProcessPoolExecutor, collect, cpuCount, repeat } from 'multiproc';
+import { ProcessPoolExecutor, collect, cpuCount, currentProcess, repeat } from '../src/index.ts';
 
 const SMALL = process.env.MULTIPROC_EXAMPLE_SMALL === '1';
 const FILES = SMALL ? 24 : 400;
+/** True under tsx (`npx tsx file.ts`): then every worker also loads the TypeScript loader. */
+const underTsx = process.execArgv.some((arg) => arg.includes('tsx'));
 
 /** One converted file, as the worker reports it. */
 interface Converted {
@@ -64,9 +71,18 @@ async function convert(inputPath: string, outDir: string): Promise<Converted> {
   return { input: inputPath, output, words, pid: process.pid };
 }
 
-/** itertools.repeat(value, times): the same value, `times` times. */
-function* repeat<T>(value: T, times: number): Generator<T> {
-  for (let i = 0; i < times; i++) yield value;
+/**
+ * Start-up, timed apart from the work: an executor starts its processes at once, but each is a
+ * new Node process (under tsx also loading the TypeScript loader) that is ready only some
+ * hundreds of ms later. Run short tasks until each of the `n` workers has answered one; the
+ * time after this is the work alone. Returns the milliseconds it took.
+ */
+async function startUp(executor: ProcessPoolExecutor, n: number): Promise<number> {
+  const t0 = performance.now();
+  const pause = (ms: number) => new Promise<number>((resolve) => setTimeout(() => resolve(process.pid), ms));
+  const pids = new Set<number>();
+  while (pids.size < n) for (const pid of await collect(executor.map(pause, repeat(20, n)))) pids.add(pid);
+  return performance.now() - t0;
 }
 
 /** Write `count` small text files to `dir` (the input data) and return their paths. */
@@ -98,28 +114,33 @@ try {
   const workers = Math.max(2, cpuCount());
   console.log(`main pid ${currentProcess().pid}: converting ${files.length} text files with ${workers} workers`);
 
-  const t0 = performance.now();
   const perPid = new Map<number, number>();
   let words = 0;
   let index = 0;
+  let ms: number;
   {
     await using executor = new ProcessPoolExecutor({ maxWorkers: workers });
-    // The trailing plain object is map's options; `repeat` is the constant extra argument.
-    for await (const result of executor.map(convert, files, repeat(outDir, files.length), { chunksize: 8 })) {
+    const startupMs = await startUp(executor, workers);
+    console.log(`start-up: ${workers} workers ready in ${startupMs.toFixed(0)} ms (new processes${underTsx ? ', each loading tsx' : ''}); the time below counts the work only`);
+    const t0 = performance.now();
+    // The trailing plain object is map's options; `repeat(outDir)` is the constant extra
+    // argument, endless like itertools.repeat: map stops when `files` runs out.
+    for await (const result of executor.map(convert, files, repeat(outDir), { chunksize: 8 })) {
       // Ordered: the i-th result belongs to the i-th input, whichever worker finished first.
       if (result.input !== files[index]) throw new Error(`out of order: expected ${files[index]}, got ${result.input}`);
       index++;
       words += result.words;
       perPid.set(result.pid, (perPid.get(result.pid) ?? 0) + 1);
     }
+    ms = performance.now() - t0;
   }
-  const ms = performance.now() - t0;
 
   for (const [pid, count] of [...perPid].sort((a, b) => a[0] - b[0])) console.log(`  worker pid ${pid}: ${count} files`);
+  console.log('note: the counts need not be equal: a worker takes the next 8 files (chunksize) whenever it is free');
   const written = (await readdir(outDir)).filter((f) => f.endsWith('.json'));
   const sample = JSON.parse(await readFile(join(outDir, written.sort()[0]!), 'utf8')) as Record<string, unknown>;
   console.log(`  sample ${written[0]}: title=${JSON.stringify(sample.title)} tags=${JSON.stringify(sample.tags)} words=${sample.words}`);
-  console.log(`converted ${written.length}/${files.length} files (${words} words) in order, in ${ms.toFixed(0)} ms with ${perPid.size} worker pids`);
+  console.log(`converted ${written.length}/${files.length} files (${words} words) in order, in ${ms.toFixed(0)} ms after start-up with ${perPid.size} worker pids`);
   if (written.length !== files.length) throw new Error(`expected ${files.length} JSON files, found ${written.length}`);
 } finally {
   await rm(root, { recursive: true, force: true });

@@ -11,10 +11,12 @@
 // `await pool.map(transform, chunks)`, and `.flat()` for pd.concat.
 //
 // Watch for: the chunk sizes (they differ by at most one), which pid transformed which chunk,
-// that the concatenated rows come back in the original order, and the speedup. Each chunk is
+// that the concatenated rows come back in the original order, and the timings. Each chunk is
 // copied to its worker and the result copied back (structured clone), so parallelism pays
-// only when the per-row work outweighs that copying; try making `work` smaller to watch the
-// speedup vanish.
+// only when the per-row work outweighs that copying. The program measures the copying on its
+// own (the same chunks through a task that returns its input unchanged) and its "note:" line
+// splits the pool's time into copying and transforming; try making `work` smaller to watch
+// the speedup vanish. Start-up (new processes) is timed apart, before the clock starts.
 //
 // Run:   npx tsx examples/06-dataframe-split.ts
 //        MULTIPROC_EXAMPLE_SMALL=1 npx tsx examples/06-dataframe-split.ts   (a quick run)
@@ -22,11 +24,16 @@
 // Task style: BY SOURCE. `transform` only touches its arguments, so it is sent as source
 // text; the same function also runs in this process for the single-process baseline.
 
-// In your project: import { Pool, arraySplit, cpuCount } from 'multiproc';
-import { Pool, arraySplit, cpuCount, currentProcess } from '../src/index.ts';
+import { loadavg } from 'node:os';
+// In your project: import { Pool, arraySplit, cpuCount, repeat } from 'multiproc';
+import { Pool, arraySplit, cpuCount, currentProcess, repeat } from '../src/index.ts';
 
 const SMALL = process.env.MULTIPROC_EXAMPLE_SMALL === '1';
 const ROWS = SMALL ? 10_000 : 100_000;
+/** True under tsx (`npx tsx file.ts`): then every worker also loads the TypeScript loader. */
+const underTsx = process.execArgv.some((arg) => arg.includes('tsx'));
+/** How busy the machine was before this program started: other programs share the cores. */
+const loadBefore = loadavg()[0]!;
 
 /** One row of the input "frame". */
 interface Sale {
@@ -65,8 +72,21 @@ const sales: Sale[] = Array.from({ length: ROWS }, (_, id) => ({
   qty: (id % 13) + 1,
 }));
 
+/**
+ * Start-up, timed apart from the work: a Pool starts its processes at once, but each is a new
+ * Node process that is ready only some hundreds of ms later. Run short tasks until each of
+ * the `n` workers has answered one; the time after this is the work alone. Returns the ms.
+ */
+async function startUp(pool: Pool, n: number): Promise<number> {
+  const t0 = performance.now();
+  const pause = (ms: number) => new Promise<number>((resolve) => setTimeout(() => resolve(process.pid), ms));
+  const pids = new Set<number>();
+  while (pids.size < n) for (const pid of await pool.map(pause, repeat(20, n))) pids.add(pid);
+  return performance.now() - t0;
+}
+
 const n = Math.max(2, cpuCount());
-console.log(`main pid ${currentProcess().pid}: ${ROWS} rows, ${n} chunks`);
+console.log(`main pid ${currentProcess().pid}: ${ROWS} rows, ${n} chunks, ${cpuCount()} cores`);
 
 let t0 = performance.now();
 const expected = transform(sales);
@@ -74,15 +94,24 @@ const serialMs = performance.now() - t0;
 
 const chunks = arraySplit(sales, n);
 console.log(`  chunk sizes: ${chunks.map((c) => c.length).join(', ')}`);
-t0 = performance.now();
 let frame: EnrichedSale[];
+let parallelMs: number;
+let copyMs: number;
 {
   await using pool = new Pool(n);
+  const startupMs = await startUp(pool, n);
+  console.log(`start-up: ${n} workers ready in ${startupMs.toFixed(0)} ms (new processes${underTsx ? ' loading tsx' : ''}), not counted below`);
+  t0 = performance.now();
   const parts = await pool.map(transform, chunks);
+  parallelMs = performance.now() - t0;
   parts.forEach((part, i) => console.log(`  chunk ${i}: ${part.length} rows transformed by pid ${part[0]?.pid}`));
   frame = parts.flat(); // pd.concat
+  // The cost of copying alone: the same chunks there and back through a task that does nothing.
+  const identity = (chunk: EnrichedSale[]) => chunk;
+  t0 = performance.now();
+  await pool.map(identity, parts);
+  copyMs = performance.now() - t0;
 }
-const parallelMs = performance.now() - t0;
 
 if (frame.length !== ROWS) throw new Error(`concat has ${frame.length} rows, expected ${ROWS}`);
 for (let i = 0; i < ROWS; i++) {
@@ -92,4 +121,33 @@ const byBand = new Map<string, number>();
 for (const row of frame) byBand.set(row.band, (byBand.get(row.band) ?? 0) + 1);
 console.log(`  bands: ${[...byBand].map(([b, c]) => `${b}=${c}`).join(' ')}`);
 console.log(`concatenated ${frame.length} rows in order (matches single process)`);
-console.log(`single process ${serialMs.toFixed(0)} ms, pool of ${n} ${parallelMs.toFixed(0)} ms (incl. start-up and copying): speedup ${(serialMs / parallelMs).toFixed(2)}x`);
+const speedup = serialMs / parallelMs;
+console.log(`single process ${serialMs.toFixed(0)} ms, pool of ${n} ${parallelMs.toFixed(0)} ms: speedup ${speedup.toFixed(2)}x`);
+console.log(`note: ${explain()}`);
+
+/**
+ * One line on what the measured speedup means: the pool's time split into copying (measured
+ * alone) and transforming, and the transforming set against this process's time for the same
+ * share of rows.
+ */
+function explain(): string {
+  const ideal = Math.min(n, cpuCount());
+  const verdict = speedup < 1 ? 'the pool is slower' : speedup < ideal * 0.8 ? `below the ideal ${ideal}x` : `close to the ideal ${ideal}x`;
+  const transformMs = Math.max(1, parallelMs - copyMs);
+  const shareMs = serialMs / n; // one chunk's rows, as this process transformed them
+  let line =
+    `${verdict}: of the pool's ${parallelMs.toFixed(0)} ms, ${copyMs.toFixed(0)} ms is copying rows to the workers and back ` +
+    `(measured alone: the same chunks through a task that returns its input) and ${transformMs.toFixed(0)} ms is transforming, ` +
+    `where one chunk took ${shareMs.toFixed(0)} ms in this process`;
+  const slower = transformMs / shareMs;
+  if (slower > 1.1) {
+    const why: string[] = [];
+    if (SMALL) why.push('a fresh process runs code slowly until V8 has optimized it, which shows on a short job');
+    if (loadBefore >= cpuCount()) why.push(`other programs were using the cores: load average ${loadBefore.toFixed(1)} on ${cpuCount()} cores`);
+    if (why.length === 0) why.push('side by side, processes share the caches and memory bandwidth of the machine');
+    line += ` (${slower.toFixed(1)}x longer in the workers: ${why.join('; ')})`;
+  } else {
+    line += copyMs > transformMs * 0.2 ? ': the split works, and the copying is what it costs' : ': the split works';
+  }
+  return line;
+}

@@ -13,8 +13,9 @@
 // Watch for: the parent prints each child's pid right after start(); each child prints its own
 // pid and its parent's pid (the main pid); the children finish in their own order (shortest
 // delay first) but join() waits for each in turn. The item "bad" throws: its process prints
-// the error on stderr and ends with exitCode 1 while the others end with 0. The last line shows
-// the start-up cost (wall time minus the longest job): why a Pool suits many small items.
+// the error on stderr ("Process Worker-bad:" and its stack, as Python prints a failed target's
+// traceback) and ends with exitCode 1 while the others end with 0. The last line, a "note:",
+// shows the start-up cost (wall time minus the longest job): why a Pool suits many small items.
 //
 // Run:   npx tsx examples/07-process-per-item.ts
 //        MULTIPROC_EXAMPLE_SMALL=1 npx tsx examples/07-process-per-item.ts   (a quick run)
@@ -27,6 +28,8 @@
 import { Process, currentProcess } from '../src/index.ts';
 
 const SMALL = process.env.MULTIPROC_EXAMPLE_SMALL === '1';
+/** True under tsx (`npx tsx file.ts`): then every child also loads the TypeScript loader. */
+const underTsx = process.execArgv.some((arg) => arg.includes('tsx'));
 const items = SMALL ? ['apple', 'bad', 'cherry'] : ['apple', 'banana', 'bad', 'cherry', 'damson', 'elderberry'];
 
 /** The target of each process, sent by source. */
@@ -55,7 +58,10 @@ try {
   const failed = procs.filter((p) => p.exitCode !== 0).map((p) => p.name);
   console.log(`all ${procs.length} processes joined in ${ms.toFixed(0)} ms; exit codes [${procs.map((p) => p.exitCode).join(', ')}]; failed: ${failed.join(', ') || 'none'}`);
   const longest = Math.max(...delays);
-  console.log(`wall ${ms.toFixed(0)} ms for a longest job of ${longest} ms: ~${(ms - longest).toFixed(0)} ms went to starting processes; for many small items use a Pool (examples 01-03)`);
+  console.log(
+    `note: wall ${ms.toFixed(0)} ms for a longest job of ${longest} ms: ~${(ms - longest).toFixed(0)} ms went to starting ${procs.length} new node processes` +
+      `${underTsx ? ' (each loading tsx)' : ''}; for many small items use a Pool (examples 01-03), which starts its workers once`,
+  );
 } finally {
   // Whatever happened above, no child outlives this program (Process implements asyncDispose:
   // terminate if still running, then wait).

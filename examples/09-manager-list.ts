@@ -17,8 +17,9 @@
 // (no internet needed).
 //
 // Watch for: the manager runs in its own process (its pid is printed); four worker pids fetch
-// pages and append to the same list; the server counts the requests; the list ends up with
-// exactly one entry per page, in whatever order the workers finished.
+// pages and append to the same list (not evenly: see the "note:" line); the server counts the
+// requests; the list ends up with exactly one entry per page, in whatever order the workers
+// finished.
 //
 // Run:   npx tsx examples/09-manager-list.ts
 //        MULTIPROC_EXAMPLE_SMALL=1 npx tsx examples/09-manager-list.ts   (a quick run)
@@ -112,10 +113,11 @@ async function main(): Promise<void> {
     for (const e of entries) perPid.set(e.pid, (perPid.get(e.pid) ?? 0) + 1);
     for (const e of entries.slice(0, 5)) console.log(`  ${e.url.slice(web.base.length)} → ${JSON.stringify(e.title)} (pid ${e.pid})`);
     if (entries.length > 5) console.log(`  … ${entries.length - 5} more`);
-    for (const [pid, n] of perPid) console.log(`  worker pid ${pid} appended ${n} titles`);
+    for (const [pid, n] of perPid) console.log(`  worker pid ${pid} appended ${n} title${n === 1 ? '' : 's'}`);
+    console.log('  note: the counts differ: the pool hands the next page to whichever worker is free, and a worker that started first takes pages while others are still starting');
     const got = new Set(entries.map((e) => e.title));
     if (entries.length !== PAGES || [...expected].some((t) => !got.has(t))) throw new Error(`the list holds ${entries.length} entries; expected the ${PAGES} page titles`);
-    console.log(`shared list holds ${entries.length} titles from ${perPid.size} workers; the server answered ${web.requests()} requests; ${ms.toFixed(0)} ms`);
+    console.log(`shared list holds ${entries.length} titles from ${perPid.size} workers; the server answered ${web.requests()} requests; ${ms.toFixed(0)} ms in all, start-up of the manager and the workers included`);
   } finally {
     web.server.closeAllConnections();
     await new Promise((resolve) => web.server.close(resolve));

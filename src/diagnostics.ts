@@ -30,6 +30,10 @@
 //   MP_HOST_LISTEN    a host could not listen, or its listening socket failed (EMFILE…)
 //   MP_HOST_HOOK      a close hook or an onRelease callback of a hosted object threw
 //   MP_HOST_ONEWAY    a one-way call (notify) failed at the host: nobody waits for its reply
+//   MP_PUT_LOST       items whose put() had resolved (buffered) could not be delivered: the
+//                     host went away before they reached it (the next put/close rejects too)
+//   MP_UNCONFIRMED    before a graceful exit, a host did not confirm what this process sent
+//                     it (one-way calls, buffered puts): they may not have been handled
 //
 // This module imports only Node built-ins, so every other module may use it.
 

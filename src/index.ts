@@ -28,3 +28,4 @@ export type {
   BarrierOptions,
 } from './queue/index.ts';
 export * from './manager/index.ts';
+export { repeat, collect } from './helpers.ts';

@@ -21,7 +21,7 @@ import { childExecArgv } from '../src/process/spawn.ts';
 import { tasks } from '../src/process/task.ts';
 import { PROTOCOL, type FromHost, type ToHost } from '../src/protocol/index.ts';
 import { decodeMessage, MessageEncoder } from '../src/remote/codec.ts';
-import { FrameReader } from '../src/remote/link.ts';
+import { FrameReader } from '../src/remote/frame.ts';
 import { toHandle } from '../src/remote/handle.ts';
 import { HostClient } from '../src/remote/host.ts';
 import { Queue } from '../src/queue/queue.ts';

@@ -1,6 +1,6 @@
 // Type inference checks: `tsc --noEmit -p tsconfig.json` compiles this file (it is never run).
 // Each `@ts-expect-error` line must fail to compile, or tsc reports the directive as unused.
-import { tasks } from '../src/index.ts';
+import { collect, repeat, tasks } from '../src/index.ts';
 import {
   asCompleted,
   AsyncResult,
@@ -82,4 +82,26 @@ export async function executorTypes(ex: ProcessPoolExecutor): Promise<void> {
   ex.submit(add, 1, 'two');
   // @ts-expect-error too few iterables for a two-argument function
   ex.map(add, [1, 2]);
+}
+
+export async function helperTypes(pool: Pool, ex: ProcessPoolExecutor): Promise<void> {
+  const xs = [1, 2, 3];
+  const all: Promise<number[]> = collect(pool.imap(square, xs));
+  const r: Iterable<string> = repeat('x', 3);
+  const promised: Promise<number[]> = collect([Promise.resolve(1), 2]);
+  const futures = collect(asCompleted([ex.submit(square, 1)]));
+  for await (const v of ex.map(add, xs, repeat(10))) {
+    const n: number = v;
+    void n;
+  }
+  const starred: Promise<number[]> = pool.starmap(add, repeat([1, 2] as [number, number], 3));
+  void [all, r, promised, futures, starred];
+
+  // @ts-expect-error collect keeps the item type: numbers, not strings
+  const wrong: Promise<string[]> = collect(pool.imap(square, xs));
+  // @ts-expect-error repeat('x') yields strings; add wants numbers
+  ex.map(add, xs, repeat('x'));
+  // @ts-expect-error repeat yields its value's type
+  const notNumbers: Iterable<number> = repeat('x', 3);
+  void [wrong, notNumbers];
 }

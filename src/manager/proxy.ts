@@ -3,12 +3,12 @@
 // that holds one (the manager's owner, its children, grandchildren, pool workers, a client
 // on another machine), and in the manager server itself when managed objects nest.
 //
-// A proxy is a Handle (src/protocol/handle.ts) plus a backend:
+// A proxy holds a Reference (src/remote/reference.ts), like every shared object:
 //   remote  the usual case: calls go through this process's one HostClient connection to
-//           the manager's host (src/remote/host.ts), many in flight, coalesced per tick;
+//           the manager's host (src/remote/client.ts), many in flight, coalesced per tick;
 //   local   the handle points at a host of this very process (the manager server reviving
 //           a dict stored in one of its lists, or a getServer() process): direct calls, with
-//           values copied exactly as the wire would copy them.
+//           values copied exactly as the wire would copy them (the reference's `copy`).
 // Pipelined writes ("batch where safe"): a write that cannot fail in the server once this
 // side has checked its arguments (append, extend, insert, clear, reverse, dict set/update/
 // clear, namespace and value set) goes out as a one-way frame and resolves as soon as that
@@ -24,23 +24,27 @@
 // Not pipelined: the first call on a connection (the handshake must be done first), large
 // values (over 16 KiB: they could linger in this process's socket buffer), a 257th write in
 // a row (its reply confirms the others: backpressure), and anything that can fail in the
-// server. If the manager dies with writes unconfirmed, the next call rejects with
-// ManagerError as always, and a child about to exit says so on stderr.
+// server. HostClient confirms what is unconfirmed before a graceful exit (a 'sync' round
+// trip) and the exit hooks write it on any exit; if the manager dies with writes unconfirmed,
+// the next call rejects with ManagerError as always, and a process about to exit says so
+// (MP_UNCONFIRMED warning).
 //
-// Reference counting (Python's BaseProxy._incref/_decref): a revived proxy claims the
-// transit lease its handle came with and holds one reference until it is garbage collected
-// (FinalizationRegistry); serializing a proxy for another process takes a new lease first,
-// so the object survives the trip even if this process drops its proxy meanwhile.
+// Reference counting (Python's BaseProxy._incref/_decref) is the Reference's: a revived proxy
+// claims the transit lease its handle came with and holds one reference until it is garbage
+// collected; serializing a proxy for another process takes a new lease first.
 //
-// Importing this module registers the revivers of every manager kind: src/process/child.ts
-// must import it for children to revive manager proxies passed to them.
+// Importing this module registers the revivers of every manager kind; a handle names the
+// module that registers its reviver, so a child that receives one imports it then.
 
 import { serialize } from 'node:v8';
 import { InvalidStateError, ManagerError, RemoteError, invalidArg } from '../errors.ts';
-import { decodeError, encodeError, type Handle } from '../protocol/index.ts';
-import { registerFlusher } from '../runtime.ts';
-import { encodeHandles, noteShareable, registerReviver, reviveHandles, toHandle, type Shareable } from '../remote/handle.ts';
-import { formatAddress, Host, HostClient, type Address, type CallOptions } from '../remote/host.ts';
+import type { Handle } from '../protocol/index.ts';
+import { moduleFile } from '../runtime.ts';
+import { noteShareable, registerReviver, toHandle, type Shareable } from '../remote/handle.ts';
+import { Reference, type ReferenceOptions } from '../remote/reference.ts';
+
+/** This module, named in the handles of the kinds it revives (see registerReviver). */
+const here = moduleFile();
 import { checkKey, PROXY_IDENTITY } from './objects.ts';
 
 export { PROXY_IDENTITY } from './objects.ts';
@@ -55,77 +59,16 @@ export const KINDS = {
   object: 'manager.object',
 } as const;
 
-/** `address#id`: the same string for every proxy of one hosted object. */
-export function identityOf(address: Address, id: string): string {
-  return `${formatAddress(address)}#${id}`;
-}
-
 /** The error a call rejects with when the manager cannot be reached any more. */
 export function managerLost(message: string, cause: Error | undefined): Error {
   return new ManagerError(`${message.replace('the process hosting this object', 'the manager process')}; the manager was shut down or died (Python: EOFError / ConnectionRefusedError)`, cause ? { cause } : undefined);
 }
-
-interface Backend {
-  readonly identity: string;
-  /** A call whose promise settles with the reply; errors already translate()d. */
-  call(method: string, args: unknown[]): Promise<unknown>;
-  /** A write that cannot fail in the server: may resolve before the reply (see the header). Errors translate()d. */
-  write(method: string, args: unknown[]): Promise<unknown>;
-  handle(): Handle;
-}
-
-/** The id of the control object on every manager host (src/manager/server.ts serves it). */
-export const CONTROL_ID = 'manager';
 
 /** Most pipelined writes of one connection before a call must confirm they were applied. */
 const WINDOW = 256;
 /** Largest serialized arguments (bytes) a write may have and still be pipelined. */
 const SMALL = 16 * 1024;
 const RESOLVED = Promise.resolve(undefined);
-
-/**
- * Per connection: whether a reply proved the handshake done, and how many pipelined writes
- * were sent and how many of those a later reply has confirmed (the connection is ordered, so
- * any reply confirms every frame sent before its request).
- */
-interface Pipeline {
-  readonly client: HostClient;
-  open: boolean;
-  sent: number;
-  confirmed: number;
-}
-const pipelines = new WeakMap<HostClient, Pipeline>();
-/** Connections with unconfirmed pipelined writes: confirmed before a child exits. */
-const unconfirmed = new Set<Pipeline>();
-
-registerFlusher(async () => {
-  for (const pipe of [...unconfirmed]) {
-    const writes = pipe.sent - pipe.confirmed;
-    try {
-      await confirm(pipe, pipe.client.call(CONTROL_ID, 'hello', [], { lost: managerLost }));
-    } catch (err) {
-      process.stderr.write(`multiproc (pid ${process.pid}): ${writes} write(s) to a manager may not have been applied: ${(err as Error).message}\n`);
-    }
-  }
-});
-
-function pipelineOf(client: HostClient): Pipeline {
-  let p = pipelines.get(client);
-  if (!p) pipelines.set(client, (p = { client, open: false, sent: 0, confirmed: 0 }));
-  return p;
-}
-
-/** Count the writes sent before `reply`'s request as applied once it arrives. */
-function confirm<T>(pipe: Pipeline, reply: Promise<T>): Promise<T> {
-  const mark = pipe.sent;
-  const done = () => {
-    pipe.open = true;
-    if (mark > pipe.confirmed) pipe.confirmed = mark;
-    if (pipe.confirmed === pipe.sent) unconfirmed.delete(pipe);
-  };
-  reply.then(done, done);
-  return reply;
-}
 
 /** Small enough to pipeline: primitives and short strings at once, anything else measured. */
 function small(args: unknown[]): boolean {
@@ -147,139 +90,21 @@ function small(args: unknown[]): boolean {
   }
 }
 
-
-/** What the finalizer needs to drop a collected proxy's reference (never the proxy itself). */
-interface Held {
-  client: HostClient;
-  id: string;
-  yes: boolean;
-}
-
-const dropper = new FinalizationRegistry<Held>((held) => {
-  if (!held.yes) return;
-  held.yes = false;
-  held.client.decref(held.id);
-});
-
-class RemoteBackend implements Backend {
-  readonly identity: string;
-  readonly #handle: Handle;
-  readonly #client: HostClient;
-  readonly #held: Held;
-  readonly #pipe: Pipeline;
-  /** The same options for every call: no allocation per call, errors translated in place. */
-  readonly #options: CallOptions;
-
-  constructor(handle: Handle, owner: object, kind: string) {
-    this.#handle = handle;
-    this.identity = identityOf(handle.address, handle.id);
-    const hostPid = typeof handle.meta?.hostPid === 'number' ? handle.meta.hostPid : undefined;
-    this.#client = HostClient.for(handle.address, handle.authkey, hostPid);
-    // Claim the lease the sender took when it serialized the handle: from here on this
-    // proxy's reference keeps the object alive.
-    this.#client.incref(handle.id, true);
-    this.#held = { client: this.#client, id: handle.id, yes: true };
-    this.#pipe = pipelineOf(this.#client);
-    this.#options = { lost: managerLost, mapError: (err, method) => translate(err, what(kind, method)) };
-    dropper.register(owner, this.#held, this.#held);
-  }
-
-  call(method: string, args: unknown[]): Promise<unknown> {
-    const reply = this.#client.call(this.#handle.id, method, args, this.#options);
-    // Only a connection with pipelined writes in flight (or none proven open) needs to learn
-    // what a reply confirms.
-    const pipe = this.#pipe;
-    return pipe.open && pipe.sent === pipe.confirmed ? reply : confirm(pipe, reply);
-  }
-
-  write(method: string, args: unknown[]): Promise<unknown> {
-    const pipe = this.#pipe;
-    // Not pipelined: before a reply proved the handshake done (frames would wait in this
-    // process), on a broken connection (the call reports it), past the window (this call's
-    // reply confirms the writes before it: backpressure), and for large values.
-    if (!pipe.open || this.#client.closed || pipe.sent - pipe.confirmed >= WINDOW || !small(args)) return this.call(method, args);
-    try {
-      // One-way: no reply to wait for or to process. A value that cannot be serialized
-      // throws here, at the caller.
-      this.#client.notify(this.#handle.id, method, args);
-    } catch (err) {
-      return Promise.reject(this.#options.mapError!(err, method));
-    }
-    pipe.sent++;
-    unconfirmed.add(pipe);
-    // The connection queued its flush during notify(), so that flush runs before the
-    // caller's continuation: the frame is with the operating system when the caller goes on.
-    return RESOLVED;
-  }
-
-  handle(): Handle {
-    // The object must outlive the trip to the next process even if this one drops its
-    // proxy before the receiver claims it. The lease goes out before any later decref on
-    // the same ordered connection.
-    this.#client.lease(this.#handle.id);
-    return this.#handle;
-  }
-}
-
-class LocalBackend implements Backend {
-  readonly identity: string;
-  readonly #host: Host;
-  readonly #id: string;
-  readonly #target: Record<string, unknown>;
-  readonly #kind: string;
-
-  constructor(host: Host, id: string, target: object, owner: object, kind: string) {
-    this.#kind = kind;
-    this.#host = host;
-    this.#id = id;
-    this.#target = target as Record<string, unknown>;
-    this.identity = identityOf(host.address, id);
-    host.bind(owner, id, true);
-  }
-
-  call(method: string, args: unknown[]): Promise<unknown> {
-    return this.#call(method, args).catch((err: unknown) => Promise.reject(translate(err, what(this.#kind, method))));
-  }
-
-  #call(method: string, args: unknown[]): Promise<unknown> {
-    try {
-      if (this.#host.lookup(this.#id) === undefined) throw new InvalidStateError(`object '${this.#id}' no longer exists on the host`);
-      const fn = this.#target[method];
-      if (typeof fn !== 'function') throw invalidArg(`managed object '${this.#id}' has no method '${method}'`);
-      // Copy in and out exactly as the wire would, so a local caller cannot alias the
-      // server's data (a list item mutated behind the list's back).
-      const result = fn.apply(this.#target, copy(args)) as unknown;
-      if (typeof (result as { then?: unknown })?.then === 'function') return (result as Promise<unknown>).then(copy, (err: unknown) => Promise.reject(asWire(err)));
-      return Promise.resolve(copy(result));
-    } catch (err) {
-      return Promise.reject(asWire(err));
-    }
-  }
-
-  write(method: string, args: unknown[]): Promise<unknown> {
-    return this.call(method, args);
-  }
-
-  handle(): Handle {
-    return this.#host.handle(this.#id);
-  }
-}
-
-/** Structured clone with handles, as a value crossing a process boundary is copied. */
-function copy<T>(value: T): T {
-  const encoded = encodeHandles(value);
-  const cloned = structuredClone(encoded.value);
-  return encoded.handles ? reviveHandles(cloned) : cloned;
-}
-
 /** How an error names the call: `list.get()`. */
 function what(kind: string, method: string): string {
   return `${kind.replace('manager.', '')}.${method}()`;
 }
 
-/** An error thrown by a local call, turned into what a remote call would have rejected with. */
-function asWire(err: unknown): Error {
-  return decodeError(encodeError(err));
+/** The Reference options of each manager kind: ManagerError when lost, copies for local calls, errors translated. */
+const referenceOptions = new Map<string, ReferenceOptions>();
+
+function optionsOf(kind: string): ReferenceOptions {
+  let options = referenceOptions.get(kind);
+  if (!options) {
+    options = { lost: managerLost, copy: true, mapError: (err, method) => translate(err, what(kind, method)) };
+    referenceOptions.set(kind, options);
+  }
+  return options;
 }
 
 /**
@@ -302,12 +127,15 @@ export function translate(err: unknown, what: string): Error {
   return new ManagerError(`${what} failed: ${String(err)}`);
 }
 
-/** Calls a proxy's backend; assigned in BaseProxy's static block (the backend is #private). */
+/** Calls a proxy's object; assigned in BaseProxy's static block (the reference is #private). */
 let invoke: (proxy: BaseProxy, method: string, args: unknown[]) => Promise<unknown>;
-/** The same for a write that cannot fail in the server once its arguments passed the checks here. */
+/**
+ * A write that cannot fail in the server once its arguments passed the checks here: sent
+ * one way when it may be (see the header), a call otherwise.
+ */
 let pipelined: (proxy: BaseProxy, method: string, args: unknown[]) => Promise<unknown>;
 /** Reads the facts a proxy's handle carried (`handle.meta`); assigned in the same block. */
-let metaOf: (proxy: BaseProxy) => Record<string, unknown>;
+let metaOf: (proxy: BaseProxy) => Readonly<Record<string, unknown>>;
 
 /**
  * What every manager proxy shares: it is a handle plus a connection, it passes to other
@@ -317,33 +145,47 @@ let metaOf: (proxy: BaseProxy) => Record<string, unknown>;
  * Rejects with: ManagerError when the manager was shut down or died.
  */
 export class BaseProxy implements Shareable {
-  readonly #backend: Backend;
-  readonly #meta: Record<string, unknown>;
+  readonly #ref: Reference;
 
   /** @internal Proxies are made by manager factories and by reviving handles, not by `new`. */
-  constructor(handle: Handle) {
-    const host = Host.find(handle.address);
-    const target = host?.lookup(handle.id);
-    this.#backend = host && target ? new LocalBackend(host, handle.id, target, this, handle.kind) : new RemoteBackend(handle, this, handle.kind);
-    this.#meta = handle.meta ?? {};
+  constructor(ref: Reference) {
+    if (!(ref instanceof Reference)) throw invalidArg('manager proxies are made by a manager (manager.list(), manager.dict()…), not with new');
+    this.#ref = ref;
+    ref.bind(this);
     noteShareable();
   }
 
   static {
-    metaOf = (proxy) => proxy.#meta;
-    // The backends translate errors themselves (a remote call without an extra promise layer).
-    invoke = (proxy, method, args) => proxy.#backend.call(method, args);
-    pipelined = (proxy, method, args) => proxy.#backend.write(method, args);
+    metaOf = (proxy) => proxy.#ref.meta;
+    invoke = (proxy, method, args) => proxy.#ref.call(method, args);
+    pipelined = (proxy, method, args) => {
+      const ref = proxy.#ref;
+      const client = ref.client;
+      // Not pipelined: a local object (the call is direct anyway), before the handshake is
+      // done (frames would wait in this process), past the window (this call's reply
+      // confirms the writes before it: backpressure), and large values.
+      if (client === null || !client.open || client.unconfirmed >= WINDOW || !small(args)) return ref.call(method, args);
+      try {
+        // One-way: no reply to wait for. A value that cannot be serialized throws here, at
+        // the caller.
+        ref.notify(method, args);
+      } catch (err) {
+        return Promise.reject(ref.options.mapError!(err, method));
+      }
+      // The connection queued its flush during notify(), so that flush runs before the
+      // caller's continuation: the frame is with the operating system when the caller goes on.
+      return RESOLVED;
+    };
   }
 
   /** The handle another process revives into a working proxy (takes a transit lease). */
   [toHandle](): Handle {
-    return this.#backend.handle();
+    return this.#ref.toHandle();
   }
 
   /** @internal Equality of proxies inside the server, without side effects. */
   get [PROXY_IDENTITY](): string {
-    return this.#backend.identity;
+    return this.#ref.identity;
   }
 
   get [Symbol.toStringTag](): string {
@@ -352,7 +194,7 @@ export class BaseProxy implements Shareable {
 
   /** What `console.log(proxy)` shows: the class and which object of which manager. */
   [Symbol.for('nodejs.util.inspect.custom')](): string {
-    return `${this.constructor.name} <${this.#backend.identity}>`;
+    return `${this.constructor.name} <${this.#ref.identity}>`;
   }
 }
 
@@ -662,9 +504,9 @@ export type MethodProxy<T> = {
  */
 export class ObjectProxy extends BaseProxy {
   /** @internal */
-  constructor(handle: Handle) {
-    super(handle);
-    const methods = Array.isArray(handle.meta?.methods) ? (handle.meta.methods as unknown[]) : [];
+  constructor(ref: Reference) {
+    super(ref);
+    const methods = Array.isArray(ref.meta.methods) ? (ref.meta.methods as unknown[]) : [];
     for (const name of methods) {
       if (typeof name !== 'string' || name === 'then' || name === 'constructor' || name in BaseProxy.prototype) continue;
       Object.defineProperty(this, name, { value: (...args: unknown[]) => invoke(this, name, args), enumerable: false, configurable: true });
@@ -677,13 +519,14 @@ export class ObjectProxy extends BaseProxy {
   }
 }
 
-function revive<P extends BaseProxy>(Cls: new (handle: Handle) => P): (handle: Handle) => P {
-  return (handle) => new Cls(handle);
-}
+/** Each kind's proxy class, for its reviver. */
+const PROXIES: Record<string, new (ref: Reference) => BaseProxy> = {
+  [KINDS.list]: ListProxy,
+  [KINDS.dict]: DictProxy,
+  [KINDS.namespace]: NamespaceProxy,
+  [KINDS.value]: ValueProxy,
+  [KINDS.array]: ArrayProxy,
+  [KINDS.object]: ObjectProxy,
+};
 
-registerReviver(KINDS.list, revive(ListProxy));
-registerReviver(KINDS.dict, revive(DictProxy));
-registerReviver(KINDS.namespace, revive(NamespaceProxy));
-registerReviver(KINDS.value, revive(ValueProxy));
-registerReviver(KINDS.array, revive(ArrayProxy));
-registerReviver(KINDS.object, revive(ObjectProxy));
+for (const [kind, Cls] of Object.entries(PROXIES)) registerReviver(kind, (handle) => new Cls(Reference.revive(handle, optionsOf(kind))), here);

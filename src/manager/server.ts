@@ -33,9 +33,10 @@ import { formatAddress, Host, type Address, type HostOptions } from '../remote/h
 import { JoinableQueue, Queue } from '../queue/queue.ts';
 import { Barrier, BoundedSemaphore, Condition, Event, Lock, RLock, Semaphore } from '../queue/sync.ts';
 import { ManagedArray, ManagedDict, ManagedList, ManagedNamespace, ManagedValue, type ManagedObject } from './objects.ts';
-import { CONTROL_ID, KINDS } from './proxy.ts';
+import { KINDS } from './proxy.ts';
 
-export { CONTROL_ID } from './proxy.ts';
+/** The id of the control object (hello, create, stats, shutdown) on every manager host. */
+export const CONTROL_ID = 'manager';
 
 /** Absolute path of this module, for `tasks(serverModule).serveManager`. */
 export const serverModule = moduleFile();

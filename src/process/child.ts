@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { SerializationError } from '../errors.ts';
 import { checkVersion, encodeError, findUncloneable, isBranded, isInt32, PROTOCOL, type FnSpec, type FromChild, type ToChild } from '../protocol/index.ts';
-import { encodeHandles, reviveHandles } from '../remote/handle.ts';
+import { encodeHandles, reviveHandlesAsync } from '../remote/handle.ts';
 import { debug } from '../diagnostics.ts';
 import { flushAll, runtime } from '../runtime.ts';
 
@@ -127,17 +127,13 @@ async function fnFor(key: number): Promise<{ fn: Fn; spec: FnSpec }> {
   return { fn: entry.fn!, spec: entry.spec };
 }
 
-let revivers: Promise<unknown> | null = null;
-
 /**
- * Revive the handles in `value` into queues, locks, pipes and manager proxies. The modules
- * that register those revivers (src/remote/handle.ts) are loaded on first need rather than at
- * start-up: they cost a worker ~40 ms of start-up, and most pools never receive a handle.
+ * Revive the handles in `value` into queues, locks, pipes and manager proxies. Each handle
+ * names the module that registers its reviver; those not loaded yet are imported now (on
+ * first need: most pools never receive a handle, and loading them all cost a worker ~40 ms).
  */
-async function revive<T>(value: T): Promise<T> {
-  revivers ??= Promise.all([import('../queue/index.ts'), import('../manager/proxy.ts')]);
-  await revivers;
-  return reviveHandles(value);
+function revive<T>(value: T): Promise<T> {
+  return reviveHandlesAsync(value);
 }
 
 function isThenable(v: unknown): v is PromiseLike<unknown> {

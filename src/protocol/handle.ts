@@ -21,4 +21,10 @@ export interface Handle {
   authkey: string;
   /** Kind-specific facts (maxsize, duplex…) the proxy needs without a round trip. */
   meta?: Record<string, unknown>;
+  /**
+   * The module that registers this kind's reviver, relative to the library's root and
+   * without extension ('queue/queue', 'manager/proxy'): a process that has not loaded it
+   * imports it (from its own copy of the library only) before reviving the handle.
+   */
+  reviver?: string;
 }

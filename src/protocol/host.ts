@@ -28,6 +28,15 @@ export type ToHost =
       }
     | {
         /**
+         * Reply (with `undefined`) once every frame sent before this one was handled: the
+         * connection is ordered and a host handles a connection's frames in order, so the
+         * reply confirms the one-way calls and buffered sends before it.
+         */
+        type: 'sync';
+        id: number;
+      }
+    | {
+        /**
          * This connection holds one more reference to `obj`. `claim: true` converts one of the
          * object's transit leases (taken when its handle was serialized) into this reference.
          */

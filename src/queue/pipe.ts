@@ -15,9 +15,16 @@
 import { invalidArg, InvalidStateError, QueueClosed } from '../errors.ts';
 import { checkSignal, checkTimeout } from '../options.ts';
 import type { Handle } from '../protocol/index.ts';
+import { moduleFile } from '../runtime.ts';
 import { noteShareable, registerReviver, toHandle, type Shareable } from '../remote/handle.ts';
 import { localHost, type CallContext, type Host } from '../remote/host.ts';
-import { backendFor, Channel, LocalBackend, type Batch, type ChannelBackend, type PutRequest, type TakeRequest } from './queue.ts';
+import { Reference, type ReferenceOptions } from '../remote/reference.ts';
+import { Channel, type PutRequest, type TakeRequest } from './channel.ts';
+import { attachOps, type ChannelOps, type ChannelsOf } from './ops.ts';
+
+/** This module, named in the handles of the kinds it revives (see registerReviver). */
+const here = moduleFile();
+import type { Packed } from './packing.ts';
 
 const KIND = 'pipe-connection';
 const EOF = 'recv(): the other end of the pipe was closed and everything it sent has been received (Python: EOFError)';
@@ -48,7 +55,7 @@ class PipeEnd {
     return this.#writer().put(ctx, data, count, request);
   }
 
-  take(ctx: CallContext, request: TakeRequest): Batch | Promise<Batch> {
+  take(ctx: CallContext, request: TakeRequest): Packed | Promise<Packed> {
     return this.#reader().take(ctx, request);
   }
 
@@ -89,8 +96,16 @@ export interface RecvOptions {
   signal?: AbortSignal;
 }
 
-/** Set by the reviver and by Pipe() just before `new Connection()`. */
-let adopting: ((owner: Connection<any>) => { backend: ChannelBackend; readable: boolean; writable: boolean }) | null = null;
+/** The channels a pipe end reads and writes. */
+const endChannels: ChannelsOf = (target) => (target instanceof PipeEnd ? { inbox: target.inbox, outbox: target.outbox } : null);
+
+/** The Reference options of a pipe end (RemoteChannel builds the lost errors of its own calls). */
+const PIPE_REFERENCE: ReferenceOptions = {
+  lost: (message, cause, method) => new QueueClosed(`pipe ${method ?? 'call'}(): ${message}; a pipe lives in the process that created it`, cause ? { cause } : undefined),
+};
+
+/** Pipe() and the reviver pass this to `new Connection()`; nothing else can. */
+const CREATE: unique symbol = Symbol('multiproc.Connection');
 
 /**
  * One end of a Pipe: send values to the other end, receive what it sends. Works from any
@@ -109,20 +124,19 @@ let adopting: ((owner: Connection<any>) => { backend: ChannelBackend; readable: 
  * console.log(await b.recv()); // 'ping'
  */
 export class Connection<T = unknown> implements Shareable {
-  readonly #b: ChannelBackend;
+  readonly #ref: Reference;
+  readonly #b: ChannelOps;
   readonly #readable: boolean;
   readonly #writable: boolean;
   #closed = false;
 
   /** @internal Use Pipe(). */
-  constructor() {
-    if (!adopting) throw invalidArg('Connection objects come from Pipe(): const [a, b] = Pipe()');
-    const make = adopting;
-    adopting = null;
-    const { backend, readable, writable } = make(this);
-    this.#b = backend;
-    this.#readable = readable;
-    this.#writable = writable;
+  constructor(token: typeof CREATE, ref: Reference) {
+    if (token !== CREATE || !(ref instanceof Reference)) throw invalidArg('Connection objects come from Pipe(): const [a, b] = Pipe()');
+    this.#ref = ref;
+    this.#readable = ref.meta.readable !== false;
+    this.#writable = ref.meta.writable !== false;
+    this.#b = attachOps(ref, this, 'pipe', endChannels);
     noteShareable();
   }
 
@@ -205,7 +219,7 @@ export class Connection<T = unknown> implements Shareable {
       await this.#b.flush();
     } finally {
       this.#b.release();
-      this.#b.drop();
+      this.#ref.release();
     }
   }
 
@@ -217,7 +231,7 @@ export class Connection<T = unknown> implements Shareable {
   /** The handle another process revives into a working Connection. */
   [toHandle](): Handle {
     if (this.#closed) throw new QueueClosed('a closed connection cannot be sent to another process');
-    return this.#b.handle();
+    return this.#ref.toHandle();
   }
 
   get [Symbol.toStringTag](): string {
@@ -256,29 +270,9 @@ export function Pipe<T = unknown>(duplex = true, options: PipeOptions = {}): [Co
     const readable = end.inbox !== null;
     const writable = end.outbox !== null;
     const id = host.register(end, { kind: KIND, exposed: END_METHODS, context: true, meta: { readable, writable }, onRelease: () => end.closed() });
-    adopting = (owner) => {
-      const backend = new LocalBackend(host, id, end.inbox, end.outbox);
-      backend.bind(owner, false);
-      return { backend, readable, writable };
-    };
-    try {
-      return new Connection<T>();
-    } finally {
-      adopting = null;
-    }
+    return new Connection<T>(CREATE, Reference.hosted(host, id, PIPE_REFERENCE));
   };
   return [make(ends[0]), make(ends[1])];
 }
 
-registerReviver(KIND, (handle) => {
-  adopting = (owner) => ({
-    backend: backendFor(handle, owner, 'pipe', (target) => (target instanceof PipeEnd ? { inbox: target.inbox, outbox: target.outbox } : null)),
-    readable: handle.meta?.readable !== false,
-    writable: handle.meta?.writable !== false,
-  });
-  try {
-    return new Connection();
-  } finally {
-    adopting = null;
-  }
-});
+registerReviver(KIND, (handle) => new Connection(CREATE, Reference.revive(handle, PIPE_REFERENCE)), here);

@@ -328,6 +328,7 @@ export function decodeValue(buf: Buffer, pos: number, end: number): unknown {
 //   lease     5, obj string
 //   result    6, flags, id f64, value                                     flags bit 0: handles
 //   error     7, id f64, error value (a WireError)
+//   sync      8, id f64
 //
 // Strings are values (tag, length, bytes). Ids are doubles: a long-lived connection can pass
 // 2^32 calls.
@@ -339,6 +340,7 @@ const M_DECREF = 4;
 const M_LEASE = 5;
 const M_RESULT = 6;
 const M_ERROR = 7;
+const M_SYNC = 8;
 
 /** A frame at least this large is handed over instead of copied out of the encoder. */
 const HAND_OVER = 64 * 1024;
@@ -406,6 +408,10 @@ export class MessageEncoder extends Encoder {
         return;
       case 'cancel':
         this.u8(M_CANCEL);
+        this.f64(m.id);
+        return;
+      case 'sync':
+        this.u8(M_SYNC);
         this.f64(m.id);
         return;
       case 'incref':
@@ -487,6 +493,8 @@ export function decodeMessage(buf: Buffer): ToHost | FromHost {
     }
     case M_CANCEL:
       return done({ type: 'cancel', id: readId(buf) });
+    case M_SYNC:
+      return done({ type: 'sync', id: readId(buf) });
     case M_INCREF: {
       need(1);
       const claim = buf[cursor++] === 1;

@@ -11,8 +11,11 @@
 // the sender only scans once some shareable object exists in this process, and tells the
 // receiver (`handles: true` on the message) whether a scan is needed there.
 
+import { dirname, extname, relative, resolve, sep } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { invalidArg } from '../errors.ts';
 import { PROTOCOL, type Handle } from '../protocol/index.ts';
+import { moduleFile } from '../runtime.ts';
 
 /** Implemented by every object that can be passed to another process as a handle. */
 export const toHandle = Symbol.for('multiproc.toHandle');
@@ -26,13 +29,86 @@ type Reviver = (handle: Handle) => unknown;
 // to its own host and connections. A shared table would let the last copy loaded take over
 // the other's handles.
 const revivers = new Map<string, Reviver>();
+/** The module that registers each kind's reviver, named in the handles this process makes. */
+const reviverModules = new Map<string, string>();
+
+/**
+ * The root of this copy of the library (src/ under tsx, dist/esm or dist/cjs once built): a
+ * handle may make this process import a reviver module only from below it, so a peer cannot
+ * name a file of its choosing.
+ */
+const libraryRoot = dirname(dirname(moduleFile()));
+const libraryExtension = extname(moduleFile());
+
+/**
+ * A real dynamic import(). Written through Function because the CommonJS build would
+ * otherwise compile `import(url)` into `require(url)`, which cannot load ES modules.
+ */
+const importModule = new Function('url', 'return import(url)') as (url: string) => Promise<unknown>;
 
 const STATE_KEY = Symbol.for('multiproc.handleState');
 const state = ((globalThis as Record<symbol, unknown>)[STATE_KEY] ??= { shareables: 0 }) as { shareables: number };
 
-/** Register how to build a proxy for handles of `kind`. Later registrations replace earlier ones. */
-export function registerReviver(kind: string, reviver: Reviver): void {
+/**
+ * Register how to build a proxy for handles of `kind`. Later registrations replace earlier
+ * ones. `module` is the file that makes this call (moduleFile() there): handles of `kind`
+ * name it, so a process that receives one without having loaded it (a child given a queue
+ * or a manager proxy) imports it first (loadRevivers). That is how a child revives every
+ * kind without src/process importing src/queue or src/manager: the revivers register
+ * themselves.
+ */
+export function registerReviver(kind: string, reviver: Reviver, module?: string): void {
   revivers.set(kind, reviver);
+  if (module !== undefined) reviverModules.set(kind, relative(libraryRoot, module).split(sep).join('/').replace(/\.[cm]?[jt]s$/, ''));
+}
+
+/** The module (relative to the library root, without extension) handles of `kind` name for their reviver. */
+export function reviverModuleOf(kind: string): string | undefined {
+  return reviverModules.get(kind);
+}
+
+/**
+ * Import the reviver modules that handles inside `value` name and this process has not
+ * loaded (see registerReviver). A name that does not resolve inside this copy of the
+ * library is ignored: reviving that handle then fails with "no reviver", as before.
+ */
+export async function loadRevivers(value: unknown): Promise<void> {
+  const wanted = new Set<string>();
+  walk(
+    value,
+    (v) => {
+      if (!isHandle(v)) return undefined;
+      if (!revivers.has(v.kind) && typeof v.reviver === 'string') wanted.add(v.reviver);
+      return v;
+    },
+    new Map(),
+  );
+  for (const name of wanted) {
+    const file = resolve(libraryRoot, `${name}${libraryExtension}`);
+    if (!file.startsWith(libraryRoot + sep) || name.includes('..')) continue;
+    await importModule(pathToFileURL(file).href);
+  }
+}
+
+/** reviveHandles, at once when every kind in `value` has its reviver here, else after loading their modules (a promise). */
+export function reviveHandlesSoon<T>(value: T): T | Promise<T> {
+  let missing = false;
+  walk(
+    value,
+    (v) => {
+      if (!isHandle(v)) return undefined;
+      if (!revivers.has(v.kind)) missing = true;
+      return v;
+    },
+    new Map(),
+  );
+  return missing ? reviveHandlesAsync(value) : reviveHandles(value);
+}
+
+/** reviveHandles, after loading the reviver modules it needs (see loadRevivers). */
+export async function reviveHandlesAsync<T>(value: T): Promise<T> {
+  await loadRevivers(value);
+  return reviveHandles(value);
 }
 
 /** Called by every shareable's constructor (and by revivers) so senders know to scan. */

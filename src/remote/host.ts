@@ -1,5 +1,5 @@
-// Serves the shared objects this process owns to other processes (host side), and the
-// client those processes use to reach them (proxy side).
+// Serves the shared objects this process owns to other processes. Host side; the proxy side
+// is src/remote/client.ts, the socket's place and cleanup src/remote/socket-dir.ts.
 //
 // API, for the objects of src/queue/ and for src/manager/:
 //
@@ -71,19 +71,17 @@
 // rate-limited process warnings (MP_HOST_*) for what nobody else can be told.
 
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdtempSync, rmdirSync, unlinkSync } from 'node:fs';
-import { readdir, rmdir, stat, unlink } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { debug, warn } from '../diagnostics.ts';
-import { onExit } from '../runtime.ts';
-import { AuthenticationError, CancelledError, HostBusyError, invalidArg, invalidRange, InvalidStateError, QueueClosed, SerializationError } from '../errors.ts';
+import { CancelledError, invalidArg, invalidRange, InvalidStateError, QueueClosed, SerializationError } from '../errors.ts';
 import { decodeError, encodeError, PROTOCOL, type FromHost, type Handle, type ToHost } from '../protocol/index.ts';
-import { accept, connect, DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_FRAME, formatAddress, refuse, toKey, type Address, type Link } from './link.ts';
-import { encodeHandles, noteShareable, reviveHandles, toHandle, type Shareable } from './handle.ts';
+import { HostClient } from './client.ts';
+import { encodeHandles, noteShareable, reviveHandles, reviverModuleOf, toHandle, type Shareable } from './handle.ts';
+import { accept, addressKey, DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_FRAME, formatAddress, refuse, toKey, type Address, type Link } from './link.ts';
+import { boundSocket, privateSocketPath, restrictSocket, sweepStaleSockets, type SocketFile } from './socket-dir.ts';
 
 export { formatAddress, type Address } from './link.ts';
+export { HostClient, defer, undefer, type CallOptions, type Deferred } from './client.ts';
 
 /** What a hosted method learns about its caller (passed first when registered with `context: true`). */
 export interface CallContext {
@@ -212,17 +210,18 @@ const hosts = new Map<string, Host>();
  */
 let nextConn = 0;
 
-function addressKey(address: Address): string {
-  return typeof address === 'string' ? `unix:${address}` : `tcp:${address.host}:${address.port}`;
+
+/** Structured clone with handles, as a value crossing a process boundary is copied. */
+function copyValue<T>(value: T): T {
+  if (typeof value !== 'object' || value === null) return value;
+  const encoded = encodeHandles(value);
+  const cloned = structuredClone(encoded.value);
+  return encoded.handles ? reviveHandles(cloned) : cloned;
 }
 
-/** Call arguments with nothing to encode (the common case): no walk, no allocation. */
-function primitives(args: unknown[]): boolean {
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    if (typeof a === 'object' ? a !== null : typeof a === 'function') return false;
-  }
-  return true;
+/** An error thrown by a local call, as a remote call would have rejected with it. */
+function asReceived(err: unknown): Error {
+  return decodeError(encodeError(err));
 }
 
 function isThenable(v: unknown): v is PromiseLike<unknown> {
@@ -242,65 +241,6 @@ function positiveInt(value: number | undefined, fallback: number, name: string):
 }
 
 const finalizer = new FinalizationRegistry<() => void>((release) => release());
-
-/** The socket inside a default host's private directory. */
-const SOCKET_NAME = 'host.sock';
-/** A default host's directory: mkdtemp adds 6 characters to `multiproc-<pid>-`. */
-const STALE_DIR = /^multiproc-([1-9]\d*)-[A-Za-z0-9]{6}$/;
-/** A socket file of the layout before private directories. */
-const STALE_SOCKET = /^multiproc-([1-9]\d*)-[0-9a-f]{12}\.sock$/;
-let swept = false;
-
-// What a process exits without: socket files and directories of this process's hosts, one
-// synchronous remover per host, run by the 'cleanup' exit hook (src/runtime.ts: process.exit(),
-// the loop ending, an uncaught exception), after the connections wrote what they held.
-
-function ownerGone(pid: number): boolean {
-  if (pid === process.pid) return false;
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch (err) {
-    // EPERM: alive, another user's. Only "no such process" proves the owner gone.
-    return (err as NodeJS.ErrnoException).code === 'ESRCH';
-  }
-}
-
-/**
- * Remove what hosts of dead processes left in os.tmpdir(): their private directories (and
- * socket files of the older layout). A host removes its own at exit, but a process killed by
- * a signal cannot; once per process, the first default-path host removes those whose owner
- * pid is gone. A live process's are never touched (the pid in the name is its owner's), and a
- * directory holding anything but our socket is left alone (not ours after all: another
- * program's `mkdtemp('multiproc-12-')`).
- */
-async function sweepStaleSockets(): Promise<void> {
-  if (swept) return;
-  swept = true;
-  try {
-    const dir = tmpdir();
-    for (const name of await readdir(dir)) {
-      const m = STALE_DIR.exec(name) ?? STALE_SOCKET.exec(name);
-      if (!m || !ownerGone(Number(m[1]))) continue;
-      const path = join(dir, name);
-      if (name.endsWith('.sock')) {
-        await unlink(path).catch(() => {});
-        continue;
-      }
-      try {
-        const inside = await readdir(path);
-        if (inside.length !== 1 || inside[0] !== SOCKET_NAME || !(await stat(join(path, SOCKET_NAME))).isSocket()) continue;
-        await unlink(join(path, SOCKET_NAME));
-        await rmdir(path);
-        debug('removed %s, left by process %s that is gone', path, m[1]);
-      } catch {
-        // Another process swept it first, or it is not ours to remove.
-      }
-    }
-  } catch {
-    // Housekeeping only: an unreadable tmpdir changes nothing for this host.
-  }
-}
 
 /**
  * A handle that arrived in call arguments but points at a host this process must not connect
@@ -363,9 +303,8 @@ export class Host {
   #closed = false;
   #nextId = 0;
   /** Removes this host's socket (and private directory): at close() or at process exit. */
-  #remove: (() => void) | null = null;
-  /** Unregisters #remove from the exit hooks (once close() ran it). */
-  #unhookRemove: (() => void) | null = null;
+  /** The socket file to remove at close and exit, once there is one. */
+  #socketFile: SocketFile | null = null;
   readonly #defaultPath: boolean;
 
   constructor(options: HostOptions = {}) {
@@ -409,19 +348,8 @@ export class Host {
    * chmod makes sure of it under any umask. From here on the directory is removed at exit.
    */
   #privatePath(): string {
-    const dir = mkdtempSync(join(tmpdir(), `multiproc-${process.pid}-`));
-    chmodSync(dir, 0o700);
-    const path = join(dir, SOCKET_NAME);
-    this.#remove = () => {
-      try {
-        unlinkSync(path);
-      } catch {}
-      try {
-        rmdirSync(dir);
-      } catch {}
-    };
-    this.#unhookRemove = onExit('cleanup', this.#remove);
-    return path;
+    this.#socketFile = privateSocketPath();
+    return this.#socketFile.path;
   }
 
   /** The key clients authenticate with. */
@@ -471,22 +399,12 @@ export class Host {
         // soon as this returns, which lets localHost() hand out handles without awaiting.
         server.listen(path, onListening);
         if (this.#defaultPath) {
-          // Owner only, whatever the umask (the directory is private already; this is the
-          // second lock). Removal at exit was arranged with the directory.
-          try {
-            chmodSync(path, 0o600);
-          } catch {
-            // Not bound: the 'error' event reports why.
-          }
+          // Removal at exit was arranged with the directory.
+          restrictSocket(path);
           void sweepStaleSockets();
         } else if (server.listening) {
           // Bound by us (a path in use fails instead, and must then be left to its owner).
-          this.#remove = () => {
-            try {
-              unlinkSync(path);
-            } catch {}
-          };
-          this.#unhookRemove = onExit('cleanup', this.#remove);
+          this.#socketFile = boundSocket(path);
         }
       } else {
         server.listen(address.port, address.host, onListening);
@@ -529,6 +447,11 @@ export class Host {
     if (entry) this.#release(entry);
   }
 
+  /** The facts registered with object `id` (what its handles carry as `meta`), or {} once released. */
+  metaOf(id: string): Readonly<Record<string, unknown>> {
+    return this.#objects.get(id)?.meta ?? {};
+  }
+
   /** The object registered as `id`, or undefined once released. */
   lookup(id: string): object | undefined {
     return this.#objects.get(id)?.target;
@@ -555,6 +478,7 @@ export class Host {
       id,
       authkey: this.#authkey.toString('hex'),
       meta: { ...entry.meta, ...meta, hostPid: process.pid },
+      reviver: reviverModuleOf(entry.kind),
     };
   }
 
@@ -564,7 +488,7 @@ export class Host {
    * that came back to its host). Returns a function that drops the reference at once
    * (idempotent).
    */
-  bind(owner: object, id: string, claim = false): () => void {
+  bind(owner: object, id: string, claim = false, onRelease?: () => void): () => void {
     const entry = this.#objects.get(id);
     if (!entry) throw new InvalidStateError(`Host.bind(): no object '${id}' on this host (it was released)`);
     if (claim) this.#claimLease(entry);
@@ -576,6 +500,7 @@ export class Host {
       finalizer.unregister(token);
       entry.local--;
       this.#maybeRelease(entry);
+      onRelease?.();
     };
     const token = {};
     finalizer.register(owner, release, token);
@@ -669,8 +594,7 @@ export class Host {
     if (server) {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }
-    this.#remove?.();
-    this.#unhookRemove?.();
+    this.#socketFile?.remove();
   }
 
   /**
@@ -826,6 +750,10 @@ export class Host {
       case 'cancel':
         conn.calls.get(m.id)?.abort(new CancelledError('the caller cancelled the call'));
         return;
+      case 'sync':
+        // Every earlier frame of this connection was handled (in order) before this one.
+        if (conn.open) conn.link.send({ type: 'result', id: m.id, value: undefined } satisfies FromHost);
+        return;
       case 'incref': {
         const entry = this.#objects.get(m.obj);
         if (!entry) return; // released already: the proxy's next call reports it
@@ -878,15 +806,50 @@ export class Host {
     };
   }
 
+  /**
+   * Call method `method` of object `id` from this very process, as a remote call would: the
+   * same checks (released object, exposed method), the same CallContext (connection 0),
+   * errors as they would come over the wire (multiproc's own keep their class, others become
+   * RemoteError), and with `copy`, arguments and result copied by structured clone (handles
+   * included) so that a caller cannot alias the hosted object's data. Src/remote/reference.ts
+   * calls it for a reference to an object of this process.
+   */
+  callLocal(id: string, method: string, args: unknown[], signal: AbortSignal | undefined, copy: boolean): Promise<unknown> {
+    try {
+      const entry = this.#objects.get(id);
+      if (!entry) throw this.#released(id);
+      const fn = this.#method(entry, method);
+      const input = copy ? copyValue(args) : args;
+      const result = entry.context ? fn.call(entry.target, this.localContext(signal), ...input) : fn.apply(entry.target, input);
+      if (isThenable(result)) return Promise.resolve(result).then((v) => (copy ? copyValue(v) : v), (err: unknown) => Promise.reject(asReceived(err)));
+      return Promise.resolve(copy ? copyValue(result) : result);
+    } catch (err) {
+      return Promise.reject(asReceived(err));
+    }
+  }
+
+  #released(id: string): Error {
+    return new InvalidStateError(`object '${id}' no longer exists on the host (pid ${process.pid}): every reference to it was dropped`);
+  }
+
+  /** The exposed method `method` of `entry`'s target; throws TypeError (MP_INVALID_ARG) otherwise. */
+  #method(entry: Entry, method: string): (...args: unknown[]) => unknown {
+    const fn = entry.exposed.has(method) ? (entry.target as Record<string, unknown>)[method] : undefined;
+    if (typeof fn !== 'function') throw invalidArg(`${entry.kind} '${entry.id}' has no exposed method '${method}'`);
+    return fn as (...args: unknown[]) => unknown;
+  }
+
   #dispatch(conn: Conn, m: Extract<ToHost, { type: 'call' }>): void {
     const entry = this.#objects.get(m.obj);
     if (!entry) {
-      this.#replyError(conn, m.id, new InvalidStateError(`object '${m.obj}' no longer exists on the host (pid ${process.pid}): every reference to it was dropped`));
+      this.#replyError(conn, m.id, this.#released(m.obj));
       return;
     }
-    const fn = entry.exposed.has(m.method) ? (entry.target as Record<string, unknown>)[m.method] : undefined;
-    if (typeof fn !== 'function') {
-      this.#replyError(conn, m.id, invalidArg(`${entry.kind} '${m.obj}' has no exposed method '${m.method}'`));
+    let fn: (...args: unknown[]) => unknown;
+    try {
+      fn = this.#method(entry, m.method);
+    } catch (err) {
+      this.#replyError(conn, m.id, err);
       return;
     }
     let result: unknown;
@@ -989,324 +952,3 @@ export function localHost(): Host {
   return local;
 }
 
-// ---------------------------------------------------------------------------------------
-// Proxy side
-
-/** Options of `HostClient.call()`. */
-export interface CallOptions {
-  /** Abandon the call: it rejects with CancelledError (cause: the signal's reason) and the host is told. */
-  signal?: AbortSignal;
-  /**
-   * Build the error the call rejects with when the host cannot be reached or the connection
-   * breaks. @default a QueueClosed saying the hosting process has exited
-   */
-  lost?: (message: string, cause: Error | undefined) => Error;
-  /** Receives a result that arrives after the call was abandoned (a lock granted too late). */
-  late?: (value: unknown) => void;
-  /** Turns every error the call rejects with into what the caller should see (saves a `.catch` layer). */
-  mapError?: (err: unknown, method: string) => Error;
-}
-
-interface Pending {
-  resolve: (value: unknown) => void;
-  reject: (err: Error) => void;
-  method: string;
-  mapError: CallOptions['mapError'];
-  lost: CallOptions['lost'];
-  late: CallOptions['late'];
-  abandoned: boolean;
-  cleanup: () => void;
-}
-
-/**
- * Something that holds messages back to send them together later: a queue's buffered puts,
- * its taskDone()s and acknowledgements (src/queue/queue.ts RemoteChannel). `sendDeferred()`
- * sends them now.
- *
- * Whatever this process sends to any host first sends every deferred message. So hosts see
- * what a process did in the order it did it: an item taken by get() is acknowledged before
- * an event.set() made after that get(), and the process the event wakes never finds the
- * item still counted in the queue (CPython's _TestQueue.test_put); an item put before the
- * set() is already in the queue. On one connection the order is then exact; across two
- * hosts the deferred bytes are in the kernel before the later message is written.
- * At exit, the 'buffers' hook (src/runtime.ts) sends everything deferred into the
- * connections, which the 'links' hook then writes.
- */
-export interface Deferred {
-  sendDeferred(): void;
-}
-
-const deferred = new Set<Deferred>();
-let sendingDeferred = false;
-
-/** `d` holds messages to send later: they leave before anything else this process sends. */
-export function defer(d: Deferred): void {
-  deferred.add(d);
-}
-
-/** `d` sent what it held by itself. */
-export function undefer(d: Deferred): void {
-  deferred.delete(d);
-}
-
-/** Send every deferred message now (re-entrant calls, from the senders themselves, return). */
-function sendAllDeferred(): void {
-  if (sendingDeferred || deferred.size === 0) return;
-  sendingDeferred = true;
-  try {
-    for (const d of deferred) {
-      deferred.delete(d);
-      d.sendDeferred();
-    }
-  } finally {
-    sendingDeferred = false;
-  }
-}
-
-onExit('buffers', sendAllDeferred);
-
-const CLIENTS_KEY = Symbol.for('multiproc.hostClients');
-// One connection per host per process, shared by every copy of this module.
-const clients = ((globalThis as Record<symbol, unknown>)[CLIENTS_KEY] ??= new Map()) as Map<string, HostClient>;
-
-/** A call that failed before it was sent: rejected with its error, mapped as the caller asked. */
-function failed(err: unknown, method: string, mapError: CallOptions['mapError']): Promise<never> {
-  return Promise.reject(mapError ? mapError(err, method) : err);
-}
-
-function defaultLost(message: string, cause: Error | undefined): Error {
-  return new QueueClosed(message, cause ? { cause } : undefined);
-}
-
-/**
- * The connection of this process to one host. Calls are pipelined (many in flight), replies
- * matched by id. The socket is ref'd only while a call awaits its reply.
- * Python: multiprocessing.managers.BaseProxy's connection (one per thread there).
- *
- * @example
- * const client = HostClient.for(handle.address, handle.authkey);
- * const n = await client.call(handle.id, 'qsize', []);
- */
-export class HostClient {
-  readonly #address: Address;
-  readonly #authkey: string | Buffer;
-  readonly #key: string;
-  readonly #hostPid: number | undefined;
-  readonly #pending = new Map<number, Pending>();
-  #link: Link | null = null;
-  #dead: Error | null = null;
-  #nextId = 1;
-  #live = 0; // pending calls not abandoned: decides ref/unref
-
-  private constructor(address: Address, authkey: string | Buffer, key: string, hostPid?: number) {
-    this.#address = address;
-    this.#authkey = authkey;
-    this.#key = key;
-    this.#hostPid = hostPid;
-  }
-
-  /**
-   * The client for the host at `address` (created on first use; a closed one is replaced).
-   * `authkey` is the hex string of a Handle or raw bytes.
-   */
-  static for(address: Address, authkey: string | Buffer, hostPid?: number): HostClient {
-    const keyHex = typeof authkey === 'string' ? authkey : authkey.toString('hex');
-    const key = `${addressKey(address)}|${keyHex}`;
-    let client = clients.get(key);
-    if (!client || client.#dead) {
-      client = new HostClient(address, typeof authkey === 'string' ? Buffer.from(authkey, 'hex') : authkey, key, hostPid);
-      clients.set(key, client);
-    }
-    return client;
-  }
-
-  /**
-   * Is this process connected (or connecting) to the host at `address` with `authkey`
-   * (hex)? A host revives handles only for such hosts and its own.
-   */
-  static isConnected(address: Address, authkey: string): boolean {
-    const client = clients.get(`${addressKey(address)}|${authkey}`);
-    return client !== undefined && !client.closed;
-  }
-
-  /** True once the connection broke; every later call rejects. */
-  get closed(): boolean {
-    return this.#dead !== null;
-  }
-
-  /** True once the handshake is done: frames sent now leave at once (and at exit). */
-  get open(): boolean {
-    return this.#link !== null && this.#link.open;
-  }
-
-  /**
-   * Resolves once the connection is open (connecting if needed); rejects with the `lost`
-   * error when it cannot be (the host is gone, a wrong authkey, a refusal).
-   */
-  whenOpen(lost: CallOptions['lost'] = defaultLost): Promise<void> {
-    if (this.#dead) return Promise.reject(this.#lostError(lost, this.#dead));
-    return this.#ensureLink().ready.then(undefined, (err: Error) => Promise.reject(this.#lostError(lost, this.#dead ?? err)));
-  }
-
-  /** The error a call would reject with now that the connection is closed, or null while it is not. */
-  failure(lost: CallOptions['lost'] = defaultLost): Error | null {
-    return this.#dead === null ? null : this.#lostError(lost, this.#dead);
-  }
-
-  /** Pid of the hosting process, once known. */
-  get hostPid(): number | undefined {
-    return this.#link?.peerPid ?? this.#hostPid;
-  }
-
-  /**
-   * Call `method` of object `obj` on the host. Resolves with its result; rejects with the
-   * error it threw (decoded: multiproc errors keep their class), CancelledError when
-   * `signal` fires, the `lost` error when the host is gone, SerializationError when an
-   * argument cannot be sent.
-   */
-  call(obj: string, method: string, args: unknown[], options: CallOptions = {}): Promise<unknown> {
-    const lost = options.lost ?? defaultLost;
-    const mapError = options.mapError;
-    if (this.#dead) return failed(this.#lostError(lost, this.#dead), method, mapError);
-    sendAllDeferred();
-    const signal = options.signal;
-    if (signal?.aborted) return failed(new CancelledError(`${method}() was cancelled`, { cause: signal.reason }), method, mapError);
-    const id = this.#nextId++;
-    try {
-      this.#sendCall(id, obj, method, args);
-    } catch (err) {
-      return failed(err, method, mapError);
-    }
-    return new Promise<unknown>((resolve, reject) => {
-      const pending: Pending = { resolve, reject, method, mapError, lost, late: options.late, abandoned: false, cleanup: noop };
-      if (signal) {
-        const onAbort = () => {
-          if (pending.abandoned) return;
-          pending.abandoned = true;
-          this.#setLive(-1);
-          this.#link?.send({ type: 'cancel', id } satisfies ToHost);
-          const err = new CancelledError(`${method}() was cancelled`, { cause: signal.reason });
-          reject(mapError ? mapError(err, method) : err);
-        };
-        signal.addEventListener('abort', onAbort, { once: true });
-        pending.cleanup = () => signal.removeEventListener('abort', onAbort);
-      }
-      this.#pending.set(id, pending);
-      this.#setLive(+1);
-    });
-  }
-
-  /** Call `method` without waiting for (or getting) a reply; failures are logged by the host. */
-  notify(obj: string, method: string, args: unknown[]): void {
-    if (this.#dead) return;
-    sendAllDeferred();
-    this.#sendCall(0, obj, method, args);
-  }
-
-  /** A 'call' frame (`id` 0: one-way). Handles in `args` are encoded; primitives skip that walk. Throws SerializationError. */
-  #sendCall(id: number, obj: string, method: string, args: unknown[]): void {
-    if (primitives(args)) {
-      this.#ensureLink().send({ type: 'call', id, obj, method, args } satisfies ToHost);
-      return;
-    }
-    const encoded = encodeHandles(args);
-    this.#ensureLink().send({ type: 'call', id, obj, method, args: encoded.value, handles: encoded.handles || undefined } satisfies ToHost);
-  }
-
-  /** This process holds one more reference to `obj` (claiming a transit lease when `claim`). */
-  incref(obj: string, claim: boolean): void {
-    if (this.#dead) return;
-    sendAllDeferred();
-    this.#ensureLink().send({ type: 'incref', obj, claim } satisfies ToHost);
-  }
-
-  /** This process drops one reference to `obj`. */
-  decref(obj: string): void {
-    if (this.#dead || !this.#link) return;
-    sendAllDeferred();
-    this.#link.send({ type: 'decref', obj } satisfies ToHost);
-  }
-
-  /** A handle of `obj` is being sent to another process: keep `obj` alive until it is claimed. */
-  lease(obj: string): void {
-    if (this.#dead) return;
-    sendAllDeferred();
-    this.#ensureLink().send({ type: 'lease', obj } satisfies ToHost);
-  }
-
-  /** Close the connection: pending calls reject with their `lost` error. */
-  close(): void {
-    this.#link?.close();
-  }
-
-  #setLive(delta: number): void {
-    const before = this.#live;
-    this.#live += delta;
-    if (before === 0 && this.#live > 0) this.#link?.ref();
-    else if (before > 0 && this.#live === 0) this.#link?.unref();
-  }
-
-  #ensureLink(): Link {
-    if (this.#link) return this.#link;
-    const link = connect(this.#address, this.#authkey, {
-      // Nothing waits on a fresh connection unless a call is pending (increfs go first).
-      unref: this.#live === 0,
-      onMessage: (m) => this.#onMessage(m as FromHost),
-      onClose: (err) => this.#onClose(err),
-    });
-    this.#link = link;
-    return link;
-  }
-
-  #onMessage(m: FromHost): void {
-    const pending = this.#pending.get(m.id);
-    if (!pending) return;
-    this.#pending.delete(m.id);
-    pending.cleanup();
-    switch (m.type) {
-      case 'result': {
-        const value = m.handles ? reviveHandles(m.value) : m.value;
-        if (pending.abandoned) pending.late?.(value);
-        else {
-          this.#setLive(-1);
-          pending.resolve(value);
-        }
-        return;
-      }
-      case 'error':
-        if (!pending.abandoned) {
-          this.#setLive(-1);
-          const err = decodeError(m.error);
-          pending.reject(pending.mapError ? pending.mapError(err, pending.method) : err);
-        }
-        return;
-      default: {
-        const never: never = m;
-        throw new Error(`unknown message type ${(never as { type: string }).type}`);
-      }
-    }
-  }
-
-  #lostError(lost: NonNullable<CallOptions['lost']>, cause: Error): Error {
-    // Neither is a lost host: its message says what happened and what to do.
-    if (cause instanceof AuthenticationError || cause instanceof HostBusyError) return cause;
-    const pid = this.hostPid;
-    const code = (cause as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' || code === 'ECONNREFUSED' ? 'is no longer running' : `closed the connection (${cause.message})`;
-    return lost(`the process hosting this object${pid ? ` (pid ${pid})` : ''} at ${formatAddress(this.#address)} ${why}`, cause);
-  }
-
-  #onClose(err: Error | null): void {
-    this.#dead = err ?? new Error('connection closed');
-    if (clients.get(this.#key) === this) clients.delete(this.#key);
-    const pending = [...this.#pending.values()];
-    this.#pending.clear();
-    this.#live = 0;
-    for (const p of pending) {
-      p.cleanup();
-      if (p.abandoned) continue;
-      const err = this.#lostError(p.lost ?? defaultLost, this.#dead);
-      p.reject(p.mapError ? p.mapError(err, p.method) : err);
-    }
-  }
-}

@@ -70,3 +70,8 @@ interface ExampleFetchResponse {
   json(): Promise<unknown>;
 }
 declare function fetch(input: string | URL, init?: { method?: string; headers?: Record<string, string>; signal?: AbortSignal }): Promise<ExampleFetchResponse>;
+
+declare module 'node:os' {
+  /** The 1, 5 and 15 minute load averages (runnable processes); [0, 0, 0] on Windows. */
+  export function loadavg(): number[];
+}

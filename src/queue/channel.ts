@@ -1,0 +1,379 @@
+// The queue itself, in the process that created it (host side): a Channel stores packed
+// items (src/queue/packing.ts), serves waiting consumers in arrival order, admits waiting
+// producers of a bounded queue, and tracks what each remote consumer holds but has not handed
+// to user code, so that a consumer that dies loses nothing. One direction of a Pipe is a
+// Channel too (`eof` / `broken` are the pipe's states). Other processes call its exposed
+// methods through the host (CallContext first); the creating process calls putLocal/getLocal.
+
+import { Deque } from '../deque.ts';
+import { Empty, Full, QueueClosed, TimeoutError } from '../errors.ts';
+import type { CallContext } from '../remote/host.ts';
+import { abortError, Waiter, type WaitOptions } from '../remote/waiter.ts';
+import { advance, itemBytes, packOne, PackWriter, readItem, takeFrom, type Packed, type Segment } from './packing.ts';
+
+const RESOLVED = Promise.resolve();
+const noop = (): void => {};
+
+/** Options of Channel.put / Channel.take, as they cross the wire. */
+export interface PutRequest {
+  /** Wait for room (bounded queue); false: reject with Full. @default true */
+  wait?: boolean;
+  timeout?: number;
+}
+export interface TakeRequest {
+  /** Items wanted (the host may give fewer, never more). */
+  max: number;
+  /** Items handed to user code since the last request: acknowledged first. */
+  ack?: number;
+  /** Wait for an item; false: return what is there, possibly nothing. */
+  wait: boolean;
+  timeout?: number;
+  /** Bytes wanted at most (one item always fits). @default 1 MiB */
+  budget?: number;
+}
+
+interface InFlight {
+  segs: Deque<Segment>;
+  count: number;
+}
+
+type Getter = { max: number; budget: number; conn: number; local: boolean; w: Waiter<Packed> };
+type Putter = { seg: Segment; conn: number; w: Waiter<number> };
+
+const DEFAULT_BUDGET = 1024 * 1024;
+/** Local puts between two event-loop turns (see putLocal). */
+const LOCAL_BURST = 2048;
+export const CHANNEL_METHODS = ['put', 'take', 'ack', 'giveBack', 'qsize', 'taskDone', 'join', 'poll'] as const;
+
+/**
+ * The queue itself, in the process that created it. Stores packed items; serves waiting
+ * consumers (local or remote) in arrival order, each a fair share; tracks what each remote
+ * consumer holds but has not taken, and requeues it at the front when that consumer's
+ * connection closes. Also one direction of a Pipe (`eof`/`broken` are the pipe's states).
+ */
+export class Channel {
+  readonly maxsize: number;
+  readonly #segs = new Deque<Segment>();
+  #count = 0; // items in #segs
+  readonly #tail = new PackWriter(64 * 1024); // local puts not yet moved into #segs
+  readonly #inflight = new Map<number, InFlight>();
+  #inflightCount = 0;
+  readonly #hooked = new Map<number, () => void>();
+  readonly #getters = new Set<Getter>();
+  readonly #putters = new Set<Putter>();
+  readonly #pollers = new Set<Waiter<boolean>>();
+  readonly #joiners = new Set<Waiter<void>>();
+  #unfinished = 0;
+  #serveQueued = false;
+  #burst = 0; // local puts since the last event-loop turn
+  /** No writer is left (a pipe end closed): once empty, takes reject with QueueClosed. */
+  #eof: string | null = null;
+  /** No reader is left (a pipe end closed): puts reject with QueueClosed. */
+  #broken: string | null = null;
+
+  constructor(maxsize: number) {
+    this.maxsize = maxsize;
+  }
+
+  /** Items put and not yet taken by user code anywhere (queued + prefetched by consumers). */
+  get size(): number {
+    return this.#count + this.#tail.count + this.#inflightCount;
+  }
+
+  get #available(): number {
+    return this.#count + this.#tail.count;
+  }
+
+  #hasRoom(): boolean {
+    return this.maxsize <= 0 || this.size < this.maxsize;
+  }
+
+  #seal(): void {
+    if (this.#tail.count > 0) {
+      const seg = this.#tail.take();
+      this.#segs.push(seg);
+      this.#count += seg.count;
+    }
+  }
+
+  #accept(seg: Segment): number {
+    if (seg.count <= 0) return 0;
+    this.#seal(); // local puts made earlier stay ahead of this batch
+    this.#segs.push(seg);
+    this.#count += seg.count;
+    this.#unfinished += seg.count;
+    return seg.count;
+  }
+
+  #take(n: number, budget: number): Packed {
+    if (this.#count < n) this.#seal();
+    const batch = takeFrom(this.#segs, n, budget);
+    this.#count -= batch.count;
+    return batch;
+  }
+
+  #hook(ctx: CallContext): void {
+    if (ctx.connection === 0 || this.#hooked.has(ctx.connection)) return;
+    const conn = ctx.connection;
+    this.#hooked.set(conn, ctx.onClose(() => this.#connectionClosed(conn)));
+  }
+
+  #record(conn: number, batch: Packed): void {
+    let f = this.#inflight.get(conn);
+    if (!f) this.#inflight.set(conn, (f = { segs: new Deque(), count: 0 }));
+    f.segs.push({ buf: batch.data, pos: 0, end: batch.data.length, count: batch.count });
+    f.count += batch.count;
+    this.#inflightCount += batch.count;
+  }
+
+  #ack(conn: number, n: number): void {
+    const f = this.#inflight.get(conn);
+    if (!f || n <= 0) return;
+    n = Math.min(n, f.count);
+    f.count -= n;
+    this.#inflightCount -= n;
+    while (n > 0) {
+      const seg = f.segs.peek()!;
+      const k = Math.min(n, seg.count);
+      advance(seg, k);
+      if (seg.count === 0) f.segs.shift();
+      n -= k;
+    }
+    if (this.maxsize > 0) this.#serve();
+  }
+
+  /** Put back `n` in-flight items of `conn` (the oldest first after the acked ones) at the front. */
+  #requeue(conn: number, n: number): void {
+    const f = this.#inflight.get(conn);
+    if (!f || n <= 0) return;
+    n = Math.min(n, f.count);
+    const back = takeFrom(f.segs, n, Infinity);
+    f.count -= back.count;
+    this.#inflightCount -= back.count;
+    if (back.count > 0) {
+      this.#segs.unshift({ buf: back.data, pos: 0, end: back.data.length, count: back.count });
+      this.#count += back.count;
+    }
+    this.#serve();
+  }
+
+  #connectionClosed(conn: number): void {
+    this.#hooked.delete(conn);
+    const f = this.#inflight.get(conn);
+    if (f) {
+      this.#requeue(conn, f.count);
+      this.#inflight.delete(conn);
+    }
+  }
+
+  /** Serve waiting consumers, then admit waiting producers, then wake pollers. */
+  #serve(): void {
+    this.#serveQueued = false;
+    while (this.#getters.size > 0 && this.#available > 0) {
+      const g = this.#getters.values().next().value!;
+      this.#getters.delete(g);
+      // A fair share: with several consumers waiting, one does not take everything.
+      const share = Math.max(1, Math.ceil(this.#available / (this.#getters.size + 1)));
+      const batch = this.#take(Math.min(g.max, share), g.budget);
+      if (!g.local) this.#record(g.conn, batch);
+      g.w.resolve(batch);
+    }
+    if (this.maxsize > 0) {
+      while (this.#putters.size > 0 && this.#hasRoom()) {
+        const p = this.#putters.values().next().value!;
+        this.#putters.delete(p);
+        p.w.resolve(this.#accept(p.seg));
+      }
+      if (this.#getters.size > 0 && this.#available > 0) return this.#serve();
+    }
+    if (this.#eof !== null && this.#available === 0) {
+      for (const g of [...this.#getters]) g.w.reject(new QueueClosed(this.#eof));
+    }
+    if (this.#pollers.size > 0 && (this.#available > 0 || this.#eof !== null)) {
+      for (const p of [...this.#pollers]) p.resolve(true);
+    }
+    if (this.#unfinished === 0 && this.#joiners.size > 0) {
+      for (const j of [...this.#joiners]) j.resolve();
+    }
+  }
+
+  /**
+   * Local puts come one item at a time: wake consumers at once when one is local or a
+   * good batch has piled up, otherwise once per event-loop turn, so a remote consumer gets
+   * one reply per batch rather than per item.
+   */
+  #serveSoon(): void {
+    if (this.#getters.size === 0 && this.#pollers.size === 0) return;
+    const first = this.#getters.values().next().value;
+    if ((first && first.local) || this.#tail.count >= 64 || this.#tail.bytes >= 65536 || this.#pollers.size > 0) {
+      this.#serve();
+    } else if (!this.#serveQueued) {
+      this.#serveQueued = true;
+      setImmediate(() => this.#serveQueued && this.#serve());
+    }
+  }
+
+  // -- remote methods (exposed; each receives the caller's CallContext first) --
+
+  /** Add packed items; resolves with the number accepted. Bounded: waits for room. */
+  put(ctx: CallContext, data: Buffer, count: number, request: PutRequest = {}): number | Promise<number> {
+    if (this.#broken !== null) throw new QueueClosed(this.#broken);
+    const seg: Segment = { buf: data, pos: 0, end: data.length, count };
+    if (this.#hasRoom() && this.#putters.size === 0) {
+      const n = this.#accept(seg);
+      this.#serve();
+      return n;
+    }
+    if (request.wait === false) throw new Full();
+    return new Promise<number>((resolve, reject) => {
+      const p: Putter = { seg, conn: ctx.connection, w: new Waiter(resolve, reject, () => this.#putters.delete(p)) };
+      this.#putters.add(p);
+      p.w.arm({ timeout: request.timeout, signal: ctx.signal, hold: ctx.keepAlive }, () => p.w.reject(new TimeoutError(`put() timed out after ${request.timeout} ms: the queue stayed full`, { timeout: request.timeout })), 'put()');
+    });
+  }
+
+  /** Hand out up to `max` items (acknowledging `ack` first); waits for one when `wait`. */
+  take(ctx: CallContext, request: TakeRequest): Packed | Promise<Packed> {
+    if (request.ack) this.#ack(ctx.connection, request.ack);
+    const budget = request.budget ?? DEFAULT_BUDGET;
+    const max = Math.max(1, Math.floor(request.max));
+    if (this.#available > 0 && this.#getters.size === 0) {
+      const batch = this.#take(max, budget);
+      if (ctx.connection !== 0) {
+        this.#hook(ctx);
+        this.#record(ctx.connection, batch);
+      }
+      if (this.maxsize > 0) this.#serve();
+      return batch;
+    }
+    if (this.#eof !== null && this.#available === 0) throw new QueueClosed(this.#eof);
+    if (!request.wait) return { data: Buffer.alloc(0), count: 0 };
+    if (request.timeout === 0) throw new TimeoutError('get() timed out after 0 ms: the queue stayed empty', { timeout: 0 });
+    if (ctx.connection !== 0) this.#hook(ctx);
+    return new Promise<Packed>((resolve, reject) => {
+      const g: Getter = { max, budget, conn: ctx.connection, local: ctx.connection === 0, w: new Waiter(resolve, reject, () => this.#getters.delete(g)) };
+      this.#getters.add(g);
+      g.w.arm({ timeout: request.timeout, signal: ctx.signal, hold: ctx.keepAlive }, () => g.w.reject(new TimeoutError(`get() timed out after ${request.timeout} ms: the queue stayed empty`, { timeout: request.timeout })), 'get()');
+    });
+  }
+
+  /** `n` more delivered items were handed to user code. */
+  ack(ctx: CallContext, n: number): void {
+    this.#ack(ctx.connection, n);
+  }
+
+  /** Acknowledge `ack` items, then put the next `back` delivered items back at the front. */
+  giveBack(ctx: CallContext, ack: number, back: number): void {
+    this.#ack(ctx.connection, ack);
+    this.#requeue(ctx.connection, back);
+  }
+
+  qsize(_ctx: CallContext): number {
+    return this.size;
+  }
+
+  /** Mark up to `n` tasks done; returns how many were outstanding (the rest were too many). */
+  taskDone(_ctx: CallContext, n: number): number {
+    const applied = Math.min(n, this.#unfinished);
+    this.#unfinished -= applied;
+    if (this.#unfinished === 0) this.#serve();
+    return applied;
+  }
+
+  join(ctx: CallContext): void | Promise<void> {
+    if (this.#unfinished === 0) return;
+    return new Promise<void>((resolve, reject) => {
+      const w: Waiter<void> = new Waiter(resolve, reject, () => this.#joiners.delete(w));
+      this.#joiners.add(w);
+      w.arm({ signal: ctx.signal, hold: ctx.keepAlive }, noop, 'join()');
+    });
+  }
+
+  /** True when an item is there (or the pipe hit EOF); waits up to `timeout` ms for one. */
+  poll(ctx: CallContext, timeout?: number): boolean | Promise<boolean> {
+    if (this.#available > 0 || this.#eof !== null) return true;
+    if (timeout === 0) return false;
+    return new Promise<boolean>((resolve, reject) => {
+      const w: Waiter<boolean> = new Waiter(resolve, reject, () => this.#pollers.delete(w));
+      this.#pollers.add(w);
+      w.arm({ timeout: timeout ?? undefined, signal: ctx.signal, hold: ctx.keepAlive }, () => w.resolve(false), 'poll()');
+    });
+  }
+
+  // -- local methods (the creating process) --
+
+  /** Put one item from this process. Throws SerializationError, QueueClosed, Full. */
+  putLocal(item: unknown, wait: boolean, options: WaitOptions, what: string, hold?: () => () => void): Promise<void> {
+    if (this.#broken !== null) return Promise.reject(new QueueClosed(this.#broken));
+    if (this.#hasRoom() && this.#putters.size === 0) {
+      this.#tail.write(item, what);
+      this.#unfinished++;
+      this.#serveSoon();
+      // A producer looping on `await put()` here only runs microtasks: without an
+      // event-loop turn now and then, consumers in other processes would not even be
+      // heard until it stops.
+      if (++this.#burst >= LOCAL_BURST) {
+        this.#burst = 0;
+        return new Promise<void>((resolve) => setImmediate(resolve));
+      }
+      return RESOLVED;
+    }
+    const seg = packOne(item, what);
+    if (!wait) return Promise.reject(new Full());
+    return new Promise<void>((resolve, reject) => {
+      const p: Putter = { seg, conn: 0, w: new Waiter(() => resolve(), reject, () => this.#putters.delete(p)) };
+      this.#putters.add(p);
+      p.w.arm({ timeout: options.timeout, signal: options.signal, hold }, () => p.w.reject(new TimeoutError(`${what} timed out after ${options.timeout} ms: the queue stayed full`, { timeout: options.timeout })), what);
+    });
+  }
+
+  /** Get one item in this process. Rejects Empty, TimeoutError, CancelledError, QueueClosed (EOF). */
+  getLocal(wait: boolean, options: WaitOptions, what: string, hold?: () => () => void): Promise<unknown> {
+    if (this.#available > 0 && this.#getters.size === 0) {
+      // Decode straight from the front segment: no batch, no buffer view.
+      if (this.#count === 0) this.#seal();
+      const seg = this.#segs.peek()!;
+      const at = seg.pos;
+      seg.pos += itemBytes(seg.buf, at);
+      if (--seg.count === 0) this.#segs.shift();
+      this.#count--;
+      if (this.maxsize > 0) this.#serve();
+      return Promise.resolve(readItem(seg.buf, at));
+    }
+    if (this.#eof !== null && this.#available === 0) return Promise.reject(new QueueClosed(this.#eof));
+    if (!wait) return Promise.reject(new Empty());
+    if (options.signal?.aborted) return Promise.reject(abortError(options.signal, what));
+    return new Promise<Packed>((resolve, reject) => {
+      const g: Getter = { max: 1, budget: Infinity, conn: 0, local: true, w: new Waiter(resolve, reject, () => this.#getters.delete(g)) };
+      this.#getters.add(g);
+      g.w.arm({ timeout: options.timeout, signal: options.signal, hold }, () => g.w.reject(new TimeoutError(`${what} timed out after ${options.timeout} ms: the queue stayed empty`, { timeout: options.timeout })), what);
+    }).then((batch) => readItem(batch.data, 0));
+  }
+
+  // -- pipe states --
+
+  /** No writer is left: consumers drain what is there, then get QueueClosed(`message`). */
+  endOfFile(message: string): void {
+    if (this.#eof !== null) return;
+    this.#eof = message;
+    this.#serve();
+  }
+
+  /** No reader is left: drop the items, and puts fail with QueueClosed(`message`). */
+  breakReader(message: string): void {
+    if (this.#broken !== null) return;
+    this.#broken = message;
+    this.#segs.clear();
+    this.#count = 0;
+    this.#tail.take();
+    for (const p of [...this.#putters]) p.w.reject(new QueueClosed(message));
+  }
+
+  /** Forget everything (the queue was released). */
+  dispose(): void {
+    for (const unhook of this.#hooked.values()) unhook();
+    this.#hooked.clear();
+    this.breakReader('the queue was released');
+  }
+}
+

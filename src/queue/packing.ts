@@ -1,0 +1,223 @@
+// Queue items as bytes. Runs on every side: producers pack, the host moves byte ranges without
+// decoding them, consumers unpack.
+//
+// Items are serialized once, when they are put (so a value that cannot cross fails at the
+// call, and a later mutation does not change what was queued, as with Python's pickling).
+// item := u32le byteLength, value (src/remote/codec.ts: plain data written directly, anything
+// else through v8.serialize, i.e. structured clone). A Segment is a run of items in one
+// buffer; a take hands a run over as Packed bytes.
+
+import { serialize } from 'node:v8';
+import type { Deque } from '../deque.ts';
+import { InvalidStateError, SerializationError } from '../errors.ts';
+import { decodeValue, Encoder, NeedsRevive, T_NUM } from '../remote/codec.ts';
+import { encodeHandles, reviveHandlesSoon } from '../remote/handle.ts';
+import { DEFAULT_MAX_FRAME } from '../remote/link.ts';
+
+/** Largest packed item: one must fit in a frame with room for the message around it. */
+export const MAX_ITEM = DEFAULT_MAX_FRAME - 64 * 1024;
+
+/** A run of packed items: `count` items in `buf[pos, end)`. `pos`/`count` advance as items leave. */
+export interface Segment {
+  buf: Buffer;
+  pos: number;
+  end: number;
+  count: number;
+}
+
+/** Packed items handed over in one reply (a take's result). */
+export interface Packed {
+  data: Buffer;
+  count: number;
+}
+
+/** Bytes of the item starting at `pos` (header included). */
+export function itemBytes(buf: Buffer, pos: number): number {
+  return 4 + buf.readUInt32LE(pos);
+}
+
+/**
+ * Decode the item starting at `pos`. An item holding handles of a kind whose reviver this
+ * process has not loaded yet (a manager proxy sent through a queue to a child that never
+ * saw one) comes back as a promise, resolved once the reviver's module is loaded.
+ */
+export function readItem(buf: Buffer, pos: number): unknown {
+  const value = decodeValue(buf, pos + 4, pos + 4 + buf.readUInt32LE(pos));
+  return value instanceof NeedsRevive ? reviveHandlesSoon(value.value) : value;
+}
+
+/**
+ * Appends packed items to a growing buffer. Bytes already handed out by `take()` are never
+ * written again (growth allocates a new buffer), so a taken segment stays valid while it is
+ * queued, in flight or being sent.
+ */
+export class PackWriter extends Encoder {
+  #busy = false;
+  #count = 0;
+  #lastRel = 0; // where the last item written starts, relative to start
+
+  /** @param capacity Smallest buffer to allocate: about the bytes one batch holds. */
+  constructor(capacity = 4096) {
+    super(capacity);
+  }
+
+  #tooBig(rel: number, what: string): void {
+    const size = this.end - (this.start + rel);
+    if (size <= MAX_ITEM) return;
+    this.end = this.start + rel;
+    throw new SerializationError(`${what}: the item takes ${size} bytes serialized, more than the ${MAX_ITEM}-byte limit of one message (64 MiB frames); send it in parts`, { argIndex: 0 });
+  }
+
+  /** Items written since the last take(). */
+  get count(): number {
+    return this.#count;
+  }
+
+  /** Bytes written since the last take(). */
+  get bytes(): number {
+    return this.end - this.start;
+  }
+
+  #v8(item: unknown, what: string): void {
+    let body: Buffer;
+    let handles = false;
+    try {
+      const encoded = encodeHandles(item);
+      handles = encoded.handles;
+      body = serialize(encoded.value);
+    } catch (err) {
+      throw new SerializationError(
+        `${what}: the item cannot be sent to another process (${(err as Error).message}). ` +
+          'Queue items cross by structured clone: plain data, Map, Set, Date, typed arrays, Buffers, Errors, or multiproc handles; not functions, symbols, sockets or class instances with private state.',
+        { argIndex: 0, cause: err },
+      );
+    }
+    this.v8(body, handles);
+  }
+
+  /** Write `item` in tree form, else in v8 form, after its header at `rel`; on failure rewind. */
+  #item(item: unknown, rel: number, what: string): void {
+    let ok = false;
+    try {
+      ok = this.tree(item);
+    } catch (err) {
+      // A getter threw while the item was read: the caller's error to see.
+      this.end = this.start + rel;
+      throw new SerializationError(`${what}: reading the item failed (${(err as Error).message})`, { argIndex: 0, cause: err });
+    }
+    if (ok) return;
+    this.end = this.start + rel + 4;
+    try {
+      this.#v8(item, what);
+    } catch (err) {
+      this.end = this.start + rel;
+      throw err;
+    }
+  }
+
+  /**
+   * Append one item. Throws SerializationError when it cannot cross a process boundary
+   * (`what` names the call, for the message). Nothing is written then.
+   */
+  write(item: unknown, what: string): void {
+    if (this.#busy) {
+      // A getter of the item being written put() to this same queue: its bytes would land
+      // inside the outer item's.
+      throw new InvalidStateError(`${what} was called from a getter of an item that is being put on the same queue; put the inner item after the outer put() returns`);
+    }
+    if (typeof item === 'number') {
+      // The common case (and the benchmark's), without the general path's bookkeeping.
+      this.ensure(13);
+      const at = this.end;
+      this.#lastRel = at - this.start;
+      this.buf.writeUInt32LE(9, at);
+      this.buf[at + 4] = T_NUM;
+      this.buf.writeDoubleLE(item, at + 5);
+      this.end = at + 13;
+      this.#count++;
+      return;
+    }
+    // Offsets relative to start survive ensure() moving the run to a bigger buffer.
+    const rel = this.end - this.start;
+    this.ensure(4);
+    this.end += 4;
+    this.#busy = true;
+    try {
+      this.#item(item, rel, what);
+    } finally {
+      this.#busy = false;
+    }
+    this.#tooBig(rel, what);
+    this.#lastRel = rel;
+    const at = this.start + rel;
+    this.buf.writeUInt32LE(this.end - at - 4, at);
+    this.#count++;
+  }
+
+  /**
+   * The items written since the last take(), as a segment; the writer starts a new run.
+   * `exceptLast`: leave the last item written in the writer (it starts the next run).
+   */
+  take(exceptLast = false): Segment {
+    const end = exceptLast ? this.start + this.#lastRel : this.end;
+    const count = exceptLast ? this.#count - 1 : this.#count;
+    const seg: Segment = { buf: this.buf, pos: this.start, end, count };
+    this.start = end;
+    this.#count -= count;
+    this.#lastRel = 0;
+    return seg;
+  }
+}
+
+/** Pack one item on its own. Throws SerializationError. */
+export function packOne(item: unknown, what: string): Segment {
+  const w = new PackWriter(64);
+  w.write(item, what);
+  return w.take();
+}
+
+/** Drop `n` items from the front of `seg`; returns the bytes they occupied. */
+export function advance(seg: Segment, n: number): void {
+  let p = seg.pos;
+  for (let i = 0; i < n; i++) p += itemBytes(seg.buf, p);
+  seg.pos = p;
+  seg.count -= n;
+}
+
+
+/** Take up to `n` items (at least one, at most ~`budget` bytes) from the front of `segs`. */
+export function takeFrom(segs: Deque<Segment>, n: number, budget: number): Packed {
+  const parts: Array<[Buffer, number, number]> = [];
+  let taken = 0;
+  let bytes = 0;
+  while (taken < n) {
+    const seg = segs.peek();
+    if (!seg) break;
+    const start = seg.pos;
+    let p = seg.pos;
+    let k = 0;
+    while (k < seg.count && taken + k < n) {
+      const size = itemBytes(seg.buf, p);
+      if (bytes + size > budget && taken + k > 0) break;
+      p += size;
+      bytes += size;
+      k++;
+    }
+    if (k === 0) break;
+    parts.push([seg.buf, start, p]);
+    seg.pos = p;
+    seg.count -= k;
+    taken += k;
+    if (seg.count === 0) segs.shift();
+    if (bytes >= budget) break;
+  }
+  if (parts.length === 1) return { data: parts[0]![0].subarray(parts[0]![1], parts[0]![2]), count: taken };
+  const data = Buffer.allocUnsafe(bytes);
+  let o = 0;
+  for (const [buf, s, e] of parts) {
+    buf.copy(data, o, s, e);
+    o += e - s;
+  }
+  return { data, count: taken };
+}
+

@@ -1,0 +1,147 @@
+// Frames on a socket: a 4-byte big-endian length, then that many bytes. Runs on every side
+// (src/remote/link.ts reads and writes them). The length is checked against a cap before
+// anything is buffered, and a large frame's buffer grows with the bytes that actually arrive
+// (not with the length its header claims), so a peer cannot make us allocate without limit
+// or hold memory it never sent. Imports nothing of the library.
+
+/** A frame at least this large, arriving in pieces, is assembled in place (one copy). */
+const BIG_FRAME = 64 * 1024;
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * A frame-length violation or undecodable frame. Closes the link it arrived on only.
+ * Internal: never reaches users (a proxy sees its pending calls fail with a closed error).
+ */
+export class FrameError extends Error {}
+
+/**
+ * Reassembles frames from socket chunks without quadratic copying: chunks are kept in a
+ * list and each frame is copied at most once (not at all when it lies inside one chunk).
+ * A large frame that arrives in pieces is copied into its own buffer as the pieces come;
+ * that buffer starts small and doubles as bytes arrive (up to the frame's length), so the
+ * memory a frame holds follows what the peer sent, not what its header claims: a 4-byte
+ * header announcing 60 MiB costs 64 KiB until the bytes come. Doubling keeps the copying
+ * linear (each byte is moved at most about twice more).
+ * Throws FrameError (from next()) for a frame over the cap; a frame of length 0 is returned
+ * as an empty Buffer, for the caller to judge.
+ */
+export class FrameReader {
+  readonly #chunks: Buffer[] = [];
+  #head = 0; // read offset inside #chunks[0]
+  #bytes = 0; // unread bytes over all chunks
+  #need = -1; // body length of the frame being read, -1 while reading its header
+  #body: Buffer | null = null; // a big frame being assembled: [0, #filled) holds its bytes so far
+  #filled = 0;
+  max: number;
+
+  constructor(max: number) {
+    this.max = max;
+  }
+
+  /** True when nothing is buffered (no partial frame). */
+  get empty(): boolean {
+    return this.#bytes === 0 && this.#need < 0;
+  }
+
+  /**
+   * Add bytes. `transient`: `chunk` is reused by the caller after this returns, so what is
+   * kept must be copied.
+   */
+  push(chunk: Buffer, transient = false): void {
+    if (chunk.length === 0) return;
+    let body = this.#body;
+    if (body !== null) {
+      const count = Math.min(chunk.length, this.#need - this.#filled);
+      if (this.#filled + count > body.length) {
+        // Grow geometrically, never past the frame's length.
+        const grown = Buffer.allocUnsafe(Math.min(this.#need, Math.max(body.length * 2, this.#filled + count)));
+        body.copy(grown, 0, 0, this.#filled);
+        this.#body = body = grown;
+      }
+      chunk.copy(body, this.#filled, 0, count);
+      this.#filled += count;
+      if (count === chunk.length) return;
+      chunk = chunk.subarray(count);
+    }
+    if (transient) chunk = Buffer.from(chunk);
+    this.#chunks.push(chunk);
+    this.#bytes += chunk.length;
+  }
+
+  /** The next complete frame, or null. Throws FrameError for an oversized frame. */
+  next(): Buffer | null {
+    if (this.#body !== null) {
+      // Once full, the body's capacity equals the frame length (growth stops there).
+      if (this.#filled < this.#need) return null;
+      const out = this.#body;
+      this.#body = null;
+      this.#need = -1;
+      return out;
+    }
+    if (this.#need < 0) {
+      if (this.#bytes < 4) return null;
+      const header = this.#take(4);
+      const length = header.readUInt32BE(0);
+      if (length > this.max) throw new FrameError(`frame of ${length} bytes exceeds the ${this.max}-byte cap`);
+      this.#need = length;
+    }
+    if (this.#bytes < this.#need) {
+      if (this.#need >= BIG_FRAME) {
+        // Assemble it in its own buffer: later chunks are copied straight into it. Sized by
+        // what has arrived, not by #need (see the class comment).
+        const have = this.#bytes;
+        const body = Buffer.allocUnsafe(Math.min(this.#need, Math.max(BIG_FRAME, have * 2)));
+        if (have > 0) this.#take(have).copy(body, 0);
+        this.#body = body;
+        this.#filled = have;
+      }
+      return null;
+    }
+    const frame = this.#take(this.#need);
+    this.#need = -1;
+    return frame;
+  }
+
+  #take(n: number): Buffer {
+    // A frame of length 0: there may be no chunk left at all (its header came in pieces).
+    if (n === 0) return EMPTY;
+    this.#bytes -= n;
+    const first = this.#chunks[0]!;
+    if (first.length - this.#head >= n) {
+      const out = first.subarray(this.#head, this.#head + n);
+      this.#head += n;
+      if (this.#head === first.length) {
+        this.#chunks.shift();
+        this.#head = 0;
+      }
+      return out;
+    }
+    const out = Buffer.allocUnsafe(n);
+    let filled = 0;
+    let used = 0;
+    while (filled < n) {
+      const chunk = this.#chunks[used]!;
+      const start = used === 0 ? this.#head : 0;
+      const count = Math.min(chunk.length - start, n - filled);
+      chunk.copy(out, filled, start, start + count);
+      filled += count;
+      if (start + count === chunk.length) {
+        used++;
+        this.#head = 0;
+      } else {
+        this.#head = start + count;
+      }
+    }
+    this.#chunks.splice(0, used);
+    return out;
+  }
+}
+
+/** `body` with its 4-byte big-endian length in front: one frame on the wire. */
+export function frame(body: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(body.length + 4);
+  out.writeUInt32BE(body.length, 0);
+  body.copy(out, 4);
+  return out;
+}
+
