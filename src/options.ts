@@ -1,6 +1,6 @@
-// Option validation shared by every face, and the one timer every user-supplied delay goes
-// through. Runs on every side (parent, child, host, manager server): it imports only
-// src/errors.ts and Node built-ins, so any module of the library may use it.
+// Option validation shared by every face (timeouts, signals, counts), and the one timer every
+// user-supplied delay goes through. Runs on every side (parent, child, host, manager server): it imports only
+// src/errors.ts and src/util.ts, so any module of the library may use it.
 //
 // Timeout rules, the same for every call that waits (and for a host serving a wait that
 // crossed the wire):
@@ -10,22 +10,22 @@
 //   NaN                         RangeError, code MP_INVALID_ARG
 //   anything else               TypeError, code MP_INVALID_ARG
 //
+// Count rules (processes, maxTasksPerChild, chunksize), the same for every option that counts:
+//   undefined, null             not given: the option's default
+//   an integer >= 1             that many
+//   any other number            RangeError, code MP_INVALID_ARG (0, -1, 1.5, NaN, Infinity)
+//   anything else               TypeError, code MP_INVALID_ARG
+//
 // Node clamps a timer delay above 2**31-1 ms (about 24.8 days) to 1 ms and prints a
 // TimeoutOverflowWarning, so a plain setTimeout(fn, 2**31) fires at once. setLongTimeout
 // re-arms in steps of at most 2**31-1 ms instead; nothing else in the library may pass a
 // user-controlled delay to setTimeout.
 
 import { invalidArg, invalidRange } from './errors.ts';
+import { describe } from './util.ts';
 
 /** The longest delay Node's setTimeout honours (2**31-1 ms); a longer one fires after 1 ms. */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
-
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (typeof value === 'string') return `the string ${JSON.stringify(value)}`;
-  if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean') return `${typeof value} ${String(value)}`;
-  return `a value of type ${typeof value}`;
-}
 
 /**
  * Validate a timeout in milliseconds. Returns the delay to wait (>= 0), or undefined for no
@@ -47,6 +47,51 @@ export function checkSignal(value: unknown, what: string): AbortSignal | undefin
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'object' || typeof (value as AbortSignal).aborted !== 'boolean') throw invalidArg(`${what}: signal must be an AbortSignal`);
   return value as AbortSignal;
+}
+
+/**
+ * Validate `{ signal, timeout }` (the options of every call that can wait) and return them
+ * normalized: the signal or undefined, the timeout as checkTimeout returns it. Throws
+ * TypeError/RangeError (MP_INVALID_ARG) for options that are not an object, a signal that is
+ * not an AbortSignal, or a bad timeout.
+ */
+export function checkCallOptions(opts: { signal?: unknown; timeout?: unknown } | undefined, what: string): { signal: AbortSignal | undefined; timeout: number | undefined } {
+  if (opts === undefined) return { signal: undefined, timeout: undefined };
+  if (typeof opts !== 'object' || opts === null) throw invalidArg(`${what}: options must be an object, got ${describe(opts)}`);
+  const signal = checkSignal(opts.signal, what);
+  // Listened to, not only read: a look-alike without addEventListener is refused here rather
+  // than failing later inside the call.
+  if (signal !== undefined && typeof signal.addEventListener !== 'function') throw invalidArg(`${what}: signal must be an AbortSignal`);
+  return { signal, timeout: checkTimeout(opts.timeout, what) };
+}
+
+/**
+ * Validate a count (see the rules above): returns the integer, or undefined when not given.
+ * `name` is how the message calls it: "chunksize", "the number of processes".
+ */
+export function checkCount(value: unknown, what: string, name: string, hint = ''): number | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'number') throw invalidArg(`${what}: ${name} must be an integer >= 1${hint}, got ${describe(value)}`);
+  if (!Number.isInteger(value) || value < 1) throw invalidRange(`${what}: ${name} must be an integer >= 1${hint}, got ${describe(value)}`);
+  return value;
+}
+
+/** Items per task of a map (`{ chunksize }`); undefined when not given (the call's default). */
+export function checkChunksize(value: unknown, what: string): number | undefined {
+  return checkCount(value, what, 'chunksize');
+}
+
+/** Worker processes of a pool (`processes`, `maxWorkers`); undefined when not given (cpuCount()). */
+export function checkProcesses(value: unknown, what: string): number | undefined {
+  return checkCount(value, what, 'the number of processes');
+}
+
+/**
+ * Tasks a worker runs before it is replaced (`maxTasksPerChild`); undefined when not given
+ * (no limit). 0 is refused like any count below 1: "no limit" is said by leaving it out.
+ */
+export function checkMaxTasksPerChild(value: unknown, what: string): number | undefined {
+  return checkCount(value, what, 'maxTasksPerChild', ' (or undefined for no limit)');
 }
 
 /** A timer from setLongTimeout. */

@@ -16,7 +16,7 @@ import {
   TimeoutError,
 } from '../src/index.ts';
 import { Barrier } from '../src/queue/index.ts';
-import { AsyncResult, Pool, processMap } from '../src/process/index.ts';
+import { AsyncResult, Pool, ProcessPoolExecutor, processMap } from '../src/process/index.ts';
 import type { ProgressStream } from '../src/process/progress.ts';
 import { assert, disposeAllAndCheckLeaks, rejection, rememberPid, track, withinMs } from './helpers.ts';
 
@@ -109,6 +109,21 @@ test('bad arguments reject with MP_INVALID_ARG errors', async () => {
   assert.throws(() => new Pool(0), (e: unknown) => isInvalid(e) && e instanceof RangeError);
   assert.throws(() => new Pool({ maxTasksPerChild: 1.5 }), isInvalid);
   assert.throws(() => new Pool({ initializer: table.initTable, initargs: [[['a', () => 1]]] as never }), (e: unknown) => e instanceof SerializationError);
+});
+
+test('maxTasksPerChild: 0 is refused as the message says (>= 1), by Pool and ProcessPoolExecutor (issue 14)', async () => {
+  const isRange = (e: unknown) => e instanceof RangeError && (e as { code?: string }).code === 'MP_INVALID_ARG' && /maxTasksPerChild must be an integer >= 1/.test(e.message);
+  const made: { [Symbol.asyncDispose](): Promise<void> }[] = [];
+  const attempt = (make: () => { [Symbol.asyncDispose](): Promise<void> }) => () => {
+    // Before the fix the constructor accepted 0 and started workers: dispose them too.
+    made.push(track(make()));
+  };
+  assert.throws(attempt(() => new Pool({ processes: 1, maxTasksPerChild: 0 })), isRange, 'Pool accepted maxTasksPerChild: 0');
+  assert.throws(attempt(() => new ProcessPoolExecutor({ maxWorkers: 1, maxTasksPerChild: 0 })), isRange, 'ProcessPoolExecutor accepted maxTasksPerChild: 0');
+  assert.is(made.length, 0);
+  // Leaving it out (or null, Python's None) still means no limit.
+  const pool = track(new Pool({ processes: 1, maxTasksPerChild: null as unknown as undefined }));
+  assert.equal(await withinMs(pool.map(math.square, [1, 2, 3]), T, 'map with maxTasksPerChild null'), [1, 4, 9]);
 });
 
 test('the initializer runs once per worker and tasks see its state', async () => {

@@ -15,7 +15,7 @@ import { randomBytes } from 'node:crypto';
 import { InvalidStateError, invalidArg, ManagerError } from '../errors.ts';
 import { checkTimeout } from '../options.ts';
 import type { FnSpec } from '../protocol/index.ts';
-import { Process } from '../process/process.ts';
+import { exited, Process } from '../process/process.ts';
 import { isTaskRef, tasks, toFnSpec } from '../process/task.ts';
 import { toKey } from '../remote/link.ts';
 import { formatAddress, HostClient, type Address } from '../remote/host.ts';
@@ -205,18 +205,14 @@ export class BaseManager {
       const proc = new Process({ target: server.serveManager, args: [config, report], name: `${this.constructor.name}-${++managerCounter}`, daemon: true });
       proc.start();
       this.#process = proc;
-      // The server process is a daemon and every socket here is unref'd: without this
-      // timer, a program awaiting start() could end before the server reports.
-      const keepAlive = setInterval(() => {}, 1 << 30);
-      let reply: ServerReport;
-      try {
-        const exited = proc.join().then((): never => {
-          throw new ManagerError(`the manager process exited (exit code ${proc.exitCode}) before it started serving; see its output above`);
-        });
-        reply = await Promise.race([report.get(), exited]);
-      } finally {
-        clearInterval(keepAlive);
-      }
+      // The awaited report.get() keeps this process alive while the server may still report
+      // (it is connected to this process's host, or its handle of `report` is on its way);
+      // the exit watcher must not, or the daemon server would pin the program for its life.
+      const died = exited(proc).then((): never => {
+        throw new ManagerError(`the manager process exited (exit code ${proc.exitCode}) before it started serving; see its output above`);
+      });
+      died.catch(() => {});
+      const reply: ServerReport = await Promise.race([report.get(), died]);
       if ('error' in reply) {
         const cause = decodeError(reply.error);
         await proc.join(2000);

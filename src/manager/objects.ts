@@ -15,6 +15,7 @@
 
 import { isDeepStrictEqual } from 'node:util';
 import { isShareable } from '../remote/handle.ts';
+import { describeKey } from '../util.ts';
 
 /**
  * A side-effect-free identity of a manager proxy (`address#id`), for equality inside the
@@ -29,11 +30,6 @@ function namedError(name: string, message: string, facts: Record<string, unknown
   return Object.assign(err, facts);
 }
 
-function describeKey(key: unknown): string {
-  if (typeof key === 'string') return JSON.stringify(key);
-  if (typeof key === 'bigint') return `${key}n`;
-  return String(key);
-}
 
 /** Python's KeyError: `err.name === 'KeyError'`, `err.key` is the missing key. */
 export function keyError(key: unknown, where = 'dict'): Error {

@@ -23,13 +23,13 @@
 //   listProxy.append(x) ── call ─────► ManagedList.append(x)
 //   shutdown() ── 'shutdown' ────────► host.close(), target returns, process exits
 
-import { createRequire } from 'node:module';
-import { join } from 'node:path';
 import { InvalidStateError, invalidArg, ManagerError } from '../errors.ts';
 import { encodeError, PROTOCOL, type FnSpec, type Handle, type WireError } from '../protocol/index.ts';
-import { moduleFile, runtime } from '../runtime.ts';
+import { moduleFile } from '../runtime.ts';
+import { keepAlive } from '../util.ts';
 import { isShareable, noteShareable, toHandle, type Shareable } from '../remote/handle.ts';
 import { formatAddress, Host, type Address, type HostOptions } from '../remote/host.ts';
+import { explain, loadFunction, type LoadSite } from '../process/loader.ts';
 import { JoinableQueue, Queue } from '../queue/queue.ts';
 import { Barrier, BoundedSemaphore, Condition, Event, Lock, RLock, Semaphore } from '../queue/sync.ts';
 import { ManagedArray, ManagedDict, ManagedList, ManagedNamespace, ManagedValue, type ManagedObject } from './objects.ts';
@@ -149,52 +149,13 @@ class HostedRef implements Shareable {
   }
 }
 
-/**
- * A real dynamic import(): written through Function because the CommonJS build would turn
- * `import(url)` into `require(url)` (the same reason as in src/process/child.ts).
- */
-const importModule = new Function('url', 'return import(url)') as (url: string) => Promise<Record<string, unknown>>;
-
-/** esbuild's `__name` helper, which by-source functions written in .ts files call. */
-function __name<T>(target: T, value: string): T {
-  return Object.defineProperty(target, 'name', { value, configurable: true });
-}
-
-/** Load a factory sent as a reference (the forked server), as child.ts loads a task. */
-async function loadFactory(spec: FnSpec, typeid: string): Promise<(...args: unknown[]) => unknown> {
-  let fn: unknown;
-  if (spec.kind === 'source') {
-    const factory = new Function('require', '__name', `return (${spec.source}\n);`) as (r: unknown, n: unknown) => unknown;
-    fn = factory(createRequire(join(process.cwd(), '[multiproc factory]')), __name);
-  } else {
-    runtime.importing++;
-    try {
-      const mod = await importModule(spec.url);
-      fn = mod[spec.exportName];
-      if (fn === undefined && typeof mod.default === 'object' && mod.default !== null) fn = (mod.default as Record<string, unknown>)[spec.exportName];
-    } finally {
-      runtime.importing--;
-    }
-  }
-  if (typeof fn !== 'function') {
-    throw invalidArg(`the factory of typeid '${typeid}' (${spec.kind === 'module' ? `${spec.url} export '${spec.exportName}'` : spec.name}) is not a function in the manager process`);
-  }
-  return fn as (...args: unknown[]) => unknown;
-}
-
-/**
- * A factory sent by source that reads a variable of the scope it was written in fails here
- * with "x is not defined"; say what happened and how to fix it.
- */
-function explain(err: unknown, typeid: string, factory: Factory): unknown {
-  if (typeof factory === 'function' || factory.kind !== 'source' || !(err instanceof ReferenceError)) return err;
-  const m = /^([\w$]+) is not defined$/.exec(err.message);
-  if (!m) return err;
-  return new ReferenceError(
-    `the factory of typeid '${typeid}' was sent to the manager process by source, but reads \`${m[1]}\` from the scope it was written in, which does not exist there. ` +
-      `Make it self-contained, move it to a module and register tasks(url).${factory.name}, or use getServer() to run the server in this process.`,
-    { cause: err },
-  );
+/** Where a typeid's factory runs, for the loader's explanation of a by-source closure. */
+function factorySite(typeid: string): LoadSite {
+  return {
+    subject: `the factory of typeid '${typeid}'`,
+    place: 'the manager process',
+    remedy: (_variable, name) => `Make it self-contained, move it to a module and register tasks(url).${name}, or use getServer() to run the server in this process.`,
+  };
 }
 
 /**
@@ -289,11 +250,11 @@ export class ManagerServer {
     // Every socket of a host is unref'd: without this timer, a program whose last step is
     // `await server.serveForever()` could end (with an unsettled await) while the last
     // connections finish closing, before serveForever settles.
-    const keepAlive = setInterval(() => {}, 1 << 30);
+    const release = keepAlive();
     try {
       await this.#host.close();
     } finally {
-      clearInterval(keepAlive);
+      release();
       this.#settle();
     }
   }
@@ -337,7 +298,7 @@ export class ManagerServer {
       try {
         obj = await fn(...args);
       } catch (err) {
-        throw explain(err, typeid, entry.factory);
+        throw typeof entry.factory === 'function' ? err : explain(err, entry.factory, factorySite(typeid));
       }
     } else {
       throw invalidArg(`typeid '${typeid}' was registered without a factory where the server runs; register('${typeid}', factory) in the process that starts or serves the manager`);
@@ -349,7 +310,7 @@ export class ManagerServer {
     if (typeof factory === 'function') return Promise.resolve(factory as (...args: unknown[]) => unknown);
     let loading = this.#loaded.get(typeid);
     if (!loading) {
-      loading = loadFactory(factory, typeid);
+      loading = loadFunction(factory, `the factory of typeid '${typeid}'`);
       // A failed load is retried next time (the module may be fixed meanwhile), and reported now.
       loading.catch(() => this.#loaded.delete(typeid));
       this.#loaded.set(typeid, loading);

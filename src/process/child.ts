@@ -15,21 +15,22 @@
 // sends what queues and proxies buffered; a failure becomes a reply or an exit code, never
 // an escaped exception.
 
-import { createRequire } from 'node:module';
-import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { SerializationError } from '../errors.ts';
-import { checkVersion, encodeError, findUncloneable, isBranded, isInt32, PROTOCOL, type FnSpec, type FromChild, type ToChild } from '../protocol/index.ts';
+import { Deque } from '../deque.ts';
+import { checkVersion, encodeError, findUncloneable, isBranded, PROTOCOL, unsendable, type FnSpec, type FromChild, type ToChild } from '../protocol/index.ts';
 import { encodeHandles, reviveHandlesAsync } from '../remote/handle.ts';
 import { debug } from '../diagnostics.ts';
 import { flushAll, runtime } from '../runtime.ts';
+import { isThenable } from '../util.ts';
+import { explain, loadFunction, taskName, WORKER_SITE, type LoadedFn } from './loader.ts';
+import { NumberPacker } from './numbers.ts';
 
 runtime.child = true;
 
-type Fn = (...args: unknown[]) => unknown;
-const functions = new Map<number, { spec: FnSpec; fn?: Fn; error?: unknown }>();
+const functions = new Map<number, { spec: FnSpec; fn?: LoadedFn; error?: unknown }>();
 type Queued = Exclude<ToChild, { type: 'drop' }>;
-const inbox: Queued[] = [];
+/** Messages waiting to be handled, in arrival order (the FIFO the engine and the queues use too). */
+const inbox = new Deque<Queued>();
 let pumping = false;
 /** The id of the batch running now, or -1 between batches (free, even with more queued). */
 let running = -1;
@@ -50,75 +51,12 @@ function onSent(err: Error | null): void {
   if (err) debug('worker %d: a reply to the parent was not written: %s', process.pid, err.message);
 }
 
-/**
- * A real dynamic import(). Written through Function because the CommonJS build would
- * otherwise compile `import(url)` into `require(url)`, which cannot load ES modules or file
- * URLs.
- */
-const importModule = new Function('url', 'return import(url)') as (url: string) => Promise<unknown>;
-
-/** `require` for by-source functions: resolves from the working directory, like a script there. */
-const taskRequire = createRequire(join(process.cwd(), '[multiproc task]'));
-
-/**
- * esbuild (which tsx uses) rewrites nested named functions and classes as
- * `__name(fn, "fn")`; by-source functions written in .ts files carry those calls, so the
- * evaluation scope provides the helper.
- */
-function __name<T>(target: T, value: string): T {
-  return Object.defineProperty(target, 'name', { value, configurable: true });
-}
-
-async function load(spec: FnSpec): Promise<Fn> {
-  if (spec.kind === 'source') {
-    const factory = new Function('require', '__name', `return (${spec.source}\n);`) as (r: unknown, n: unknown) => unknown;
-    const fn = factory(taskRequire, __name);
-    if (typeof fn !== 'function') throw new TypeError(`the source of ${spec.name}() did not evaluate to a function`);
-    return fn as Fn;
-  }
-  // Importing a user module runs its top level; while it does, starting a pool or a process
-  // is refused (src/process/spawn.ts), which is what turns an unguarded module into a clear
-  // error instead of a fork bomb.
-  runtime.importing++;
-  let mod: Record<string, unknown>;
-  try {
-    mod = (await importModule(spec.url)) as Record<string, unknown>;
-  } finally {
-    runtime.importing--;
-  }
-  let fn = mod[spec.exportName];
-  // A CommonJS module imported from ESM exposes its exports under `default`.
-  if (fn === undefined && typeof mod.default === 'object' && mod.default !== null) fn = (mod.default as Record<string, unknown>)[spec.exportName];
-  if (typeof fn !== 'function') {
-    throw new TypeError(`${spec.url} has no exported function '${spec.exportName}' (found ${typeof fn}); check the export name`);
-  }
-  return fn as Fn;
-}
-
-/**
- * A by-source function that reads a variable of the scope it was written in fails here with
- * "x is not defined"; say what happened and how to fix it.
- */
-function explain(err: unknown, spec: FnSpec): unknown {
-  if (spec.kind !== 'source' || !(err instanceof ReferenceError)) return err;
-  const m = /^([\w$]+) is not defined$/.exec(err.message);
-  if (!m) return err;
-  const name = spec.name;
-  const better = new ReferenceError(
-    `${name}() was sent to the worker by source, but reads \`${m[1]}\` from the scope it was written in, which does not exist in the worker. ` +
-      `Pass \`${m[1]}\` as an argument (or require/import it inside the function), or move ${name} to a module and pass tasks(url).${name}.`,
-    { cause: err },
-  );
-  better.stack = `${better.name}: ${better.message}\n${(err.stack ?? '').split('\n').slice(1).join('\n')}`;
-  return better;
-}
-
-async function fnFor(key: number): Promise<{ fn: Fn; spec: FnSpec }> {
+async function fnFor(key: number): Promise<{ fn: LoadedFn; spec: FnSpec }> {
   const entry = functions.get(key);
   if (!entry) throw new Error(`multiproc internal error: function #${key} was never defined in this worker`);
   if (!entry.fn && entry.error === undefined) {
     try {
-      entry.fn = await load(entry.spec);
+      entry.fn = await loadFunction(entry.spec);
     } catch (err) {
       entry.error = err;
     }
@@ -136,10 +74,6 @@ function revive<T>(value: T): Promise<T> {
   return reviveHandlesAsync(value);
 }
 
-function isThenable(v: unknown): v is PromiseLike<unknown> {
-  return typeof v === 'object' && v !== null && typeof (v as { then?: unknown }).then === 'function';
-}
-
 /** Send results; a result that cannot be cloned becomes a SerializationError naming it. */
 function reply(id: number, values: unknown[], failure?: { index: number; error: unknown }, fnName = 'task'): void {
   const encoded = encodeHandles(values);
@@ -151,11 +85,7 @@ function reply(id: number, values: unknown[], failure?: { index: number; error: 
     if (!process.connected) return;
     const bad = findUncloneable(values);
     const index = bad === -1 ? (failure?.index ?? 0) : bad;
-    const error = new SerializationError(
-      `the result of ${fnName}() for item ${index} cannot be sent back to the parent: ${(err as Error).message}. ` +
-        'Return plain data (objects, arrays, Map, Set, Date, typed arrays, Buffers, Errors), not functions, class instances with private state, sockets or handles.',
-      { argIndex: index, cause: err },
-    );
+    const error = unsendable(`${fnName}()`, `the result for item ${index}`, 'the parent', err, index);
     send({ mp: PROTOCOL, type: 'error', id, index, values: values.slice(0, index), error: encodeError(error) });
   }
 }
@@ -175,7 +105,7 @@ function runCall(m: Call): Promise<void> | undefined {
 
 /** runCall when the function must be loaded first, or handles revived. */
 async function prepareAndRun(m: Call): Promise<void> {
-  let target: { fn: Fn; spec: FnSpec };
+  let target: { fn: LoadedFn; spec: FnSpec };
   try {
     target = await fnFor(m.key);
   } catch (err) {
@@ -197,8 +127,8 @@ async function prepareAndRun(m: Call): Promise<void> {
  * The items of a batch through `fn`, synchronously while tasks return plain values; the
  * first task that returns a promise hands the rest of the batch to `runRest`.
  */
-function runItems(m: Call, fn: Fn, spec: FnSpec, items: ArrayLike<unknown>): Promise<void> | undefined {
-  const results = new Results(items.length);
+function runItems(m: Call, fn: LoadedFn, spec: FnSpec, items: ArrayLike<unknown>): Promise<void> | undefined {
+  const results = new NumberPacker(items.length);
   let i = 0;
   try {
     for (; i < items.length; i++) {
@@ -207,15 +137,15 @@ function runItems(m: Call, fn: Fn, spec: FnSpec, items: ArrayLike<unknown>): Pro
       results.set(i, v);
     }
   } catch (err) {
-    results.fail(m.id, spec, i, err);
+    replyFailed(m.id, spec, results, i, err);
     return undefined;
   }
-  results.send(m.id, spec);
+  replyDone(m.id, spec, results);
   return undefined;
 }
 
 /** The rest of a batch from item `i`, whose task returned `pending`; awaits only promises. */
-async function runRest(m: Call, fn: Fn, spec: FnSpec, items: ArrayLike<unknown>, results: Results, i: number, pending: PromiseLike<unknown>): Promise<void> {
+async function runRest(m: Call, fn: LoadedFn, spec: FnSpec, items: ArrayLike<unknown>, results: NumberPacker, i: number, pending: PromiseLike<unknown>): Promise<void> {
   try {
     results.set(i, await pending);
     for (i++; i < items.length; i++) {
@@ -224,77 +154,31 @@ async function runRest(m: Call, fn: Fn, spec: FnSpec, items: ArrayLike<unknown>,
       results.set(i, v);
     }
   } catch (err) {
-    results.fail(m.id, spec, i, err);
+    replyFailed(m.id, spec, results, i, err);
     return;
   }
-  results.send(m.id, spec);
+  replyDone(m.id, spec, results);
 }
 
-/**
- * A batch's results, in item order. Numbers (the common `map(square, range)` case) go
- * straight into a Float64Array that travels as raw bytes: several times cheaper to serialize
- * here and to deserialize in the parent than an array of doubles, and every JS number (-0
- * and NaN included) survives it unchanged ('numbers' reply); when all are 32-bit integers
- * they travel as an Int32Array, half the bytes. The parent turns them back into a plain
- * array. The first result that is not a number switches to a plain array.
- */
-class Results {
-  #packed: Float64Array | null;
-  /** Every packed result so far is a 32-bit integer. */
-  #ints = true;
-  // Grown with push, not preallocated: V8 serializes a holey array (new Array(n)) element
-  // by element, several times slower than a packed one.
-  #values: unknown[] = [];
-  constructor(n: number) {
-    this.#packed = n >= MIN_PACKED_RESULTS ? new Float64Array(n) : null;
-  }
-  /** The result of item `i`; items come in order. */
-  set(i: number, v: unknown): void {
-    const packed = this.#packed;
-    if (packed !== null) {
-      if (typeof v === 'number') {
-        packed[i] = v;
-        if (this.#ints && !isInt32(v)) this.#ints = false;
-        return;
-      }
-      this.#values = unpack(packed, i);
-      this.#packed = null;
-    }
-    this.#values.push(v);
-  }
-  /** Reply that item `i` failed with `err`, with the results of the items before it. */
-  fail(id: number, spec: FnSpec, i: number, err: unknown): void {
-    reply(id, this.#packed !== null ? unpack(this.#packed, i) : this.#values, { index: i, error: explain(err, spec) }, taskName(spec));
-  }
-  /** Reply with every result. */
-  send(id: number, spec: FnSpec): void {
-    const packed = this.#packed;
-    if (packed === null) {
-      reply(id, this.#values, undefined, taskName(spec));
-      return;
-    }
-    try {
-      send({ mp: PROTOCOL, type: 'numbers', id, values: this.#ints ? new Int32Array(packed) : packed });
-    } catch {
-      // A typed array always clones, so only a closed channel gets here; whatever it was,
-      // the generic path reports it.
-      if (process.connected) reply(id, unpack(packed, packed.length), undefined, taskName(spec));
-    }
-  }
+/** Reply that item `i` of batch `id` failed with `err`, with the results of the items before it. */
+function replyFailed(id: number, spec: FnSpec, results: NumberPacker, i: number, err: unknown): void {
+  reply(id, results.list(i), { index: i, error: explain(err, spec, WORKER_SITE) }, taskName(spec));
 }
 
-function taskName(spec: FnSpec): string {
-  return spec.kind === 'source' ? spec.name : spec.exportName;
-}
-
-/** Below this many items a batch's numeric results travel as a plain array. */
-const MIN_PACKED_RESULTS = 32;
-
-/** The first `n` numbers of `packed` as a packed plain array. */
-function unpack(packed: Float64Array, n: number): unknown[] {
-  const out: unknown[] = [];
-  for (let i = 0; i < n; i++) out.push(packed[i]);
-  return out;
+/** Reply with every result of batch `id`: packed when all are numbers (src/process/numbers.ts). */
+function replyDone(id: number, spec: FnSpec, results: NumberPacker): void {
+  const packed = results.packed();
+  if (packed === null) {
+    reply(id, results.list(), undefined, taskName(spec));
+    return;
+  }
+  try {
+    send({ mp: PROTOCOL, type: 'numbers', id, values: packed });
+  } catch {
+    // A typed array always clones, so only a closed channel gets here; whatever it was,
+    // the generic path reports it.
+    if (process.connected) reply(id, results.list(), undefined, taskName(spec));
+  }
 }
 
 /** Wait until what this process wrote to stdout/stderr has been handed to the OS. */
@@ -333,11 +217,11 @@ function leave(code?: number): Promise<never> {
 async function runTarget(m: Extract<ToChild, { type: 'run' }>): Promise<void> {
   let spec = m.fn;
   try {
-    const fn = await load(spec);
+    const fn = await loadFunction(spec);
     const args = m.handles ? await revive(m.args) : m.args;
     await fn(...args);
   } catch (err) {
-    const error = explain(err, spec);
+    const error = explain(err, spec, WORKER_SITE);
     // Python prints "Process Process-1:" and the traceback, then exits with code 1.
     process.stderr.write(`Process ${runtime.name}:\n${error instanceof Error ? (error.stack ?? String(error)) : String(error)}\n`);
     try {
@@ -361,14 +245,14 @@ async function runInit(m: Extract<ToChild, { type: 'init' }>): Promise<void> {
   if (m.initializer) {
     initializing = true;
     try {
-      const fn = await load(m.initializer);
+      const fn = await loadFunction(m.initializer);
       const args = m.handles ? await revive(m.initargs ?? []) : (m.initargs ?? []);
       const r = fn(...args);
       if (isThenable(r)) await r;
     } catch (err) {
       // The parent gets the whole error (BrokenProcessPool's cause); this copy is for NODE_DEBUG.
       debug('the initializer of %s failed: %s', runtime.name, err instanceof Error ? err.stack : String(err));
-      send({ mp: PROTOCOL, type: 'init-failed', error: encodeError(explain(err, m.initializer)) });
+      send({ mp: PROTOCOL, type: 'init-failed', error: encodeError(explain(err, m.initializer, WORKER_SITE)) });
       await leave(1);
     } finally {
       initializing = false;
@@ -442,7 +326,7 @@ async function pump(): Promise<void> {
 function drop(m: Extract<ToChild, { type: 'drop' }>): void {
   const i = inbox.findIndex((q) => q.type === 'call' && q.id === m.id);
   if (i !== -1 && !(m.steal && running === -1)) {
-    inbox.splice(i, 1);
+    inbox.removeAt(i);
     send({ mp: PROTOCOL, type: 'dropped', id: m.id, taken: true });
   } else if (i !== -1 || m.id === running) {
     send({ mp: PROTOCOL, type: 'dropped', id: m.id, taken: false });

@@ -1,9 +1,13 @@
-// ProcessPoolExecutor: Python's concurrent.futures.ProcessPoolExecutor as a thin face over
-// engine.ts. Parent side. Results come back as Futures (future.ts, which knows nothing of
+// ProcessPoolExecutor: Python's concurrent.futures.ProcessPoolExecutor as a thin face over the
+// engine (engine/). Parent side. Results come back as Futures (future.ts, which knows nothing of
 // processes); `map` reuses the engine's lazy ordered stream, exactly as Pool.imap does.
 
 import { CancelledError, InvalidStateError, invalidArg } from '../errors.ts';
-import { Engine, stream, type Job, type MapOptions } from './engine.ts';
+import { isAsyncIterable, isIterable, nameOf } from '../util.ts';
+import { Engine } from './engine/engine.ts';
+import type { Job } from './engine/job.ts';
+import type { MapOptions } from './engine/options.ts';
+import { stream } from './engine/shapes.ts';
 import { Future } from './future.ts';
 
 /** Options of `new ProcessPoolExecutor()`. */
@@ -52,23 +56,20 @@ export interface ShutdownOptions {
 
 type AnyIterable<T> = Iterable<T> | AsyncIterable<T>;
 
-function nameOf(fn: unknown): string {
-  return typeof fn === 'function' ? fn.name || 'anonymous' : typeof fn;
-}
-
-function isIterable(value: unknown): boolean {
-  return value != null && (typeof (value as Iterable<unknown>)[Symbol.iterator] === 'function' || typeof (value as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function');
+/** Can `value` feed a map: a sync or an async iterable? */
+function isAnyIterable(value: unknown): value is AnyIterable<unknown> {
+  return isIterable(value) || isAsyncIterable(value);
 }
 
 function isPlainOptions(value: unknown): value is ExecutorMapOptions {
-  if (typeof value !== 'object' || value === null || isIterable(value)) return false;
+  if (typeof value !== 'object' || value === null || isAnyIterable(value)) return false;
   const proto = Object.getPrototypeOf(value);
   return proto === Object.prototype || proto === null;
 }
 
 /** Python's zip over sync or async iterables: argument lists, stopping at the shortest. */
 function zipArgs(iterables: AnyIterable<unknown>[]): AnyIterable<unknown[]> {
-  if (iterables.every((it) => typeof (it as Iterable<unknown>)[Symbol.iterator] === 'function')) {
+  if (iterables.every(isIterable)) {
     return {
       *[Symbol.iterator]() {
         const its = iterables.map((it) => (it as Iterable<unknown>)[Symbol.iterator]());
@@ -91,9 +92,7 @@ function zipArgs(iterables: AnyIterable<unknown>[]): AnyIterable<unknown[]> {
   }
   return {
     async *[Symbol.asyncIterator]() {
-      const its = iterables.map((it) =>
-        typeof (it as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function' ? (it as AsyncIterable<unknown>)[Symbol.asyncIterator]() : (it as Iterable<unknown>)[Symbol.iterator](),
-      );
+      const its = iterables.map((it) => (isAsyncIterable(it) ? it[Symbol.asyncIterator]() : (it as Iterable<unknown>)[Symbol.iterator]()));
       try {
         for (;;) {
           const args: unknown[] = [];
@@ -237,7 +236,7 @@ export class ProcessPoolExecutor {
     const what = `executor.map(${nameOf(fn)})`;
     let opts: ExecutorMapOptions | undefined;
     if (rest.length > 0 && isPlainOptions(rest[rest.length - 1])) opts = rest.pop() as ExecutorMapOptions;
-    const bad = rest.findIndex((it) => !isIterable(it));
+    const bad = rest.findIndex((it) => !isAnyIterable(it));
     let source: AnyIterable<unknown[]> | null = null;
     if (this.#shutdown) {
       source = null;

@@ -1,12 +1,15 @@
-// Pool and AsyncResult: Python's multiprocessing.Pool as a thin face over engine.ts.
+// Pool and AsyncResult: Python's multiprocessing.Pool as a thin face over the engine (engine/).
 // Parent side. Every method translates its arguments into one of the engine's three shapes
 // of work (call, mapAll, stream); nothing here knows about workers or messages.
 
 import { InvalidStateError, invalidArg, TimeoutError } from '../errors.ts';
 import { checkTimeout, setLongTimeout } from '../options.ts';
-import { call, Engine, mapAll, stream, type CallOptions, type MapOptions } from './engine.ts';
+import { describe, nameOf } from '../util.ts';
+import { Engine } from './engine/engine.ts';
+import type { CallOptions, MapOptions } from './engine/options.ts';
+import { call, mapAll, stream } from './engine/shapes.ts';
 
-export type { CallOptions, MapOptions } from './engine.ts';
+export type { CallOptions, MapOptions } from './engine/options.ts';
 
 /** Options of `new Pool()`. */
 export interface PoolOptions<I extends unknown[] = any[]> {
@@ -179,10 +182,6 @@ export class AsyncResult<T> implements PromiseLike<T> {
 
 type AnyIterable<T> = Iterable<T> | AsyncIterable<T>;
 
-function nameOf(fn: unknown): string {
-  return typeof fn === 'function' ? fn.name || 'anonymous' : typeof fn;
-}
-
 /**
  * A pool of worker processes running functions over data in parallel.
  *
@@ -211,7 +210,7 @@ export class Pool {
     if (processesOrOptions === undefined || processesOrOptions === null) options = {};
     else if (typeof processesOrOptions === 'number') options = { processes: processesOrOptions };
     else if (typeof processesOrOptions === 'object') options = processesOrOptions;
-    else throw invalidArg(`new Pool() expects a number of processes or an options object { processes?, initializer?, initargs?, maxTasksPerChild? }, got ${typeof processesOrOptions}`);
+    else throw invalidArg(`new Pool() expects a number of processes or an options object { processes?, initializer?, initargs?, maxTasksPerChild? }, got ${describe(processesOrOptions)}`);
     this.#engine = new Engine({ ...options, label: 'Pool' });
   }
 

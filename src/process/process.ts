@@ -2,9 +2,9 @@
 
 import type { ChildProcess } from 'node:child_process';
 import { availableParallelism, constants } from 'node:os';
-import { InvalidStateError, invalidArg, SerializationError } from '../errors.ts';
+import { InvalidStateError, invalidArg } from '../errors.ts';
 import { checkTimeout, setLongTimeout } from '../options.ts';
-import { findClassInstance, findUncloneable, PROTOCOL, type ToChild } from '../protocol/index.ts';
+import { assertSendable, PROTOCOL, type ToChild } from '../protocol/index.ts';
 import { encodeHandles } from '../remote/handle.ts';
 import { runtime } from '../runtime.ts';
 import { spawnChild } from './spawn.ts';
@@ -30,15 +30,8 @@ type State = 'initial' | 'started' | 'closed';
 
 const active = new Set<Process<any>>();
 
-export function serializationError(what: string, values: readonly unknown[], cause: unknown): SerializationError {
-  const index = findUncloneable(values);
-  const which = index === -1 ? 'an argument' : `argument ${index}`;
-  return new SerializationError(
-    `${what}: ${which} cannot be sent to another process (${(cause as Error)?.message ?? cause}). ` +
-      'Values cross by structured clone: pass plain data, Map, Set, Date, typed arrays, Buffers, Errors, or multiproc handles (Queue, Lock, manager proxies), not functions, sockets or class instances with private state.',
-    { argIndex: index === -1 ? undefined : index, cause },
-  );
-}
+/** Reads a process's exit promise; assigned in Process's static block. */
+let exitOf: (p: Process<any>) => Promise<void>;
 
 /**
  * A function running in its own operating-system process.
@@ -108,15 +101,7 @@ export class Process<A extends unknown[] = unknown[]> {
     const encoded = encodeHandles(this.#args);
     // Check the arguments before forking, so a bad argument costs no process. A class
     // instance would clone without complaint and arrive as a plain object: refused too.
-    for (let i = 0; i < encoded.value.length; i++) {
-      const found = findClassInstance(encoded.value[i]);
-      if (found) throw new SerializationError(`${this.#name}.start(): argument ${i}${found.path ? ` (args[${i}]${found.path})` : ''} cannot be sent to another process: ${found.reason}`, { argIndex: i });
-    }
-    try {
-      structuredClone(encoded.value);
-    } catch (err) {
-      throw serializationError(`${this.#name}.start()`, this.#args, err);
-    }
+    assertSendable(`${this.#name}.start()`, encoded.value, 'another process');
     const child = spawnChild(`Process ${this.#name}`);
     this.#state = 'started';
     this.#child = child;
@@ -168,6 +153,10 @@ export class Process<A extends unknown[] = unknown[]> {
   }
 
   #joins = 0;
+
+  static {
+    exitOf = (p) => p.#exited ?? Promise.resolve();
+  }
 
   #holdForJoin(delta: number): void {
     const child = this.#child;
@@ -222,6 +211,15 @@ export class Process<A extends unknown[] = unknown[]> {
     const status = this.#state === 'initial' ? 'initial' : this.isAlive() ? 'started' : `stopped exitCode=${this.#exitCode}`;
     return `<Process name='${this.#name}' pid=${this.pid ?? 'none'} ${status}${this.#daemon ? ' daemon' : ''}>`;
   }
+}
+
+/**
+ * Resolves when `p` (started) has exited. Unlike join(), it does not keep this process
+ * alive meanwhile: for the library's own watchers (a manager noticing its server died),
+ * which must not turn a daemon into something the program waits for. @internal
+ */
+export function exited(p: Process<any>): Promise<void> {
+  return exitOf(p);
 }
 
 /** What `currentProcess()` and `parentProcess()` describe. */

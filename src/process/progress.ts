@@ -1,5 +1,5 @@
 // Progress bars and array splitting: the tqdm and numpy helpers Python users reach for beside
-// multiprocessing. Runs in any process (usually the parent); imports only errors.ts.
+// multiprocessing. Runs in any process (usually the parent); imports only errors.ts and util.ts.
 //
 // One `ProgressBar` does all the drawing. `progress(iterable)` wraps an iterable in a bar that
 // counts items as the consumer finishes them; the Pool counts results as they arrive with
@@ -12,6 +12,7 @@
 // `processMap` (tqdm's process_map) needs the Pool and is added beside the Pool.
 
 import { invalidArg, invalidRange } from '../errors.ts';
+import { describe, isAsyncIterable, isIterable } from '../util.ts';
 
 /**
  * The part of a writable stream a progress bar uses; `process.stderr` is one.
@@ -306,7 +307,7 @@ export function progress<T>(iterable: AsyncIterable<T>, options?: ProgressBarOpt
 export function progress<T>(iterable: Iterable<T> | AsyncIterable<T>, options: ProgressBarOptions = {}): ProgressIterable<T> | AsyncIterable<T> {
   if (typeof options !== 'object' || options === null) throw invalidArg(`progress options must be an object, got ${describe(options)}`);
   const isSync = isIterable(iterable);
-  const isAsync = iterable != null && typeof (iterable as AsyncIterable<T>)[Symbol.asyncIterator] === 'function';
+  const isAsync = isAsyncIterable(iterable);
   if (!isSync && !isAsync) throw invalidArg(`progress() needs an iterable or async iterable, got ${describe(iterable)}`);
   const makeBar = (): ProgressBar =>
     new ProgressBar(options.total === undefined ? { ...options, total: inferTotal(iterable) } : options);
@@ -425,10 +426,6 @@ function checkTotal(total: unknown): number | undefined {
   return total;
 }
 
-function isIterable(value: unknown): value is Iterable<unknown> {
-  return value != null && typeof (value as Iterable<unknown>)[Symbol.iterator] === 'function';
-}
-
 // tqdm uses len(); here `length` (arrays, typed arrays, array-likes) or `size` (Map, Set).
 // Strings are skipped: their length counts UTF-16 units while iteration yields code points.
 function inferTotal(iterable: unknown): number | undefined {
@@ -476,10 +473,3 @@ function formatCount(n: number): string {
   return Number.isInteger(n) ? String(n) : n.toFixed(2);
 }
 
-function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? value.slice(0, 40) + '…' : value);
-  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint' || value == null) return String(value);
-  if (typeof value === 'function') return `function ${value.name || '(anonymous)'}`;
-  if (Array.isArray(value)) return `an array of length ${value.length}`;
-  return `an object (${Object.prototype.toString.call(value).slice(8, -1)})`;
-}

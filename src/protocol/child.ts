@@ -16,13 +16,8 @@ export type FnSpec =
 // ---------------------------------------------------------------------------------------
 // parent -> child (IPC)
 
-/** Numbers packed as raw bytes: read by index, as an array would be. */
+/** Numbers packed as raw bytes: read by index, as an array would be (rules: src/process/numbers.ts). */
 export type PackedNumbers = Int32Array | Float64Array;
-
-/** Does `v` survive an Int32Array unchanged? (-0 does not: it would come back as 0.) */
-export function isInt32(v: number): boolean {
-  return (v | 0) === v && (v !== 0 || 1 / v > 0);
-}
 
 export type ToChild = Brand &
   (

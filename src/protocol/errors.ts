@@ -1,9 +1,10 @@
 // Errors on the wire: a plain record, never a live Error object across processes. Runs on
 // every side. multiproc's own errors come back as their class; anything else as a
 // RemoteError keeping the original name, message, stack, own properties and cause.
-// Imports only src/errors.ts.
+// Imports only src/errors.ts and src/util.ts.
 
 import { errorClasses, MultiprocError, RemoteError, type MultiprocErrorCode } from '../errors.ts';
+import { describe } from '../util.ts';
 import { cloneable } from './values.ts';
 
 /** An error as a plain record: never a live Error object across processes. */
@@ -37,15 +38,6 @@ export function encodeError(err: unknown, depth = 0): WireError {
     wire.cause = e.cause instanceof Error ? encodeError(e.cause, depth + 1) : { value: cloneable(e.cause) ? e.cause : String(e.cause) };
   }
   return wire;
-}
-
-function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  try {
-    return String(value);
-  } catch {
-    return typeof value;
-  }
 }
 
 function decodeCause(cause: WireError['cause']): unknown {

@@ -1,6 +1,11 @@
-// What may cross a process boundary: structured clone's rules, and the class instances it
-// would flatten silently. Runs on every side; the checks run where the user calls, so a bad
-// value is a SerializationError naming the argument, never a dead worker. Imports nothing.
+// What may cross a process boundary: structured clone's rules, the class instances it
+// would flatten silently, and the one wording of the SerializationError for a value that
+// cannot cross. Runs on every side; the checks run where the user calls, so a bad value is a
+// SerializationError naming the argument, never a dead worker. Imports only src/errors.ts
+// and src/util.ts.
+
+import { SerializationError } from '../errors.ts';
+import { describeKey } from '../util.ts';
 
 /** Can `value` cross a process boundary (structured clone)? */
 export function cloneable(value: unknown): boolean {
@@ -16,6 +21,40 @@ export function cloneable(value: unknown): boolean {
 export function findUncloneable(values: ArrayLike<unknown>): number {
   for (let i = 0; i < values.length; i++) if (!cloneable(values[i])) return i;
   return -1;
+}
+
+/**
+ * What every "cannot be sent" message ends with: what crosses and what does not. One
+ * sentence for arguments, items, results and return values alike.
+ */
+export const CROSSING_RULE =
+  'Values cross by structured clone: plain data, Map, Set, Date, typed arrays, Buffers, Errors and multiproc handles (Queue, Lock, manager proxies) do; ' +
+  'functions, symbols, sockets and class instances with private state do not.';
+
+/**
+ * The SerializationError for a value that structured clone refused (a function, a symbol, a
+ * socket…), in the one wording of the library: "`what`: `subject` cannot be sent to
+ * `destination` (the clone's complaint). CROSSING_RULE". `argIndex` goes to the error's
+ * field; `cause` is the clone's own error.
+ *
+ * @example
+ * unsendable('queue.put()', 'the item', 'another process', err, 0);
+ */
+export function unsendable(what: string, subject: string, destination: string, cause: unknown, argIndex?: number): SerializationError {
+  const complaint = (cause as Error | undefined)?.message ?? String(cause);
+  return new SerializationError(`${what}: ${subject} cannot be sent to ${destination} (${complaint}). ${CROSSING_RULE}`, { argIndex, cause });
+}
+
+/**
+ * `unsendable` for a list whose clone failed as a whole (arguments, a batch of items): names
+ * the first value that cannot be cloned by `noun` and its index from `offset` ("argument 1",
+ * "input item 3"), or "an argument" when each clones alone (the list failed for another
+ * reason); `argIndex` is that index.
+ */
+export function unsendableAmong(what: string, values: ArrayLike<unknown>, noun: string, destination: string, cause: unknown, offset = 0): SerializationError {
+  const i = findUncloneable(values);
+  if (i === -1) return unsendable(what, `${/^[aeiou]/.test(noun) ? 'an' : 'a'} ${noun}`, destination, cause);
+  return unsendable(what, `${noun} ${offset + i}`, destination, cause, offset + i);
 }
 
 /** Where `findClassInstance` found a value whose class would not survive the crossing. */
@@ -105,6 +144,50 @@ export function findClassInstance(value: unknown, allow?: (value: object) => boo
       `it is ${what}; structured clone would deliver a plain object, losing its prototype, methods, getters and #private fields. ` +
       'Send plain data instead: an object literal with the fields needed (or what a toJSON()-style method returns), and rebuild the instance on the other side.',
   };
+}
+
+/**
+ * The first value of `values` holding a class instance (see findClassInstance, same contract),
+ * with its index, or null. A value that is not an object costs one typeof.
+ */
+export function firstClassInstance(values: ArrayLike<unknown>, allow?: (value: object) => boolean): { index: number; found: ClassInstanceFound } | null {
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (typeof v !== 'object' || v === null) continue;
+    const found = findClassInstance(v, allow);
+    if (found) return { index: i, found };
+  }
+  return null;
+}
+
+/**
+ * The SerializationError for a class instance that findClassInstance found, in the one
+ * wording of the library: "`what`: `subject` (`root` + path) cannot be sent to `destination`:
+ * reason", the parenthesis only when the instance sits inside the value.
+ *
+ * @example
+ * classInstanceError('pool.apply(add)', 'argument 1', 'args[1]', found, 'a worker', 1);
+ * // pool.apply(add): argument 1 (args[1].at) cannot be sent to a worker: it is an instance of class Point; …
+ */
+export function classInstanceError(what: string, subject: string, root: string, found: ClassInstanceFound, destination: string, argIndex?: number): SerializationError {
+  return new SerializationError(`${what}: ${subject}${found.path ? ` (${root}${found.path})` : ''} cannot be sent to ${destination}: ${found.reason}`, { argIndex });
+}
+
+/**
+ * Throw the SerializationError of the first argument that cannot cross: a class instance
+ * (which would arrive as a plain object) or a value structured clone refuses. For arguments
+ * checked once, before anything is sent or forked (Process.start, a pool's initargs):
+ * `values` as they will be sent (handles encoded), `list` names them in a path
+ * ("args[1].at"), `destination` is where they go ("another process", "the workers").
+ */
+export function assertSendable(what: string, values: readonly unknown[], destination: string, list = 'args'): void {
+  const hit = firstClassInstance(values);
+  if (hit) throw classInstanceError(what, `argument ${hit.index}`, `${list}[${hit.index}]`, hit.found, destination, hit.index);
+  try {
+    structuredClone(values);
+  } catch (err) {
+    throw unsendableAmong(what, values, 'argument', destination, err);
+  }
 }
 
 /** Check one object, and what it holds. */
@@ -225,8 +308,3 @@ function visitSet(set: Set<unknown>, walk: Walk): Hit | null {
   return null;
 }
 
-function describeKey(k: unknown): string {
-  if (typeof k === 'string') return JSON.stringify(k);
-  if (typeof k === 'bigint') return `${k}n`;
-  return String(k);
-}

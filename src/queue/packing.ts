@@ -10,6 +10,7 @@
 import { serialize } from 'node:v8';
 import type { Deque } from '../deque.ts';
 import { InvalidStateError, SerializationError } from '../errors.ts';
+import { unsendable } from '../protocol/index.ts';
 import { decodeValue, Encoder, NeedsRevive, T_NUM } from '../remote/codec.ts';
 import { encodeHandles, reviveHandlesSoon } from '../remote/handle.ts';
 import { DEFAULT_MAX_FRAME } from '../remote/link.ts';
@@ -86,11 +87,7 @@ export class PackWriter extends Encoder {
       handles = encoded.handles;
       body = serialize(encoded.value);
     } catch (err) {
-      throw new SerializationError(
-        `${what}: the item cannot be sent to another process (${(err as Error).message}). ` +
-          'Queue items cross by structured clone: plain data, Map, Set, Date, typed arrays, Buffers, Errors, or multiproc handles; not functions, symbols, sockets or class instances with private state.',
-        { argIndex: 0, cause: err },
-      );
+      throw unsendable(what, 'the item', 'another process', err, 0);
     }
     this.v8(body, handles);
   }

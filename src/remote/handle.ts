@@ -16,6 +16,7 @@ import { pathToFileURL } from 'node:url';
 import { invalidArg } from '../errors.ts';
 import { PROTOCOL, type Handle } from '../protocol/index.ts';
 import { moduleFile } from '../runtime.ts';
+import { formatAddress } from './link.ts';
 
 /** Implemented by every object that can be passed to another process as a handle. */
 export const toHandle = Symbol.for('multiproc.toHandle');
@@ -226,4 +227,27 @@ function walk(value: unknown, swap: (v: object) => unknown, seen: Map<object, un
   }
   if (copy) seen.set(value, copy);
   return copy ?? value;
+}
+
+/**
+ * A handle that arrived in call arguments but points at a host this process must not connect
+ * to on a peer's word (see the header): kept as an opaque value. It is sent on as exactly
+ * the handle it was (the process that receives it connects there itself); here it has no
+ * methods, and it does not keep its object alive (the sender's transit lease does, for
+ * leaseTimeout).
+ */
+export class ForeignHandle implements Shareable {
+  /** The handle as received. */
+  readonly handle: Handle;
+  constructor(handle: Handle) {
+    this.handle = handle;
+    noteShareable();
+  }
+  [toHandle](): Handle {
+    return this.handle;
+  }
+  toString(): string {
+    const address = typeof this.handle.address === 'string' || (typeof this.handle.address === 'object' && this.handle.address !== null) ? formatAddress(this.handle.address) : String(this.handle.address);
+    return `<ForeignHandle ${String(this.handle.kind)} '${String(this.handle.id)}' at ${address}>`;
+  }
 }

@@ -20,13 +20,8 @@
 //     host.bind(owner, id) -> release      a local reference held while `owner` is reachable
 //     host.mirror(source, id)              serve another host's object here too (a manager
 //                                          re-serving a Queue its factory made)
+//     host.callLocal(id, method, args)     a call from this very process, as a remote one
 //     host.lookup(id), host.unregister(id), host.close(), Host.find(address)
-//
-//   Proxy side
-//     const client = HostClient.for(address, authkey);   one connection per host per process
-//     await client.call(id, 'get', [args], { signal?, lost?, late? })
-//     client.notify(id, 'ack', [n])        one-way (no reply)
-//     client.incref(id, claim) / decref(id) / lease(id)
 //
 // Reference counting, so a long-running host does not leak: an object is released (dropped,
 // `onRelease` called) when its count reaches zero. The count is the sum of
@@ -37,10 +32,8 @@
 //                   so an object stays alive while its handle travels to another process;
 //                   the receiver claims the lease ('incref' with claim), or it expires.
 //
-// Leases cost no timer each: a lease is an expiry time, leases of one object expiring in the
-// same step (a second by default) share one record with a count, and one sweep timer per host
-// runs while any lease is outstanding. So what a peer sending 'lease' messages makes the host
-// hold is bounded by the number of objects (times leaseTimeout / step), not by the messages.
+// Leases cost no timer each (src/remote/leases.ts): what a peer sending 'lease' messages makes
+// the host hold is bounded by the number of objects, not by the messages.
 //
 // Liveness: the listening server and every accepted connection are unref'd (unless
 // `keepAlive`), so hosting objects never keeps a process alive; a client socket is ref'd only
@@ -61,53 +54,28 @@
 //                          connection to (with the same key); any other handle stays an opaque
 //                          ForeignHandle that is sent on as the same handle. So a client cannot
 //                          make a host dial an address of its choosing.
-// Unix sockets: a default host listens at <os.tmpdir()>/multiproc-<pid>-XXXXXX/host.sock, the
-// directory 0700 and the socket 0600 whatever the umask. Socket and directory are removed by
-// close() and by a process 'exit' listener (process.exit(), the event loop ending, an
-// uncaught exception); a process killed by a signal cannot run code, so the first default
-// host of any later process removes the directories of owners that are gone. An explicit path
-// keeps its place and mode, and is removed the same ways (once this host has bound it).
+// Unix sockets: a default host listens in a private directory (0700, socket 0600) removed at
+// close and exit; see src/remote/socket-dir.ts.
 // Diagnostics go through src/diagnostics.ts: NODE_DEBUG=multiproc for every event,
 // rate-limited process warnings (MP_HOST_*) for what nobody else can be told.
 
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import { debug, warn } from '../diagnostics.ts';
-import { CancelledError, invalidArg, invalidRange, InvalidStateError, QueueClosed, SerializationError } from '../errors.ts';
-import { decodeError, encodeError, PROTOCOL, type FromHost, type Handle, type ToHost } from '../protocol/index.ts';
+import { CancelledError, invalidArg, invalidRange, InvalidStateError, QueueClosed } from '../errors.ts';
+import { decodeError, encodeError, PROTOCOL, unsendable, type FromHost, type Handle, type ToHost } from '../protocol/index.ts';
+import { isThenable } from '../util.ts';
 import { HostClient } from './client.ts';
-import { encodeHandles, noteShareable, reviveHandles, reviverModuleOf, toHandle, type Shareable } from './handle.ts';
+import { encodeHandles, ForeignHandle, noteShareable, reviveHandles, reviverModuleOf, toHandle, type Shareable } from './handle.ts';
+export { ForeignHandle } from './handle.ts';
+export type { CallContext } from './context.ts';
+import { LocalWaits, type CallContext } from './context.ts';
+import { Leases, type Leased } from './leases.ts';
 import { accept, addressKey, DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_FRAME, formatAddress, refuse, toKey, type Address, type Link } from './link.ts';
 import { boundSocket, privateSocketPath, restrictSocket, sweepStaleSockets, type SocketFile } from './socket-dir.ts';
 
 export { formatAddress, type Address } from './link.ts';
 export { HostClient, defer, undefer, type CallOptions, type Deferred } from './client.ts';
-
-/** What a hosted method learns about its caller (passed first when registered with `context: true`). */
-export interface CallContext {
-  /** The caller's connection: 0 for a call made inside the host's own process. */
-  readonly connection: number;
-  /**
-   * Aborted when the caller's connection closes or the caller cancels this call. A method
-   * that waits must stop waiting then, and must not hand anything over.
-   */
-  readonly signal: AbortSignal;
-  /**
-   * Run `fn` once when the caller's connection closes (its process died or dropped us).
-   * Returns a function that unregisters it. Never runs for in-process calls.
-   */
-  onClose(fn: () => void): () => void;
-  /**
-   * A method that is about to wait calls this and releases what it returns when the wait
-   * ends. For a call made inside the host's own process (`await q.get()` on a queue this
-   * process created), it keeps the process alive while the wait lasts and another process
-   * could still end it: one is connected to this host, or a handle of one of its objects is
-   * on its way to one (a transit lease). An `await` on a wait nobody can end does not pin
-   * the event loop. For a remote caller it does nothing: the caller's own connection keeps
-   * the caller alive while it waits for the reply.
-   */
-  keepAlive(): () => void;
-}
 
 /** Options of `host.register()`. */
 export interface RegisterOptions {
@@ -165,14 +133,7 @@ export const DEFAULT_MAX_PENDING_HANDSHAKES = 256;
 /** Default of HostOptions.maxPendingPerAddress. */
 export const DEFAULT_MAX_PENDING_PER_ADDRESS = 64;
 
-/** Leases of one object that expire at the same step: one record, however many. */
-interface Lease {
-  /** performance.now() time at which these leases end. */
-  readonly expires: number;
-  count: number;
-}
-
-interface Entry {
+interface Entry extends Leased {
   readonly id: string;
   readonly target: object;
   readonly kind: string;
@@ -182,10 +143,6 @@ interface Entry {
   readonly onRelease: (() => void) | undefined;
   local: number;
   remote: number;
-  /** Transit leases, oldest first (expiry times only grow: leaseTimeout is fixed per host). */
-  readonly leases: Lease[];
-  /** Sum of the counts in `leases`. */
-  leased: number;
   released: boolean;
 }
 
@@ -224,9 +181,6 @@ function asReceived(err: unknown): Error {
   return decodeError(encodeError(err));
 }
 
-function isThenable(v: unknown): v is PromiseLike<unknown> {
-  return typeof v === 'object' && v !== null && typeof (v as { then?: unknown }).then === 'function';
-}
 
 /** Errors worth a warning: a peer that simply died (reset, broken pipe) is not. */
 function worthWarning(err: Error): boolean {
@@ -241,29 +195,6 @@ function positiveInt(value: number | undefined, fallback: number, name: string):
 }
 
 const finalizer = new FinalizationRegistry<() => void>((release) => release());
-
-/**
- * A handle that arrived in call arguments but points at a host this process must not connect
- * to on a peer's word (see the header): kept as an opaque value. It is sent on as exactly
- * the handle it was (the process that receives it connects there itself); here it has no
- * methods, and it does not keep its object alive (the sender's transit lease does, for
- * leaseTimeout).
- */
-export class ForeignHandle implements Shareable {
-  /** The handle as received. */
-  readonly handle: Handle;
-  constructor(handle: Handle) {
-    this.handle = handle;
-    noteShareable();
-  }
-  [toHandle](): Handle {
-    return this.handle;
-  }
-  toString(): string {
-    const address = typeof this.handle.address === 'string' || (typeof this.handle.address === 'object' && this.handle.address !== null) ? formatAddress(this.handle.address) : String(this.handle.address);
-    return `<ForeignHandle ${String(this.handle.kind)} '${String(this.handle.id)}' at ${address}>`;
-  }
-}
 
 /**
  * Serves objects of this process to other processes over a framed, authenticated socket.
@@ -284,17 +215,13 @@ export class Host {
   readonly #authkey: Buffer;
   readonly #maxFrame: number;
   readonly #keepAlive: boolean;
-  readonly #leaseTimeout: number;
   /** Leases expiring within one step share a record; the sweep runs every step. */
-  readonly #leaseStep: number;
   readonly #maxPending: number;
   readonly #maxPendingPerAddress: number;
   readonly #handshakeTimeout: number;
   readonly #objects = new Map<string, Entry>();
   readonly #conns = new Set<Conn>();
-  /** Objects with outstanding leases: what the sweep looks at. */
-  readonly #leased = new Set<Entry>();
-  #sweeper: NodeTimeout | null = null;
+  readonly #leases: Leases<Entry>;
   /** Connections still in the handshake, overall and by TCP peer address. */
   #pending = 0;
   readonly #pendingFrom = new Map<string, number>();
@@ -318,8 +245,7 @@ export class Host {
     this.#authkey = options.authkey === undefined ? randomBytes(32) : toKey(options.authkey);
     this.#maxFrame = options.maxFrameSize ?? DEFAULT_MAX_FRAME;
     this.#keepAlive = options.keepAlive ?? false;
-    this.#leaseTimeout = options.leaseTimeout ?? 60_000;
-    this.#leaseStep = Math.min(1000, Math.max(10, Math.floor(this.#leaseTimeout / 10)));
+    this.#leases = new Leases<Entry>(options.leaseTimeout ?? 60_000, (entry) => this.#maybeRelease(entry), () => this.#localWaits.update());
     this.#maxPending = positiveInt(options.maxPendingHandshakes, DEFAULT_MAX_PENDING_HANDSHAKES, 'maxPendingHandshakes');
     this.#maxPendingPerAddress = positiveInt(options.maxPendingPerAddress, DEFAULT_MAX_PENDING_PER_ADDRESS, 'maxPendingPerAddress');
     this.#handshakeTimeout = positiveInt(options.handshakeTimeout, DEFAULT_HANDSHAKE_TIMEOUT, 'handshakeTimeout');
@@ -470,7 +396,7 @@ export class Host {
       throw new InvalidStateError('Host.handle() on a TCP host that is not listening: await host.listen() first (the port is known only then)');
     }
     if (!this.#listening) void this.listen().catch((err: Error) => warn('MP_HOST_LISTEN', `multiproc host (pid ${process.pid}): cannot listen at ${this.#address === null ? 'a private socket directory' : formatAddress(this.#address)}: ${err.message}`));
-    this.#addLease(entry);
+    this.#leases.add(entry);
     return {
       __mpHandle: PROTOCOL,
       kind: entry.kind,
@@ -491,7 +417,7 @@ export class Host {
   bind(owner: object, id: string, claim = false, onRelease?: () => void): () => void {
     const entry = this.#objects.get(id);
     if (!entry) throw new InvalidStateError(`Host.bind(): no object '${id}' on this host (it was released)`);
-    if (claim) this.#claimLease(entry);
+    if (claim) this.#leases.claim(entry);
     entry.local++;
     let held = true;
     const release = () => {
@@ -545,40 +471,12 @@ export class Host {
         return (own ??= new AbortController().signal);
       },
       onClose: () => noop,
-      keepAlive: this.#holdLocalWait,
+      keepAlive: this.#localWaits.hold,
     };
   }
 
-  /** Waits of this process on its own objects (CallContext.keepAlive), and what holds the loop for them. */
-  #localWaits = 0;
-  #keeper: NodeTimeout | null = null;
-
-  readonly #holdLocalWait = (): (() => void) => {
-    this.#localWaits++;
-    this.#updateKeeper();
-    let held = true;
-    return () => {
-      if (!held) return;
-      held = false;
-      this.#localWaits--;
-      this.#updateKeeper();
-    };
-  };
-
-  /**
-   * Hold the event loop (a ref'd interval doing nothing) while local waits are pending and
-   * another process could end them: a connection is open, or a lease is outstanding.
-   * Called wherever one of those changes.
-   */
-  #updateKeeper(): void {
-    if (this.#localWaits === 0 && this.#keeper === null) return;
-    const want = this.#localWaits > 0 && !this.#closed && (this.#conns.size > 0 || this.#leased.size > 0);
-    if (want && this.#keeper === null) this.#keeper = setInterval(noop, 1 << 30);
-    else if (!want && this.#keeper !== null) {
-      clearInterval(this.#keeper);
-      this.#keeper = null;
-    }
-  }
+  /** Waits of this process on its own objects, held while another process could end them. */
+  readonly #localWaits = new LocalWaits(() => !this.#closed && (this.#conns.size > 0 || this.#leases.any));
 
   /** Stop listening, close every connection, forget every object. Idempotent. */
   async close(): Promise<void> {
@@ -587,63 +485,13 @@ export class Host {
     if (this.#address !== null) hosts.delete(addressKey(this.#address));
     for (const conn of this.#conns) conn.link.close();
     for (const entry of [...this.#objects.values()]) this.#release(entry);
-    if (this.#sweeper) clearInterval(this.#sweeper);
-    this.#sweeper = null;
-    this.#updateKeeper();
+    this.#leases.stop();
+    this.#localWaits.update();
     const server = this.#server;
     if (server) {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }
     this.#socketFile?.remove();
-  }
-
-  /**
-   * One more transit lease on `entry`, ending leaseTimeout from now (rounded up to the step):
-   * counted into the newest record when it ends at the same step, so a burst of leases is one
-   * record. The sweep starts with the first outstanding lease of the host.
-   */
-  #addLease(entry: Entry): void {
-    const step = this.#leaseStep;
-    const expires = Math.ceil((performance.now() + this.#leaseTimeout) / step) * step;
-    const last = entry.leases[entry.leases.length - 1];
-    if (last !== undefined && last.expires === expires) last.count++;
-    else entry.leases.push({ expires, count: 1 });
-    entry.leased++;
-    this.#leased.add(entry);
-    if (this.#sweeper === null) {
-      this.#sweeper = setInterval(() => this.#sweepLeases(), step);
-      // A lease is bookkeeping: it must never keep the host process alive.
-      this.#sweeper.unref();
-    }
-    this.#updateKeeper();
-  }
-
-  /** A process claimed a lease (it holds a reference now): the oldest one goes. */
-  #claimLease(entry: Entry): void {
-    const first = entry.leases[0];
-    if (first === undefined) return;
-    if (--first.count === 0) entry.leases.shift();
-    if (--entry.leased === 0) this.#leased.delete(entry);
-    this.#updateKeeper();
-  }
-
-  /** End the leases whose time has come; stop sweeping when none is left. */
-  #sweepLeases(): void {
-    const now = performance.now();
-    for (const entry of this.#leased) {
-      let ended = false;
-      while (entry.leases.length > 0 && entry.leases[0]!.expires <= now) {
-        entry.leased -= entry.leases.shift()!.count;
-        ended = true;
-      }
-      if (entry.leased === 0) this.#leased.delete(entry);
-      if (ended) this.#maybeRelease(entry);
-    }
-    if (this.#leased.size === 0 && this.#sweeper !== null) {
-      clearInterval(this.#sweeper);
-      this.#sweeper = null;
-    }
-    this.#updateKeeper();
   }
 
   #maybeRelease(entry: Entry): void {
@@ -653,9 +501,7 @@ export class Host {
   #release(entry: Entry): void {
     if (entry.released) return;
     entry.released = true;
-    entry.leases.length = 0;
-    entry.leased = 0;
-    this.#leased.delete(entry);
+    this.#leases.drop(entry);
     this.#objects.delete(entry.id);
     try {
       entry.onRelease?.();
@@ -704,14 +550,14 @@ export class Host {
     };
     conn.link.ready.then(settled, settled);
     this.#conns.add(conn);
-    this.#updateKeeper();
+    this.#localWaits.update();
   }
 
   #onClose(conn: Conn, err: Error | null): void {
     if (!conn.open) return;
     conn.open = false;
     this.#conns.delete(conn);
-    this.#updateKeeper();
+    this.#localWaits.update();
     if (err) {
       // One warning per interval however many connections go (a flood of idle ones timing
       // out is a handful of lines); each is in NODE_DEBUG=multiproc.
@@ -757,7 +603,7 @@ export class Host {
       case 'incref': {
         const entry = this.#objects.get(m.obj);
         if (!entry) return; // released already: the proxy's next call reports it
-        if (m.claim) this.#claimLease(entry);
+        if (m.claim) this.#leases.claim(entry);
         entry.remote++;
         conn.refs.set(m.obj, (conn.refs.get(m.obj) ?? 0) + 1);
         return;
@@ -775,7 +621,7 @@ export class Host {
       }
       case 'lease': {
         const entry = this.#objects.get(m.obj);
-        if (entry) this.#addLease(entry);
+        if (entry) this.#leases.add(entry);
         return;
       }
       default: {
@@ -912,7 +758,7 @@ export class Host {
       const encoded = encodeHandles(value);
       conn.link.send({ type: 'result', id, value: encoded.value, handles: encoded.handles || undefined } satisfies FromHost);
     } catch (err) {
-      this.#replyError(conn, id, new SerializationError(`${entry.kind}.${method}() returned a value that cannot be sent to another process: ${(err as Error).message}`, { cause: err }));
+      this.#replyError(conn, id, unsendable(`${entry.kind}.${method}()`, 'its return value', 'another process', err));
     }
   }
 

@@ -1,0 +1,735 @@
+// The one worker-pool engine behind Pool and ProcessPoolExecutor. Parent side.
+//
+//   face call                 Job                    engine queue                 Worker (one child process)
+//   ─────────                 ───                    ────────────                 ──────────────────────────
+//   apply / submit  ──►  job.add(items) ──► Batch ──► front (requeued) ┐
+//   map / starmap          (≤ 4096 items*)           FIFO            ┴─ dispatch ─► inflight [head, next]
+//   imap / exec.map                                                     (≤ 2/worker)    │ child.send('call')
+//                                                                                       ▼
+//   sink.result / failed ◄── values, by batch id ◄──────────────────── 'result' | 'error' ◄── child.ts
+//   sink.started  ◄── a batch became its worker's head
+//   sink.aborted  ◄── cancel / timeout / terminate / broken initializer
+//   next taken back (cancel, drop, steal) ── child.send('drop') ──► 'dropped' ──► forgotten or requeued
+//   a child gone (exit + channel closed) ──► head batch: WorkerLostError; the rest: requeued; replacement spawned
+//   a child gone before 'ready' (ran nothing) ──► all requeued; replaced, unless the 3rd in a row: pool broken
+//
+// (*) MAX_BATCH_ITEMS; ≤ 32768 for a map of numbers whose function returns numbers:
+//     MAX_NUMERIC_BATCH_ITEMS (both in shapes.ts).
+//
+// A Batch is one IPC message: a slice of a call's items run one after another by one worker.
+// The child runs the batches it is sent strictly in order, so of a worker's in-flight batches
+// only the head is running; the others wait in the child's inbox. That one fact drives crash
+// handling (only the head can have caused a death), cancellation (a worker is killed only when
+// its head is cancelled; a batch waiting behind it is taken back with 'drop') and requeueing
+// (the rest never started).
+//
+// Taking a batch back races with the child starting it; the child's answer settles the race.
+// A 'drop' is answered by one 'dropped', `taken` or not, unless the batch finished first (its
+// reply then arrives first). Until then the batch counts as in flight and, should it become
+// the head, is not taken for running (no `started`, no kill for a cancelled job); `taken:
+// false` means it started, and only then is it judged.
+//
+// The faces (pool.ts, executor.ts) only translate: they build a Job with a Sink and read the
+// results. The engine's files, by concept:
+//   engine.ts     this file: the scheduler (queue, dispatch, pipelining, steal), crash
+//                 recovery, cancellation, recycling, lifecycle (close, join, terminate)
+//   worker.ts     one worker: its child process, what it holds, how it ended
+//   job.ts        Job, Batch, Sink, FnEntry: what is scheduled and where results go
+//   shapes.ts     the shared shapes of work, `call` (one call), `mapAll` (a list, all at
+//                 once) and `stream` (a lazy, bounded, ordered or unordered iterator), so no
+//                 face writes that logic twice; chunk sizes live there
+//   assembler.ts  joins a map's batches into one array in input order
+//   options.ts    CallOptions, MapOptions, EngineOptions and their resolution
+// Numbers travel packed both ways (src/process/numbers.ts, shared with the child).
+
+import { BrokenProcessPool, CancelledError, InvalidStateError, type SerializationError } from '../../errors.ts';
+import { Deque } from '../../deque.ts';
+import { checkCallOptions } from '../../options.ts';
+import { decodeError, PROTOCOL, unsendableAmong, type FnSpec, type FromChild, type ToChild } from '../../protocol/index.ts';
+import { encodeHandles, reviveHandles } from '../../remote/handle.ts';
+import { allNumbers } from '../numbers.ts';
+import { Batch, Job, keyOf, refuseClassInstance, type BatchValues, type Sink } from './job.ts';
+import { setupEngine, type CallOptions, type EngineOptions } from './options.ts';
+import { Worker, type WorkerEvents, type WorkerState } from './worker.ts';
+
+/** Batches kept in flight per worker, so a worker never idles waiting for the next message. */
+export const PIPELINE_DEPTH = 2;
+/**
+ * Behind a running batch that is slow (its function's last batch took longer than this, or
+ * it has been running longer), a second batch is pipelined only while more batches are
+ * queued than there are workers (see #accepts): then every other worker still has queued
+ * work to take, so none idles while the pipelined batch waits. Behind fast batches the
+ * round trip a worker would otherwise wait for matters, and pipelining is unconditional.
+ * (See FnEntry.fast.)
+ */
+const SLOW_BATCH_MS = 20;
+/**
+ * Workers in a row that may die before they are ready before the pool counts as broken.
+ * A worker can be killed while it starts for no fault of its own (the OOM killer kills an
+ * idle worker, then its replacement milliseconds later): it is replaced. But a worker that
+ * can never start (its initializer's module exits or crashes at import, a loader is
+ * missing) must not be respawned forever. Any worker becoming ready resets the count, so
+ * three tolerates two unlucky deaths in a row, already rare, while a start that always
+ * fails is reported after three forks: about the cost of starting three workers.
+ * (An initializer that throws reports 'init-failed' and breaks the pool at once.)
+ */
+const MAX_START_FAILURES = 3;
+/** terminate(): time between SIGTERM and SIGKILL. */
+const TERMINATE_GRACE_MS = 1000;
+
+type EngineState = 'run' | 'close' | 'terminate' | 'broken';
+
+/**
+ * N worker processes, a FIFO of batches, dispatch with pipelining, crash recovery,
+ * cancellation, recycling. Internal: Pool and ProcessPoolExecutor are its faces.
+ */
+export class Engine {
+  readonly processes: number;
+  readonly label: string;
+  readonly #maxTasks: number;
+  readonly #initializer: FnSpec | undefined;
+  readonly #initargs: unknown[] | undefined;
+  readonly #initHandles: boolean;
+  /** How workers report to this engine. */
+  readonly #events: WorkerEvents = {
+    message: (w, m) => this.#onMessage(w, m),
+    closed: (w) => this.#onClose(w),
+    forkFailed: (w, err) => {
+      this.#breakPool(new BrokenProcessPool(`${this.label}: could not start worker ${w.name}: ${err.message}`, { cause: err }));
+      w.killedByUs = true;
+      this.#onClose(w);
+    },
+  };
+  /** Workers that accept work. */
+  readonly #workers: Worker[] = [];
+  /** Every worker not yet closed (accepting, retiring, dying): what join() waits for. */
+  readonly #all = new Set<Worker>();
+  /** Batches requeued after a worker died or given back by a steal; they go out before the FIFO. */
+  readonly #front = new Deque<Batch>();
+  /**
+   * The FIFO of batches. A ring buffer, not an array with a moving head: a pool kept busy
+   * never drains its queue, and an array would keep a slot for every batch ever queued.
+   */
+  readonly #queue = new Deque<Batch>();
+  /** Queued batches of live jobs (#front and #queue also hold dead jobs' batches until skipped). */
+  #queued = 0;
+  /** Jobs not finished: close() lets them complete; terminate() aborts them. */
+  readonly #jobs = new Set<Job>();
+  #state: EngineState = 'run';
+  /**
+   * How each worker that died before 'ready' ended ("PoolWorker-3 (pid 41) exited with exit
+   * code 1"), since a worker last became ready: MAX_START_FAILURES of them break the pool.
+   */
+  readonly #startFailures: string[] = [];
+  /** Why the pool broke: `message` for later calls, `cause` the root error (initializer's RemoteError). */
+  #broken: { message: string; cause: unknown } | null = null;
+  #nextBatchId = 1;
+  #joiners: (() => void)[] = [];
+  #terminating: Promise<void> | null = null;
+
+  /** Throws TypeError/RangeError (MP_INVALID_ARG), SerializationError (initargs), InvalidStateError (inside a task module import). */
+  constructor(options: EngineOptions) {
+    this.label = options.label;
+    const setup = setupEngine(options);
+    this.processes = setup.processes;
+    this.#maxTasks = setup.maxTasks;
+    this.#initializer = setup.initializer;
+    this.#initargs = setup.initargs;
+    this.#initHandles = setup.initHandles;
+    for (let i = 0; i < this.processes; i++) this.#spawn();
+  }
+
+  /** Workers are replaced after maxTasksPerChild batches (whose size is then kept at MAX_BATCH_ITEMS). */
+  get recycles(): boolean {
+    return this.#maxTasks !== 0;
+  }
+
+  /** Throw (for the face to turn into a rejection) unless new work may be submitted. */
+  assertRunning(what: string): void {
+    if (this.#state === 'run') return;
+    if (this.#state === 'broken') throw new BrokenProcessPool(`${what}: the ${this.label} is broken and cannot run tasks: ${this.#broken!.message}`, { cause: this.#broken!.cause });
+    throw new InvalidStateError(`${what}: the ${this.label} is ${this.#state === 'close' ? 'closed' : 'terminated'}; no new work can be submitted`);
+  }
+
+  /**
+   * Create a job for `fn`. Throws what `assertRunning` throws (unless `admitted`, for a lazy
+   * iterator admitted before close()), TypeError for a bad function or options, and
+   * CancelledError when `signal` has already fired.
+   */
+  job(fn: unknown, spread: boolean, sink: Sink, opts: CallOptions | undefined, what: string, single: boolean, admitted = false): Job {
+    if (!(admitted && this.#state === 'close')) this.assertRunning(what);
+    const entry = keyOf(fn, what);
+    const { signal, timeout } = checkCallOptions(opts, what);
+    if (signal?.aborted) throw new CancelledError(`${what} was cancelled before it started`, { cause: signal.reason });
+    const job = new Job(this, entry, spread, sink, what, single);
+    this.#jobs.add(job);
+    job.limit(signal, timeout);
+    return job;
+  }
+
+  /** @internal Job.add */
+  add(job: Job, items: unknown[], start: number): void {
+    if (job.dead) return;
+    const encoded = encodeHandles(items);
+    const batch = new Batch(this.#nextBatchId++, job, encoded.value, start, encoded.handles);
+    // A class instance would clone without complaint and arrive as a plain object: refuse it
+    // here, at the call, before any of the batch is sent. (Packed numbers hold no objects.)
+    const refused = ArrayBuffer.isView(encoded.value) ? null : refuseClassInstance(job, encoded.value, start);
+    if (refused !== null) {
+      job.sink.failed(batch, [], 0, refused);
+      this.maybeFinish(job);
+      return;
+    }
+    job.batches.add(batch);
+    this.#queue.push(batch);
+    this.#queued++;
+    // After close(), a lazy iterator admitted earlier may bring work after the workers left.
+    if (this.#workers.length < this.processes) this.#spawnIfNeeded();
+    this.#dispatch();
+  }
+
+  /** @internal a job is finished when it was ended and holds no batches. */
+  maybeFinish(job: Job): void {
+    if (job.ended && job.batches.size === 0) this.#finish(job);
+  }
+
+  #finish(job: Job): void {
+    job.dead = true;
+    job.unlimit();
+    if (this.#jobs.delete(job)) this.#maybeRetireAll();
+  }
+
+  /** @internal Job.drop */
+  drop(job: Job): void {
+    if (job.dead) return;
+    job.dead = true;
+    this.#forget(job);
+    this.#finish(job);
+  }
+
+  /** @internal Job.cancel */
+  cancel(job: Job, error: Error): void {
+    if (job.dead) return;
+    job.hard = true;
+    // Dead first: killing a worker below dispatches again, and none of this job may go out.
+    job.dead = true;
+    for (const batch of this.#forget(job)) this.#kill(batch.worker!, 'SIGKILL');
+    this.#finish(job);
+    job.sink.aborted(error);
+  }
+
+  /**
+   * Remove a dead job's queued batches and take back those waiting in a worker behind
+   * another batch (#recall). Returns its running batches (heads), which stay attached to
+   * their workers: a dropped job lets them finish unobserved, a cancelled one kills them.
+   */
+  #forget(job: Job): Batch[] {
+    const running: Batch[] = [];
+    for (const batch of job.batches) {
+      const w = batch.worker;
+      if (w === null) {
+        job.batches.delete(batch);
+        this.#queued--;
+      } else if (batch.dropping) {
+        // Being stolen: the answer decides whether it started (#onDropped).
+      } else if (w.inflight[0] === batch) running.push(batch);
+      else this.#recall(w, batch, false);
+    }
+    // The queue itself is cleaned lazily: #nextBatch skips batches of dead jobs.
+    return running;
+  }
+
+  /**
+   * Ask `w` for `batch` back, unless it is the head (running) or already asked for. It stays
+   * in flight until the child's answer (#onDropped). `steal`: for an idle worker, see #steal.
+   */
+  #recall(w: Worker, batch: Batch, steal: boolean): void {
+    if (batch.dropping || w.state === 'dead' || w.inflight[0] === batch) return;
+    batch.dropping = true;
+    const msg: ToChild = { mp: PROTOCOL, type: 'drop', id: batch.id };
+    if (steal) msg.steal = true;
+    w.child.send(msg);
+  }
+
+  #nextBatch(): Batch | undefined {
+    let b: Batch | undefined;
+    while ((b = this.#front.shift()) !== undefined) {
+      if (!b.job.dead) {
+        this.#queued--;
+        return b;
+      }
+    }
+    while ((b = this.#queue.shift()) !== undefined) {
+      if (!b.job.dead) {
+        this.#queued--;
+        return b;
+      }
+    }
+    return undefined;
+  }
+
+  #hasQueued(): boolean {
+    return this.#front.length > 0 || this.#queue.length > 0;
+  }
+
+  /**
+   * Hand queued batches to workers, least loaded first, up to each worker's depth; with
+   * nothing queued, let idle workers take back work waiting in busy ones (#steal). The
+   * worker list may change while this runs (a recycled worker is replaced), so the choice is
+   * made afresh for every batch.
+   */
+  #dispatch(): void {
+    while (this.#hasQueued()) {
+      let best: Worker | null = null;
+      const workers = this.#workers;
+      for (let i = 0; i < workers.length; i++) {
+        const w = workers[i]!;
+        if ((best === null || w.inflight.length < best.inflight.length) && this.#accepts(w)) best = w;
+      }
+      if (best === null) return;
+      const batch = this.#nextBatch();
+      if (!batch) break;
+      this.#send(best, batch);
+    }
+    this.#steal();
+  }
+
+  #accepts(w: Worker): boolean {
+    if (w.state !== 'live') return false;
+    const n = w.inflight.length;
+    if (n >= PIPELINE_DEPTH) return false;
+    // Behind a slow batch, pipeline only while more batches are queued than there are
+    // workers: then each other worker still finds queued work when it frees up, so the
+    // pipelined batch never waits while another worker idles, and this worker starts its
+    // next batch without waiting a round trip for it. Near the end of the queue a batch
+    // stays queued for whichever worker frees up first.
+    if (n > 0 && this.#queued <= this.#workers.length && this.#isSlow(w)) return false;
+    return this.#maxTasks === 0 || w.assigned < this.#maxTasks;
+  }
+
+  /** Is `w`'s running batch slow: its function's last batch was, or it has run for long? */
+  #isSlow(w: Worker): boolean {
+    return !w.inflight[0]!.job.fn.fast || performance.now() - w.headSince > SLOW_BATCH_MS;
+  }
+
+  /**
+   * Nothing is queued and a worker is idle, while another holds a batch pipelined behind a
+   * slow one: take that batch back (a 'drop' with `steal`) so that it runs on the idle
+   * worker (#onDropped requeues it). This keeps the promise of #accepts when batches run
+   * longer than expected, and covers a worker that went on with an abandoned task (a
+   * cancelled map's batch is not stopped when its job only was dropped). A busy child
+   * gives the batch back only while its running task awaits something: a synchronous task
+   * ends before the child reads the request, and then the child keeps the batch.
+   */
+  #steal(): void {
+    let idle = 0;
+    let waiting: Worker | null = null;
+    for (const w of this.#all) {
+      const inflight = w.inflight;
+      if (inflight.length === 0) {
+        if (w.ready && this.#accepts(w)) idle++;
+        continue;
+      }
+      if (w.state === 'dead') continue;
+      for (let i = 1; i < inflight.length; i++) if (!inflight[i]!.dropping) waiting = w;
+      // One steal in progress per idle worker (a dead job's batch is only being dropped).
+      for (const b of inflight) if (b.dropping && !b.job.dead) idle--;
+    }
+    if (idle <= 0 || waiting === null) return;
+    for (const w of this.#all) {
+      if (idle === 0) return;
+      const n = w.inflight.length;
+      const last = w.inflight[n - 1];
+      if (n > 1 && w.state !== 'dead' && !last!.dropping && this.#isSlow(w)) {
+        this.#recall(w, last!, true);
+        idle--;
+      }
+    }
+  }
+
+  #send(w: Worker, batch: Batch): void {
+    const job = batch.job;
+    const child = w.child;
+    const fn = job.fn;
+    if (!w.defined.has(fn.key)) {
+      child.send({ mp: PROTOCOL, type: 'define', key: fn.key, fn: fn.spec } satisfies ToChild);
+      w.defined.add(fn.key);
+    }
+    const msg: ToChild = { mp: PROTOCOL, type: 'call', id: batch.id, key: fn.key, items: batch.items, spread: job.spread };
+    if (batch.handles) msg.handles = true;
+    try {
+      // Serialization happens synchronously inside send(): a value that cannot be cloned
+      // throws here, before anything reaches the child, so the worker is unaffected.
+      child.send(msg);
+    } catch (err) {
+      job.batches.delete(batch);
+      job.sink.failed(batch, [], 0, this.#serializationError(batch, err));
+      this.maybeFinish(job);
+      return;
+    }
+    batch.worker = w;
+    const head = w.inflight.length === 0;
+    if (head) w.headSince = performance.now();
+    w.inflight.push(batch);
+    w.assigned++;
+    if (!w.refd) w.setRef(true);
+    if (this.#maxTasks !== 0 && w.assigned >= this.#maxTasks) {
+      // This worker takes no more; its replacement starts now so capacity does not dip while
+      // it finishes what it holds.
+      this.#stopAccepting(w, 'retiring');
+      this.#spawnIfNeeded();
+    }
+    if (head) job.sink.started?.(batch);
+  }
+
+  /** A batch the IPC channel refused to serialize: name the argument or item that failed. */
+  #serializationError(batch: Batch, cause: unknown): SerializationError {
+    const job = batch.job;
+    if (job.single) return unsendableAmong(job.what, batch.items[0] as unknown[], 'argument', 'a worker', cause);
+    return unsendableAmong(job.what, batch.items, 'input item', 'a worker', cause, batch.start);
+  }
+
+  // -------------------------------------------------------------------------------------
+  // Workers
+
+  #spawn(): Worker {
+    const w = Worker.spawn(this.label, this.#events);
+    this.#workers.push(w);
+    this.#all.add(w);
+    const init: ToChild = { mp: PROTOCOL, type: 'init', name: w.name, role: 'worker' };
+    if (this.#initializer) {
+      init.initializer = this.#initializer;
+      init.initargs = this.#initargs;
+      if (this.#initHandles) init.handles = true;
+    }
+    // The child handles messages in order, so work may be sent right away: it runs once the
+    // initializer has finished.
+    w.child.send(init);
+    // Node re-refs the channel on the next tick after listeners are added; decide after it.
+    process.nextTick(() => {
+      if (w.inflight.length === 0 && w.refd && this.#state === 'run') w.setRef(false);
+    });
+    return w;
+  }
+
+  /** Keep `processes` workers accepting work while there is or may be work. */
+  #spawnIfNeeded(): void {
+    if (this.#state === 'terminate' || this.#state === 'broken') return;
+    if (this.#state === 'close' && this.#jobs.size === 0) return;
+    while (this.#workers.length < this.processes) this.#spawn();
+  }
+
+  #stopAccepting(w: Worker, state: WorkerState): void {
+    if (w.state === 'live') {
+      const i = this.#workers.indexOf(w);
+      if (i !== -1) this.#workers.splice(i, 1);
+    }
+    if (w.state !== 'dead') w.state = state;
+    if (state === 'retiring' && w.inflight.length === 0) this.#retire(w);
+  }
+
+  /**
+   * Ask an idle worker to leave: child.ts exits when its channel disconnects. Not before it
+   * said 'ready': a child drops messages that arrive before its entry module has loaded
+   * when the channel closes meanwhile (Node queues them for the first 'message' listener,
+   * and a disconnect throws the queue away), so its 'init' would be lost and its initializer
+   * never run (Python always runs it). The 'ready' handler retires it then.
+   */
+  #retire(w: Worker): void {
+    if (w.ready && w.child.connected) w.child.disconnect();
+  }
+
+  #kill(w: Worker, signal: 'SIGKILL' | 'SIGTERM'): void {
+    w.killedByUs = true;
+    this.#stopAccepting(w, 'dead');
+    w.kill(signal);
+    this.#spawnIfNeeded();
+    this.#dispatch();
+  }
+
+  #onMessage(w: Worker, m: FromChild): void {
+    switch (m.type) {
+      case 'result':
+        this.#onResult(w, m.id, m.values, null);
+        return;
+      case 'numbers':
+        this.#onResult(w, m.id, m.values, null);
+        return;
+      case 'error':
+        this.#onResult(w, m.id, m.values, m);
+        return;
+      case 'dropped':
+        this.#onDropped(w, m.id, m.taken);
+        return;
+      case 'ready':
+        w.ready = true;
+        this.#startFailures.length = 0;
+        if (w.state === 'retiring' && w.inflight.length === 0) {
+          this.#retire(w);
+          return;
+        }
+        // It may take back work waiting in a busy worker.
+        this.#dispatch();
+        return;
+      case 'init-failed': {
+        const error = decodeError(m.error);
+        this.#breakPool(error, `${this.label}: the initializer failed in ${w.name} (pid ${w.pid}): ${error.message}`);
+        return;
+      }
+      case 'done':
+        // Only Process targets send 'done'; a worker never runs one.
+        return;
+      default: {
+        const never: never = m;
+        throw new Error(`multiproc: unexpected message from a worker: ${JSON.stringify(never)}`);
+      }
+    }
+  }
+
+  #onResult(w: Worker, id: number, rawValues: BatchValues, failure: Extract<FromChild, { type: 'error' }> | null): void {
+    const inflight = w.inflight;
+    // Replies come in the order batches were sent, so this is almost always the head.
+    let at = 0;
+    if (inflight[0]?.id !== id) {
+      at = inflight.findIndex((b) => b.id === id);
+      if (at === -1) return;
+    }
+    const batch = inflight[at]!;
+    if (at === 0) inflight.shift();
+    else inflight.splice(at, 1);
+    const now = performance.now();
+    batch.runMs = now - w.headSince;
+    batch.job.fn.fast = batch.runMs <= SLOW_BATCH_MS;
+    w.headSince = now;
+    batch.worker = null;
+    const job = batch.job;
+    job.batches.delete(batch);
+    if (!job.dead) {
+      // Numbers hold no handles: a typed array goes to the sink as it is.
+      if (failure) job.sink.failed(batch, reviveResults(rawValues as unknown[]), failure.index, decodeError(failure.error));
+      else if (Array.isArray(rawValues)) {
+        job.fn.numbers = allNumbers(rawValues);
+        job.sink.result(batch, reviveResults(rawValues));
+      } else {
+        job.fn.numbers = true;
+        job.sink.result(batch, rawValues);
+      }
+      this.maybeFinish(job);
+    }
+    if (w.state === 'dead') return;
+    if (at === 0 && !this.#onHead(w)) return;
+    this.#afterReply(w);
+  }
+
+  /**
+   * `w`'s head changed: the new head is running in the child, unless a 'drop' for it awaits
+   * its answer (then #onDropped decides). A cancelled job's batch is stopped by killing the
+   * worker. Returns false when `w` was killed.
+   */
+  #onHead(w: Worker): boolean {
+    const head = w.inflight[0];
+    if (head === undefined || head.dropping) return true;
+    if (head.job.hard) {
+      this.#kill(w, 'SIGKILL');
+      return false;
+    }
+    if (!head.job.dead) head.job.sink.started?.(head);
+    return true;
+  }
+
+  /** The answer to a 'drop': forget a taken batch (dead job) or run it elsewhere (a steal). */
+  #onDropped(w: Worker, id: number, taken: boolean): void {
+    const at = w.inflight.findIndex((b) => b.id === id);
+    // Not in flight: it finished, and its reply came first.
+    if (at === -1) return;
+    const batch = w.inflight[at]!;
+    batch.dropping = false;
+    if (!taken) {
+      // It started before the child read the 'drop', so everything before it has replied
+      // and it is the head: judge it now as #onResult would have.
+      if (at === 0 && w.state !== 'dead' && this.#onHead(w)) this.#dispatch();
+      return;
+    }
+    w.inflight.splice(at, 1);
+    // It never ran here: maxTasksPerChild counts the batches a worker runs.
+    w.assigned--;
+    batch.worker = null;
+    const job = batch.job;
+    if (job.dead) job.batches.delete(batch);
+    else {
+      // A stolen batch: first in line, as it was sent before anything still queued.
+      this.#front.unshift(batch);
+      this.#queued++;
+    }
+    if (w.state === 'dead') this.#dispatch();
+    else if (at !== 0 || this.#onHead(w)) this.#afterReply(w);
+  }
+
+  /** `w` finished or gave back a batch: retire it, give it more work, or let it idle. */
+  #afterReply(w: Worker): void {
+    const inflight = w.inflight;
+    if (inflight.length === 0) {
+      if (w.state === 'retiring') {
+        this.#retire(w);
+        return;
+      }
+      if (this.#state === 'close' && this.#jobs.size === 0) {
+        this.#maybeRetireAll();
+        return;
+      }
+    }
+    this.#dispatch();
+    if (inflight.length === 0 && w.refd && this.#state === 'run') w.setRef(false);
+  }
+
+  #onClose(w: Worker): void {
+    if (w.closed) return;
+    w.closed = true;
+    const expected = w.killedByUs || w.state === 'retiring' || this.#state !== 'run';
+    if (!w.ready && !expected) {
+      // It died while starting, without an 'init-failed' (which breaks the pool at once):
+      // killed from outside, or unable to start at all. No task runs before 'ready', so what
+      // it held is innocent and is requeued below; it is replaced unless this keeps happening.
+      const seen = this.#startFailures;
+      seen.push(`${w.name} (pid ${w.pid}) exited ${w.describeExit()}`);
+      if (seen.length >= MAX_START_FAILURES) {
+        this.#breakPool(
+          new BrokenProcessPool(
+            `${this.label}: worker ${seen[seen.length - 1]} before it was ready, the last of ${seen.length} workers in a row that ended while starting ` +
+              `(before it: ${seen.slice(0, -1).join('; ')}). A worker that dies while starting is replaced, as one may be killed from outside ` +
+              '(the OOM killer), but none became ready, so workers cannot start here: check what a worker loads (the initializer and its module, ' +
+              'code that runs at import) and that the parent runs under the loader its modules need (e.g. tsx).',
+          ),
+        );
+      }
+    }
+    if (w.state === 'live') this.#stopAccepting(w, 'dead');
+    w.state = 'dead';
+    this.#all.delete(w);
+    const held = w.inflight.splice(0);
+    const requeue: Batch[] = [];
+    for (let i = 0; i < held.length; i++) {
+      const batch = held[i]!;
+      batch.worker = null;
+      batch.dropping = false;
+      const job = batch.job;
+      if (job.dead) {
+        job.batches.delete(batch);
+        continue;
+      }
+      if (i === 0 && !w.killedByUs && w.ready) {
+        // The head was running when the worker died: it is the one that (may have) killed it.
+        job.batches.delete(batch);
+        job.sink.failed(batch, [], 0, w.lostError(batch));
+        this.maybeFinish(job);
+      } else {
+        // Never started (behind the head, or in a worker that was not ready), or innocent (a
+        // worker we killed): run it elsewhere.
+        requeue.push(batch);
+      }
+    }
+    // In their original order, ahead of everything queued.
+    for (let i = requeue.length - 1; i >= 0; i--) this.#front.unshift(requeue[i]!);
+    this.#queued += requeue.length;
+    this.#spawnIfNeeded();
+    this.#dispatch();
+    this.#checkJoined();
+  }
+
+  /** The initializer failed (or workers cannot start): reject everything, stop all workers. */
+  #breakPool(error: Error, message?: string): void {
+    if (this.#state === 'broken' || this.#state === 'terminate') return;
+    this.#state = 'broken';
+    this.#broken = message ? { message, cause: error } : { message: error.message, cause: error.cause };
+    for (const job of [...this.#jobs]) job.cancel(error);
+    for (const w of [...this.#all]) {
+      w.setRef(true);
+      this.#kill(w, 'SIGKILL');
+    }
+    this.#checkJoined();
+  }
+
+  #maybeRetireAll(): void {
+    if (this.#state !== 'close' || this.#jobs.size > 0) return;
+    for (const w of [...this.#all]) {
+      if (w.state === 'dead') continue;
+      this.#stopAccepting(w, 'retiring');
+    }
+    this.#checkJoined();
+  }
+
+  #checkJoined(): void {
+    if (this.#state === 'run' || this.#all.size > 0) return;
+    if (this.#state === 'close' && this.#jobs.size > 0) return;
+    for (const resolve of this.#joiners.splice(0)) resolve();
+  }
+
+  // -------------------------------------------------------------------------------------
+  // Lifecycle
+
+  /** No new work; workers leave once queued and running work is done. Idempotent. */
+  close(): void {
+    if (this.#state !== 'run') return;
+    this.#state = 'close';
+    // While closing, the exits are awaited (join), so the workers keep the loop alive.
+    for (const w of this.#all) if (!w.refd) w.setRef(true);
+    this.#maybeRetireAll();
+  }
+
+  /** Wait until every worker has exited. Rejects with InvalidStateError before close()/terminate(). */
+  join(what: string): Promise<void> {
+    if (this.#state === 'run') return Promise.reject(new InvalidStateError(`${what}: call close() or terminate() before join()`));
+    return new Promise<void>((resolve) => {
+      this.#joiners.push(resolve);
+      this.#checkJoined();
+    });
+  }
+
+  /**
+   * Reject all pending work with CancelledError, stop every worker (SIGTERM, then SIGKILL
+   * after a grace period), resolve when all have exited. Idempotent.
+   */
+  terminate(): Promise<void> {
+    if (this.#terminating) return this.#terminating;
+    const wasBroken = this.#state === 'broken';
+    this.#state = 'terminate';
+    if (!wasBroken) {
+      const error = new CancelledError(`the ${this.label} was terminated before this work finished`);
+      for (const job of [...this.#jobs]) job.cancel(error);
+    }
+    this.#front.clear();
+    this.#queue.clear();
+    this.#queued = 0;
+    const workers = [...this.#all];
+    for (const w of workers) {
+      w.setRef(true);
+      w.killedByUs = true;
+      this.#stopAccepting(w, 'dead');
+      w.kill('SIGTERM');
+    }
+    const grace = setTimeout(() => {
+      for (const w of workers) if (!w.closed) w.kill('SIGKILL');
+    }, TERMINATE_GRACE_MS);
+    this.#terminating = new Promise<void>((resolve) => {
+      this.#joiners.push(() => {
+        clearTimeout(grace);
+        resolve();
+      });
+      this.#checkJoined();
+    });
+    return this.#terminating;
+  }
+}
+
+/**
+ * Results may hold handles (a Queue returned by a task). Scanning numbers and strings is a
+ * typeof per value; only results containing objects pay for a walk.
+ */
+function reviveResults(values: unknown[]): unknown[] {
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (typeof v === 'object' && v !== null) return reviveHandles(values);
+  }
+  return values;
+}
+

@@ -1,0 +1,149 @@
+// One worker of the engine: a child process, the batches it holds, and the facts of its end.
+// Parent side. The engine (engine.ts) decides what a worker runs and what its death means;
+// this module forks it, follows its child until it is really gone, and words that end.
+
+import type { ChildProcess } from 'node:child_process';
+import { constants } from 'node:os';
+import { WorkerLostError } from '../../errors.ts';
+import { isBranded, type FromChild } from '../../protocol/index.ts';
+import { spawnChild } from '../spawn.ts';
+import type { Batch } from './job.ts';
+
+/** If a child's channel does not report closing within this after its exit, treat it as closed anyway. */
+const CLOSE_FALLBACK_MS = 1000;
+
+/** live: accepts work; retiring: finishes what it holds, then leaves; dead: killed or gone. */
+export type WorkerState = 'live' | 'retiring' | 'dead';
+
+/** What a worker tells its engine. */
+export interface WorkerEvents {
+  /** A message of the library's protocol arrived from the child. */
+  message(w: Worker, m: FromChild): void;
+  /** The child is gone: exited and its channel closed, so every reply it sent has arrived. */
+  closed(w: Worker): void;
+  /** The fork itself failed (EAGAIN, ENOMEM): there is no child, and none will exit. */
+  forkFailed(w: Worker, err: Error): void;
+}
+
+let workerCounter = 0;
+
+/** One child process of the pool and what it holds. */
+export class Worker {
+  /** Batches sent and not answered, in the order sent: the head runs, the rest wait in the child's inbox. */
+  readonly inflight: Batch[] = [];
+  /** Keys of the functions this child has been sent ('define'). */
+  readonly defined = new Set<number>();
+  /** Batches ever handed to this worker (for maxTasksPerChild). */
+  assigned = 0;
+  state: WorkerState = 'live';
+  /** The child said 'ready': its initializer ran, it runs tasks. */
+  ready = false;
+  /** We killed it (cancel, terminate): its death is not the head batch's fault. */
+  killedByUs = false;
+  /** Whether the child and its IPC channel currently keep the event loop alive. */
+  refd = true;
+  /** When the current head batch started running (performance.now()). */
+  headSince = 0;
+  /** As Process.exitCode says it: minus the signal number when killed; null while running. */
+  exitCode: number | null = null;
+  signal: string | null = null;
+  /** Gone for good (see WorkerEvents.closed). */
+  closed = false;
+
+  private constructor(
+    readonly child: ChildProcess,
+    readonly name: string,
+  ) {}
+
+  /**
+   * Fork a worker for the pool `label` and follow its child. The caller sends it 'init' (and
+   * may send work right away: the child handles messages in order).
+   */
+  static spawn(label: string, events: WorkerEvents): Worker {
+    const name = `PoolWorker-${++workerCounter}`;
+    const child = spawnChild(`${label} worker ${name}`);
+    const w = new Worker(child, name);
+    child.on('message', (m: unknown) => {
+      if (isBranded(m)) events.message(w, m as FromChild);
+    });
+    // A worker is gone once it has exited AND its channel has closed: only then have all
+    // the results it sent before dying been delivered. ('close' is not enough: Node does not
+    // emit it after a parent-side disconnect().)
+    let exited = false;
+    let disconnected = false;
+    let fallback: NodeTimeout | undefined;
+    child.once('exit', (code: number | null, signal: string | null) => {
+      exited = true;
+      w.exitCode = exitCodeOf(code, signal);
+      w.signal = signal;
+      if (disconnected) events.closed(w);
+      // A fallback so that a channel that never reports closing cannot hang anything.
+      else fallback = setTimeout(() => events.closed(w), CLOSE_FALLBACK_MS);
+    });
+    child.once('disconnect', () => {
+      disconnected = true;
+      if (!exited) return;
+      clearTimeout(fallback);
+      events.closed(w);
+    });
+    child.on('error', (err: Error) => {
+      // A fork that failed has no pid and will never exit; other errors (a failed kill or
+      // send) are followed by the exit that matters.
+      if (child.pid === undefined) events.forkFailed(w, err);
+    });
+    return w;
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  /** Has the child exited (with a code or by a signal)? */
+  get exited(): boolean {
+    return this.exitCode !== null || this.signal !== null;
+  }
+
+  /** Send `signal` to the child unless it has exited already. */
+  kill(signal: 'SIGKILL' | 'SIGTERM'): void {
+    if (!this.exited) this.child.kill(signal);
+  }
+
+  /**
+   * Let the child and its IPC channel keep the event loop alive, or not. Idle workers must
+   * not keep the parent alive (a forgotten pool); busy ones must, or a pending map could be
+   * abandoned by an event loop that thinks there is nothing to do.
+   */
+  setRef(ref: boolean): void {
+    this.refd = ref;
+    if (ref) {
+      this.child.ref();
+      this.child.channel?.ref();
+    } else {
+      this.child.unref();
+      this.child.channel?.unref();
+    }
+  }
+
+  /** How it ended, for messages: "by signal SIGKILL", "with exit code 1". Same facts as WorkerLostError's fields. */
+  describeExit(): string {
+    if (this.signal) return `by signal ${this.signal}${this.exitCode !== null ? ` (exit code ${this.exitCode})` : ''}`;
+    return `with exit code ${this.exitCode}`;
+  }
+
+  /** The error of `batch`, which was running when this worker died. */
+  lostError(batch: Batch): WorkerLostError {
+    const items = batch.items.length === 1 ? 'its task' : `its batch of ${batch.items.length} items (from item ${batch.start})`;
+    return new WorkerLostError(
+      `${batch.job.what}: worker ${this.name} (pid ${this.pid}) died ${this.describeExit()} while running ${items}. ` +
+        'The task may have called process.exit(), crashed, run out of memory or been killed; a new worker replaced it.',
+      { exitCode: this.exitCode, signal: this.signal, pid: this.pid },
+    );
+  }
+}
+
+/** A child's exit as Process.exitCode (and Python's exitcode) says it: minus the signal number when killed. */
+function exitCodeOf(code: number | null, signal: string | null): number | null {
+  if (code !== null || signal === null) return code;
+  const n = (constants.signals as Record<string, number | undefined>)[signal];
+  return n === undefined ? null : -n;
+}
