@@ -21,12 +21,25 @@ export type MultiprocErrorCode =
   | 'MP_AUTH'
   | 'MP_HOST_BUSY'
   | 'MP_MANAGER'
-  | 'MP_INVALID_STATE';
+  | 'MP_INVALID_STATE'
+  | 'MP_RELEASED'
+  | 'MP_PROTOCOL';
 
-function hasBrand(value: unknown, code: string | null): boolean {
+/**
+ * Does `value` carry the brand of class `cls` (the code `cls.CODE`, or the code of one of its
+ * subclasses: a ReleasedError is an InvalidStateError)? The base class has no CODE and
+ * accepts every brand. A subclass is looked up by its code in this copy's `errorClasses`, so
+ * the answer is the same whichever copy of this module made the value.
+ */
+function hasBrand(value: unknown, cls: Function): boolean {
   if (typeof value !== 'object' || value === null) return false;
   const brand = (value as { [BRAND]?: string })[BRAND];
-  return brand !== undefined && (code === null || brand === code);
+  if (brand === undefined) return false;
+  const code = (cls as { CODE?: string }).CODE;
+  if (code === undefined || brand === code) return true;
+  const sub = (errorClasses as Record<string, Function | undefined>)[brand];
+  // isPrototypeOf, not instanceof: that would call this very check on a prototype object.
+  return sub !== undefined && Object.prototype.isPrototypeOf.call(cls.prototype, sub.prototype);
 }
 
 /**
@@ -42,9 +55,8 @@ export class MultiprocError extends Error {
     Object.defineProperty(this, 'name', { value: new.target.name, enumerable: false, configurable: true, writable: true });
   }
   static override [Symbol.hasInstance](value: unknown): boolean {
-    // `this` is the class `instanceof` was asked about; its prototype's code decides.
-    const code = (this as unknown as { CODE?: string }).CODE ?? null;
-    return hasBrand(value, code);
+    // `this` is the class `instanceof` was asked about; its code (and its subclasses') decides.
+    return hasBrand(value, this);
   }
 }
 
@@ -212,9 +224,58 @@ export class ManagerError extends MultiprocError {
  * Python: ValueError / AssertionError / RuntimeError, depending on the class.
  */
 export class InvalidStateError extends MultiprocError {
-  static readonly CODE = 'MP_INVALID_STATE';
+  /** 'MP_INVALID_STATE'; a subclass (ReleasedError) has a code of its own. */
+  static readonly CODE: MultiprocErrorCode = 'MP_INVALID_STATE';
   constructor(message: string, options?: ErrorOptions) {
-    super('MP_INVALID_STATE', message, options);
+    super((new.target as typeof InvalidStateError).CODE, message, options);
+  }
+}
+
+/**
+ * A call reached a shared object that no longer exists: every reference to it was dropped
+ * and its host released it (a manager's object freed, a queue or lock of a process whose
+ * handles were all collected). Recognise it by its class or `code`, never by its text.
+ * It is an InvalidStateError (`instanceof InvalidStateError` holds) with a code of its own.
+ * Python: no name of its own; a manager answers with a RemoteError around a KeyError for
+ * the object's id (weakref's ReferenceError is the closest built-in).
+ */
+export class ReleasedError extends InvalidStateError {
+  static override readonly CODE: MultiprocErrorCode = 'MP_RELEASED';
+  /** Id of the released object inside its host, when known. */
+  readonly objectId: string | undefined;
+  /** Pid of the process that hosted it, when known. */
+  readonly hostPid: number | undefined;
+  constructor(message: string, init?: { objectId?: string; hostPid?: number; cause?: unknown }) {
+    super(message, init?.cause === undefined ? undefined : { cause: init.cause });
+    this.objectId = init?.objectId;
+    this.hostPid = init?.hostPid;
+  }
+}
+
+/** What a ProtocolError is about (see ProtocolError). */
+export type ProtocolFault = 'version' | 'handshake' | 'frame' | 'codec';
+
+/**
+ * The other side does not speak this build's protocol. `fault` says how:
+ * 'version'   a message or greeting of another multiproc version (`peerVersion` names it):
+ *             the two processes loaded different builds of the library;
+ * 'handshake' a greeting that is not multiproc's, or a malformed one;
+ * 'frame'     a frame that breaks the framing rules (over the size cap, empty);
+ * 'codec'     bytes that do not decode into a message or value.
+ * The link or channel it arrived on is closed (one bad peer never affects the others); a
+ * pool whose worker speaks another version breaks with a BrokenProcessPool whose `cause` is
+ * this error.
+ * Python: no twin (pickle.UnpicklingError is the closest, for 'codec').
+ */
+export class ProtocolError extends MultiprocError {
+  static readonly CODE = 'MP_PROTOCOL';
+  readonly fault: ProtocolFault;
+  /** For `fault: 'version'`: the protocol the other side announced ('multiproc/1'). */
+  readonly peerVersion: string | undefined;
+  constructor(message: string, init: { fault: ProtocolFault; peerVersion?: string; cause?: unknown }) {
+    super('MP_PROTOCOL', message, init?.cause === undefined ? undefined : { cause: init.cause });
+    this.fault = init?.fault;
+    this.peerVersion = init?.peerVersion;
   }
 }
 
@@ -247,4 +308,6 @@ export const errorClasses = {
   MP_HOST_BUSY: HostBusyError,
   MP_MANAGER: ManagerError,
   MP_INVALID_STATE: InvalidStateError,
+  MP_RELEASED: ReleasedError,
+  MP_PROTOCOL: ProtocolError,
 } as const;

@@ -20,15 +20,14 @@ test('an AbortSignal stops a task that loops forever; the pool keeps serving', a
   rememberPid(before);
   const ac = new AbortController();
   const spinning = pool.apply(sleepy.spinForever, [], { signal: ac.signal });
-  const outcome = spinning.catch((e: unknown) => e);
+  const outcome = rejection(spinning, CancelledError, 'the aborted spin', T);
   // Make sure the loop is running (the worker is busy) before aborting.
   const probe = pool.applyAsync(math.square, [2]);
   await new Promise((r) => setTimeout(r, 100));
   assert.not.ok(probe.ready(), 'the worker is stuck in the loop');
   ac.abort(new Error('enough'));
-  const err = await withinMs(outcome, T, 'the aborted spin');
-  assert.instance(err, CancelledError);
-  assert.is(((err as Error).cause as Error).message, 'enough');
+  const err = await outcome;
+  assert.is((err.cause as Error).message, 'enough');
   // The call queued behind the loop runs on the fresh worker.
   assert.is(await withinMs(probe.get(), T, 'work queued behind the loop'), 4);
   const after = await pool.apply(math.pid);
@@ -39,11 +38,9 @@ test('an AbortSignal stops a task that loops forever; the pool keeps serving', a
 
 test('timeout stops a running task with TimeoutError; map and apply alike', async () => {
   const pool = track(new Pool(2));
-  const err = await withinMs(pool.apply(sleepy.spinForever, [], { timeout: 200 }), T, 'apply with timeout').catch((e) => e);
-  assert.instance(err, TimeoutError);
-  assert.is((err as TimeoutError).timeout, 200);
-  const mapErr = await withinMs(pool.map(sleepy.spinForever as (x: number) => never, [1, 2, 3], { timeout: 200 }), T, 'map with timeout').catch((e) => e);
-  assert.instance(mapErr, TimeoutError);
+  const err = await rejection(pool.apply(sleepy.spinForever, [], { timeout: 200 }), TimeoutError, 'apply with timeout', T);
+  assert.is(err.timeout, 200);
+  await rejection(pool.map(sleepy.spinForever as (x: number) => never, [1, 2, 3], { timeout: 200 }), TimeoutError, 'map with timeout', T);
   assert.equal(await withinMs(pool.map(math.square, [1, 2, 3]), T, 'map after timeouts'), [1, 4, 9]);
   // A call that finishes in time is unaffected by its timeout.
   assert.is(await pool.apply(math.square, [3], { timeout: 10_000 }), 9);
@@ -52,11 +49,9 @@ test('timeout stops a running task with TimeoutError; map and apply alike', asyn
 test('an already-aborted signal rejects at once and runs nothing', async () => {
   const pool = track(new Pool(1));
   const reason = new Error('too late');
-  const err = await pool.apply(math.square, [2], { signal: AbortSignal.abort(reason) }).catch((e) => e);
-  assert.instance(err, CancelledError);
-  assert.is((err as Error).cause, reason);
-  const mapErr = await pool.map(math.square, [2], { signal: AbortSignal.abort() }).catch((e) => e);
-  assert.instance(mapErr, CancelledError);
+  const err = await rejection(pool.apply(math.square, [2], { signal: AbortSignal.abort(reason) }), CancelledError, 'apply with an aborted signal');
+  assert.is(err.cause, reason);
+  await rejection(pool.map(math.square, [2], { signal: AbortSignal.abort() }), CancelledError, 'map with an aborted signal');
 });
 
 test('cancelling a queued call drops it without disturbing the running one', async () => {
@@ -67,9 +62,9 @@ test('cancelling a queued call drops it without disturbing the running one', asy
   await new Promise((r) => setTimeout(r, 50));
   const ac = new AbortController();
   const queued = pool.apply(math.square, [5], { signal: ac.signal });
-  const outcome = queued.catch((e: unknown) => e);
+  const outcome = rejection(queued, CancelledError, 'the cancelled queued call', T);
   ac.abort();
-  assert.instance(await withinMs(outcome, T, 'the cancelled queued call'), CancelledError);
+  await outcome;
   assert.is(await withinMs(running, T, 'the running call'), 'kept');
   assert.is(await pool.apply(math.pid), pid, 'no worker was killed');
 });
@@ -87,7 +82,7 @@ test('an AbortSignal on a call sent on into a busy worker drops it there: it nev
     const kept = [pool.apply(trace.mark, ['kept 1']), pool.apply(trace.mark, ['kept 2'])];
     await new Promise((r) => setTimeout(r, 100));
     ac.abort();
-    assert.instance(await rejection(doomed, 'the aborted call'), CancelledError);
+    await rejection(doomed, CancelledError, 'the aborted call');
     assert.is(await withinMs(running, T, 'the long task'), 'long');
     assert.equal(await withinMs(Promise.all(kept), T, 'the calls behind it'), ['kept 1', 'kept 2']);
   }

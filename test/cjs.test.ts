@@ -3,7 +3,7 @@
 import { suite } from 'uvu';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { assert, withinMs } from './helpers.ts';
+import { assert, disposeAllAndCheckLeaks, rememberPid, track, withinMs } from './helpers.ts';
 
 const test = suite('cjs');
 const root = new URL('../', import.meta.url).pathname;
@@ -19,7 +19,7 @@ test('require("multiproc") from a .cjs file starts processes and a pool with pla
   const out = await withinMs(
     new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
       // execArgv deliberately empty: no tsx anywhere in this process tree.
-      const child = spawn(process.execPath, [`${root}test/fixtures/consumer.cjs`], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = track(spawn(process.execPath, [`${root}test/fixtures/consumer.cjs`], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] }));
       let stdout = '';
       let stderr = '';
       child.stdout!.on('data', (d: Buffer) => (stdout += d));
@@ -36,7 +36,9 @@ test('require("multiproc") from a .cjs file starts processes and a pool with pla
   assert.ok(report.instanceofOk);
   assert.ok(report.isMain);
   assert.ok(report.exports > 10);
-  if (report.pool !== null) assert.equal(report.pool, [2, 4, 6]);
+  assert.equal(report.pool, [2, 4, 6], 'a Pool of the CommonJS build mapped work.cjs');
+  assert.ok(report.pids.length >= 2, `the Process and at least one pool worker reported a pid: ${report.pids}`);
+  report.pids.forEach(rememberPid);
 });
 
 test('ESM import of the built package exposes the same names', async () => {
@@ -45,5 +47,7 @@ test('ESM import of the built package exposes the same names', async () => {
   const cjs = createRequire(import.meta.url)(`${root}dist/cjs/index.js`);
   assert.equal(Object.keys(esm).sort(), Object.keys(cjs).sort());
 });
+
+test('no leaks: the script and every process it started are gone', disposeAllAndCheckLeaks);
 
 test.run();

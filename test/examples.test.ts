@@ -7,11 +7,11 @@
 // exits no live process may remain in that group (its workers, managers and servers
 // included).
 import { suite } from 'uvu';
-import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { assert, disposeAllAndCheckLeaks, track } from './helpers.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const examplesDir = join(root, 'examples');
@@ -131,6 +131,9 @@ function run(file: string): Promise<Outcome> {
     // Its own process group, so the leak check can find everything it started.
     detached: true,
   });
+  // Killed with its group even if a test fails before the program ends.
+  track(child);
+  groups.add(child.pid!);
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -150,6 +153,9 @@ function run(file: string): Promise<Outcome> {
     });
   });
 }
+
+/** Process groups of every program started (each program leads its own). */
+const groups = new Set<number>();
 
 function killGroup(pgid: number): void {
   try {
@@ -263,5 +269,15 @@ for (const [file, expectations] of Object.entries(cases)) {
     assert.equal(r.leaked, [], `${file} left processes behind: ${r.leaked.join(', ')}`);
   });
 }
+
+test('no leaks: every program and its process group are gone', async () => {
+  // Programs a failed test did not wait for are still scheduled: let them end (each is
+  // guarded by TIMEOUT_MS), then nothing of any group may be alive.
+  await Promise.allSettled(runs.values());
+  const left = [...groups].map((pgid) => ({ pgid, members: groupMembers(pgid) })).filter((g) => g.members.length > 0);
+  for (const g of left) killGroup(g.pgid);
+  assert.equal(left, [], 'process groups with live members at the end of the file');
+  await disposeAllAndCheckLeaks();
+});
 
 test.run();

@@ -2,7 +2,7 @@
 import { suite } from 'uvu';
 import { CancelledError, InvalidStateError, RemoteError, SerializationError, tasks, TimeoutError, WorkerLostError } from '../src/index.ts';
 import { ALL_COMPLETED, asCompleted, FIRST_COMPLETED, FIRST_EXCEPTION, Future, ProcessPoolExecutor, wait } from '../src/process/index.ts';
-import { assert, collect, disposeAllAndCheckLeaks, rememberPid, track, withinMs } from './helpers.ts';
+import { assert, collect, disposeAllAndCheckLeaks, rejection, rememberPid, track, withinMs } from './helpers.ts';
 
 const math = tasks<typeof import('./fixtures/math.ts')>(new URL('./fixtures/math.ts', import.meta.url));
 const failing = tasks<typeof import('./fixtures/throw-custom.ts')>(new URL('./fixtures/throw-custom.ts', import.meta.url));
@@ -41,7 +41,7 @@ test('submit gives a thenable Future: result, exception, done, running, addDoneC
   );
 
   const slow = ex.submit(sleepy.sleep, 1000, 'x');
-  assert.instance(await slow.result(10).catch((e) => e), TimeoutError);
+  await rejection(slow.result(10), TimeoutError, 'result(10) of a 1 s task');
   assert.is(await withinMs(slow.result(), T, 'slow result'), 'x');
 });
 
@@ -69,10 +69,9 @@ test('map zips iterables, stops at the shortest, keeps order, takes trailing opt
   assert.equal(await collect(ex.map(math.add, asyncNums(), [1, 2, 3], { chunksize: 2 }), 'map with an async iterable and options'), [101, 202]);
   const xs = Array.from({ length: 300 }, (_, i) => i);
   assert.equal(await collect(ex.map(math.square, xs, { chunksize: 16 }), 'chunked map'), xs.map((x) => x * x));
-  const err = await collect(ex.map(failing.failWithQuota, [1]), 'failing map').catch((e) => e);
-  assert.instance(err, RemoteError);
-  const notIterable = await collect(ex.map(math.square, 5 as unknown as number[]), 'bad map').catch((e) => e);
-  assert.is((notIterable as { code?: string }).code, 'MP_INVALID_ARG');
+  await rejection(collect(ex.map(failing.failWithQuota, [1]), 'failing map'), RemoteError, 'a map whose task throws');
+  const notIterable = await rejection(collect(ex.map(math.square, 5 as unknown as number[]), 'bad map'), TypeError, 'a map over a number');
+  assert.is(notIterable.code, 'MP_INVALID_ARG');
 });
 
 test('wait: FIRST_COMPLETED, FIRST_EXCEPTION, ALL_COMPLETED, timeout', async () => {
@@ -127,10 +126,13 @@ test('asCompleted yields futures in completion order; done ones first; timeout',
   for await (const f of asCompleted([bad])) assert.instance(await f.exception(), RemoteError);
 
   const never = ex.submit(sleepy.sleep, 2000, 'late');
-  const err = await (async () => {
-    for await (const f of asCompleted([never], { timeout: 50 })) void f;
-  })().catch((e) => e);
-  assert.instance(err, TimeoutError);
+  await rejection(
+    (async () => {
+      for await (const f of asCompleted([never], { timeout: 50 })) void f;
+    })(),
+    TimeoutError,
+    'asCompleted with timeout 50 over a 2 s task',
+  );
   await never;
 });
 
@@ -145,8 +147,8 @@ test('cancel(): a pending future is cancelled, a running one is not', async () =
   assert.is(queued.cancel(), true, 'cancel() again still reports cancelled');
   assert.ok(queued.cancelled());
   assert.ok(queued.done());
-  assert.instance(await queued.result().catch((e) => e), CancelledError);
-  assert.instance(await queued.exception().catch((e) => e), CancelledError);
+  await rejection(queued.result(), CancelledError, 'result() of a cancelled future');
+  await rejection(queued.exception(), CancelledError, 'exception() of a cancelled future');
   assert.is(running.cancel(), false);
   assert.is(await withinMs(running.result(), T, 'running task'), 'ran');
   assert.is(running.cancel(), false, 'a finished future cannot be cancelled');
@@ -183,7 +185,7 @@ test('shutdown: waits for pending work, cancelFutures cancels the queued ones, s
   assert.is(await a, 'a');
   assert.ok(b.cancelled() && c.cancelled(), 'queued futures were cancelled');
   assert.throws(() => ex.submit(math.square, 1), (e: unknown) => e instanceof InvalidStateError && /after shutdown/.test((e as Error).message));
-  assert.instance(await collect(ex.map(math.square, [1]), 'map after shutdown').catch((e) => e), InvalidStateError);
+  await rejection(collect(ex.map(math.square, [1]), 'map after shutdown'), InvalidStateError, 'map after shutdown');
   await ex.shutdown(); // idempotent
 
   const ex2 = track(new ProcessPoolExecutor({ maxWorkers: 2 }));

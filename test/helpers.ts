@@ -1,5 +1,6 @@
 // Shared test helpers: disposal tracking and the leak check every test file ends with.
 
+import { ChildProcess } from 'node:child_process';
 import * as assert from 'uvu/assert';
 import { liveChildren, pidAlive } from '../src/process/spawn.ts';
 
@@ -7,9 +8,25 @@ type Disposable = { [Symbol.asyncDispose](): Promise<void> };
 const tracked: Disposable[] = [];
 const pids = new Set<number>();
 
-/** Register something that owns processes for disposal at the end of the file. */
-export function track<T extends Disposable>(thing: T): T {
-  tracked.push(thing);
+/**
+ * Register something that owns processes for disposal at the end of the file: a Pool,
+ * Process, Manager… (disposed with `Symbol.asyncDispose`), or a raw ChildProcess a test
+ * spawned itself (SIGKILLed if it still runs, and its pid checked dead by the leak check),
+ * so a test that fails midway leaves nothing running.
+ */
+export function track<T extends Disposable | ChildProcess>(thing: T): T {
+  if (thing instanceof ChildProcess) {
+    const child = thing;
+    rememberPid(child.pid);
+    tracked.push({
+      async [Symbol.asyncDispose]() {
+        if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+        const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+        child.kill('SIGKILL');
+        await withinMs(exited, 10_000, `the raw child ${child.pid} to exit after SIGKILL`);
+      },
+    });
+  } else tracked.push(thing as Disposable);
   return thing;
 }
 
@@ -53,14 +70,57 @@ export async function collect<T>(it: AsyncIterable<T>, what: string, ms = 20_000
   );
 }
 
-/** Await a promise that must reject and return its error for further assertions. */
-export async function rejection(promise: Promise<unknown>, what = 'the call', ms = 15_000): Promise<Error & { code?: string } & Record<string, any>> {
+/** A class of errors `rejection` may expect (TypeError, a multiproc error class…). */
+export type ErrorClass<E extends Error> = abstract new (...args: any[]) => E;
+
+/**
+ * Await a promise that must reject with an instance of `Class`, and return the error for
+ * further assertions. Fails (never returns) when the promise resolves, rejects with anything
+ * else, or hangs past `ms` (a hang is a failure: the message says what hung). Where either of
+ * two classes is a correct outcome (a race the test does not control), pass both in an
+ * array: each is named.
+ */
+export async function rejection<E extends Error>(
+  promise: Promise<unknown>,
+  Class: ErrorClass<E> | readonly ErrorClass<E>[],
+  what: string,
+  ms = 15_000,
+): Promise<E & Record<string, any>> {
+  const classes: readonly ErrorClass<E>[] = Array.isArray(Class) ? Class : [Class as ErrorClass<E>];
+  const expected = classes.map((c) => c.name).join(' or ');
+  let timer: NodeTimeout | undefined;
+  const hung = Symbol('hung');
+  let outcome: { rejected: true; error: unknown } | { rejected: false; value: unknown } | typeof hung;
   try {
-    await withinMs(promise, ms, what);
-  } catch (err) {
-    return err as Error & { code?: string };
+    outcome = await Promise.race([
+      promise.then(
+        (value) => ({ rejected: false as const, value }),
+        (error: unknown) => ({ rejected: true as const, error }),
+      ),
+      new Promise<typeof hung>((resolve) => (timer = setTimeout(() => resolve(hung), ms))),
+    ]);
+  } finally {
+    clearTimeout(timer);
   }
-  throw new Error(`${what} resolved; expected a rejection`);
+  if (outcome === hung) assert.unreachable(`hung: ${what} did not settle within ${ms} ms (expected a rejection with ${expected})`);
+  const settled = outcome as Exclude<typeof outcome, typeof hung>;
+  if (!settled.rejected) assert.unreachable(`${what} resolved with ${show(settled.value)}; expected a rejection with ${expected}`);
+  const error = (settled as { error: unknown }).error;
+  if (!classes.some((c) => error instanceof c)) assert.unreachable(`${what} rejected with ${show(error)}; expected ${expected}`);
+  return error as E & Record<string, any>;
+}
+
+/** A value or error as a failure message shows it: `TypeError [MP_INVALID_ARG]: message`. */
+function show(value: unknown): string {
+  if (value instanceof Error) {
+    const code = (value as { code?: unknown }).code;
+    return `${value.name}${code === undefined ? '' : ` [${String(code)}]`}: ${value.message}`;
+  }
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
 }
 
 /** Dispose everything tracked, then assert no child this file started is alive. */

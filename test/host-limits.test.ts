@@ -1,7 +1,7 @@
 // What a host lets a peer cost it, and where its unix sockets live: the rate-limited
 // diagnostics those costs are reported through, caps on connections that have not
 // authenticated, frames buffered as they arrive, leases without a timer each, handles in call
-// arguments never dialled on a peer's word, the frame reader's edge cases, private socket
+// arguments never dialled on a peer's word, frame edge cases on a real link, private socket
 // directories removed on every exit path. Servers run in processes of their own
 // (test/fixtures/host-server.ts, started with child_process.spawn so the test can set their
 // fd limit and umask and read their stderr); hostile peers are raw sockets from this process.
@@ -21,7 +21,6 @@ import { childExecArgv } from '../src/process/spawn.ts';
 import { tasks } from '../src/process/task.ts';
 import { PROTOCOL, type FromHost, type ToHost } from '../src/protocol/index.ts';
 import { decodeMessage, MessageEncoder } from '../src/remote/codec.ts';
-import { FrameReader } from '../src/remote/frame.ts';
 import { toHandle } from '../src/remote/handle.ts';
 import { HostClient } from '../src/remote/host.ts';
 import { Queue } from '../src/queue/queue.ts';
@@ -57,12 +56,7 @@ async function spawnHost(config: Record<string, unknown>, shell: { ulimit?: numb
   let out = '';
   child.stderr!.on('data', (chunk: Buffer) => (err += chunk.toString()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  track({
-    async [Symbol.asyncDispose]() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      await exited;
-    },
-  });
+  track(child);
   const first = await withinMs(
     new Promise<{ pid: number; address: TcpAddress | string }>((resolve, reject) => {
       child.stdout!.on('data', (chunk: Buffer) => {
@@ -195,54 +189,7 @@ test('diagnostics: warn() is one process warning per code per interval, and ever
 });
 
 // ---------------------------------------------------------------------------------------
-// The frame reader (issue 12, points 14c and 15)
-
-test('FrameReader: a length-0 header trickled byte by byte is an empty frame, not a TypeError; an oversized one a FrameError', () => {
-  const reader = new FrameReader(1024);
-  const frames: number[][] = [];
-  for (const b of [0, 0, 0, 0, 0, 0, 0, 3, 1, 2, 3, 0, 0, 0, 0]) {
-    reader.push(Buffer.from([b]));
-    for (let f = reader.next(); f !== null; f = reader.next()) frames.push([...f]);
-  }
-  assert.equal(frames, [[], [1, 2, 3], []]);
-  assert.ok(reader.empty, 'nothing left over');
-  const big = new FrameReader(1024);
-  for (const b of [0, 0, 4, 1]) big.push(Buffer.from([b]));
-  assert.throws(() => big.next(), (err: Error) => err.constructor.name === 'FrameError' && /1025 bytes exceeds the 1024-byte cap/.test(err.message));
-});
-
-test('FrameReader: a header announcing 60 MiB holds memory as bytes arrive, not 60 MiB at once; the frame still assembles exactly', () => {
-  const header = (n: number) => {
-    const h = Buffer.alloc(4);
-    h.writeUInt32BE(n, 0);
-    return h;
-  };
-  const before = process.memoryUsage().arrayBuffers;
-  const readers: FrameReader[] = [];
-  for (let i = 0; i < 50; i++) {
-    const r = new FrameReader(64 * MiB);
-    r.push(Buffer.concat([header(60 * MiB), randomBytes(100)]));
-    assert.is(r.next(), null);
-    readers.push(r);
-  }
-  const held = process.memoryUsage().arrayBuffers - before;
-  assert.ok(held < 50 * 256 * 1024, `50 readers waiting for 60 MiB frames hold ${mb(held)}`);
-  // Correctness across growth steps: a 5 MiB frame in chunks of uneven sizes, then a small one.
-  const body = randomBytes(5 * MiB);
-  const stream = Buffer.concat([header(body.length), body, header(2), Buffer.from([7, 8])]);
-  const r = new FrameReader(64 * MiB);
-  const out: Buffer[] = [];
-  for (let at = 0, i = 0; at < stream.length; i++) {
-    const n = [1, 3, 1000, 70_000, 333_333][i % 5]!;
-    r.push(stream.subarray(at, at + n), true);
-    at += n;
-    for (let f = r.next(); f !== null; f = r.next()) out.push(f);
-  }
-  assert.is(out.length, 2);
-  assert.ok(out[0]!.equals(body), 'the big frame arrived intact');
-  assert.equal([...out[1]!], [7, 8]);
-  void readers;
-});
+// The frame reader on a real link (the reader alone: test/unit/frame.test.ts)
 
 test('a length-0 frame trickled byte by byte to a real server, before and after the handshake: a protocol error closes that link only', async () => {
   const server = await spawnHost({ mode: 'serve', address: { host: '127.0.0.1', port: 0 }, authkey: 'k' }, { env: { NODE_DEBUG: 'multiproc' } });

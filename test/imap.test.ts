@@ -1,9 +1,9 @@
 // imap and imapUnordered: lazy over sync, async and infinite inputs, bounded in flight,
 // ordered vs completion order, errors at their position, early exit cancelling work.
 import { suite } from 'uvu';
-import { CancelledError, InvalidStateError, RemoteError, tasks } from '../src/index.ts';
+import { CancelledError, InvalidStateError, RemoteError, tasks, TimeoutError } from '../src/index.ts';
 import { Pool } from '../src/process/index.ts';
-import { assert, collect, disposeAllAndCheckLeaks, rememberPid, track, withinMs } from './helpers.ts';
+import { assert, collect, disposeAllAndCheckLeaks, rejection, rememberPid, track, withinMs } from './helpers.ts';
 
 const math = tasks<typeof import('./fixtures/math.ts')>(new URL('./fixtures/math.ts', import.meta.url));
 const test = suite('imap');
@@ -105,15 +105,15 @@ test('an error is thrown at the position of the item that failed', async () => {
   };
   for (const chunksize of [1, 2, 10]) {
     const got: number[] = [];
-    const err = await withinMs(
+    const err = await rejection(
       (async () => {
         for await (const y of pool.imap(failAt3, [1, 2, 3, 4, 5], { chunksize })) got.push(y);
       })(),
+      RemoteError,
+      `failing imap, chunksize ${chunksize}`,
       T,
-      'failing imap',
-    ).catch((e) => e);
-    assert.instance(err, RemoteError, `chunksize ${chunksize}`);
-    assert.match((err as Error).message, /item 3 is bad/);
+    );
+    assert.match(err.message, /item 3 is bad/);
     assert.equal(got, [10, 20], `results before the failure, chunksize ${chunksize}`);
   }
   // An input that throws: its error comes after the items it produced.
@@ -123,10 +123,14 @@ test('an error is thrown at the position of the item that failed', async () => {
     throw new RangeError('input broke');
   }
   const got: number[] = [];
-  const err = await (async () => {
-    for await (const y of pool.imap(math.square, brokenInput())) got.push(y);
-  })().catch((e) => e);
-  assert.instance(err, RangeError);
+  const err = await rejection(
+    (async () => {
+      for await (const y of pool.imap(math.square, brokenInput())) got.push(y);
+    })(),
+    RangeError,
+    'imap over an input that throws',
+  );
+  assert.match(err.message, /input broke/);
   assert.equal(got, [1, 4]);
   assert.equal(await pool.map(math.square, [2]), [4], 'the pool is still fine');
 });
@@ -163,21 +167,21 @@ test('signal and timeout on imap', async () => {
   const pool = track(new Pool(2));
   const ac = new AbortController();
   const got: string[] = [];
-  const err = await withinMs(
+  const err = await rejection(
     (async () => {
       for await (const v of pool.imap((a: [number, string]) => new Promise((r) => setTimeout(() => r(a[1]), a[0])), [[0, 'a'] as [number, string], [60_000, 'b']], { signal: ac.signal })) {
         got.push(v as string);
         ac.abort(new Error('user stop'));
       }
     })(),
-    T,
+    CancelledError,
     'aborted imap',
-  ).catch((e) => e);
-  assert.instance(err, CancelledError);
-  assert.is(((err as Error).cause as Error).message, 'user stop');
+    T,
+  );
+  assert.is((err.cause as Error).message, 'user stop');
   assert.equal(got, ['a']);
-  const timedOut = await collect(pool.imap((ms: number) => new Promise((r) => setTimeout(r, ms)), [60_000], { timeout: 200 }), 'imap with timeout').catch((e) => e);
-  assert.is((timedOut as Error).name, 'TimeoutError');
+  const timedOut = await rejection(collect(pool.imap((ms: number) => new Promise((r) => setTimeout(r, ms)), [60_000], { timeout: 200 }), 'imap with timeout'), TimeoutError, 'imap with timeout 200 over a 60 s task');
+  assert.is(timedOut.name, 'TimeoutError');
 });
 
 test.after(async () => {

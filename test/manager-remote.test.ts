@@ -85,8 +85,7 @@ test('register + start() on TCP 127.0.0.1 port 0 with an authkey: a method proxy
   assert.is(await counter.increment(10), 16);
   assert.is(await counter.slowValue(), 16);
   assert.is((counter as unknown as Record<string, unknown>)._hidden, undefined, 'methods starting with _ are not exposed');
-  const err = await rejection(counter.fail(), 'a method that throws');
-  assert.instance(err, RangeError);
+  const err = await rejection(counter.fail(), RangeError, 'a method that throws');
   assert.match(err.message, /counter says no/);
   assert.is((err as RangeError & { code?: string }).code, 'E_COUNTER');
   assert.is(await counter.value(), 16, 'still serving after the error');
@@ -109,8 +108,7 @@ test('a client in another process connect()s with the authkey and uses the regis
 test('a wrong authkey is an AuthenticationError, in this process and in another; the server keeps serving', async () => {
   const m = track(await CounterManager.start({ address: { host: '127.0.0.1', port: 0 }, authkey: 'right key' }));
   const intruder = new CounterManager({ address: m.address, authkey: 'wrong key' });
-  const err = await rejection(intruder.connect(), 'connect with a wrong key');
-  assert.instance(err, AuthenticationError);
+  const err = await rejection(intruder.connect(), AuthenticationError, 'connect with a wrong key');
   assert.is((err as AuthenticationError).code, 'MP_AUTH');
   await intruder.shutdown();
   const out = new Queue<{ name: string; code?: string }>();
@@ -256,7 +254,7 @@ test('getServer() on a unix socket path; stats through a client; serveForever se
   assert.is(stats.byTypeid.numbers, 1);
   await server.close();
   await withinMs(serving, 10_000, 'serveForever()');
-  assert.instance(await rejection(nums.total(), 'a call after the server closed'), ManagerError);
+  await rejection(nums.total(), ManagerError, 'a call after the server closed');
 });
 
 test('errors: unknown typeid, factory errors, a closure sent by source, a primitive result, bad registrations, nothing to connect to', async () => {
@@ -268,23 +266,20 @@ test('errors: unknown typeid, factory errors, a closure sent by source, a primit
   Misc.register('closure', () => ({ value: captured + 1 }));
   Misc.register('primitive', () => 42);
   const m = track(await Misc.start());
-  const unknown = await rejection(m.create('nope'), 'an unknown typeid');
-  assert.instance(unknown, TypeError);
+  const unknown = await rejection(m.create('nope'), TypeError, 'an unknown typeid');
   assert.match(unknown.message, /no typeid 'nope'/);
-  const broken = await rejection(m.create('broken'), 'a throwing factory');
-  assert.instance(broken, RemoteError);
+  const broken = await rejection(m.create('broken'), RemoteError, 'a throwing factory');
   assert.match(broken.message, /factory failed/);
-  const closure = await rejection(m.create('closure'), 'a closure factory');
+  const closure = await rejection(m.create('closure'), RemoteError, 'a closure factory');
   assert.match(closure.message, /sent to the manager process by source, but reads `captured`/);
-  const primitive = await rejection(m.create('primitive'), 'a primitive result');
-  assert.instance(primitive, TypeError);
+  const primitive = await rejection(m.create('primitive'), TypeError, 'a primitive result');
   assert.match(primitive.message, /returned number/);
   assert.is((m as unknown as Record<string, unknown>).list, undefined, 'a BaseManager has no built-in factories');
   assert.throws(() => Misc.register('start'), /already has a member named 'start'/);
   assert.throws(() => Misc.register('not an id'), /identifier-like/);
   const nowhere = new BaseManager({ address: join(tmpdir(), 'multiproc-no-such.sock'), authkey: 'x' });
-  assert.instance(await rejection(nowhere.connect(), 'connect to nothing'), ManagerError);
-  assert.instance(await rejection(new BaseManager({ address: { host: '127.0.0.1', port: 1 } }).connect(), 'connect without authkey'), TypeError);
+  await rejection(nowhere.connect(), ManagerError, 'connect to nothing');
+  await rejection(new BaseManager({ address: { host: '127.0.0.1', port: 1 } }).connect(), TypeError, 'connect without authkey');
   assert.throws(() => new BaseManager({ address: { host: 'x', port: -1 } }), /manager address/);
 });
 

@@ -14,7 +14,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { assert } from './helpers.ts';
+import { assert, disposeAllAndCheckLeaks, track } from './helpers.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const quickstart = join(root, 'test', 'fixtures', 'quickstart');
@@ -56,6 +56,9 @@ function cleanEnv(dir: string): Record<string, string | undefined> {
 /** Run `file args` in `cwd`, in its own process group; reject with its output if it hangs. */
 function run(file: string, args: string[], cwd: string, env: Record<string, string | undefined>): Promise<Outcome> {
   const child = spawn(file, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  // Killed (it and its group) at the end of the file even when a test fails before it ends.
+  track(child);
+  if (child.pid !== undefined) groups.add(child.pid);
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -81,6 +84,9 @@ function npm(args: string[], cwd: string, env: Record<string, string | undefined
   const cli = process.env.npm_execpath;
   return cli && /\.c?js$/.test(cli) ? run(process.execPath, [cli, ...args], cwd, env) : run('npm', args, cwd, env);
 }
+
+/** Process groups of every command run (each leads its own). */
+const groups = new Set<number>();
 
 function killGroup(pgid: number): void {
   try {
@@ -206,6 +212,13 @@ test('the quick starts load multiproc from the installed tarball, not from the r
   const r = await run(process.execPath, ['-e', "console.log(require.resolve('multiproc'))"], app, env);
   assert.is(r.code, 0, describe('require.resolve', r));
   assert.ok(r.stdout.trim().startsWith(join(app, 'node_modules', 'multiproc')), `multiproc resolved to ${r.stdout.trim()}`);
+});
+
+test('no leaks: every command and its process group are gone', async () => {
+  const left = [...groups].map((pgid) => ({ pgid, members: groupMembers(pgid) })).filter((g) => g.members.length > 0);
+  for (const g of left) killGroup(g.pgid);
+  assert.equal(left, [], 'process groups with live members at the end of the file');
+  await disposeAllAndCheckLeaks();
 });
 
 test.run();

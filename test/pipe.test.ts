@@ -22,18 +22,18 @@ test('in one process: send/recv both ways, poll, recv timeout, EOF after close',
   assert.equal(await b.recv(), { hello: 'world' });
   await b.send([1, 2, 3]);
   assert.equal(await a.recv(), [1, 2, 3]);
-  assert.ok((await rejection(b.recv({ timeout: 20 }))) instanceof TimeoutError);
+  await rejection(b.recv({ timeout: 20 }), TimeoutError, 'recv({ timeout: 20 }) with nothing sent');
   assert.is(await b.poll(20), false);
   await a.send('last');
   await a.close();
   assert.ok(a.closed);
-  assert.ok((await rejection(a.send('x'))) instanceof QueueClosed, 'send on a closed end');
+  await rejection(a.send('x'), QueueClosed, 'send on a closed end');
   assert.is(await b.recv(), 'last', 'what was sent before close() is delivered');
   assert.is(await b.poll(), true, 'poll reports EOF so that recv() can raise it');
-  const eof = await rejection(b.recv());
-  assert.ok(eof instanceof QueueClosed && /EOFError/.test(eof.message), eof.message);
-  const broken = await rejection(b.send('y'));
-  assert.ok(broken instanceof QueueClosed && /BrokenPipeError/.test(broken.message), broken.message);
+  const eof = await rejection(b.recv(), QueueClosed, 'recv() once the other end closed and its data was read');
+  assert.match(eof.message, /EOFError/);
+  const broken = await rejection(b.send('y'), QueueClosed, 'send() to an end that closed');
+  assert.match(broken.message, /BrokenPipeError/);
 });
 
 test('Pipe(false) gives [readEnd, writeEnd]; the wrong direction is an InvalidStateError', async () => {
@@ -42,8 +42,8 @@ test('Pipe(false) gives [readEnd, writeEnd]; the wrong direction is an InvalidSt
   assert.ok(w.writable && !w.readable);
   await w.send(7);
   assert.is(await r.recv(), 7);
-  assert.ok((await rejection(r.send(1))) instanceof InvalidStateError);
-  assert.ok((await rejection(w.recv())) instanceof InvalidStateError);
+  await rejection(r.send(1), InvalidStateError, 'send() on the read end');
+  await rejection(w.recv(), InvalidStateError, 'recv() on the write end');
   assert.throws(() => Pipe('yes' as never), (e: unknown) => (e as { code?: string }).code === 'MP_INVALID_ARG');
   assert.throws(() => new (Connection as unknown as new () => Connection)(), (e: unknown) => (e as { code?: string }).code === 'MP_INVALID_ARG');
 });

@@ -81,9 +81,8 @@ test('a worker dies with calls sent on behind the fatal one: that call alone fai
       const before = [0, 1, 2, 3].map((i) => pool.apply(trace.logAfter, [file, i, 20]));
       const fatal = pool.apply(crash.exitAfter, [300, 3]);
       const after = Array.from({ length: 12 }, (_, i) => pool.apply(trace.logAfter, [file, 4 + i, 20]));
-      const err = await rejection(fatal, 'the fatal call');
-      assert.instance(err, WorkerLostError);
-      assert.is((err as WorkerLostError).exitCode, 3);
+      const err = await rejection(fatal, WorkerLostError, 'the fatal call');
+      assert.is(err.exitCode, 3);
       const all = Array.from({ length: 16 }, (_, i) => i);
       assert.equal(await withinMs(Promise.all([...before, ...after]), T, `the other calls (${processes} workers)`), all);
       const ran = readFileSync(file, 'utf8').trim().split('\n').map(Number);
@@ -97,29 +96,26 @@ test('a worker dies with calls sent on behind the fatal one: that call alone fai
 test('a crash in the middle of a chunked map rejects the map, not the pool', async () => {
   const pool = track(new Pool(2));
   const xs = Array.from({ length: 40 }, (_, i) => [i, 17] as [number, number]);
-  const err = await withinMs(pool.starmap(crash.squareOrCrash, xs, { chunksize: 5 }), T, 'crashing map').catch((e) => e);
-  assert.instance(err, WorkerLostError);
-  assert.is((err as WorkerLostError).exitCode, 3);
-  assert.match((err as Error).message, /batch of 5 items \(from item 15\)/);
+  const err = await rejection(pool.starmap(crash.squareOrCrash, xs, { chunksize: 5 }), WorkerLostError, 'crashing map', T);
+  assert.is(err.exitCode, 3);
+  assert.match(err.message, /batch of 5 items \(from item 15\)/);
   assert.equal(await pool.starmap(crash.squareOrCrash, [[2, -1]]), [4]);
 });
 
 test('a task that kills its own worker with a signal, repeatedly: each call fails alone', async () => {
   const pool = track(new Pool(2));
   for (let i = 0; i < 3; i++) {
-    const err = await withinMs(pool.apply(crash.killSelf, ['SIGKILL']), T, `self-kill #${i}`).catch((e) => e);
-    assert.instance(err, WorkerLostError);
-    assert.is((err as WorkerLostError).signal, 'SIGKILL');
+    const err = await rejection(pool.apply(crash.killSelf, ['SIGKILL']), WorkerLostError, `self-kill #${i}`, T);
+    assert.is(err.signal, 'SIGKILL');
   }
   assert.equal(await pool.map(math.square, [3, 4]), [9, 16]);
 });
 
 test('an initializer that exits the worker breaks the pool instead of looping', async () => {
   const pool = track(new Pool({ processes: 2, initializer: table.exitingInit }));
-  const err = await withinMs(pool.apply(math.square, [2]), T, 'apply on a pool whose workers cannot start').catch((e) => e);
-  assert.instance(err, BrokenProcessPool);
-  assert.match((err as Error).message, /exited with exit code 5 before it was ready/);
-  assert.instance(await pool.map(math.square, [1]).catch((e) => e), BrokenProcessPool);
+  const err = await rejection(pool.apply(math.square, [2]), BrokenProcessPool, 'apply on a pool whose workers cannot start', T);
+  assert.match(err.message, /exited with exit code 5 before it was ready/);
+  await rejection(pool.map(math.square, [1]), BrokenProcessPool, 'map on the broken pool');
   await withinMs(pool.terminate(), T, 'terminate');
 });
 

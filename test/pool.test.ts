@@ -13,10 +13,12 @@ import {
   RemoteError,
   SerializationError,
   tasks,
+  TimeoutError,
 } from '../src/index.ts';
+import { Barrier } from '../src/queue/index.ts';
 import { AsyncResult, Pool, ProcessPoolExecutor, processMap } from '../src/process/index.ts';
 import type { ProgressStream } from '../src/process/progress.ts';
-import { assert, disposeAllAndCheckLeaks, rememberPid, track, withinMs } from './helpers.ts';
+import { assert, disposeAllAndCheckLeaks, rejection, rememberPid, track, withinMs } from './helpers.ts';
 
 const math = tasks<typeof import('./fixtures/math.ts')>(new URL('./fixtures/math.ts', import.meta.url));
 const failing = tasks<typeof import('./fixtures/throw-custom.ts')>(new URL('./fixtures/throw-custom.ts', import.meta.url));
@@ -131,20 +133,27 @@ test('the initializer runs once per worker and tasks see its state', async () =>
   ];
   const pool = track(new Pool({ processes: 2, initializer: table.initTable, initargs: [entries] }));
   assert.equal(await withinMs(pool.map(table.lookup, ['one', 'two', 'three', 'one']), T, 'lookup map'), [1, 2, null, 1]);
-  const calls = await pool.map(() => (globalThis as { initTableState?: { calls: number } }).initTableState?.calls ?? -1, [1, 2, 3, 4], { chunksize: 1 });
-  assert.ok(calls.every((n) => n >= 0), 'every worker has the table');
+  // Two calls that wait for each other run in both workers at once: each ran the initializer once.
+  const barrier = new Barrier(2);
+  const both = await withinMs(pool.map(table.initRunsTogether, [barrier, barrier], { chunksize: 1 }), T, 'one call in each worker, meeting at a barrier');
+  both.forEach(({ pid }) => rememberPid(pid));
+  assert.is(new Set(both.map((r) => r.pid)).size, 2, `two workers answered: ${JSON.stringify(both)}`);
+  assert.equal(both.map((r) => r.runs), [1, 1], 'the initializer ran once in each worker');
+  // More tasks later do not run it again.
+  const later = await withinMs(pool.map(table.initRuns, [1, 2, 3, 4, 5, 6, 7, 8], { chunksize: 1 }), T, 'initRuns map');
+  const pids = new Set(both.map((r) => r.pid));
+  assert.ok(later.every((r) => pids.has(r.pid)), `no new worker: ${JSON.stringify(later)}`);
+  assert.equal(later.map((r) => r.runs), [1, 1, 1, 1, 1, 1, 1, 1], 'still once per worker after more tasks');
 });
 
 test('a failing initializer rejects pending work with its RemoteError and breaks the pool', async () => {
   const pool = track(new Pool({ processes: 2, initializer: table.failingInit, initargs: ['disk on fire'] }));
-  const err = await withinMs(pool.map(math.square, [1, 2, 3]), T, 'map on a broken pool').catch((e) => e);
-  assert.instance(err, RemoteError);
-  assert.is((err as RemoteError).remoteName, 'TypeError');
-  assert.match((err as Error).message, /disk on fire/);
-  const later = await pool.apply(math.square, [2]).catch((e) => e);
-  assert.instance(later, BrokenProcessPool);
-  assert.match((later as Error).message, /initializer failed/);
-  assert.is((later as Error).cause, err);
+  const err = await rejection(pool.map(math.square, [1, 2, 3]), RemoteError, 'map on a pool whose initializer throws', T);
+  assert.is(err.remoteName, 'TypeError');
+  assert.match(err.message, /disk on fire/);
+  const later = await rejection(pool.apply(math.square, [2]), BrokenProcessPool, 'apply on the broken pool');
+  assert.match(later.message, /initializer failed/);
+  assert.is(later.cause, err);
   await withinMs(pool.terminate(), T, 'terminate a broken pool');
 });
 
@@ -192,8 +201,8 @@ test('applyAsync / mapAsync / starmapAsync: AsyncResult get, wait, ready, succes
 
   // get(timeout) gives up without stopping the work; wait(timeout) just returns.
   const slow = pool.applyAsync(sleepy.sleep, [1500, 'late']);
-  const timedOut = await slow.get(10).catch((e) => e);
-  assert.is((timedOut as Error).name, 'TimeoutError');
+  const timedOut = await rejection(slow.get(10), TimeoutError, 'get(10) of a 1.5 s task');
+  assert.is(timedOut.name, 'TimeoutError');
   await slow.wait(10);
   assert.is(slow.ready(), false);
   assert.is(await withinMs(slow.get(), T, 'slow result'), 'late');
@@ -209,7 +218,7 @@ test('work sent on into a worker busy with a long task moves to a worker that be
   assert.is(first, 'quick', 'no item waited for the long task');
   assert.equal(await quick, Array.from({ length: 16 }, (_, i) => i * i));
   await pool.terminate();
-  assert.instance(await long.catch((e) => e), CancelledError);
+  await rejection(long, CancelledError, 'the long task when the pool terminated');
 });
 
 test('a task that throws rejects only its own call; error fields survive; the pool stays usable', async () => {
@@ -226,13 +235,13 @@ test('a task that throws rejects only its own call; error fields survive; the po
   assert.match(err.message, /quota of 10 exceeded/);
   assert.instance(err.cause, RemoteError);
   // map rejects with the first error, as Python's does.
-  const mapErr = await pool.map((x: number) => {
+  const failingMap = pool.map((x: number) => {
     if (x === 3) throw new RangeError(`bad item ${x}`);
     return x;
-  }, [1, 2, 3, 4, 5], { chunksize: 1 }).catch((e) => e);
-  assert.instance(mapErr, RemoteError);
-  assert.is((mapErr as RemoteError).remoteName, 'RangeError');
-  assert.match((mapErr as Error).message, /bad item 3/);
+  }, [1, 2, 3, 4, 5], { chunksize: 1 });
+  const mapErr = await rejection(failingMap, RemoteError, 'a map whose item 3 throws');
+  assert.is(mapErr.remoteName, 'RangeError');
+  assert.match(mapErr.message, /bad item 3/);
   assert.equal(await pool.map(math.square, [4]), [16]);
 });
 
@@ -240,43 +249,36 @@ test('a by-source function reading its enclosing scope gets the explanatory Remo
   const pool = track(new Pool(1));
   const factor = 3;
   const scale = (x: number) => x * factor;
-  const err = await withinMs(pool.map(scale, [1, 2]), T, 'closure map').catch((e) => e);
-  assert.instance(err, RemoteError);
-  assert.match((err as Error).message, /sent to the worker by source/);
-  assert.match((err as Error).message, /`factor`/);
-  assert.match((err as Error).message, /tasks\(url\)\.scale/);
+  const err = await rejection(pool.map(scale, [1, 2]), RemoteError, 'closure map', T);
+  assert.match(err.message, /sent to the worker by source/);
+  assert.match(err.message, /`factor`/);
+  assert.match(err.message, /tasks\(url\)\.scale/);
   assert.is(await pool.apply(math.square, [5]), 25);
 });
 
 test('an argument that cannot be cloned is a SerializationError naming it; the worker is fine', async () => {
   const pool = track(new Pool(1));
   const pidBefore = await pool.apply(math.pid);
-  const err = await pool.apply(math.add, [1, (() => 2) as unknown as number]).catch((e) => e);
-  assert.instance(err, SerializationError);
-  assert.is((err as SerializationError).argIndex, 1);
-  assert.match((err as Error).message, /argument 1/);
-  const mapErr = await pool.map(math.square, [1, 2, 3, Symbol('x') as unknown as number, 5], { chunksize: 2 }).catch((e) => e);
-  assert.instance(mapErr, SerializationError);
-  assert.is((mapErr as SerializationError).argIndex, 3);
-  assert.match((mapErr as Error).message, /input item 3/);
+  const err = await rejection(pool.apply(math.add, [1, (() => 2) as unknown as number]), SerializationError, 'apply with a function argument');
+  assert.is(err.argIndex, 1);
+  assert.match(err.message, /argument 1/);
+  const mapErr = await rejection(pool.map(math.square, [1, 2, 3, Symbol('x') as unknown as number, 5], { chunksize: 2 }), SerializationError, 'map with a symbol as item 3');
+  assert.is(mapErr.argIndex, 3);
+  assert.match(mapErr.message, /input item 3/);
   assert.is(await pool.apply(math.pid), pidBefore, 'same worker, still alive');
   assert.equal(await pool.map(math.square, [2, 3]), [4, 9]);
 });
 
 test('close() lets queued work finish; join() waits; new work is refused', async () => {
   const pool = track(new Pool(2));
-  await pool.join().then(
-    () => assert.unreachable('join before close'),
-    (e) => assert.instance(e, InvalidStateError),
-  );
+  await rejection(pool.join(), InvalidStateError, 'join before close');
   const pending = pool.starmap(sleepy.sleep, [
     [50, 'a'],
     [50, 'b'],
   ]);
   const queued = [1, 2, 3, 4, 5].map((x) => pool.apply(sleepy.sleep, [30, x]));
   pool.close();
-  const refused = await pool.apply(math.square, [1]).catch((e) => e);
-  assert.instance(refused, InvalidStateError);
+  await rejection(pool.apply(math.square, [1]), InvalidStateError, 'apply after close');
   await withinMs(pool.join(), T, 'join after close');
   assert.equal(await Promise.all(queued), [1, 2, 3, 4, 5]);
   assert.equal(await pending, ['a', 'b']);
@@ -291,7 +293,7 @@ test('terminate() rejects pending work with CancelledError and stops the workers
   const [a, b] = await settled;
   assert.instance((a as PromiseRejectedResult).reason, CancelledError);
   assert.instance((b as PromiseRejectedResult).reason, CancelledError);
-  assert.instance(await pool.apply(math.square, [1]).catch((e) => e), InvalidStateError);
+  await rejection(pool.apply(math.square, [1]), InvalidStateError, 'apply after terminate');
   await pool.terminate(); // idempotent
   await pool[Symbol.asyncDispose]();
 });
@@ -321,8 +323,7 @@ test('progress: map draws a bar that reaches n/n', async () => {
 test('processMap maps with a fresh pool and leaves no worker behind', async () => {
   const out = await withinMs(processMap(math.square, [1, 2, 3, 4], { maxWorkers: 2, disable: true }), T, 'processMap');
   assert.equal(out, [1, 4, 9, 16]);
-  const err = await processMap(failing.failWithQuota, [1], { maxWorkers: 1, disable: true }).catch((e) => e);
-  assert.instance(err, RemoteError);
+  const err = await rejection(processMap(failing.failWithQuota, [1], { maxWorkers: 1, disable: true }), RemoteError, 'processMap whose task throws');
 });
 
 test('a forgotten pool does not keep Node alive once idle', async () => {
@@ -338,7 +339,7 @@ test('a forgotten pool does not keep Node alive once idle', async () => {
   );
   // Under `uvu -r tsx` the loader is registered in-process, so the script gets it explicitly.
   const loader = process.execArgv.some((a) => a.includes('tsx')) ? [] : ['--import', 'tsx'];
-  const child = spawn(process.execPath, [...process.execArgv, ...loader, file], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = track(spawn(process.execPath, [...process.execArgv, ...loader, file], { stdio: ['ignore', 'pipe', 'inherit'] }));
   let out = '';
   child.stdout!.on('data', (d: Uint8Array) => (out += String(d)));
   try {

@@ -2,7 +2,7 @@
 // every assertion is about text, never about time.
 
 import { suite } from 'uvu';
-import * as assert from 'uvu/assert';
+import { assert, disposeAllAndCheckLeaks } from './helpers.ts';
 import { arraySplit, progress, ProgressBar, type ProgressStream } from '../src/process/progress.ts';
 
 const test = suite('progress');
@@ -408,5 +408,7 @@ test('arraySplit: bad sections are RangeError MP_INVALID_ARG, bad arrays TypeErr
   assert.equal(codeOf(() => arraySplit([1, 2], '2' as unknown as number)), { name: 'TypeError', code: 'MP_INVALID_ARG' });
   assert.equal(codeOf(() => arraySplit(null as unknown as number[], 2)), { name: 'TypeError', code: 'MP_INVALID_ARG' });
 });
+
+test('no leaks: nothing here starts a process, and nothing is left running', disposeAllAndCheckLeaks);
 
 test.run();

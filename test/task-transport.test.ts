@@ -8,7 +8,7 @@ import { Process, RemoteError, SerializationError, tasks } from '../src/index.ts
 import { decodeError, isBranded, PROTOCOL, type FromChild } from '../src/protocol/index.ts';
 import { spawnChild } from '../src/process/spawn.ts';
 import { toFnSpec } from '../src/process/task.ts';
-import { assert, disposeAllAndCheckLeaks, withinMs } from './helpers.ts';
+import { assert, disposeAllAndCheckLeaks, rejection, track, withinMs } from './helpers.ts';
 
 const math = tasks<typeof import('./fixtures/math.ts')>(new URL('./fixtures/math.ts', import.meta.url));
 const failing = tasks<typeof import('./fixtures/throw-custom.ts')>(new URL('./fixtures/throw-custom.ts', import.meta.url));
@@ -35,7 +35,7 @@ function run(fn: Function, items: unknown[], spread = false): Promise<unknown[]>
 }
 
 test.before(async () => {
-  child = spawnChild('task-transport test child');
+  child = track(spawnChild('task-transport test child'));
   const ready = new Promise<void>((resolve) => {
     child.on('message', (m: unknown) => {
       if (!isBranded(m)) return;
@@ -124,8 +124,7 @@ test('values cross by structured clone: Map, Set, Date, BigInt, typed arrays, cy
 test('a closure over an enclosing variable fails with a message naming it and the fix', async () => {
   const table = new Map([[1, 'one']]);
   const lookup = (k: number) => table.get(k);
-  const err = await run(lookup, [1]).catch((e) => e);
-  assert.ok(err instanceof RemoteError, 'RemoteError');
+  const err = await rejection(run(lookup, [1]), RemoteError, 'a closure sent by source');
   assert.is(err.remoteName, 'ReferenceError');
   assert.match(err.message, /lookup\(\) was sent to the worker by source/);
   assert.match(err.message, /`table`/);
@@ -133,8 +132,7 @@ test('a closure over an enclosing variable fails with a message naming it and th
 });
 
 test('a thrown custom error keeps name, message, stack, own properties and cause', async () => {
-  const err = await run(failing.failWithQuota, [5]).catch((e) => e);
-  assert.ok(err instanceof RemoteError);
+  const err = await rejection(run(failing.failWithQuota, [5]), RemoteError, 'a task throwing a custom error');
   assert.is(err.code, 'MP_REMOTE');
   assert.is(err.remoteName, 'QuotaError');
   assert.is(err.message, 'quota of 5 exceeded');
@@ -165,8 +163,7 @@ test('an error at item 2 of a batch reports that index and the earlier values', 
 });
 
 test('a result that cannot be cloned is a SerializationError; the child keeps working', async () => {
-  const err = await run(failing.returnFunction, [null]).catch((e) => e);
-  assert.ok(err instanceof SerializationError, `got ${err}`);
+  const err = await rejection(run(failing.returnFunction, [null]), SerializationError, 'a task returning a function');
   assert.is(err.code, 'MP_SERIALIZATION');
   assert.match(err.message, /returnFunction\(\)/);
   assert.equal(await run((x: number) => x + 1, [1]), [2]);
@@ -185,8 +182,7 @@ test('native and bound functions are refused with a SerializationError', () => {
 
 test('a missing export names the module and the export', async () => {
   const bad = tasks<{ nope(): void }>(new URL('./fixtures/math.ts', import.meta.url));
-  const err = await run(bad.nope, [1]).catch((e) => e);
-  assert.ok(err instanceof RemoteError);
+  const err = await rejection(run(bad.nope, [1]), RemoteError, 'a missing export');
   assert.match(err.message, /no exported function 'nope'/);
 });
 

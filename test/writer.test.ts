@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SocketWriter } from '../src/remote/writer.ts';
-import { assert, disposeAllAndCheckLeaks, rememberPid, withinMs } from './helpers.ts';
+import { assert, disposeAllAndCheckLeaks, track, withinMs } from './helpers.ts';
 
 const test = suite('writer');
 const dir = mkdtempSync(join(tmpdir(), 'mp-writer-'));
@@ -62,8 +62,7 @@ for (const total of [1_000, 3_000_000, 20_000_000]) {
   test(`a process that exits in the middle of writing ${total} bytes to a slow reader: flushSync delivers every byte once, in order`, async () => {
     const path = join(dir, `exit-${total}.sock`);
     const { server, received } = slowServer(path);
-    const child = spawn(process.execPath, ['--import', 'tsx', client, path, String(total)], { cwd: root, stdio: ['ignore', 'inherit', 'pipe'] });
-    rememberPid(child.pid);
+    const child = track(spawn(process.execPath, ['--import', 'tsx', client, path, String(total)], { cwd: root, stdio: ['ignore', 'inherit', 'pipe'] }));
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     const code = await withinMs(new Promise<number | null>((r) => child.once('exit', (c) => r(c))), 60_000, 'the writing process to exit');

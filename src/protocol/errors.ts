@@ -52,11 +52,12 @@ function decodeCause(cause: WireError['cause']): unknown {
  */
 export function decodeError(wire: WireError): Error {
   const cause = decodeCause(wire.cause);
-  if (wire.mpCode && wire.mpCode !== 'MP_REMOTE') {
-    const Cls = errorClasses[wire.mpCode] as unknown as new (message: string, init?: unknown) => MultiprocError;
+  // A code this build does not know (the peer's library is newer) becomes a RemoteError too.
+  const Cls = wire.mpCode && wire.mpCode !== 'MP_REMOTE' ? (errorClasses as Record<string, (new (message: string, init?: unknown) => MultiprocError) | undefined>)[wire.mpCode] : undefined;
+  if (Cls !== undefined) {
     const err = Object.create(Cls.prototype) as MultiprocError & Record<string, unknown>;
     // Rebuild without running constructors whose signatures differ; copy the facts over.
-    const fresh = new MultiprocError(wire.mpCode, wire.message, cause === undefined ? undefined : { cause });
+    const fresh = new MultiprocError(wire.mpCode!, wire.message, cause === undefined ? undefined : { cause });
     Object.assign(err, fresh, wire.props);
     Object.defineProperty(err, Symbol.for('multiproc.error'), { value: wire.mpCode, enumerable: false });
     Object.defineProperty(err, 'name', { value: wire.name, enumerable: false, configurable: true, writable: true });

@@ -1,5 +1,5 @@
-// Node.js declarations that src/diagnostics.ts, src/remote/host.ts and their tests need
-// beyond src/types/node.d.ts (ambient module blocks merge with the ones there; see the note
+// Node.js declarations that src/diagnostics.ts and src/remote/ need beyond
+// src/types/node.d.ts (ambient module blocks merge with the ones there; see the note
 // there on why @types/node is not used). Nothing here is emitted.
 
 declare module 'node:util' {
@@ -20,27 +20,13 @@ declare module 'node:diagnostics_channel' {
     publish(message: unknown): void;
   }
   export function channel(name: string): Channel;
-  export function subscribe(name: string, onMessage: (message: unknown, name: string) => void): void;
-  export function unsubscribe(name: string, onMessage: (message: unknown, name: string) => void): boolean;
 }
 
 declare module 'node:fs' {
-  interface Stats {
-    /** File type and permission bits. */
-    mode: number;
-  }
   export function chmodSync(path: string, mode: number): void;
   export function rmdirSync(path: string): void;
 }
 
 declare module 'node:fs/promises' {
   export function rmdir(path: string): Promise<void>;
-}
-
-declare module 'node:net' {
-  interface Socket {
-    /** The local address to connect from (TCP). */
-    localAddress?: string;
-  }
-  export function createConnection(options: { port: number; host: string; localAddress?: string; noDelay?: boolean }, cb?: () => void): Socket;
 }

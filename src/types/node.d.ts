@@ -2,9 +2,11 @@
 //
 // Why this file exists: the project allows exactly three dev dependencies (typescript, tsx,
 // uvu), so @types/node is not installed. These declarations describe only what the library
-// calls, with Node 20's real signatures. They are not emitted: the published .d.ts files name
-// `node:*` modules, which a consumer's own @types/node resolves. Other files under
-// src/types/ may add to these modules (ambient module declarations merge).
+// (src/) calls, with Node 20's real signatures: the build (tsconfig.build.json) compiles src/
+// with nothing else. They are not emitted: the published .d.ts files name `node:*` modules,
+// which a consumer's own @types/node resolves. Other files under src/types/ may add to these
+// modules (ambient module declarations merge); what only tests, examples and benchmarks use
+// is declared in types/ at the repository root, which only tsconfig.json (typecheck) includes.
 
 interface ErrorConstructor {
   captureStackTrace(target: object, constructorOpt?: Function): void;
@@ -36,16 +38,6 @@ declare function clearImmediate(t: NodeImmediate | undefined | null): void;
 declare function queueMicrotask(cb: () => void): void;
 declare function structuredClone<T>(value: T, options?: { transfer?: unknown[] }): T;
 
-interface Console {
-  log(...data: unknown[]): void;
-  error(...data: unknown[]): void;
-  warn(...data: unknown[]): void;
-  info(...data: unknown[]): void;
-  debug(...data: unknown[]): void;
-  table(data: unknown, columns?: string[]): void;
-}
-declare var console: Console;
-
 interface Performance { now(): number; timeOrigin: number }
 declare var performance: Performance;
 
@@ -63,9 +55,6 @@ declare class URL {
   toString(): string;
   toJSON(): string;
 }
-
-declare class TextEncoder { encode(input?: string): Uint8Array }
-declare class TextDecoder { constructor(label?: string); decode(input?: ArrayBufferView | ArrayBuffer, options?: { stream?: boolean }): string }
 
 interface EventListenerOptionsLike { once?: boolean; signal?: AbortSignal; passive?: boolean }
 declare class EventTarget {
@@ -86,10 +75,6 @@ declare class AbortSignal extends EventTarget {
 declare class AbortController {
   readonly signal: AbortSignal;
   abort(reason?: unknown): void;
-}
-declare class DOMException extends Error {
-  constructor(message?: string, name?: string);
-  readonly code: number;
 }
 
 type BufferEncoding = 'utf8' | 'utf-8' | 'hex' | 'base64' | 'base64url' | 'latin1' | 'binary' | 'ascii' | 'utf16le';
@@ -120,8 +105,6 @@ interface BufferConstructor {
 }
 declare var Buffer: BufferConstructor;
 
-interface ImportMeta { url: string; dirname?: string; filename?: string }
-
 declare namespace NodeJS {
   type Signals =
     | 'SIGABRT' | 'SIGALRM' | 'SIGBUS' | 'SIGCHLD' | 'SIGCONT' | 'SIGFPE' | 'SIGHUP' | 'SIGILL'
@@ -136,49 +119,24 @@ declare namespace NodeJS {
     columns?: number;
     fd?: number;
   }
-  interface ReadableStream { isTTY?: boolean; fd?: number }
-  interface MemoryUsage { rss: number; heapTotal: number; heapUsed: number; external: number; arrayBuffers: number }
   interface Process {
     pid: number;
     ppid: number;
-    argv: string[];
     execArgv: string[];
-    execPath: string;
     env: Record<string, string | undefined>;
-    exitCode: number | undefined | string;
-    platform: string;
-    arch: string;
-    version: string;
-    versions: Record<string, string | undefined>;
     connected: boolean;
     stdout: WritableStream;
     stderr: WritableStream;
-    stdin: ReadableStream;
-    channel?: { ref(): void; unref(): void };
     send?(message: unknown, sendHandle?: unknown, options?: { keepOpen?: boolean }, callback?: (error: Error | null) => void): boolean;
-    disconnect?(): void;
     cwd(): string;
     exit(code?: number): never;
     kill(pid: number, signal?: string | number): true;
-    hrtime: { bigint(): bigint; (time?: [number, number]): [number, number] };
-    memoryUsage(): MemoryUsage;
-    cpuUsage(previous?: { user: number; system: number }): { user: number; system: number };
-    uptime(): number;
     nextTick(cb: (...args: unknown[]) => void, ...args: unknown[]): void;
     emitWarning(warning: string | Error, type?: string, code?: string): void;
     on(event: string, listener: (...args: any[]) => void): this;
-    once(event: string, listener: (...args: any[]) => void): this;
-    off(event: string, listener: (...args: any[]) => void): this;
-    removeListener(event: string, listener: (...args: any[]) => void): this;
-    listenerCount(event: string): number;
-    emit(event: string, ...args: unknown[]): boolean;
   }
 }
 declare var process: NodeJS.Process;
-declare var __filename: string | undefined;
-declare var __dirname: string | undefined;
-// Declared as always present: by-source task functions get a `require` from the child entry.
-declare var require: NodeRequire;
 interface NodeRequire { (id: string): any; resolve(id: string): string; main?: unknown }
 
 declare module 'node:events' {
@@ -194,8 +152,6 @@ declare module 'node:events' {
     listenerCount(event: string | symbol): number;
     setMaxListeners(n: number): this;
   }
-  export function once(emitter: EventEmitter, event: string): Promise<any[]>;
-  export default EventEmitter;
 }
 
 declare module 'node:stream' {
@@ -262,11 +218,6 @@ declare module 'node:net' {
     getConnections(cb: (err: Error | null, count: number) => void): void;
   }
   export function createServer(listener?: (socket: Socket) => void): Server;
-  export function createServer(options: { allowHalfOpen?: boolean; pauseOnConnect?: boolean; noDelay?: boolean }, listener?: (socket: Socket) => void): Server;
-  export function createConnection(options: { path?: string; port?: number; host?: string; timeout?: number; noDelay?: boolean }, cb?: () => void): Socket;
-  export function createConnection(path: string, cb?: () => void): Socket;
-  export function connect(options: { path?: string; port?: number; host?: string; noDelay?: boolean }, cb?: () => void): Socket;
-  export function isIP(input: string): number;
 }
 
 declare module 'node:child_process' {
@@ -287,15 +238,6 @@ declare module 'node:child_process' {
     timeout?: number;
     windowsHide?: boolean;
   }
-  export interface SpawnOptions {
-    cwd?: string;
-    env?: Record<string, string | undefined>;
-    stdio?: StdioOption | StdioOption[];
-    detached?: boolean;
-    shell?: boolean | string;
-    timeout?: number;
-    serialization?: 'json' | 'advanced';
-  }
   export class ChildProcess extends EventEmitter {
     readonly pid?: number;
     readonly connected: boolean;
@@ -315,28 +257,16 @@ declare module 'node:child_process' {
     unref(): void;
   }
   export function fork(modulePath: string | URL, args?: readonly string[], options?: ForkOptions): ChildProcess;
-  export function spawn(command: string, args?: readonly string[], options?: SpawnOptions): ChildProcess;
-  export function execFileSync(file: string, args?: readonly string[], options?: { encoding?: BufferEncoding; cwd?: string; env?: Record<string, string | undefined>; stdio?: StdioOption | StdioOption[]; timeout?: number; input?: string }): string;
-  export function execFile(file: string, args: readonly string[], options: { encoding?: BufferEncoding; cwd?: string; env?: Record<string, string | undefined>; timeout?: number; maxBuffer?: number }, cb: (error: (Error & { code?: number | string }) | null, stdout: string, stderr: string) => void): ChildProcess;
 }
 
 declare module 'node:v8' {
   export function serialize(value: unknown): Buffer;
   export function deserialize(buffer: ArrayBufferView): any;
-  const v8: { serialize: typeof serialize; deserialize: typeof deserialize };
-  export default v8;
 }
 
 declare module 'node:os' {
-  export function cpus(): Array<{ model: string; speed: number }>;
   export function availableParallelism(): number;
   export function tmpdir(): string;
-  export function hostname(): string;
-  export function totalmem(): number;
-  export function freemem(): number;
-  export function platform(): string;
-  export function release(): string;
-  export const EOL: string;
   export const constants: { signals: Record<string, number>; errno: Record<string, number> };
 }
 
@@ -349,8 +279,6 @@ declare module 'node:path' {
   export function relative(from: string, to: string): string;
   export function isAbsolute(p: string): boolean;
   export const sep: string;
-  const path: { join: typeof join; resolve: typeof resolve; dirname: typeof dirname; basename: typeof basename; extname: typeof extname; relative: typeof relative; isAbsolute: typeof isAbsolute; sep: string };
-  export default path;
 }
 
 declare module 'node:url' {
@@ -360,55 +288,33 @@ declare module 'node:url' {
 
 declare module 'node:module' {
   export function createRequire(path: string | URL): NodeRequire;
-  export const builtinModules: string[];
 }
 
 declare module 'node:crypto' {
   interface Hmac { update(data: string | Uint8Array): Hmac; digest(): Buffer; digest(encoding: BufferEncoding): string }
-  interface Hash { update(data: string | Uint8Array): Hash; digest(): Buffer; digest(encoding: BufferEncoding): string }
   export function randomBytes(size: number): Buffer;
-  export function randomUUID(): string;
   export function createHmac(algorithm: string, key: string | Uint8Array): Hmac;
-  export function createHash(algorithm: string): Hash;
   export function timingSafeEqual(a: ArrayBufferView, b: ArrayBufferView): boolean;
 }
 
 declare module 'node:fs' {
   export interface Stats { size: number; mtimeMs: number; isFile(): boolean; isDirectory(): boolean; isSocket(): boolean }
-  export function existsSync(path: string): boolean;
-  export function readFileSync(path: string | URL): Buffer;
   export function readFileSync(path: string | URL, encoding: BufferEncoding): string;
-  export function writeFileSync(path: string | URL, data: string | Uint8Array): void;
-  export function appendFileSync(path: string | URL, data: string | Uint8Array): void;
   export function unlinkSync(path: string): void;
-  export function rmSync(path: string, options?: { recursive?: boolean; force?: boolean }): void;
-  export function mkdirSync(path: string, options?: { recursive?: boolean }): string | undefined;
   export function mkdtempSync(prefix: string): string;
-  export function readdirSync(path: string): string[];
-  export function statSync(path: string): Stats;
-  export function openSync(path: string, flags: string): number;
-  export function closeSync(fd: number): void;
   export function writeSync(fd: number, data: string | Uint8Array): number;
   export function writevSync(fd: number, buffers: readonly ArrayBufferView[], position?: number | null): number;
 }
 
 declare module 'node:fs/promises' {
   import type { Stats } from 'node:fs';
-  export function readFile(path: string | URL): Promise<Buffer>;
-  export function readFile(path: string | URL, encoding: BufferEncoding): Promise<string>;
-  export function writeFile(path: string | URL, data: string | Uint8Array): Promise<void>;
-  export function appendFile(path: string | URL, data: string | Uint8Array): Promise<void>;
   export function readdir(path: string): Promise<string[]>;
-  export function mkdir(path: string, options?: { recursive?: boolean }): Promise<string | undefined>;
-  export function mkdtemp(prefix: string): Promise<string>;
-  export function rm(path: string, options?: { recursive?: boolean; force?: boolean }): Promise<void>;
   export function unlink(path: string): Promise<void>;
   export function stat(path: string): Promise<Stats>;
 }
 
 declare module 'node:worker_threads' {
   import { EventEmitter } from 'node:events';
-  export const isMainThread: boolean;
   export class Worker extends EventEmitter {
     constructor(filename: string | URL, options?: { eval?: boolean; execArgv?: string[]; workerData?: unknown; stdout?: boolean; stderr?: boolean; resourceLimits?: Record<string, number> });
     unref(): void;
@@ -416,28 +322,10 @@ declare module 'node:worker_threads' {
     terminate(): Promise<number>;
     postMessage(value: unknown): void;
   }
-  export const workerData: any;
 }
 
 declare module 'node:util' {
-  export function inspect(value: unknown, options?: { depth?: number | null; colors?: boolean; breakLength?: number; compact?: boolean | number }): string;
   export function isDeepStrictEqual(a: unknown, b: unknown): boolean;
   export function format(format?: unknown, ...params: unknown[]): string;
   export const types: { isNativeError(v: unknown): v is Error; isProxy(v: unknown): boolean; isPromise(v: unknown): v is Promise<unknown> };
-}
-
-declare module 'node:timers/promises' {
-  export function setTimeout<T = void>(ms?: number, value?: T, options?: { signal?: AbortSignal; ref?: boolean }): Promise<T>;
-  export function setImmediate<T = void>(value?: T): Promise<T>;
-}
-
-declare module 'node:assert' {
-  function assert(value: unknown, message?: string | Error): asserts value;
-  namespace assert {
-    function ok(value: unknown, message?: string | Error): asserts value;
-    function equal(actual: unknown, expected: unknown, message?: string | Error): void;
-    function strictEqual<T>(actual: unknown, expected: T, message?: string | Error): asserts actual is T;
-    function deepStrictEqual<T>(actual: unknown, expected: T, message?: string | Error): asserts actual is T;
-  }
-  export default assert;
 }

@@ -21,13 +21,3 @@ declare module 'node:net' {
     cb?: () => void,
   ): Socket;
 }
-
-declare module 'node:v8' {
-  /** What v8.serialize() uses: Buffers and typed arrays as host objects. */
-  export class DefaultSerializer {
-    writeHeader(): void;
-    writeValue(value: unknown): boolean;
-    writeRawBytes(buffer: ArrayBufferView): void;
-    releaseBuffer(): Buffer;
-  }
-}

@@ -1,7 +1,8 @@
 // Compile-time declarations for the Node.js built-ins that examples/ (and test/examples.test.ts)
-// use beyond what the library itself needs. Same rule as node.d.ts: there is no @types/node,
-// so this describes only what the examples call, with Node 20's real signatures. Ambient
-// module blocks merge with the ones in node.d.ts. Nothing here is emitted.
+// use beyond what the library itself needs. Same rule as src/types/node.d.ts: there is no
+// @types/node, so this describes only what the examples call, with Node 20's real signatures.
+// Ambient module blocks merge with the ones in src/types/ and types/node.d.ts. Type-checked
+// by tsconfig.json only: the build (tsconfig.build.json) never sees it, and it is not packed.
 
 declare module 'node:fs' {
   import { Readable, Writable } from 'node:stream';
