@@ -37,7 +37,7 @@
 // module that registers its reviver, so a child that receives one imports it then.
 
 import { serialize } from 'node:v8';
-import { InvalidStateError, ManagerError, RemoteError, invalidArg } from '../errors.ts';
+import { ManagerError, ReleasedError, RemoteError, invalidArg } from '../errors.ts';
 import type { Handle } from '../protocol/index.ts';
 import { moduleFile } from '../runtime.ts';
 import { noteShareable, registerReviver, toHandle, type Shareable } from '../remote/handle.ts';
@@ -120,7 +120,7 @@ export function translate(err: unknown, what: string): Error {
     Object.assign(out, err.properties);
     return out;
   }
-  if (err instanceof InvalidStateError && /no longer exists on the host/.test(err.message)) {
+  if (err instanceof ReleasedError) {
     return new ManagerError(`${what}: the managed object was freed by the manager (every reference to it was dropped)`, { cause: err });
   }
   if (err instanceof Error) return err;

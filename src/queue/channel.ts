@@ -304,6 +304,8 @@ export class Channel {
 
   /** Put one item from this process. Throws SerializationError, QueueClosed, Full. */
   putLocal(item: unknown, wait: boolean, options: WaitOptions, what: string, hold?: () => () => void): Promise<void> {
+    // A signal that fired before the call cancels it, as for a queue of another process.
+    if (options.signal?.aborted) return Promise.reject(abortError(options.signal, what));
     if (this.#broken !== null) return Promise.reject(new QueueClosed(this.#broken));
     if (this.#hasRoom() && this.#putters.size === 0) {
       this.#tail.write(item, what);
@@ -329,6 +331,7 @@ export class Channel {
 
   /** Get one item in this process. Rejects Empty, TimeoutError, CancelledError, QueueClosed (EOF). */
   getLocal(wait: boolean, options: WaitOptions, what: string, hold?: () => () => void): Promise<unknown> {
+    if (options.signal?.aborted) return Promise.reject(abortError(options.signal, what));
     if (this.#available > 0 && this.#getters.size === 0) {
       // Decode straight from the front segment: no batch, no buffer view.
       if (this.#count === 0) this.#seal();
@@ -342,7 +345,6 @@ export class Channel {
     }
     if (this.#eof !== null && this.#available === 0) return Promise.reject(new QueueClosed(this.#eof));
     if (!wait) return Promise.reject(new Empty());
-    if (options.signal?.aborted) return Promise.reject(abortError(options.signal, what));
     return new Promise<Packed>((resolve, reject) => {
       const g: Getter = { max: 1, budget: Infinity, conn: 0, local: true, w: new Waiter(resolve, reject, () => this.#getters.delete(g)) };
       this.#getters.add(g);

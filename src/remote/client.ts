@@ -17,7 +17,7 @@
 // buffered puts and acknowledgements: `defer()`) leave before anything else it sends, and
 // from the 'buffers' exit hook; see Deferred below.
 
-import { AuthenticationError, CancelledError, HostBusyError, QueueClosed } from '../errors.ts';
+import { AuthenticationError, CancelledError, HostBusyError, ProtocolError, QueueClosed } from '../errors.ts';
 import { decodeError, type FromHost, type ToHost } from '../protocol/index.ts';
 import { warn } from '../diagnostics.ts';
 import { onExit, registerFlusher } from '../runtime.ts';
@@ -388,7 +388,7 @@ export class HostClient {
 
   #lostError(lost: NonNullable<CallOptions['lost']>, cause: Error, method?: string): Error {
     // Neither is a lost host: its message says what happened and what to do.
-    if (cause instanceof AuthenticationError || cause instanceof HostBusyError) return cause;
+    if (cause instanceof AuthenticationError || cause instanceof HostBusyError || (cause instanceof ProtocolError && (cause.fault === 'version' || cause.fault === 'handshake'))) return cause;
     const pid = this.hostPid;
     const code = (cause as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' || code === 'ECONNREFUSED' ? 'is no longer running' : `closed the connection (${cause.message})`;

@@ -18,6 +18,7 @@
 // the last field of what contains it.
 
 import { types } from 'node:util';
+import { ProtocolError } from '../errors.ts';
 import { deserialize, serialize } from 'node:v8';
 import type { FromHost, ToHost } from '../protocol/index.ts';
 
@@ -42,8 +43,6 @@ const T_BUF = 11; // u32 length, then the bytes: a Buffer (host link only)
 const TREE_MAX_ARRAY = 64;
 const TREE_MAX_DEPTH = 32;
 
-/** Bytes that do not decode: a corrupt queue item or a malformed host-link frame. */
-export class CodecError extends Error {}
 
 /**
  * Writes values into a growing buffer: `buf[start, end)` is what was written since `start`.
@@ -216,7 +215,7 @@ let cursor = 0;
 let limit = 0;
 
 function need(n: number): void {
-  if (cursor + n > limit) throw new CodecError('truncated value');
+  if (cursor + n > limit) throw new ProtocolError('truncated value', { fault: 'codec' });
 }
 
 function readString(buf: Buffer, encoding: 'utf8' | 'utf16le'): string {
@@ -232,7 +231,7 @@ function readString(buf: Buffer, encoding: 'utf8' | 'utf16le'): string {
 function readKey(buf: Buffer): string {
   need(1);
   const tag = buf[cursor++];
-  if (tag !== T_STR8 && tag !== T_STR16) throw new CodecError(`an object key with tag ${tag}`);
+  if (tag !== T_STR8 && tag !== T_STR16) throw new ProtocolError(`an object key with tag ${tag}`, { fault: 'codec' });
   return readString(buf, tag === T_STR8 ? 'utf8' : 'utf16le');
 }
 
@@ -241,7 +240,7 @@ function readCount(buf: Buffer): number {
   const n = buf.readUInt32LE(cursor);
   cursor += 4;
   // Every element takes at least one byte: a count beyond that is corrupt, not a huge array.
-  if (n > limit - cursor) throw new CodecError('a count larger than the bytes left');
+  if (n > limit - cursor) throw new ProtocolError('a count larger than the bytes left', { fault: 'codec' });
   return n;
 }
 
@@ -294,12 +293,17 @@ function readValue(buf: Buffer): unknown {
     case T_V8:
     case T_V8_HANDLES: {
       // The caller revives handles (it knows which reviver table applies).
-      const value = deserialize(buf.subarray(cursor, limit));
+      let value: unknown;
+      try {
+        value = deserialize(buf.subarray(cursor, limit));
+      } catch (err) {
+        throw new ProtocolError(`an undecodable v8 payload (${(err as Error).message})`, { fault: 'codec', cause: err });
+      }
       cursor = limit;
       return tag === T_V8_HANDLES ? new NeedsRevive(value) : value;
     }
     default:
-      throw new CodecError(`unknown value tag ${tag}`);
+      throw new ProtocolError(`unknown value tag ${tag}`, { fault: 'codec' });
   }
 }
 
@@ -310,7 +314,7 @@ export class NeedsRevive {
 
 /**
  * Decode the value in `buf[pos, end)`. A value written in v8 form with handles comes back
- * wrapped in NeedsRevive. Throws CodecError when the bytes are malformed.
+ * wrapped in NeedsRevive. Throws ProtocolError (fault 'codec') when the bytes are malformed.
  */
 export function decodeValue(buf: Buffer, pos: number, end: number): unknown {
   cursor = pos;
@@ -455,24 +459,24 @@ function readId(buf: Buffer): number {
 
 function readName(buf: Buffer): string {
   const s = readValue(buf);
-  if (typeof s !== 'string') throw new CodecError('a name that is not a string');
+  if (typeof s !== 'string') throw new ProtocolError('a name that is not a string', { fault: 'codec' });
   return s;
 }
 
 /** A value of a message: never in v8-with-handles form (handles travel as the `handles` flag). */
 function readPlain(buf: Buffer): unknown {
   const v = readValue(buf);
-  if (v instanceof NeedsRevive) throw new CodecError('a message value in queue-item form');
+  if (v instanceof NeedsRevive) throw new ProtocolError('a message value in queue-item form', { fault: 'codec' });
   return v;
 }
 
 function done<T>(m: T): T {
-  if (cursor !== limit) throw new CodecError(`${limit - cursor} stray bytes after a message`);
+  if (cursor !== limit) throw new ProtocolError(`${limit - cursor} stray bytes after a message`, { fault: 'codec' });
   return m;
 }
 
 /**
- * Decode one frame body into its message. Throws CodecError for bytes that are not a
+ * Decode one frame body into its message. Throws ProtocolError (fault 'codec') for bytes that are not a
  * well-formed message (the link closes then).
  */
 export function decodeMessage(buf: Buffer): ToHost | FromHost {
@@ -488,7 +492,7 @@ export function decodeMessage(buf: Buffer): ToHost | FromHost {
       const obj = readName(buf);
       const method = readName(buf);
       const args = readPlain(buf);
-      if (!Array.isArray(args)) throw new CodecError('call arguments that are not an array');
+      if (!Array.isArray(args)) throw new ProtocolError('call arguments that are not an array', { fault: 'codec' });
       return done({ type: 'call', id, obj, method, args, handles: (flags & 1) === 1 });
     }
     case M_CANCEL:
@@ -513,10 +517,10 @@ export function decodeMessage(buf: Buffer): ToHost | FromHost {
     case M_ERROR: {
       const id = readId(buf);
       const error = readPlain(buf);
-      if (typeof error !== 'object' || error === null) throw new CodecError('an error record that is not an object');
+      if (typeof error !== 'object' || error === null) throw new ProtocolError('an error record that is not an object', { fault: 'codec' });
       return done({ type: 'error', id, error: error as Extract<FromHost, { type: 'error' }>['error'] });
     }
     default:
-      throw new CodecError(`unknown message type ${type}`);
+      throw new ProtocolError(`unknown message type ${type}`, { fault: 'codec' });
   }
 }

@@ -4,15 +4,12 @@
 // (not with the length its header claims), so a peer cannot make us allocate without limit
 // or hold memory it never sent. Imports nothing of the library.
 
+import { ProtocolError } from '../errors.ts';
+
 /** A frame at least this large, arriving in pieces, is assembled in place (one copy). */
 const BIG_FRAME = 64 * 1024;
 const EMPTY = Buffer.alloc(0);
 
-/**
- * A frame-length violation or undecodable frame. Closes the link it arrived on only.
- * Internal: never reaches users (a proxy sees its pending calls fail with a closed error).
- */
-export class FrameError extends Error {}
 
 /**
  * Reassembles frames from socket chunks without quadratic copying: chunks are kept in a
@@ -26,7 +23,7 @@ export class FrameError extends Error {}
  * (it proved it sends them): a queue's 256 KiB put batches and 1 MiB take replies are then
  * copied once, not three times over growing buffers (which cost the ~1 KB-object queue a
  * fifth of its throughput, mostly in garbage collection).
- * Throws FrameError (from next()) for a frame over the cap; a frame of length 0 is returned
+ * Throws ProtocolError (fault 'frame') (from next()) for a frame over the cap; a frame of length 0 is returned
  * as an empty Buffer, for the caller to judge.
  */
 export class FrameReader {
@@ -74,7 +71,7 @@ export class FrameReader {
     this.#bytes += chunk.length;
   }
 
-  /** The next complete frame, or null. Throws FrameError for an oversized frame. */
+  /** The next complete frame, or null. Throws ProtocolError (fault 'frame') for an oversized frame. */
   next(): Buffer | null {
     if (this.#body !== null) {
       // Once full, the body's capacity equals the frame length (growth stops there).
@@ -89,7 +86,7 @@ export class FrameReader {
       if (this.#bytes < 4) return null;
       const header = this.#take(4);
       const length = header.readUInt32BE(0);
-      if (length > this.max) throw new FrameError(`frame of ${length} bytes exceeds the ${this.max}-byte cap`);
+      if (length > this.max) throw new ProtocolError(`frame of ${length} bytes exceeds the ${this.max}-byte cap`, { fault: 'frame' });
       this.#need = length;
     }
     if (this.#bytes < this.#need) {

@@ -32,9 +32,7 @@
 //                   so an object stays alive while its handle travels to another process;
 //                   the receiver claims the lease ('incref' with claim), or it expires.
 //
-// Leases cost no timer each (src/remote/leases.ts): what a peer sending 'lease' messages makes
-// the host hold is bounded by the number of objects, not by the messages.
-//
+// Leases cost no timer each (src/remote/leases.ts): bounded by objects, not by messages.
 // Liveness: the listening server and every accepted connection are unref'd (unless
 // `keepAlive`), so hosting objects never keeps a process alive; a client socket is ref'd only
 // while one of its calls awaits a reply. When a connection closes, the signals of its pending
@@ -62,7 +60,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import { debug, warn } from '../diagnostics.ts';
-import { CancelledError, invalidArg, invalidRange, InvalidStateError, QueueClosed } from '../errors.ts';
+import { CancelledError, invalidArg, invalidRange, InvalidStateError, QueueClosed, ReleasedError } from '../errors.ts';
 import { decodeError, encodeError, PROTOCOL, unsendable, type FromHost, type Handle, type ToHost } from '../protocol/index.ts';
 import { isThenable } from '../util.ts';
 import { HostClient } from './client.ts';
@@ -391,7 +389,7 @@ export class Host {
    */
   handle(id: string, meta?: Record<string, unknown>): Handle {
     const entry = this.#objects.get(id);
-    if (!entry) throw new InvalidStateError(`Host.handle(): no object '${id}' on this host (it was released)`);
+    if (!entry) throw new ReleasedError(`Host.handle(): no object '${id}' on this host (it was released)`, { objectId: id, hostPid: process.pid });
     if (!this.#listening && this.#address !== null && typeof this.#address !== 'string') {
       throw new InvalidStateError('Host.handle() on a TCP host that is not listening: await host.listen() first (the port is known only then)');
     }
@@ -416,7 +414,7 @@ export class Host {
    */
   bind(owner: object, id: string, claim = false, onRelease?: () => void): () => void {
     const entry = this.#objects.get(id);
-    if (!entry) throw new InvalidStateError(`Host.bind(): no object '${id}' on this host (it was released)`);
+    if (!entry) throw new ReleasedError(`Host.bind(): no object '${id}' on this host (it was released)`, { objectId: id, hostPid: process.pid });
     if (claim) this.#leases.claim(entry);
     entry.local++;
     let held = true;
@@ -443,7 +441,7 @@ export class Host {
    */
   mirror(source: Host, id: string): string {
     const entry = source.#objects.get(id);
-    if (!entry) throw new InvalidStateError(`Host.mirror(): no object '${id}' on the source host (it was released)`);
+    if (!entry) throw new ReleasedError(`Host.mirror(): no object '${id}' on the source host (it was released)`, { objectId: id });
     const holder = {};
     const releaseOriginal = source.bind(holder, id);
     return this.register(entry.target, {
@@ -661,6 +659,8 @@ export class Host {
    * calls it for a reference to an object of this process.
    */
   callLocal(id: string, method: string, args: unknown[], signal: AbortSignal | undefined, copy: boolean): Promise<unknown> {
+    // A signal that fired before the call cancels it, as HostClient.call does for a remote one.
+    if (signal?.aborted) return Promise.reject(new CancelledError(`${method}() was cancelled`, { cause: signal.reason }));
     try {
       const entry = this.#objects.get(id);
       if (!entry) throw this.#released(id);
@@ -675,7 +675,7 @@ export class Host {
   }
 
   #released(id: string): Error {
-    return new InvalidStateError(`object '${id}' no longer exists on the host (pid ${process.pid}): every reference to it was dropped`);
+    return new ReleasedError(`object '${id}' no longer exists on the host (pid ${process.pid}): every reference to it was dropped`, { objectId: id, hostPid: process.pid });
   }
 
   /** The exposed method `method` of `entry`'s target; throws TypeError (MP_INVALID_ARG) otherwise. */

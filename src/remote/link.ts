@@ -32,11 +32,11 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { writeSync } from 'node:fs';
 import { createConnection, type Socket } from 'node:net';
-import { AuthenticationError, HostBusyError, invalidRange, SerializationError } from '../errors.ts';
-import { PROTOCOL, type FromHost, type ToHost } from '../protocol/index.ts';
+import { AuthenticationError, HostBusyError, invalidRange, ProtocolError, SerializationError } from '../errors.ts';
+import { PROTOCOL, versionMismatch, type FromHost, type ToHost } from '../protocol/index.ts';
 import { onExit } from '../runtime.ts';
 import { decodeMessage, MessageEncoder } from './codec.ts';
-import { FrameError, FrameReader, frame } from './frame.ts';
+import { FrameReader, frame } from './frame.ts';
 import { SocketWriter } from './writer.ts';
 
 /** Default cap on one frame, in bytes: 64 MiB (the `maxFrameSize` option changes it). */
@@ -167,7 +167,7 @@ export class Link {
     socket.on('error', (err: Error) => this.#close(err));
     socket.on('close', () => this.#close(null));
     const timeout = options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
-    this.#handshakeTimer = setTimeout(() => this.#close(new FrameError(`the handshake did not complete within ${timeout} ms`)), timeout);
+    this.#handshakeTimer = setTimeout(() => this.#close(new ProtocolError(`the handshake did not complete within ${timeout} ms`, { fault: 'handshake' })), timeout);
     // The timer must not keep a process alive on its own; the socket decides that.
     this.#handshakeTimer.unref();
   }
@@ -282,7 +282,7 @@ export class Link {
         const max = this.#reader.max;
         const length = buf.readUInt32BE(off);
         if (length > max) {
-          this.#close(new FrameError(`frame of ${length} bytes exceeds the ${max}-byte cap`));
+          this.#close(new ProtocolError(`frame of ${length} bytes exceeds the ${max}-byte cap`, { fault: 'frame' }));
           return;
         }
         if (nread - off - 4 < length) break;
@@ -307,12 +307,12 @@ export class Link {
       this.#handshakeStep!(f);
       return;
     }
-    if (f.length === 0) throw new FrameError('an empty frame (length 0) is not a message');
+    if (f.length === 0) throw new ProtocolError('an empty frame (length 0) is not a message', { fault: 'frame' });
     let message: ToHost | FromHost;
     try {
       message = decodeMessage(f);
     } catch (err) {
-      throw new FrameError(`undecodable frame (${(err as Error).message})`);
+      throw new ProtocolError(`undecodable frame (${(err as Error).message})`, { fault: 'codec', cause: err });
     }
     this.#options.onMessage(message);
   }
@@ -367,7 +367,7 @@ export class Link {
       if (!this.#socket.destroyed) this.#socket.destroy();
     }
     if (wasHandshake) {
-      this.#settleReady(error ?? new FrameError('the connection closed during the handshake'));
+      this.#settleReady(error ?? new ProtocolError('the connection closed during the handshake', { fault: 'handshake' }));
     }
     this.#options.onClose(error);
   }
@@ -387,12 +387,12 @@ export class Link {
       const version = sep === -1 ? '' : hello.subarray(0, sep).toString('latin1');
       if (version !== PROTOCOL) {
         if (version.startsWith('multiproc/')) {
-          throw new FrameError(`multiproc protocol mismatch: this side speaks ${PROTOCOL}, the host ${version}; both processes must load the same multiproc version`);
+          throw versionMismatch(version, 'the host');
         }
-        throw new FrameError('the peer is not a multiproc host (unexpected greeting)');
+        throw new ProtocolError('the peer is not a multiproc host (unexpected greeting)', { fault: 'handshake' });
       }
       const hostNonce = hello.subarray(sep + 1);
-      if (hostNonce.length !== NONCE) throw new FrameError('malformed greeting from the host');
+      if (hostNonce.length !== NONCE) throw new ProtocolError('malformed greeting from the host', { fault: 'handshake' });
       const proxyNonce = randomBytes(NONCE);
       this.#writeRaw(Buffer.concat([hmac(key, 'multiproc proxy', hostNonce), proxyNonce]));
       this.#handshakeStep = (answer) => {

@@ -50,6 +50,11 @@ export class Waiter<T> {
     }
     if (timeout !== undefined) this.#timer = setLongTimeout(onTimeout, timeout);
     const signal = options.signal;
+    if (signal?.aborted) {
+      // Fired before the wait began: it ends now, the same way it would have a moment later.
+      this.reject(abortError(signal, what));
+      return;
+    }
     if (signal) {
       this.#signal = signal;
       this.#onAbort = () => this.reject(abortError(signal, what));
