@@ -303,7 +303,7 @@ export class Channel {
   // -- local methods (the creating process) --
 
   /** Put one item from this process. Throws SerializationError, QueueClosed, Full. */
-  putLocal(item: unknown, wait: boolean, options: WaitOptions, what: string, hold?: () => () => void): Promise<void> {
+  putLocal(item: unknown, wait: boolean, options: WaitOptions, what: string, hold?: (what: string) => () => void): Promise<void> {
     // A signal that fired before the call cancels it, as for a queue of another process.
     if (options.signal?.aborted) return Promise.reject(abortError(options.signal, what));
     if (this.#broken !== null) return Promise.reject(new QueueClosed(this.#broken));
@@ -330,7 +330,7 @@ export class Channel {
   }
 
   /** Get one item in this process. Rejects Empty, TimeoutError, CancelledError, QueueClosed (EOF). */
-  getLocal(wait: boolean, options: WaitOptions, what: string, hold?: () => () => void): Promise<unknown> {
+  getLocal(wait: boolean, options: WaitOptions, what: string, hold?: (what: string) => () => void): Promise<unknown> {
     if (options.signal?.aborted) return Promise.reject(abortError(options.signal, what));
     if (this.#available > 0 && this.#getters.size === 0) {
       // Decode straight from the front segment: no batch, no buffer view.

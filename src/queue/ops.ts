@@ -36,7 +36,7 @@ class LocalOps implements ChannelOps {
   readonly #in: Channel | null;
   readonly #out: Channel | null;
   /** Keeps this process alive while one of its own get()/put() calls waits (CallContext.keepAlive). */
-  readonly #hold: () => () => void;
+  readonly #hold: (what: string) => () => void;
   readonly #ctx: CallContext;
 
   constructor(host: Host, inbox: Channel | null, outbox: Channel | null) {

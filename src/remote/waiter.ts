@@ -10,7 +10,7 @@ export interface WaitOptions {
   timeout?: number;
   signal?: AbortSignal;
   /** Keeps the process alive while the wait lasts (CallContext.keepAlive); returns the release. */
-  hold?: () => () => void;
+  hold?: (what: string) => () => void;
 }
 
 /**
@@ -60,7 +60,7 @@ export class Waiter<T> {
       this.#onAbort = () => this.reject(abortError(signal, what));
       signal.addEventListener('abort', this.#onAbort, { once: true });
     }
-    if (options.hold && !this.done) this.#release = options.hold();
+    if (options.hold && !this.done) this.#release = options.hold(what);
   }
 
   resolve(value: T): void {
