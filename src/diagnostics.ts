@@ -34,6 +34,8 @@
 //                     host went away before they reached it (the next put/close rejects too)
 //   MP_UNCONFIRMED    before a graceful exit, a host did not confirm what this process sent
 //                     it (one-way calls, buffered puts): they may not have been handled
+//   MP_STRANDED_WAIT  the event loop ran dry while calls waited on objects of this process
+//                     that no other process can reach any more: the await never settles
 //
 // This module imports only Node built-ins, so every other module may use it.
 
