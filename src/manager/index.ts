@@ -5,4 +5,4 @@ export type { Address, BaseManagerOptions, RegisterOptions } from './manager.ts'
 export { ManagerServer } from './server.ts';
 export type { ManagerStats } from './server.ts';
 export { ArrayProxy, BaseProxy, DictProxy, ListProxy, NamespaceProxy, ObjectProxy, SequenceProxy, ValueProxy } from './proxy.ts';
-export type { DictKey, MethodProxy } from './proxy.ts';
+export type { DictKey, ListSortOptions, MethodProxy, SliceBound } from './proxy.ts';

@@ -32,7 +32,7 @@ import { formatAddress, Host, type Address, type HostOptions } from '../remote/h
 import { explain, loadFunction, type LoadSite } from '../process/loader.ts';
 import { JoinableQueue, Queue } from '../queue/queue.ts';
 import { Barrier, BoundedSemaphore, Condition, Event, Lock, RLock, Semaphore } from '../queue/sync.ts';
-import { ManagedArray, ManagedDict, ManagedList, ManagedNamespace, ManagedValue, type ManagedObject } from './objects.ts';
+import { ManagedArray, ManagedDict, ManagedList, ManagedNamespace, ManagedValue, SERVED_METHODS } from './objects.ts';
 import { KINDS } from './proxy.ts';
 
 /** The id of the control object (hello, create, stats, shutdown) on every manager host. */
@@ -116,11 +116,6 @@ export function publicMethods(target: object): string[] {
     }
   }
   return [...names];
-}
-
-/** Methods of a built-in managed class (its prototype's own methods). */
-function classMethods(target: ManagedObject): string[] {
-  return Object.getOwnPropertyNames(Object.getPrototypeOf(target)).filter((n) => n !== 'constructor' && typeof (target as unknown as Record<string, unknown>)[n] === 'function');
 }
 
 /** A handle to return from a call as is (its lease already taken). */
@@ -329,7 +324,7 @@ export class ManagerServer {
     let id: string;
     if (obj instanceof ManagedList || obj instanceof ManagedDict || obj instanceof ManagedNamespace || obj instanceof ManagedValue || obj instanceof ManagedArray) {
       const meta = obj instanceof ManagedValue || obj instanceof ManagedArray ? { typecode: obj.typecode } : undefined;
-      id = this.#host.register(obj, { kind: KINDS[obj.typeid as keyof typeof KINDS], exposed: classMethods(obj), meta });
+      id = this.#host.register(obj, { kind: KINDS[obj.typeid], exposed: SERVED_METHODS[obj.typeid], meta });
     } else {
       const exposed = entry.exposed ? [...entry.exposed] : publicMethods(obj);
       id = this.#host.register(obj, { kind: KINDS.object, exposed, meta: { typeid, methods: exposed } });
