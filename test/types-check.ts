@@ -1,6 +1,7 @@
 // Type inference checks: `tsc --noEmit -p tsconfig.json` compiles this file (it is never run).
 // Each `@ts-expect-error` line must fail to compile, or tsc reports the directive as unused.
 import { collect, repeat, tasks } from '../src/index.ts';
+import { Manager, type DictProxy, type ListProxy, type ListSortOptions, type MethodProxy, type StartOptions } from '../src/index.ts';
 import {
   asCompleted,
   AsyncResult,
@@ -104,4 +105,44 @@ export async function helperTypes(pool: Pool, ex: ProcessPoolExecutor): Promise<
   // @ts-expect-error repeat yields its value's type
   const notNumbers: Iterable<number> = repeat('x', 3);
   void [wrong, notNumbers];
+}
+
+export async function managerProxyTypes(lst: ListProxy<number>, d: DictProxy<string, boolean>, obj: MethodProxy<{ ping(): string }>): Promise<void> {
+  const sliced: Promise<number[]> = lst.slice(null, null, -1);
+  const set: Promise<void> = lst.setSlice(0, 2, [1, 2]);
+  const stepped: Promise<void> = lst.setSlice(null, null, 2, new Set([1]));
+  const deleted: Promise<void> = lst.deleteSlice(1, undefined, 2);
+  const added: Promise<void> = lst.iadd([1]);
+  const times: Promise<void> = lst.imul(3);
+  const sortOptions: ListSortOptions = { reverse: true };
+  const sorted: Promise<void> = lst.sort(sortOptions);
+  const copy: Promise<Map<string, boolean>> = d.copy();
+  for await (const k of d) {
+    const key: string = k;
+    void key;
+  }
+  const counted: Promise<number> = lst.callMethod<number>('count', [1]);
+  const pinged: Promise<string> = obj.callMethod<string>('ping');
+  void [sliced, set, stepped, deleted, added, times, sorted, copy, counted, pinged];
+
+  // @ts-expect-error setSlice values of the wrong item type
+  lst.setSlice(0, 1, ['a']);
+  // @ts-expect-error iadd values of the wrong item type
+  lst.iadd(['a']);
+  // @ts-expect-error sort takes no key function
+  lst.sort({ key: (x: number) => -x });
+  // @ts-expect-error dict keys are strings here
+  for await (const k of d) void (k satisfies number);
+}
+
+export async function managerStartTypes(): Promise<void> {
+  const setLimit = (limit: number, label: string): void => void [limit, label];
+  const m: Manager = await Manager.start({ initializer: setLimit, initargs: [10, 'x'] });
+  await m.shutdown();
+  const options: StartOptions<[number, string]> = { initializer: setLimit, initargs: [1, 'y'] };
+  await new Manager().start(options);
+  // @ts-expect-error initargs must match the initializer's parameters
+  await Manager.start({ initializer: setLimit, initargs: ['10', 'x'] });
+  // @ts-expect-error the initializer is a function
+  await new Manager().start({ initializer: 42 });
 }

@@ -16,6 +16,7 @@ import { InvalidStateError, invalidArg, ManagerError } from '../errors.ts';
 import { checkTimeout } from '../options.ts';
 import type { FnSpec } from '../protocol/index.ts';
 import { exited, Process } from '../process/process.ts';
+import { taskName } from '../process/loader.ts';
 import { isTaskRef, tasks, toFnSpec } from '../process/task.ts';
 import { toKey } from '../remote/link.ts';
 import { formatAddress, HostClient, type Address } from '../remote/host.ts';
@@ -43,6 +44,25 @@ export interface BaseManagerOptions {
   authkey?: Buffer | string;
   /** Largest frame the server accepts from a client, in bytes. @default 67108864 (64 MiB) */
   maxFrameSize?: number;
+}
+
+/**
+ * Options of `start()`: what runs in the server process before it serves.
+ * Python: the `initializer` and `initargs` of SyncManager.start / BaseManager.start.
+ */
+export interface StartOptions<I extends unknown[] = any[]> {
+  /**
+   * Runs once in the manager process, with `initargs`, before the server listens: set up
+   * what the factories then read (a module-level table, `globalThis`, a database handle).
+   * Like factories it runs in another process, so it is a `tasks(url)` reference or a
+   * self-contained function (sent by source). May be async: the server waits for it. If it
+   * throws, `start()` rejects with ManagerError whose `cause` is its error and the server
+   * process exits.
+   * @default undefined
+   */
+  initializer?: (...args: I) => unknown;
+  /** Arguments for `initializer`; queues, locks and proxies arrive working. @default [] */
+  initargs?: I;
 }
 
 /** Options of `BaseManager.register()`. */
@@ -123,15 +143,21 @@ export class BaseManager {
   }
 
   /**
-   * Create a manager and start its server process. Python: `Manager()` / `m = BaseManager(); m.start()`.
-   * Rejects with ManagerError when the server could not start (its reason is the `cause`).
+   * Create a manager and start its server process, running `initializer(...initargs)` there
+   * first when given. Python: `Manager()` / `m = SyncManager(); m.start(initializer, initargs)`.
+   * Rejects with ManagerError when the server could not start or the initializer threw (its
+   * error is the `cause`), TypeError (MP_INVALID_ARG: a bad option).
    *
    * @example
    * await using manager = await Manager.start();
+   * // With a setup step in the server process, before any factory runs:
+   * const setup = tasks<typeof import('./setup.js')>(new URL('./setup.js', import.meta.url));
+   * await using seeded = await Manager.start({ initializer: setup.loadTable, initargs: ['table.csv'] });
    */
-  static async start<M extends BaseManager>(this: new (options?: BaseManagerOptions) => M, options?: BaseManagerOptions): Promise<M> {
+  static async start<M extends BaseManager, I extends unknown[] = any[]>(this: new (options?: BaseManagerOptions) => M, options?: BaseManagerOptions & StartOptions<I>): Promise<M> {
+    // The constructor reads only its own options (address, authkey, maxFrameSize).
     const manager = new this(options);
-    await manager.start();
+    await manager.start({ initializer: options?.initializer, initargs: options?.initargs });
     return manager;
   }
 
@@ -183,14 +209,23 @@ export class BaseManager {
 
   /**
    * Start the server in a new process (a daemon: it never keeps this process alive, and it
-   * exits when this process dies). Resolves once it accepts connections.
-   * Python: BaseManager.start() — there is no initializer; factories must be `tasks(url)`
-   * references or self-contained functions, since they run in the server process.
+   * exits when this process dies), after running `initializer(...initargs)` there when given.
+   * Resolves once it accepts connections. Factories and the initializer run in the server
+   * process, so they must be `tasks(url)` references or self-contained functions.
+   * Python: BaseManager.start(initializer, initargs).
    * Rejects with InvalidStateError (started, connected or shut down already), ManagerError
-   * (the server could not listen, or exited: its error is the `cause`).
+   * (the initializer threw, the server could not listen, or it exited: the error is the
+   * `cause`; no server process is left), TypeError (MP_INVALID_ARG: a bad option; the
+   * manager may then be started again), SerializationError (an initializer that cannot be
+   * sent by source).
    */
-  async start(): Promise<void> {
+  async start<I extends unknown[] = any[]>(options: StartOptions<I> = {}): Promise<void> {
     if (this.#state !== 'initial') throw new InvalidStateError(`${this.constructor.name}.start(): the manager is ${this.#state} already; a manager starts once`);
+    // Checked before anything starts, so a mistake here leaves the manager startable.
+    if (typeof options !== 'object' || options === null) throw invalidArg(`${this.constructor.name}.start(options): options must be an object like { initializer, initargs }`);
+    const initializer = options.initializer === undefined ? undefined : toFnSpec(options.initializer, `${this.constructor.name}.start(): the initializer`);
+    if (options.initargs !== undefined && !Array.isArray(options.initargs)) throw invalidArg(`${this.constructor.name}.start(): initargs must be an array of arguments for the initializer`);
+    if (options.initargs !== undefined && initializer === undefined) throw invalidArg(`${this.constructor.name}.start(): initargs were given without an initializer`);
     this.#state = 'starting';
     try {
       const authkey = (this.#authkey ??= randomBytes(32));
@@ -200,7 +235,7 @@ export class BaseManager {
         if (r.factory) factory = toFnSpec(r.factory, `the factory of typeid '${typeid}'`);
         typeids.push({ typeid, builtin: r.builtin || undefined, factory, exposed: r.exposed ? [...r.exposed] : undefined });
       }
-      const config: ServeConfig = { address: this.#address, authkey: authkey.toString('hex'), maxFrameSize: this.#maxFrameSize, typeids };
+      const config: ServeConfig = { address: this.#address, authkey: authkey.toString('hex'), maxFrameSize: this.#maxFrameSize, typeids, initializer, initargs: options.initargs };
       const report = new Queue<ServerReport>();
       const proc = new Process({ target: server.serveManager, args: [config, report], name: `${this.constructor.name}-${++managerCounter}`, daemon: true });
       proc.start();
@@ -215,7 +250,9 @@ export class BaseManager {
       const reply: ServerReport = await Promise.race([report.get(), died]);
       if ('error' in reply) {
         const cause = decodeError(reply.error);
+        // The server's target has returned: the process is exiting; the catch below reaps it.
         await proc.join(2000);
+        if (reply.stage === 'initializer') throw new ManagerError(`the initializer ${taskName(initializer!)}() failed in the manager process: ${cause.message}`, { cause });
         throw new ManagerError(`the manager server could not listen at ${this.#address ? formatAddress(this.#address) : 'its address'}: ${cause.message}`, { cause });
       }
       this.#address = reply.address;

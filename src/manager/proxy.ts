@@ -10,8 +10,8 @@
 //           a dict stored in one of its lists, or a getServer() process): direct calls, with
 //           values copied exactly as the wire would copy them (the reference's `copy`).
 // Pipelined writes ("batch where safe"): a write that cannot fail in the server once this
-// side has checked its arguments (append, extend, insert, clear, reverse, dict set/update/
-// clear, namespace and value set) goes out as a one-way frame and resolves as soon as that
+// side has checked its arguments (append, extend and iadd, insert, clear, reverse, dict set/
+// update/clear, namespace and value set) goes out as a one-way frame and resolves as soon as that
 // frame is handed to the operating system, instead of after a reply; a later call's reply
 // confirms it (the connection is ordered). So a loop of `await lst.append(x)` costs one
 // write per item, not one round trip. What stays true, as with Python's synchronous proxies:
@@ -42,10 +42,11 @@ import type { Handle } from '../protocol/index.ts';
 import { moduleFile } from '../runtime.ts';
 import { noteShareable, registerReviver, toHandle, type Shareable } from '../remote/handle.ts';
 import { Reference, type ReferenceOptions } from '../remote/reference.ts';
+import { describe, isIterable } from '../util.ts';
 
 /** This module, named in the handles of the kinds it revives (see registerReviver). */
 const here = moduleFile();
-import { checkKey, PROXY_IDENTITY } from './objects.ts';
+import { checkKey, NO_SORT_KEY, PROXY_IDENTITY, SERVED_METHODS, type ManagedTypeid, type SortOptions } from './objects.ts';
 
 export { PROXY_IDENTITY } from './objects.ts';
 
@@ -178,6 +179,29 @@ export class BaseProxy implements Shareable {
     };
   }
 
+  /**
+   * Call the managed object's method `name` with `args`, as one atomic call in the manager,
+   * and resolve with what it returned: the way to reach a method this class does not wrap
+   * (a registered type's method named like a BaseProxy member, say). Only the methods the
+   * server exposes may be called: for a built-in object its class's methods, for a
+   * registered type its public methods or the `exposed` list given to `register`.
+   * Python: BaseProxy._callmethod(methodname, args).
+   * Rejects with TypeError (MP_INVALID_ARG: a name the server does not expose, naming the
+   * exposed ones; `args` not an array), whatever the method threw, ManagerError.
+   *
+   * @example
+   * const n = await lst.callMethod<number>('count', [1]); // same as lst.count(1)
+   */
+  callMethod<R = unknown>(name: string, args: readonly unknown[] = []): Promise<R> {
+    if (typeof name !== 'string') return Promise.reject(invalidArg(`callMethod(name, args): name must be a method name (a string), got ${typeof name}`));
+    if (!Array.isArray(args)) return Promise.reject(invalidArg(`callMethod('${name}', args): args must be an array of arguments, got ${typeof args}`));
+    const { typeid, methods } = exposedOf(this);
+    if (!methods.includes(name)) {
+      return Promise.reject(invalidArg(`${this.constructor.name}.callMethod('${name}'): the manager does not expose a method '${name}' on ${typeid}; exposed: ${methods.join(', ') || 'none'}`));
+    }
+    return this.#ref.call(name, [...args]) as Promise<R>;
+  }
+
   /** The handle another process revives into a working proxy (takes a transit lease). */
   [toHandle](): Handle {
     return this.#ref.toHandle();
@@ -201,6 +225,19 @@ export class BaseProxy implements Shareable {
 /** Slice size for async iteration: one round trip per this many items. */
 const CHUNK = 1024;
 
+/** A slice bound or step: an integer, or null/undefined for Python's None (the default). */
+export type SliceBound = number | null | undefined;
+
+/** `values` as an array to send (a Set, a generator…), or a TypeError naming the call. */
+function arrayOf<T>(values: Iterable<T>, what: string): T[] {
+  if (Array.isArray(values)) return values;
+  if (!isIterable(values)) throw invalidArg(`${what}: values must be an array or another iterable, got ${describe(values)}`);
+  return [...values];
+}
+
+/** Options of `ListProxy.sort()`. */
+export type ListSortOptions = SortOptions;
+
 /**
  * What a list and a typed array in the manager have in common: a length, slices, a copy and
  * iteration in slices. Not created directly; ListProxy and ArrayProxy extend it.
@@ -210,9 +247,15 @@ export abstract class SequenceProxy<T> extends BaseProxy {
   len(): Promise<number> {
     return invoke(this, 'len', []) as Promise<number>;
   }
-  /** A copy of items [start, stop) (negative bounds count from the end). Python: `seq[start:stop]`. */
-  slice(start?: number, stop?: number): Promise<T[]> {
-    return invoke(this, 'slice', [start, stop]) as Promise<T[]>;
+  /**
+   * A copy of the items the slice selects, with Python's rules: negative bounds count from
+   * the end, bounds out of range are clamped, a missing (or null) bound defaults by the
+   * step's sign, a negative step walks backwards.
+   * Python: `seq[start:stop:step]` (`slice(null, null, -1)` is `seq[::-1]`).
+   * Rejects with RangeError (a zero step, Python's ValueError), TypeError (a bound that is not an integer).
+   */
+  slice(start?: SliceBound, stop?: SliceBound, step?: SliceBound): Promise<T[]> {
+    return invoke(this, 'slice', step === undefined ? [start, stop] : [start, stop, step]) as Promise<T[]>;
   }
   /** A copy of every item, in one round trip. Python: `seq[:]` / `list(seq)`. */
   toArray(): Promise<T[]> {
@@ -234,7 +277,9 @@ export abstract class SequenceProxy<T> extends BaseProxy {
 /**
  * A list living in the manager process. Every call is one atomic operation there.
  * Python: multiprocessing.managers.ListProxy — `lst[i]` is `get(i)`, `lst[i] = v` is
- * `set(i, v)`, `len(lst)` is `len()`; negative indices count from the end.
+ * `set(i, v)`, `len(lst)` is `len()`, `lst[a:b:c]` is `slice(a, b, c)`, `lst[a:b] = xs` is
+ * `setSlice(a, b, xs)`, `del lst[a:b:c]` is `deleteSlice(a, b, c)`, `lst += xs` is `iadd(xs)`,
+ * `lst *= n` is `imul(n)`; negative indices count from the end; `sort()` takes no key.
  * Rejects with: RangeError (index out of range, `remove`/`index` of a missing value; the
  * server's error is the `cause`), ManagerError (manager gone), SerializationError (a value
  * that cannot cross).
@@ -249,9 +294,75 @@ export class ListProxy<T = unknown> extends SequenceProxy<T> {
   append(value: T): Promise<void> {
     return pipelined(this, 'append', [value]) as Promise<void>;
   }
-  /** Add every value of `values` at the end, in one round trip. Python: list.extend. */
+  /** Add every value of `values` at the end, in one round trip. Python: list.extend. Rejects with TypeError when `values` is not iterable. */
   extend(values: Iterable<T>): Promise<void> {
-    return pipelined(this, 'extend', [Array.isArray(values) ? values : [...values]]) as Promise<void>;
+    try {
+      return pipelined(this, 'extend', [arrayOf(values, 'list.extend()')]) as Promise<void>;
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+  /**
+   * Add every value of `values` at the end (the same call as `extend`).
+   * Python: `lst += values` (ListProxy.__iadd__) — resolves to nothing; the proxy is unchanged.
+   */
+  iadd(values: Iterable<T>): Promise<void> {
+    try {
+      return pipelined(this, 'extend', [arrayOf(values, 'list.iadd()')]) as Promise<void>;
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+  /**
+   * Repeat the items `n` times in place, atomically; `n` below 1 empties the list.
+   * Python: `lst *= n` (ListProxy.__imul__) — resolves to nothing.
+   * Rejects with TypeError (`n` not an integer), RangeError (the result would be too long).
+   */
+  imul(n: number): Promise<void> {
+    return invoke(this, 'imul', [n]) as Promise<void>;
+  }
+  /**
+   * Replace the items a slice selects by `values`, atomically. Without a step (or step 1)
+   * any number of values may replace the slice, so the list grows or shrinks
+   * (`setSlice(null, null, xs)` replaces everything, `setSlice(2, 2, xs)` inserts at 2).
+   * With another step, `values` must have exactly as many items as the slice selects.
+   * Python: `lst[start:stop] = values` / `lst[start:stop:step] = values`.
+   * Rejects with RangeError (an extended slice of another size, Python's ValueError; a zero
+   * step), TypeError (a bound that is not an integer, `values` not iterable).
+   */
+  setSlice(start: SliceBound, stop: SliceBound, values: Iterable<T>): Promise<void>;
+  setSlice(start: SliceBound, stop: SliceBound, step: SliceBound, values: Iterable<T>): Promise<void>;
+  setSlice(start: SliceBound, stop: SliceBound, ...rest: [Iterable<T>] | [SliceBound, Iterable<T>]): Promise<void> {
+    try {
+      const args = rest.length >= 2 ? [start, stop, rest[0], arrayOf(rest[1] as Iterable<T>, 'list.setSlice()')] : [start, stop, arrayOf(rest[0] as Iterable<T>, 'list.setSlice()')];
+      return invoke(this, 'setSlice', args) as Promise<void>;
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+  /**
+   * Remove the items a slice selects (Python's slice rules, as `slice()`), atomically.
+   * Python: `del lst[start:stop:step]`.
+   * Rejects with RangeError (a zero step), TypeError (a bound that is not an integer).
+   */
+  deleteSlice(start?: SliceBound, stop?: SliceBound, step?: SliceBound): Promise<void> {
+    return invoke(this, 'deleteSlice', [start, stop, step]) as Promise<void>;
+  }
+  /**
+   * Sort in place, atomically and stably, in ascending order (`{ reverse: true }`: descending,
+   * equal items keeping their order). Orders as Python 3's `<` does: numbers and bigints
+   * together (booleans as 0 and 1), strings by code point, arrays lexicographically; other
+   * values, or values of two of these classes, reject with TypeError and leave the list as it
+   * was. There is no `key` function: a function cannot cross to the manager process by value
+   * (it would have to run there, without its closure). Sort a copy instead:
+   * `const xs = await lst.toArray(); xs.sort(byKey); await lst.setSlice(null, null, xs)`
+   * (under a manager lock if other processes write meanwhile).
+   * Python: list.sort(reverse=…) — `key=` is not supported.
+   * Rejects with TypeError (unorderable items, a `key` option).
+   */
+  sort(options?: ListSortOptions): Promise<void> {
+    if (options !== undefined && options !== null && typeof options === 'object' && 'key' in options) return Promise.reject(invalidArg(NO_SORT_KEY));
+    return invoke(this, 'sort', options === undefined ? [] : [options]) as Promise<void>;
   }
   /** The item at `index` (negative counts from the end). Python: `lst[index]`. Rejects with RangeError. */
   get(index: number): Promise<T> {
@@ -321,7 +432,8 @@ export type DictKey = string | number | bigint | boolean | null | undefined;
  * boolean, null, undefined), kept in insertion order.
  * Python: multiprocessing.managers.DictProxy — `get(key)` is `d[key]` and rejects with
  * KeyError when the key is missing, `get(key, fallback)` is `d.get(key, fallback)`;
- * `delete(key)` is `del d[key]`.
+ * `delete(key)` is `del d[key]`, `has(key)` is `key in d`, `for await (const k of d)` is
+ * `for k in d`; `keys()`, `values()`, `items()` and `copy()` return local copies.
  * Rejects with: RemoteError named `KeyError` (its `key` property is the key) for a missing
  * key, TypeError for a key that is not a primitive, ManagerError (manager gone).
  *
@@ -395,6 +507,27 @@ export class DictProxy<K extends DictKey = string, V = unknown> extends BaseProx
   /** A Map copy (keys keep their types), in one round trip. Python: `dict(d)`. */
   toMap(): Promise<Map<K, V>> {
     return invoke(this, 'toMap', []) as Promise<Map<K, V>>;
+  }
+  /**
+   * A plain copy, as a Map (keys keep their types and insertion order), in one round trip:
+   * not a new managed dict, as Python's `d.copy()` on a DictProxy returns a local dict.
+   * For a new shared copy: `manager.dict(await d.copy())`.
+   * Python: DictProxy.copy().
+   */
+  copy(): Promise<Map<K, V>> {
+    return invoke(this, 'copy', []) as Promise<Map<K, V>>;
+  }
+  /**
+   * Iterate the keys in insertion order, fetched in slices of 1024 (one round trip each).
+   * Python: `for k in d` — keys added meanwhile are seen; a key removed meanwhile may make a
+   * later key be skipped (Python raises RuntimeError instead). Use `keys()` for a snapshot.
+   */
+  async *[Symbol.asyncIterator](): AsyncGenerator<K, void, undefined> {
+    for (let start = 0; ; start += CHUNK) {
+      const chunk = (await invoke(this, 'keys', [start, start + CHUNK])) as K[];
+      yield* chunk;
+      if (chunk.length < CHUNK) return;
+    }
   }
 }
 
@@ -493,7 +626,8 @@ export type MethodProxy<T> = {
  * The proxy of an object a registered type's factory made: one async method per method the
  * object exposes (its public methods, or the `exposed` list given to `register`).
  * Python: multiprocessing.managers.AutoProxy — a method named `then` is never proxied, so
- * that awaiting a proxy does not call it.
+ * that awaiting a proxy does not call it, nor one named like a BaseProxy member
+ * (`callMethod`); `callMethod(name, args)` reaches those, and any other exposed method.
  * Rejects with: whatever the method threw (a RemoteError keeping its name, message, stack and
  * own properties), ManagerError.
  *
@@ -528,5 +662,29 @@ const PROXIES: Record<string, new (ref: Reference) => BaseProxy> = {
   [KINDS.array]: ArrayProxy,
   [KINDS.object]: ObjectProxy,
 };
+
+/** Each built-in proxy class's typeid, for callMethod's check. */
+const TYPEIDS = new Map<Function, ManagedTypeid>([
+  [ListProxy, 'list'],
+  [DictProxy, 'dict'],
+  [NamespaceProxy, 'namespace'],
+  [ValueProxy, 'value'],
+  [ArrayProxy, 'array'],
+]);
+
+/**
+ * What the server lets clients call on `proxy`'s object: a registered type's handle carries
+ * its list (`meta.methods`); a built-in's is its managed class's (SERVED_METHODS), the very
+ * list the server registered it with.
+ */
+function exposedOf(proxy: BaseProxy): { typeid: string; methods: readonly string[] } {
+  const meta = metaOf(proxy);
+  if (Array.isArray(meta.methods)) return { typeid: `typeid '${String(meta.typeid ?? 'object')}'`, methods: meta.methods as string[] };
+  for (let c: Function | null = proxy.constructor; c; c = Object.getPrototypeOf(c) as Function | null) {
+    const typeid = TYPEIDS.get(c);
+    if (typeid) return { typeid: `a managed ${typeid}`, methods: SERVED_METHODS[typeid] };
+  }
+  return { typeid: 'this object', methods: [] };
+}
 
 for (const [kind, Cls] of Object.entries(PROXIES)) registerReviver(kind, (handle) => new Cls(Reference.revive(handle, optionsOf(kind))), here);

@@ -32,7 +32,7 @@ import { formatAddress, Host, type Address, type HostOptions } from '../remote/h
 import { explain, loadFunction, type LoadSite } from '../process/loader.ts';
 import { JoinableQueue, Queue } from '../queue/queue.ts';
 import { Barrier, BoundedSemaphore, Condition, Event, Lock, RLock, Semaphore } from '../queue/sync.ts';
-import { ManagedArray, ManagedDict, ManagedList, ManagedNamespace, ManagedValue, type ManagedObject } from './objects.ts';
+import { ManagedArray, ManagedDict, ManagedList, ManagedNamespace, ManagedValue, SERVED_METHODS } from './objects.ts';
 import { KINDS } from './proxy.ts';
 
 /** The id of the control object (hello, create, stats, shutdown) on every manager host. */
@@ -116,11 +116,6 @@ export function publicMethods(target: object): string[] {
     }
   }
   return [...names];
-}
-
-/** Methods of a built-in managed class (its prototype's own methods). */
-function classMethods(target: ManagedObject): string[] {
-  return Object.getOwnPropertyNames(Object.getPrototypeOf(target)).filter((n) => n !== 'constructor' && typeof (target as unknown as Record<string, unknown>)[n] === 'function');
 }
 
 /** A handle to return from a call as is (its lease already taken). */
@@ -329,7 +324,7 @@ export class ManagerServer {
     let id: string;
     if (obj instanceof ManagedList || obj instanceof ManagedDict || obj instanceof ManagedNamespace || obj instanceof ManagedValue || obj instanceof ManagedArray) {
       const meta = obj instanceof ManagedValue || obj instanceof ManagedArray ? { typecode: obj.typecode } : undefined;
-      id = this.#host.register(obj, { kind: KINDS[obj.typeid as keyof typeof KINDS], exposed: classMethods(obj), meta });
+      id = this.#host.register(obj, { kind: KINDS[obj.typeid], exposed: SERVED_METHODS[obj.typeid], meta });
     } else {
       const exposed = entry.exposed ? [...entry.exposed] : publicMethods(obj);
       id = this.#host.register(obj, { kind: KINDS.object, exposed, meta: { typeid, methods: exposed } });
@@ -368,8 +363,8 @@ export class ManagerServer {
   }
 }
 
-/** How the manager process tells its owner it is ready (or why it is not). */
-export type ServerReport = { address: Address; pid: number } | { error: WireError };
+/** How the manager process tells its owner it is ready (or why it is not, and at which stage). */
+export type ServerReport = { address: Address; pid: number } | { error: WireError; stage: 'initializer' | 'listen' };
 
 /** What the owner sends the manager process. */
 export interface ServeConfig {
@@ -378,14 +373,36 @@ export interface ServeConfig {
   authkey: string;
   maxFrameSize?: number;
   typeids: { typeid: string; builtin?: boolean; factory?: FnSpec; exposed?: string[] }[];
+  /** Runs before the server listens (Python: SyncManager.start(initializer, initargs)). */
+  initializer?: FnSpec;
+  initargs?: unknown[];
 }
 
+/** Where the manager initializer runs, for the loader's explanation of a by-source closure. */
+const INITIALIZER_SITE: LoadSite = {
+  subject: 'the manager initializer',
+  place: 'the manager process',
+  remedy: (variable, name) => `Pass \`${variable}\` in initargs (or require/import it inside the function), or move ${name} to a module and pass tasks(url).${name}.`,
+};
+
 /**
- * The manager process's target: serve until shut down or until the owner dies (the child
- * entry exits when its parent disconnects). Reports the bound address, or the error that
- * prevented listening, through `report` (a Queue hosted by the owner).
+ * The manager process's target: run the initializer, then serve until shut down or until the
+ * owner dies (the child entry exits when its parent disconnects). Reports the bound address,
+ * or the error of the initializer or of listening, through `report` (a Queue hosted by the owner).
  */
 export async function serveManager(config: ServeConfig, report: Queue<ServerReport>): Promise<void> {
+  if (config.initializer) {
+    // Before the server exists, as in Python's manager process: factories may rely on what
+    // it set up, and no client can reach the server before it is done.
+    try {
+      const init = await loadFunction(config.initializer, 'the manager initializer');
+      await init(...(config.initargs ?? []));
+    } catch (err) {
+      await report.put({ error: encodeError(explain(err, config.initializer, INITIALIZER_SITE)), stage: 'initializer' });
+      await report.close();
+      return;
+    }
+  }
   const registry = new Map<string, TypeidEntry>();
   for (const t of config.typeids) registry.set(t.typeid, { builtin: t.builtin, factory: t.factory, exposed: t.exposed });
   const server = new ManagerServer(registry, {
@@ -397,7 +414,7 @@ export async function serveManager(config: ServeConfig, report: Queue<ServerRepo
   try {
     await server.listen();
   } catch (err) {
-    await report.put({ error: encodeError(err) });
+    await report.put({ error: encodeError(err), stage: 'listen' });
     await report.close();
     return;
   }
