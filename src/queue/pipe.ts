@@ -259,11 +259,11 @@ export function Pipe<T = unknown>(duplex = true, options: PipeOptions = {}): [Co
   const host = options?.host ?? localHost();
   let ends: [PipeEnd, PipeEnd];
   if (duplex) {
-    const ab = new Channel(0);
-    const ba = new Channel(0);
+    const ab = new Channel(0, 'pipe');
+    const ba = new Channel(0, 'pipe');
     ends = [new PipeEnd(ba, ab), new PipeEnd(ab, ba)];
   } else {
-    const ch = new Channel(0);
+    const ch = new Channel(0, 'pipe');
     ends = [new PipeEnd(ch, null), new PipeEnd(null, ch)];
   }
   const make = (end: PipeEnd): Connection<T> => {
