@@ -19,6 +19,8 @@ const RESOLVED = Promise.resolve();
 export interface ChannelOps {
   readonly maxsize: number;
   put(item: unknown, wait: boolean, options: WaitOptions, what: string): Promise<void>;
+  /** Send bytes (Connection.sendBytes): a Buffer item, or a raw frame on a socket. */
+  putBytes(data: Buffer, what: string): Promise<void>;
   get(wait: boolean, options: WaitOptions, what: string): Promise<unknown>;
   /** Whether an item is ready, waiting up to `timeout` ms; `signal` abandons the wait (wait() racing several). */
   poll(timeout: number | undefined, what: string, signal?: AbortSignal): Promise<boolean>;
@@ -56,6 +58,10 @@ class LocalOps implements ChannelOps {
 
   put(item: unknown, wait: boolean, options: WaitOptions, what: string): Promise<void> {
     return this.#out!.putLocal(item, wait, options, what, this.#hold);
+  }
+
+  putBytes(data: Buffer, what: string): Promise<void> {
+    return this.#out!.putLocal(data, true, {}, what, this.#hold);
   }
 
   get(wait: boolean, options: WaitOptions, what: string): Promise<unknown> {

@@ -321,6 +321,10 @@ export class RemoteChannel implements ChannelOps {
     return new Promise<void>((resolve) => setImmediate(resolve));
   }
 
+  putBytes(data: Buffer, what: string): Promise<void> {
+    return this.put(data, true, {}, what);
+  }
+
   taskDone(): Promise<void> {
     if (this.#sticky) return this.#reportSticky();
     return new Promise<void>((resolve, reject) => {
