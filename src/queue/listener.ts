@@ -299,10 +299,11 @@ export class Listener implements Waitable, AsyncDisposable {
     this.#closed = true;
     for (const { link } of this.#ready.splice(0)) link.close();
     for (const w of [...this.#acceptors]) w.reject(this.#closedError('accept()'));
-    this.#closing = new Promise<void>((resolve) => {
-      if (!this.#server.listening) return resolve();
-      this.#server.close(() => resolve());
-    }).then(() => this.#socketFile?.remove());
+    // The listening socket closes now; the server's callback would wait for the connections
+    // already accepted, which stay open (as Python's Listener.close() leaves them).
+    if (this.#server.listening) this.#server.close(() => {});
+    this.#socketFile?.remove();
+    this.#closing = Promise.resolve();
     return this.#closing;
   }
 
