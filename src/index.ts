@@ -18,6 +18,12 @@ export {
   Event,
   Condition,
   Barrier,
+  Value,
+  RawValue,
+  Array,
+  RawArray,
+  SharedValue,
+  SharedArray,
 } from './queue/index.ts';
 export type {
   PutOptions,
@@ -33,6 +39,12 @@ export type {
   WaitOptions as SyncWaitOptions,
   SyncOptions,
   BarrierOptions,
+  SharedOptions,
+  Typecode,
+  NumberTypecode,
+  BigIntTypecode,
+  ValueOf,
+  InputOf,
 } from './queue/index.ts';
 export * from './manager/index.ts';
 export { repeat, collect } from './helpers.ts';

@@ -9,5 +9,8 @@ export { Listener, Client } from './listener.ts';
 export type { ListenerOptions, ClientOptions, AcceptOptions } from './listener.ts';
 export type { Waitable } from './wait.ts';
 export * as connection from './connection.ts';
+export { Value, RawValue, sharedArray as Array, RawArray, SharedValue, SharedArray } from './sharedctypes.ts';
+export type { SharedOptions } from './sharedctypes.ts';
+export type { Typecode, NumberTypecode, BigIntTypecode, ValueOf, InputOf } from './typecodes.ts';
 export { Lock, RLock, Semaphore, BoundedSemaphore, Event, Condition, Barrier } from './sync.ts';
 export type { AcquireOptions, SyncWaitOptions as WaitOptions, SyncOptions, BarrierOptions } from './sync.ts';
