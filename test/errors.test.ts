@@ -23,6 +23,9 @@ const table: Array<[string, string, () => Error]> = [
   ['HostBusyError', 'MP_HOST_BUSY', () => new src.HostBusyError('busy')],
   ['ManagerError', 'MP_MANAGER', () => new src.ManagerError('gone')],
   ['InvalidStateError', 'MP_INVALID_STATE', () => new src.InvalidStateError('twice')],
+  ['ShutDown', 'MP_SHUTDOWN', () => new src.ShutDown('down')],
+  ['BufferTooShort', 'MP_BUFFER_TOO_SHORT', () => new src.BufferTooShort('short', { data: Buffer.from('message') })],
+  ['MessageTooLong', 'MP_MESSAGE_TOO_LONG', () => new src.MessageTooLong('long', { length: 3, maxlength: 1 })],
 ];
 
 for (const [name, code, make] of table) {
