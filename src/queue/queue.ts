@@ -255,7 +255,8 @@ export class Queue<T = unknown> implements Shareable {
    * objects such as `{ done: true }`). Leaving the loop early gives items this process had
    * prefetched back to the queue.
    * Python: `for item in iter(q.get, sentinel)`.
-   * Rejects with QueueClosed when the host exits.
+   * Rejects with QueueClosed when the host exits, ShutDown when the queue was shut down and
+   * is empty before the sentinel came.
    *
    * @example
    * for await (const job of queue.until(null)) await handle(job);

@@ -212,11 +212,16 @@ abstract class SharedObject<T extends Typecode> implements Shareable {
     return checkValue(this.typecode, value, what);
   }
 
-  /** The parts of the raw view getObj() returns: the same object, without the lock. */
-  protected rawParts(what: string): Parts {
-    if (!this.#parts.synced) throw this.#noLock(what);
+  /**
+   * The same object without the lock: accesses through it never wait, even while another
+   * process holds the lock. Python: Synchronized.get_obj(). Throws InvalidStateError for a raw
+   * object (Python: AttributeError).
+   */
+  getObj(): this {
+    if (!this.#parts.synced) throw this.#noLock('getObj()');
     // The view holds this object, which holds the reference.
-    return { ref: this.#parts.ref, lock: null, synced: false, keep: this };
+    const Cls = this.constructor as new (token: typeof CREATE, parts: Parts) => this;
+    return new Cls(CREATE, { ref: this.#parts.ref, lock: null, synced: false, keep: this });
   }
 
   #noLock(what: string): InvalidStateError {
@@ -303,11 +308,6 @@ export class SharedValue<T extends Typecode = Typecode> extends SharedObject<T> 
     } catch (err) {
       return Promise.reject(err);
     }
-  }
-
-  /** The same value without the lock: accesses through it never wait. Python: Synchronized.get_obj(). */
-  getObj(): SharedValue<T> {
-    return new SharedValue<T>(CREATE, this.rawParts('getObj()'));
   }
 
   get [Symbol.toStringTag](): string {
@@ -430,11 +430,6 @@ export class SharedArray<T extends Typecode = Typecode> extends SharedObject<T> 
     } catch (err) {
       return Promise.reject(err);
     }
-  }
-
-  /** The same array without the lock: accesses through it never wait. Python: SynchronizedArray.get_obj(). */
-  getObj(): SharedArray<T> {
-    return new SharedArray<T>(CREATE, this.rawParts('getObj()'));
   }
 
   get [Symbol.toStringTag](): string {

@@ -30,20 +30,19 @@ interface Info {
   readonly kind: 'int' | 'float' | 'bigint';
 }
 
-const TYPECODES: Readonly<Record<Typecode, Info>> = {
-  b: { ctype: 'signed char', make: (n) => new Int8Array(n), kind: 'int' },
-  B: { ctype: 'unsigned char', make: (n) => new Uint8Array(n), kind: 'int' },
-  h: { ctype: 'short', make: (n) => new Int16Array(n), kind: 'int' },
-  H: { ctype: 'unsigned short', make: (n) => new Uint16Array(n), kind: 'int' },
-  i: { ctype: 'int', make: (n) => new Int32Array(n), kind: 'int' },
-  I: { ctype: 'unsigned int', make: (n) => new Uint32Array(n), kind: 'int' },
-  l: { ctype: 'long (64-bit)', make: (n) => new BigInt64Array(n), kind: 'bigint' },
-  L: { ctype: 'unsigned long (64-bit)', make: (n) => new BigUint64Array(n), kind: 'bigint' },
-  q: { ctype: 'long long', make: (n) => new BigInt64Array(n), kind: 'bigint' },
-  Q: { ctype: 'unsigned long long', make: (n) => new BigUint64Array(n), kind: 'bigint' },
-  f: { ctype: 'float', make: (n) => new Float32Array(n), kind: 'float' },
-  d: { ctype: 'double', make: (n) => new Float64Array(n), kind: 'float' },
-};
+type StorageClass = new (length: number) => Storage;
+
+/** Typecode, C type, typed array, kind: the table the rest is read from. */
+const TABLE: ReadonlyArray<readonly [Typecode, string, StorageClass, Info['kind']]> = [
+  ['b', 'signed char', Int8Array, 'int'], ['B', 'unsigned char', Uint8Array, 'int'],
+  ['h', 'short', Int16Array, 'int'], ['H', 'unsigned short', Uint16Array, 'int'],
+  ['i', 'int', Int32Array, 'int'], ['I', 'unsigned int', Uint32Array, 'int'],
+  ['l', 'long (64-bit)', BigInt64Array, 'bigint'], ['L', 'unsigned long (64-bit)', BigUint64Array, 'bigint'],
+  ['q', 'long long', BigInt64Array, 'bigint'], ['Q', 'unsigned long long', BigUint64Array, 'bigint'],
+  ['f', 'float', Float32Array, 'float'], ['d', 'double', Float64Array, 'float'],
+];
+
+const TYPECODES = Object.fromEntries(TABLE.map(([code, ctype, Cls, kind]) => [code, { ctype, make: (n: number) => new Cls(n), kind }])) as Readonly<Record<Typecode, Info>>;
 
 const LIST = Object.keys(TYPECODES).join(' ');
 
