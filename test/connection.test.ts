@@ -9,6 +9,7 @@ import {
   Client,
   Connection,
   connection,
+  Event,
   HostBusyError,
   InvalidStateError,
   Listener,
@@ -271,7 +272,7 @@ test('Listener and Client check their arguments', async () => {
 // ---------------------------------------------------------------------------------------
 // wait()
 
-test('wait() resolves with the connections ready to read: pipe ends (local and hosted elsewhere) and sockets mixed', async () => {
+test('wait() resolves with the connections ready to read: pipe ends and sockets mixed', async () => {
   const [a1, b1] = Pipe<string>();
   const [a2, b2] = Pipe<string>();
   const l = listener({ authkey: KEY });
@@ -289,6 +290,27 @@ test('wait() resolves with the connections ready to read: pipe ends (local and h
   await p.join();
   assert.equal(await connection.wait([s], 0), [s], 'EOF counts as ready (recv() reports it)');
   for (const c of [a1, b1, a2, b2, s]) await c.close();
+});
+
+test("wait() over a pipe end hosted by another process: a poll there that lost the race is cancelled, and the end keeps working", async () => {
+  const out = new Queue<unknown>();
+  const go = new Event();
+  const done = new Event();
+  const p = start(work.pipeHost, [out, go, done]);
+  const remote = (await withinMs(out.get(), 20_000, 'the remote pipe end')) as Connection<string>;
+  const [a, local] = Pipe<string>();
+  assert.equal(await connection.wait([remote, local], 30), [], 'timeout: nothing ready');
+  const first = connection.wait([remote, local]);
+  await a.send('local');
+  assert.equal(await withinMs(first, 20_000, 'wait() won by the local end'), [local]);
+  assert.is(await local.recv(), 'local');
+  const second = connection.wait([remote, local]);
+  await go.set();
+  assert.equal(await withinMs(second, 20_000, 'wait() won by the remote end'), [remote]);
+  assert.is(await remote.recv(), 'from the pipe host');
+  await done.set();
+  await p.join();
+  for (const c of [a, local, remote]) await c.close();
 });
 
 test('wait() on a Listener: ready when a client waits to be accepted', async () => {
