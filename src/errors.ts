@@ -23,7 +23,10 @@ export type MultiprocErrorCode =
   | 'MP_MANAGER'
   | 'MP_INVALID_STATE'
   | 'MP_RELEASED'
-  | 'MP_PROTOCOL';
+  | 'MP_PROTOCOL'
+  | 'MP_SHUTDOWN'
+  | 'MP_BUFFER_TOO_SHORT'
+  | 'MP_MESSAGE_TOO_LONG';
 
 /**
  * Does `value` carry the brand of class `cls` (the code `cls.CODE`, or the code of one of its
@@ -159,19 +162,31 @@ export class SerializationError extends MultiprocError {
   }
 }
 
-/** `getNowait()` on an empty queue. Python: queue.Empty. */
+/**
+ * `getNowait()` on an empty queue, or `get({ timeout })` that expired (then `timeout` says
+ * how long it waited). Python: queue.Empty (not a TimeoutError, in Python as here).
+ */
 export class Empty extends MultiprocError {
   static readonly CODE = 'MP_EMPTY';
-  constructor(message = 'the queue is empty') {
+  /** The timeout that expired, in milliseconds; undefined for `getNowait()`. */
+  readonly timeout: number | undefined;
+  constructor(message = 'the queue is empty', init?: { timeout?: number }) {
     super('MP_EMPTY', message);
+    this.timeout = init?.timeout;
   }
 }
 
-/** `putNowait()` on a full queue. Python: queue.Full. */
+/**
+ * `putNowait()` on a full queue, or `put({ timeout })` that expired (then `timeout` says how
+ * long it waited). Python: queue.Full.
+ */
 export class Full extends MultiprocError {
   static readonly CODE = 'MP_FULL';
-  constructor(message = 'the queue is full') {
+  /** The timeout that expired, in milliseconds; undefined for `putNowait()`. */
+  readonly timeout: number | undefined;
+  constructor(message = 'the queue is full', init?: { timeout?: number }) {
     super('MP_FULL', message);
+    this.timeout = init?.timeout;
   }
 }
 
@@ -279,6 +294,53 @@ export class ProtocolError extends MultiprocError {
   }
 }
 
+// -- queue shutdown, connection bytes (issue 14) --
+
+/**
+ * The queue was shut down (`shutdown()`): puts fail, and gets fail once it is empty (at once
+ * after `shutdown({ immediate: true })`).
+ * Python: queue.ShutDown (3.13).
+ */
+export class ShutDown extends MultiprocError {
+  static readonly CODE = 'MP_SHUTDOWN';
+  constructor(message = 'the queue was shut down', options?: ErrorOptions) {
+    super('MP_SHUTDOWN', message, options);
+  }
+}
+
+/**
+ * `recvBytesInto(buffer)`: the message does not fit in `buffer` from `offset`. The message
+ * was received (it is not delivered again): `data` holds all of it.
+ * Python: multiprocessing.BufferTooShort, whose `args[0]` is the message.
+ */
+export class BufferTooShort extends MultiprocError {
+  static readonly CODE = 'MP_BUFFER_TOO_SHORT';
+  /** The whole message that did not fit. */
+  readonly data: Buffer;
+  constructor(message: string, init: { data: Buffer }) {
+    super('MP_BUFFER_TOO_SHORT', message);
+    this.data = init.data;
+  }
+}
+
+/**
+ * `recvBytes(maxlength)`: the message is longer than `maxlength` bytes. It was received and
+ * dropped; the connection stays usable (Python's does not).
+ * Python: OSError("bad message length").
+ */
+export class MessageTooLong extends MultiprocError {
+  static readonly CODE = 'MP_MESSAGE_TOO_LONG';
+  /** Length of the message, in bytes. */
+  readonly length: number;
+  /** The `maxlength` it exceeded. */
+  readonly maxlength: number;
+  constructor(message: string, init: { length: number; maxlength: number }) {
+    super('MP_MESSAGE_TOO_LONG', message);
+    this.length = init.length;
+    this.maxlength = init.maxlength;
+  }
+}
+
 /** A `TypeError` with `code: 'MP_INVALID_ARG'`, as Node core reports bad arguments. */
 export function invalidArg(message: string): TypeError & { code: 'MP_INVALID_ARG' } {
   const err = new TypeError(message) as TypeError & { code: 'MP_INVALID_ARG' };
@@ -310,4 +372,7 @@ export const errorClasses = {
   MP_INVALID_STATE: InvalidStateError,
   MP_RELEASED: ReleasedError,
   MP_PROTOCOL: ProtocolError,
+  MP_SHUTDOWN: ShutDown,
+  MP_BUFFER_TOO_SHORT: BufferTooShort,
+  MP_MESSAGE_TOO_LONG: MessageTooLong,
 } as const;

@@ -8,6 +8,9 @@ export {
   SimpleQueue,
   Pipe,
   Connection,
+  Listener,
+  Client,
+  connection,
   Lock,
   RLock,
   Semaphore,
@@ -15,6 +18,12 @@ export {
   Event,
   Condition,
   Barrier,
+  Value,
+  RawValue,
+  Array,
+  RawArray,
+  SharedValue,
+  SharedArray,
 } from './queue/index.ts';
 export type {
   PutOptions,
@@ -22,10 +31,20 @@ export type {
   QueueOptions,
   PipeOptions,
   RecvOptions,
+  ListenerOptions,
+  ClientOptions,
+  AcceptOptions,
+  Waitable,
   AcquireOptions,
   WaitOptions as SyncWaitOptions,
   SyncOptions,
   BarrierOptions,
+  SharedOptions,
+  Typecode,
+  NumberTypecode,
+  BigIntTypecode,
+  ValueOf,
+  InputOf,
 } from './queue/index.ts';
 export * from './manager/index.ts';
 export { repeat, collect } from './helpers.ts';

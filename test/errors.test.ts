@@ -25,6 +25,9 @@ const table: Array<[string, string, () => Error]> = [
   ['InvalidStateError', 'MP_INVALID_STATE', () => new src.InvalidStateError('twice')],
   ['ReleasedError', 'MP_RELEASED', () => new src.ReleasedError('freed', { objectId: 'q1', hostPid: 7 })],
   ['ProtocolError', 'MP_PROTOCOL', () => new src.ProtocolError('mismatch', { fault: 'version', peerVersion: 'multiproc/1' })],
+  ['ShutDown', 'MP_SHUTDOWN', () => new src.ShutDown('down')],
+  ['BufferTooShort', 'MP_BUFFER_TOO_SHORT', () => new src.BufferTooShort('short', { data: Buffer.from('message') })],
+  ['MessageTooLong', 'MP_MESSAGE_TOO_LONG', () => new src.MessageTooLong('long', { length: 3, maxlength: 1 })],
 ];
 
 test('the table covers every class of errorClasses', () => {

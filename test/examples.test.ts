@@ -96,6 +96,12 @@ const cases: Record<string, RegExp[]> = {
     /^note: processes=\d+ cannot beat processes=\d+: \d+ processes take turns on \d+ cores$/m,
   ],
   '11-remote-manager.ts': [/^ {2}wrong authkey refused: AuthenticationError \(MP_AUTH\)$/m, /^12 jobs factored by \d+ remote workers in \d+ ms; worker exit codes \[0, 0\]$/m],
+  '12-shared-value.ts': [
+    /^with the lock: {4}1200 of 1200 \(4 processes × 300, pids \d+, \d+, \d+, \d+\) in \d+ ms: exactly the total$/m,
+    /^without the lock: \d+ of 1200 \(\d+ updates lost\) in \d+ ms$/m,
+    /^note: (each \+= 1 reads, then writes|no update was lost this time)/m,
+    /^note: \d+\.\d\d ms per locked \+= 1: the value lives in this process \(pid \d+\)/m,
+  ],
   'demo.ts': [
     // Each step shows its code before its output (the code itself is checked against the file below).
     /^ {3}│ const procs = \['first', 'second'\]\.map\(\(who\) => new Process\(\{ target: hello, args: \[who\] \}\)\);$/m,

@@ -2,6 +2,7 @@
 // Each `@ts-expect-error` line must fail to compile, or tsc reports the directive as unused.
 import { collect, repeat, tasks } from '../src/index.ts';
 import { Manager, type DictProxy, type ListProxy, type ListSortOptions, type MethodProxy, type StartOptions } from '../src/index.ts';
+import { Array as SharedArrayOf, Client, connection, Listener, Pipe, Queue, RawArray, RawValue, SharedArray, SharedValue, Value, type Connection } from '../src/index.ts';
 import {
   asCompleted,
   AsyncResult,
@@ -145,4 +146,40 @@ export async function managerStartTypes(): Promise<void> {
   await Manager.start({ initializer: setLimit, initargs: ['10', 'x'] });
   // @ts-expect-error the initializer is a function
   await new Manager().start({ initializer: 42 });
+}
+
+export async function issue14Types(): Promise<void> {
+  const v = Value('i', 0);
+  const n: number = await v.get();
+  await v.getLock().withLock(async () => v.set((await v.get()) + 1));
+  const q = Value('q', 1n);
+  const big: bigint = await q.get();
+  await q.set(2); // a safe integer is accepted by a 64-bit typecode
+  const raw: SharedValue<'d'> = RawValue('d', 0.5);
+  const a: SharedArray<'i'> = SharedArrayOf('i', [1, 2, 3]);
+  const xs: number[] = await a.toArray();
+  const bigs: bigint[] = await RawArray('Q', 2).slice(0, 1);
+  const same: SharedArray<'f'> = new SharedArray('f', 4, { lock: false });
+  void [n, big, raw, xs, bigs, same];
+  // @ts-expect-error a 32-bit typecode holds numbers, not strings
+  await v.set('1');
+  // @ts-expect-error a 64-bit typecode reads as bigint
+  const notNumber: number = await q.get();
+  // @ts-expect-error 'u' is not a supported typecode
+  Value('u', 0);
+  void notNumber;
+
+  const [p1, p2] = Pipe<string>();
+  await p1.sendBytes(new Uint8Array(4), 1, 2);
+  const bytes: Buffer = await p2.recvBytes(10);
+  const count: number = await p2.recvBytesInto(Buffer.alloc(8), 2);
+  const listener = new Listener({ authkey: 'k' });
+  const accepted: Connection<number> = await listener.accept<number>();
+  const client: Connection<string> = await Client<string>(listener.address, { authkey: 'k' });
+  const ready: Array<Connection<string>> = await connection.wait([p2, client], 100);
+  const either: Array<Connection<number> | Listener> = await connection.wait([accepted, listener]);
+  await new Queue<number>().shutdown({ immediate: true });
+  void [bytes, count, ready, either];
+  // @ts-expect-error Client needs an authkey
+  await Client(listener.address, {});
 }

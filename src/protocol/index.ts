@@ -2,6 +2,7 @@
 //   version.ts   the brand and version every message or handshake carries
 //   child.ts     parent <-> child IPC messages (ToChild, FromChild), task references
 //   host.ts      proxy <-> host socket messages (ToHost, FromHost)
+//   connection.ts  Listener <-> Client socket messages (ConnectionMessage)
 //   handle.ts    the Handle record that stands for a shared object across processes
 //   errors.ts    errors as plain records (WireError, encodeError, decodeError)
 //   values.ts    what may cross (structured clone; class instances refused)
@@ -10,6 +11,7 @@
 export * from './version.ts';
 export * from './child.ts';
 export * from './host.ts';
+export * from './connection.ts';
 export * from './handle.ts';
 export * from './errors.ts';
 export * from './values.ts';

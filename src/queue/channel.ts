@@ -4,9 +4,18 @@
 // to user code, so that a consumer that dies loses nothing. One direction of a Pipe is a
 // Channel too (`eof` / `broken` are the pipe's states). Other processes call its exposed
 // methods through the host (CallContext first); the creating process calls putLocal/getLocal.
+//
+// A wait that times out rejects as the face's Python twin does: a queue's get() with Empty
+// and its put() with Full (Python's queue.Empty / queue.Full, carrying `timeout`), a pipe's
+// recv() with TimeoutError. A queue can be shut down (Python 3.13's Queue.shutdown): puts
+// fail with ShutDown, gets drain what is queued and then fail with ShutDown; `immediate`
+// drops what is queued (counting each dropped item as done, so join() can return). Items a
+// consumer in another process has prefetched count as taken by it, as an item Python's get()
+// returned just before the shutdown; any that come back to the queue after an immediate
+// shutdown (the consumer died or went idle) are dropped the same way.
 
 import { Deque } from '../deque.ts';
-import { Empty, Full, QueueClosed, TimeoutError } from '../errors.ts';
+import { Empty, Full, QueueClosed, ShutDown, TimeoutError } from '../errors.ts';
 import type { CallContext } from '../remote/host.ts';
 import { abortError, Waiter, type WaitOptions } from '../remote/waiter.ts';
 import { advance, itemBytes, packOne, PackWriter, readItem, takeFrom, type Packed, type Segment } from './packing.ts';
@@ -43,7 +52,34 @@ type Putter = { seg: Segment; conn: number; w: Waiter<number> };
 const DEFAULT_BUDGET = 1024 * 1024;
 /** Local puts between two event-loop turns (see putLocal). */
 const LOCAL_BURST = 2048;
-export const CHANNEL_METHODS = ['put', 'take', 'ack', 'giveBack', 'qsize', 'taskDone', 'join', 'poll'] as const;
+export const CHANNEL_METHODS = ['put', 'take', 'ack', 'giveBack', 'qsize', 'taskDone', 'join', 'poll', 'shutdown'] as const;
+
+/** What a Channel serves: a queue (timeouts are Empty / Full) or one direction of a pipe (TimeoutError). */
+export type ChannelKind = 'queue' | 'pipe';
+
+/**
+ * The error of a get that waited `timeout` ms in vain: Python's queue.Empty for a queue, a
+ * TimeoutError for a pipe's recv(). The one wording, for the host and for RemoteChannel.
+ */
+export function getTimedOut(kind: ChannelKind, what: string, timeout: number | undefined): Error {
+  if (kind === 'pipe') return new TimeoutError(`${what} timed out after ${timeout} ms: nothing arrived`, { timeout });
+  return new Empty(`${what} timed out after ${timeout} ms: the queue stayed empty (Python: queue.Empty)`, { timeout });
+}
+
+/** The error of a put that waited `timeout` ms for room in vain: Python's queue.Full (a pipe never waits for room). */
+export function putTimedOut(what: string, timeout: number | undefined): Error {
+  return new Full(`${what} timed out after ${timeout} ms: the queue stayed full (Python: queue.Full)`, { timeout });
+}
+
+/** The ShutDown of a put on a queue that was shut down. */
+export function putAfterShutdown(what: string): ShutDown {
+  return new ShutDown(`${what} on a queue that was shut down (Python: queue.ShutDown)`);
+}
+
+/** The ShutDown of a get on a queue that was shut down and holds nothing more. */
+export function getAfterShutdown(what: string, immediate: boolean): ShutDown {
+  return new ShutDown(`${what}: the queue was shut down${immediate ? ' (immediate)' : ''} and holds no more items (Python: queue.ShutDown)`);
+}
 
 /**
  * The queue itself, in the process that created it. Stores packed items; serves waiting
@@ -53,6 +89,7 @@ export const CHANNEL_METHODS = ['put', 'take', 'ack', 'giveBack', 'qsize', 'task
  */
 export class Channel {
   readonly maxsize: number;
+  readonly kind: ChannelKind;
   readonly #segs = new Deque<Segment>();
   #count = 0; // items in #segs
   readonly #tail = new PackWriter(64 * 1024); // local puts not yet moved into #segs
@@ -70,9 +107,14 @@ export class Channel {
   #eof: string | null = null;
   /** No reader is left (a pipe end closed): puts reject with QueueClosed. */
   #broken: string | null = null;
+  /** shutdown() was called: puts fail, gets fail once nothing is queued. */
+  #shutDown = false;
+  /** shutdown({ immediate: true }): what is queued, or comes back, is dropped. */
+  #immediate = false;
 
-  constructor(maxsize: number) {
+  constructor(maxsize: number, kind: ChannelKind = 'queue') {
     this.maxsize = maxsize;
+    this.kind = kind;
   }
 
   /** Items put and not yet taken by user code anywhere (queued + prefetched by consumers). */
@@ -150,7 +192,10 @@ export class Channel {
     const back = takeFrom(f.segs, n, Infinity);
     f.count -= back.count;
     this.#inflightCount -= back.count;
-    if (back.count > 0) {
+    if (this.#immediate) {
+      // Terminated: what comes back is dropped, and done as far as join() is concerned.
+      this.#finishDropped(back.count);
+    } else if (back.count > 0) {
       this.#segs.unshift({ buf: back.data, pos: 0, end: back.data.length, count: back.count });
       this.#count += back.count;
     }
@@ -189,6 +234,9 @@ export class Channel {
     if (this.#eof !== null && this.#available === 0) {
       for (const g of [...this.#getters]) g.w.reject(new QueueClosed(this.#eof));
     }
+    if (this.#shutDown && this.#available === 0) {
+      for (const g of [...this.#getters]) g.w.reject(getAfterShutdown('get()', this.#immediate));
+    }
     if (this.#pollers.size > 0 && (this.#available > 0 || this.#eof !== null)) {
       for (const p of [...this.#pollers]) p.resolve(true);
     }
@@ -218,6 +266,7 @@ export class Channel {
   /** Add packed items; resolves with the number accepted. Bounded: waits for room. */
   put(ctx: CallContext, data: Buffer, count: number, request: PutRequest = {}): number | Promise<number> {
     if (this.#broken !== null) throw new QueueClosed(this.#broken);
+    if (this.#shutDown) throw putAfterShutdown('put()');
     const seg: Segment = { buf: data, pos: 0, end: data.length, count };
     if (this.#hasRoom() && this.#putters.size === 0) {
       const n = this.#accept(seg);
@@ -228,7 +277,7 @@ export class Channel {
     return new Promise<number>((resolve, reject) => {
       const p: Putter = { seg, conn: ctx.connection, w: new Waiter(resolve, reject, () => this.#putters.delete(p)) };
       this.#putters.add(p);
-      p.w.arm({ timeout: request.timeout, signal: ctx.signal, hold: ctx.keepAlive }, () => p.w.reject(new TimeoutError(`put() timed out after ${request.timeout} ms: the queue stayed full`, { timeout: request.timeout })), 'put()');
+      p.w.arm({ timeout: request.timeout, signal: ctx.signal, hold: ctx.keepAlive }, () => p.w.reject(putTimedOut('put()', request.timeout)), 'put()');
     });
   }
 
@@ -247,13 +296,14 @@ export class Channel {
       return batch;
     }
     if (this.#eof !== null && this.#available === 0) throw new QueueClosed(this.#eof);
+    if (this.#shutDown && this.#available === 0) throw getAfterShutdown('get()', this.#immediate);
     if (!request.wait) return { data: Buffer.alloc(0), count: 0 };
-    if (request.timeout === 0) throw new TimeoutError('get() timed out after 0 ms: the queue stayed empty', { timeout: 0 });
+    if (request.timeout === 0) throw getTimedOut(this.kind, 'get()', 0);
     if (ctx.connection !== 0) this.#hook(ctx);
     return new Promise<Packed>((resolve, reject) => {
       const g: Getter = { max, budget, conn: ctx.connection, local: ctx.connection === 0, w: new Waiter(resolve, reject, () => this.#getters.delete(g)) };
       this.#getters.add(g);
-      g.w.arm({ timeout: request.timeout, signal: ctx.signal, hold: ctx.keepAlive }, () => g.w.reject(new TimeoutError(`get() timed out after ${request.timeout} ms: the queue stayed empty`, { timeout: request.timeout })), 'get()');
+      g.w.arm({ timeout: request.timeout, signal: ctx.signal, hold: ctx.keepAlive }, () => g.w.reject(getTimedOut(this.kind, 'get()', request.timeout)), 'get()');
     });
   }
 
@@ -300,6 +350,32 @@ export class Channel {
     });
   }
 
+  /**
+   * Shut the queue down (Python 3.13's Queue.shutdown): puts fail with ShutDown from now on,
+   * blocked putters at once; gets take what is queued, then fail with ShutDown. `immediate`:
+   * drop what is queued now, each dropped item counting as done (join() returns once the
+   * rest is done), and blocked getters fail at once. Idempotent; a later immediate call
+   * still drops.
+   */
+  shutdown(_ctx: CallContext, immediate = false): void {
+    this.#shutDown = true;
+    if (immediate && !this.#immediate) {
+      this.#immediate = true;
+      this.#seal();
+      const dropped = this.#count;
+      this.#segs.clear();
+      this.#count = 0;
+      this.#finishDropped(dropped);
+    }
+    for (const p of [...this.#putters]) p.w.reject(putAfterShutdown('put()'));
+    this.#serve();
+  }
+
+  /** `n` items were dropped by an immediate shutdown: Python calls task_done() for each. */
+  #finishDropped(n: number): void {
+    this.#unfinished = Math.max(0, this.#unfinished - n);
+  }
+
   // -- local methods (the creating process) --
 
   /** Put one item from this process. Throws SerializationError, QueueClosed, Full. */
@@ -307,6 +383,7 @@ export class Channel {
     // A signal that fired before the call cancels it, as for a queue of another process.
     if (options.signal?.aborted) return Promise.reject(abortError(options.signal, what));
     if (this.#broken !== null) return Promise.reject(new QueueClosed(this.#broken));
+    if (this.#shutDown) return Promise.reject(putAfterShutdown(what));
     if (this.#hasRoom() && this.#putters.size === 0) {
       this.#tail.write(item, what);
       this.#unfinished++;
@@ -325,11 +402,11 @@ export class Channel {
     return new Promise<void>((resolve, reject) => {
       const p: Putter = { seg, conn: 0, w: new Waiter(() => resolve(), reject, () => this.#putters.delete(p)) };
       this.#putters.add(p);
-      p.w.arm({ timeout: options.timeout, signal: options.signal, hold }, () => p.w.reject(new TimeoutError(`${what} timed out after ${options.timeout} ms: the queue stayed full`, { timeout: options.timeout })), what);
+      p.w.arm({ timeout: options.timeout, signal: options.signal, hold }, () => p.w.reject(putTimedOut(what, options.timeout)), what);
     });
   }
 
-  /** Get one item in this process. Rejects Empty, TimeoutError, CancelledError, QueueClosed (EOF). */
+  /** Get one item in this process. Rejects Empty (nowait or timed out; a pipe's timeout: TimeoutError), CancelledError, QueueClosed (EOF), ShutDown. */
   getLocal(wait: boolean, options: WaitOptions, what: string, hold?: (what: string) => () => void): Promise<unknown> {
     if (options.signal?.aborted) return Promise.reject(abortError(options.signal, what));
     if (this.#available > 0 && this.#getters.size === 0) {
@@ -344,11 +421,12 @@ export class Channel {
       return Promise.resolve(readItem(seg.buf, at));
     }
     if (this.#eof !== null && this.#available === 0) return Promise.reject(new QueueClosed(this.#eof));
+    if (this.#shutDown && this.#available === 0) return Promise.reject(getAfterShutdown(what, this.#immediate));
     if (!wait) return Promise.reject(new Empty());
     return new Promise<Packed>((resolve, reject) => {
       const g: Getter = { max: 1, budget: Infinity, conn: 0, local: true, w: new Waiter(resolve, reject, () => this.#getters.delete(g)) };
       this.#getters.add(g);
-      g.w.arm({ timeout: options.timeout, signal: options.signal, hold }, () => g.w.reject(new TimeoutError(`${what} timed out after ${options.timeout} ms: the queue stayed empty`, { timeout: options.timeout })), what);
+      g.w.arm({ timeout: options.timeout, signal: options.signal, hold }, () => g.w.reject(getTimedOut(this.kind, what, options.timeout)), what);
     }).then((batch) => readItem(batch.data, 0));
   }
 

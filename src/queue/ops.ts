@@ -10,7 +10,7 @@
 import type { CallContext, Host } from '../remote/host.ts';
 import type { Reference } from '../remote/reference.ts';
 import type { WaitOptions } from '../remote/waiter.ts';
-import type { Channel } from './channel.ts';
+import type { Channel, ChannelKind } from './channel.ts';
 import { RemoteChannel, tooManyTaskDone } from './remote-channel.ts';
 
 const RESOLVED = Promise.resolve();
@@ -19,11 +19,16 @@ const RESOLVED = Promise.resolve();
 export interface ChannelOps {
   readonly maxsize: number;
   put(item: unknown, wait: boolean, options: WaitOptions, what: string): Promise<void>;
+  /** Send bytes (Connection.sendBytes): a Buffer item, or a raw frame on a socket. */
+  putBytes(data: Buffer, what: string): Promise<void>;
   get(wait: boolean, options: WaitOptions, what: string): Promise<unknown>;
-  poll(timeout: number | undefined, what: string): Promise<boolean>;
+  /** Whether an item is ready, waiting up to `timeout` ms; `signal` abandons the wait (wait() racing several). */
+  poll(timeout: number | undefined, what: string, signal?: AbortSignal): Promise<boolean>;
   qsize(): Promise<number>;
   taskDone(): Promise<void>;
   join(options: WaitOptions): Promise<void>;
+  /** Shut the queue down (Queue.shutdown). */
+  shutdown(immediate: boolean): Promise<void>;
   /** Buffered puts reach the host, and it confirmed them. */
   flush(): Promise<void>;
   /** Give back prefetched items (a `for await` ended). */
@@ -55,12 +60,21 @@ class LocalOps implements ChannelOps {
     return this.#out!.putLocal(item, wait, options, what, this.#hold);
   }
 
+  putBytes(data: Buffer, what: string): Promise<void> {
+    return this.#out!.putLocal(data, true, {}, what, this.#hold);
+  }
+
   get(wait: boolean, options: WaitOptions, what: string): Promise<unknown> {
     return this.#in!.getLocal(wait, options, what, this.#hold);
   }
 
-  poll(timeout: number | undefined): Promise<boolean> {
-    return Promise.resolve(this.#in!.poll(this.#ctx, timeout));
+  poll(timeout: number | undefined, _what: string, signal?: AbortSignal): Promise<boolean> {
+    const ctx = signal ? this.#host.localContext(signal) : this.#ctx;
+    try {
+      return Promise.resolve(this.#in!.poll(ctx, timeout));
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   qsize(): Promise<number> {
@@ -73,6 +87,11 @@ class LocalOps implements ChannelOps {
 
   join(options: WaitOptions): Promise<void> {
     return Promise.resolve(this.#in!.join(this.#host.localContext(options.signal)));
+  }
+
+  shutdown(immediate: boolean): Promise<void> {
+    this.#in!.shutdown(this.#ctx, immediate);
+    return RESOLVED;
   }
 
   flush(): Promise<void> {
@@ -91,7 +110,7 @@ export type ChannelsOf = (target: object) => { inbox: Channel | null; outbox: Ch
  * gives back what it prefetched when its last owner in this process goes). `noun` names the
  * kind in messages ('queue', 'pipe').
  */
-export function attachOps(ref: Reference, owner: object, noun: string, channelsOf: ChannelsOf): ChannelOps {
+export function attachOps(ref: Reference, owner: object, noun: ChannelKind, channelsOf: ChannelsOf): ChannelOps {
   if (ref.local) {
     const channels = channelsOf(ref.target!);
     if (channels) {

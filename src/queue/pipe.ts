@@ -1,5 +1,12 @@
 // Pipe and Connection. Host side (PipeEnd, in the process that called Pipe()) and proxy side.
 //
+// A Connection is one face over two kinds of channel (src/queue/ops.ts's ChannelOps): an end
+// of a Pipe (hosted, like a queue, by the process that called Pipe(); it can be passed to
+// other processes), or a socket of its own (src/queue/socket-channel.ts: what a Listener
+// accepts and Client() opens, src/queue/listener.ts; it stays in the process that owns it).
+// send/recv/poll and the bytes forms (sendBytes, recvBytes, recvBytesInto: a bytes message
+// is a Buffer value, so recv() of one returns a Buffer) behave the same over both.
+//
 // A pipe is two one-way channels (src/queue/queue.ts `Channel`) hosted by the process that
 // created it; each end is a hosted object that writes to one channel and reads the other
 // (`Pipe(false)`: one channel, a read-only end and a write-only end). The ends cross to other
@@ -12,7 +19,7 @@
 // (Python's BrokenPipeError). As in Python, a process that keeps its own copy of an end it
 // handed to a child must close that copy for the other side to ever see EOF.
 
-import { invalidArg, InvalidStateError, QueueClosed } from '../errors.ts';
+import { BufferTooShort, invalidArg, invalidRange, InvalidStateError, MessageTooLong, QueueClosed, SerializationError } from '../errors.ts';
 import { checkSignal, checkTimeout } from '../options.ts';
 import type { Handle } from '../protocol/index.ts';
 import { moduleFile } from '../runtime.ts';
@@ -21,6 +28,8 @@ import { localHost, type CallContext, type Host } from '../remote/host.ts';
 import { Reference, type ReferenceOptions } from '../remote/reference.ts';
 import { Channel, type PutRequest, type TakeRequest } from './channel.ts';
 import { attachOps, type ChannelOps, type ChannelsOf } from './ops.ts';
+import type { SocketChannel } from './socket-channel.ts';
+import { readyWhen, type Waitable } from './wait.ts';
 
 /** This module, named in the handles of the kinds it revives (see registerReviver). */
 const here = moduleFile();
@@ -104,40 +113,69 @@ const PIPE_REFERENCE: ReferenceOptions = {
   lost: (message, cause, method) => new QueueClosed(`pipe ${method ?? 'call'}(): ${message}; a pipe lives in the process that created it`, cause ? { cause } : undefined),
 };
 
-/** Pipe() and the reviver pass this to `new Connection()`; nothing else can. */
+/** Pipe(), the reviver and overSocket() pass this to `new Connection()`; nothing else can. */
 const CREATE: unique symbol = Symbol('multiproc.Connection');
+
+/** Bytes of a bytes-like value (Buffer, typed array, DataView, ArrayBuffer), without copying; null for anything else. */
+function bytesOf(value: unknown): Buffer | null {
+  if (Buffer.isBuffer(value)) return value;
+  if (ArrayBuffer.isView(value)) return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  if (value instanceof ArrayBuffer || value instanceof SharedArrayBuffer) return Buffer.from(value);
+  return null;
+}
+
+/** A non-negative integer argument, or a RangeError / TypeError (MP_INVALID_ARG) worded as Python's ValueError. */
+function byteCount(value: unknown, what: string, name: string, negative: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value)) throw invalidArg(`${what}: ${name} must be an integer, got ${typeof value === 'number' ? value : typeof value}`);
+  if (value < 0) throw invalidRange(`${what}: ${negative} (${name} ${value})`);
+  return value;
+}
 
 /**
  * One end of a Pipe: send values to the other end, receive what it sends. Works from any
  * process that receives it (pass it as a Process argument, a task argument…).
  *
- * Python: multiprocessing.connection.Connection — send/recv/poll/close are async; values
- * cross by structured clone instead of pickle; recv() takes `{ timeout }`; there is no
- * send_bytes/recv_bytes (send a Buffer). EOF and a broken pipe are QueueClosed.
+ * Python: multiprocessing.connection.Connection — send/recv/poll/close and the bytes forms
+ * are async; values cross by structured clone instead of pickle; recv() takes `{ timeout }`;
+ * a bytes message is a Buffer value (recv() of one returns a Buffer, recvBytes() of a sent
+ * Buffer returns it). EOF and a broken pipe are QueueClosed.
  * Rejects with: QueueClosed (closed here, other end closed, or the pipe's host exited),
- * TimeoutError, CancelledError, SerializationError, InvalidStateError (wrong direction).
- * Not constructible directly: use Pipe().
+ * TimeoutError, CancelledError, SerializationError, InvalidStateError (wrong direction),
+ * BufferTooShort, MessageTooLong.
+ * Not constructible directly: use Pipe(), Listener.accept() or Client().
  *
  * @example
  * const [a, b] = Pipe<string>();
  * await a.send('ping');
  * console.log(await b.recv()); // 'ping'
  */
-export class Connection<T = unknown> implements Shareable {
-  readonly #ref: Reference;
+export class Connection<T = unknown> implements Shareable, Waitable {
+  /** The pipe end's reference; null for a socket connection. */
+  readonly #ref: Reference | null;
+  /** The socket of a Listener/Client connection; null for a pipe end. */
+  readonly #socket: SocketChannel | null;
   readonly #b: ChannelOps;
   readonly #readable: boolean;
   readonly #writable: boolean;
   #closed = false;
 
-  /** @internal Use Pipe(). */
-  constructor(token: typeof CREATE, ref: Reference) {
-    if (token !== CREATE || !(ref instanceof Reference)) throw invalidArg('Connection objects come from Pipe(): const [a, b] = Pipe()');
-    this.#ref = ref;
-    this.#readable = ref.meta.readable !== false;
-    this.#writable = ref.meta.writable !== false;
-    this.#b = attachOps(ref, this, 'pipe', endChannels);
-    noteShareable();
+  /** @internal Use Pipe(), Listener.accept() or Client(). */
+  constructor(token: typeof CREATE, source: Reference | SocketChannel) {
+    if (token !== CREATE || typeof source !== 'object' || source === null) throw invalidArg('Connection objects come from Pipe(): const [a, b] = Pipe(), or from Listener.accept() and Client()');
+    if (source instanceof Reference) {
+      this.#ref = source;
+      this.#socket = null;
+      this.#readable = source.meta.readable !== false;
+      this.#writable = source.meta.writable !== false;
+      this.#b = attachOps(source, this, 'pipe', endChannels);
+      noteShareable();
+    } else {
+      this.#ref = null;
+      this.#socket = source;
+      this.#readable = true;
+      this.#writable = true;
+      this.#b = source;
+    }
   }
 
   /** True when this end can recv(). */
@@ -193,6 +231,90 @@ export class Connection<T = unknown> implements Shareable {
   }
 
   /**
+   * Send `buf` (or `size` bytes of it from byte `offset`) as one message: the other end's
+   * recvBytes() returns exactly these bytes (its recv() returns them as a Buffer). A typed
+   * array is sent as its bytes. The bytes are copied by the time this returns.
+   * Python: Connection.send_bytes(buffer, offset, size).
+   * Rejects with RangeError (MP_INVALID_ARG: a negative offset or size, or past the end, as
+   * Python's ValueError), TypeError (not bytes-like), and as send().
+   *
+   * @example
+   * await a.sendBytes(Buffer.from('hello world'), 6, 5);
+   * (await b.recvBytes()).toString(); // 'world'
+   */
+  sendBytes(buf: ArrayBufferView | ArrayBuffer, offset = 0, size?: number): Promise<void> {
+    try {
+      this.#check('sendBytes()', 'writable');
+      const bytes = bytesOf(buf);
+      if (bytes === null) throw invalidArg(`sendBytes(buffer): buffer must be a Buffer, a typed array, a DataView or an ArrayBuffer, got ${typeof buf}`);
+      const start = byteCount(offset, 'sendBytes()', 'offset', 'offset is negative');
+      if (start > bytes.length) throw invalidRange(`sendBytes(): buffer length < offset (${bytes.length} < ${start})`);
+      const n = size === undefined ? bytes.length - start : byteCount(size, 'sendBytes()', 'size', 'size is negative');
+      if (start + n > bytes.length) throw invalidRange(`sendBytes(): buffer length < offset + size (${bytes.length} < ${start} + ${n})`);
+      return this.#b.putBytes(bytes.subarray(start, start + n), 'sendBytes()');
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /** The next message as bytes: what sendBytes() sent, or a Buffer / typed array send() sent. */
+  async #recvBytes(what: string, options: RecvOptions | undefined): Promise<Buffer> {
+    this.#check(what, 'readable');
+    const timeout = checkTimeout(options?.timeout, what);
+    const signal = checkSignal(options?.signal, what);
+    const value = await this.#b.get(true, { timeout, signal }, what);
+    const bytes = bytesOf(value);
+    if (bytes === null) {
+      throw new InvalidStateError(`${what}: the message received is not bytes but ${value === null ? 'null' : typeof value} (it was sent with send()); it is consumed. Receive values with recv(), bytes sent with sendBytes() with recvBytes()`);
+    }
+    return bytes;
+  }
+
+  /**
+   * Receive the next message as bytes, waiting for one. A message longer than `maxlength`
+   * bytes is consumed and rejected with MessageTooLong (Python raises OSError and the
+   * connection becomes unusable; here it stays usable).
+   * Python: Connection.recv_bytes(maxlength).
+   * Rejects with MessageTooLong, InvalidStateError (the message is a value that is not
+   * bytes), RangeError (negative maxlength), and as recv().
+   */
+  async recvBytes(maxlength?: number | null, options?: RecvOptions): Promise<Buffer> {
+    const limit = maxlength === undefined || maxlength === null ? undefined : byteCount(maxlength, 'recvBytes()', 'maxlength', 'negative maxlength');
+    const bytes = await this.#recvBytes('recvBytes()', options);
+    if (limit !== undefined && bytes.length > limit) {
+      throw new MessageTooLong(`recvBytes(maxlength = ${limit}): the message is ${bytes.length} bytes; it was received and dropped (Python: OSError: bad message length)`, { length: bytes.length, maxlength: limit });
+    }
+    return bytes;
+  }
+
+  /**
+   * Receive the next message into `buffer` from byte `offset`, waiting for one; resolves with
+   * the message's length in bytes. A message that does not fit is consumed and rejected with
+   * BufferTooShort, whose `data` holds all of it (Python's `e.args[0]`).
+   * Python: Connection.recv_bytes_into(buffer, offset).
+   * Rejects with BufferTooShort, RangeError (MP_INVALID_ARG: negative offset, or past the
+   * buffer's end), TypeError (not a writable bytes-like object), InvalidStateError (the message
+   * is a value that is not bytes), and as recv().
+   *
+   * @example
+   * const buf = Buffer.alloc(64);
+   * const n = await b.recvBytesInto(buf);
+   * console.log(buf.subarray(0, n));
+   */
+  async recvBytesInto(buffer: ArrayBufferView | ArrayBuffer, offset = 0, options?: RecvOptions): Promise<number> {
+    const target = bytesOf(buffer);
+    if (target === null) throw invalidArg(`recvBytesInto(buffer): buffer must be a Buffer, a typed array, a DataView or an ArrayBuffer, got ${typeof buffer}`);
+    const start = byteCount(offset, 'recvBytesInto()', 'offset', 'negative offset');
+    if (start > target.length) throw invalidRange(`recvBytesInto(): offset too large (${start} > ${target.length} bytes)`);
+    const bytes = await this.#recvBytes('recvBytesInto()', options);
+    if (bytes.length > target.length - start) {
+      throw new BufferTooShort(`recvBytesInto(): the message is ${bytes.length} bytes, the buffer has room for ${target.length - start} from offset ${start}; the whole message is in err.data (Python: BufferTooShort)`, { data: bytes });
+    }
+    bytes.copy(target, start);
+    return bytes.length;
+  }
+
+  /**
    * Whether a value is ready to recv(), waiting up to `timeout` ms (null or Infinity: until
    * one is; a negative timeout is 0). Also true at EOF, so that recv() reports it.
    * Python: Connection.poll(timeout).
@@ -215,11 +337,25 @@ export class Connection<T = unknown> implements Shareable {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    if (this.#socket) {
+      this.#socket.close();
+      return;
+    }
     try {
       await this.#b.flush();
     } finally {
       this.#b.release();
-      this.#ref.release();
+      this.#ref!.release();
+    }
+  }
+
+  /** For wait(): readable now (a message, or EOF), waiting up to `timeout` ms. */
+  [readyWhen](timeout: number | undefined, signal?: AbortSignal): Promise<boolean> {
+    try {
+      this.#check('wait()', 'readable');
+      return this.#b.poll(timeout, 'wait()', signal);
+    } catch (err) {
+      return Promise.reject(err);
     }
   }
 
@@ -231,6 +367,11 @@ export class Connection<T = unknown> implements Shareable {
   /** The handle another process revives into a working Connection. */
   [toHandle](): Handle {
     if (this.#closed) throw new QueueClosed('a closed connection cannot be sent to another process');
+    if (!this.#ref) {
+      throw new SerializationError(
+        'a Connection from Listener.accept() or Client() is a socket this process owns and cannot be sent to another process; send a Pipe() end instead, or let that process connect with Client() itself',
+      );
+    }
     return this.#ref.toHandle();
   }
 
@@ -259,11 +400,11 @@ export function Pipe<T = unknown>(duplex = true, options: PipeOptions = {}): [Co
   const host = options?.host ?? localHost();
   let ends: [PipeEnd, PipeEnd];
   if (duplex) {
-    const ab = new Channel(0);
-    const ba = new Channel(0);
+    const ab = new Channel(0, 'pipe');
+    const ba = new Channel(0, 'pipe');
     ends = [new PipeEnd(ba, ab), new PipeEnd(ab, ba)];
   } else {
-    const ch = new Channel(0);
+    const ch = new Channel(0, 'pipe');
     ends = [new PipeEnd(ch, null), new PipeEnd(null, ch)];
   }
   const make = (end: PipeEnd): Connection<T> => {
@@ -273,6 +414,11 @@ export function Pipe<T = unknown>(duplex = true, options: PipeOptions = {}): [Co
     return new Connection<T>(CREATE, Reference.hosted(host, id, PIPE_REFERENCE));
   };
   return [make(ends[0]), make(ends[1])];
+}
+
+/** @internal The Connection of a socket (src/queue/listener.ts). */
+export function overSocket<T>(channel: SocketChannel): Connection<T> {
+  return new Connection<T>(CREATE, channel);
 }
 
 registerReviver(KIND, (handle) => new Connection(CREATE, Reference.revive(handle, PIPE_REFERENCE)), here);

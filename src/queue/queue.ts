@@ -11,6 +11,11 @@
 // the front of the queue when its connection closes, so a killed consumer loses nothing; and
 // what a resolved put() accepted, or get() handed over, is sent even when the process exits
 // at once (the exit hooks of src/runtime.ts).
+//
+// Errors follow Python's queue module: a get({ timeout }) that expires rejects with Empty and
+// a put({ timeout }) with Full (queue.Empty / queue.Full), each carrying `timeout`; after
+// shutdown(), ShutDown (Python 3.13). Channel decides them (src/queue/channel.ts), for local
+// and remote callers alike.
 
 import { isDeepStrictEqual } from 'node:util';
 import { invalidArg, invalidRange, QueueClosed } from '../errors.ts';
@@ -29,7 +34,7 @@ import { attachOps, type ChannelOps, type ChannelsOf } from './ops.ts';
 
 /** Options of `put()`. */
 export interface PutOptions {
-  /** Wait for room at most this long (ms), then reject with TimeoutError. @default no limit */
+  /** Wait for room at most this long (ms), then reject with Full (`err.timeout` set). @default no limit */
   timeout?: number;
   /**
    * Stop waiting: rejects with CancelledError (cause: the signal's reason). A put to another
@@ -43,7 +48,7 @@ export interface PutOptions {
 
 /** Options of `get()`. */
 export interface GetOptions {
-  /** Wait for an item at most this long (ms), then reject with TimeoutError. @default no limit */
+  /** Wait for an item at most this long (ms), then reject with Empty (`err.timeout` set). @default no limit */
   timeout?: number;
   /** Stop waiting: rejects with CancelledError (cause: the signal's reason). */
   signal?: AbortSignal;
@@ -97,9 +102,10 @@ function parseWait(options: PutOptions | GetOptions | undefined, what: string): 
  * this object's puts (items already put are still delivered) but, unlike Python, it can still
  * get; a consumer killed while holding prefetched items loses none of them; `qsize()` is exact.
  * The queue lives in the process that created it: when that process exits, other processes'
- * calls reject with QueueClosed.
- * Rejects with: Empty, Full (nowait forms), TimeoutError, CancelledError, QueueClosed,
- * SerializationError (an item that cannot cross).
+ * calls reject with QueueClosed. A timed-out get/put rejects with Empty/Full as Python's
+ * (queue.Empty is not a TimeoutError there either); `shutdown()` is Python 3.13's.
+ * Rejects with: Empty, Full (nowait forms and timeouts), ShutDown, CancelledError,
+ * QueueClosed, SerializationError (an item that cannot cross).
  *
  * @example
  * const q = new Queue<number>();
@@ -147,8 +153,11 @@ export class Queue<T = unknown> implements Shareable {
    * Put an item at the back. Unbounded queue: resolves once the item is buffered (sent in one
    * batch per tick, as Python's feeder thread does). Bounded: waits while the queue is full.
    * Python: Queue.put(obj, block, timeout).
-   * Rejects with QueueClosed (after close(), or the host exited), TimeoutError, CancelledError,
-   * Full (`block: false`), SerializationError.
+   * Rejects with Full (`block: false`, or `timeout` passed: then `err.timeout` is set),
+   * ShutDown (after shutdown(); a put buffered by another process before it learnt of the
+   * shutdown is refused by the host, and that process's next put or close() rejects with
+   * ShutDown), QueueClosed (after close(), or the host exited), CancelledError,
+   * SerializationError.
    */
   put(item: T, options?: PutOptions): Promise<void> {
     try {
@@ -167,7 +176,8 @@ export class Queue<T = unknown> implements Shareable {
   /**
    * Remove and return the item at the front, waiting for one.
    * Python: Queue.get(block, timeout).
-   * Rejects with TimeoutError, CancelledError, Empty (`block: false`), QueueClosed (the host exited).
+   * Rejects with Empty (`block: false`, or `timeout` passed: then `err.timeout` is set),
+   * ShutDown (shut down and nothing left to take), CancelledError, QueueClosed (the host exited).
    */
   get(options?: GetOptions): Promise<T> {
     try {
@@ -212,11 +222,41 @@ export class Queue<T = unknown> implements Shareable {
   }
 
   /**
+   * Shut the queue down, for every process: later puts reject with ShutDown, and so do puts
+   * blocked on a full queue; gets take what is left, then reject with ShutDown (blocked ones
+   * too). With `immediate: true` what is queued is dropped at once, each dropped item counted
+   * as done for JoinableQueue.join() (Python calls task_done() for it), and every get rejects
+   * with ShutDown. Resolves once the host has done it. Idempotent; any process may call it.
+   * Python: Queue.shutdown(immediate=False) (3.13; multiprocessing.Queue has none) — items a
+   * consumer in another process had already prefetched count as taken by it, as an item
+   * Python's get() returned just before the shutdown.
+   * Rejects with QueueClosed (the host exited).
+   *
+   * @example
+   * await q.shutdown();                    // producers are done: consumers drain, then stop
+   * for (;;) {
+   *   try { await handle(await q.get()); }
+   *   catch (err) { if (err instanceof ShutDown) break; throw err; }
+   * }
+   */
+  shutdown(options: { immediate?: boolean } = {}): Promise<void> {
+    try {
+      if (typeof options !== 'object' || options === null) throw invalidArg('queue.shutdown(options): options must be an object like { immediate: true }');
+      const immediate = options.immediate ?? false;
+      if (typeof immediate !== 'boolean') throw invalidArg(`queue.shutdown(): immediate must be a boolean, got ${typeof immediate}`);
+      return this.#b.shutdown(immediate);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /**
    * Iterate items until `sentinel` arrives (compared with Object.is, and deep equality for
    * objects such as `{ done: true }`). Leaving the loop early gives items this process had
    * prefetched back to the queue.
    * Python: `for item in iter(q.get, sentinel)`.
-   * Rejects with QueueClosed when the host exits.
+   * Rejects with QueueClosed when the host exits, ShutDown when the queue was shut down and
+   * is empty before the sentinel came.
    *
    * @example
    * for await (const job of queue.until(null)) await handle(job);

@@ -16,11 +16,11 @@
 
 import { Deque } from '../deque.ts';
 import { warn } from '../diagnostics.ts';
-import { Empty, InvalidStateError, QueueClosed, TimeoutError } from '../errors.ts';
+import { Empty, InvalidStateError, QueueClosed, ShutDown } from '../errors.ts';
 import { deadlineAfter, timeLeft } from '../options.ts';
 import { defer, undefer, type HostClient } from '../remote/client.ts';
 import { Waiter, type WaitOptions } from '../remote/waiter.ts';
-import type { PutRequest, TakeRequest } from './channel.ts';
+import { getTimedOut, putAfterShutdown, type ChannelKind, type PutRequest, type TakeRequest } from './channel.ts';
 import type { ChannelOps } from './ops.ts';
 import { itemBytes, MAX_ITEM, packOne, PackWriter, readItem, type Packed, type Segment } from './packing.ts';
 
@@ -47,7 +47,8 @@ export class RemoteChannel implements ChannelOps {
   readonly client: HostClient;
   readonly obj: string;
   readonly maxsize: number;
-  readonly noun: string;
+  /** A queue or a pipe: names the kind in messages, and picks a timed-out get's error (Empty / TimeoutError). */
+  readonly noun: ChannelKind;
   faces = 0;
   // consumer side
   readonly #rbuf = new Deque<Segment>();
@@ -71,8 +72,10 @@ export class RemoteChannel implements ChannelOps {
   #stickyReported = false;
   #tdCount = 0;
   #tdWaiters: Array<{ resolve: () => void; reject: (e: Error) => void }> = [];
+  /** This process knows the queue was shut down (it did it, or the host said so): puts fail at once. */
+  #shutDown = false;
 
-  private constructor(client: HostClient, id: string, meta: Readonly<Record<string, unknown>>, noun: string) {
+  private constructor(client: HostClient, id: string, meta: Readonly<Record<string, unknown>>, noun: ChannelKind) {
     this.client = client;
     this.obj = id;
     this.maxsize = (meta.maxsize as number | undefined) ?? 0;
@@ -81,7 +84,7 @@ export class RemoteChannel implements ChannelOps {
   }
 
   /** The shared RemoteChannel of the channel `id` on `client`'s host, in this process. */
-  static for(client: HostClient, id: string, meta: Readonly<Record<string, unknown>>, noun: string): RemoteChannel {
+  static for(client: HostClient, id: string, meta: Readonly<Record<string, unknown>>, noun: ChannelKind): RemoteChannel {
     const key = `${client.key}|${id}`;
     let channel = channels.get(key)?.deref();
     if (!channel || channel.client.closed) {
@@ -244,7 +247,7 @@ export class RemoteChannel implements ChannelOps {
       if (this.#fetch) {
         // Another request of this process is out (a read-ahead or a concurrent get): its
         // items land in the shared buffer. Wait for it, within our own deadline and signal.
-        await raceDeadline(this.#fetch, deadline, options.signal, what);
+        await raceDeadline(this.#fetch, deadline, options.signal, what, () => getTimedOut(this.noun, what, options.timeout));
         continue;
       }
       const remaining = deadline - performance.now();
@@ -252,7 +255,7 @@ export class RemoteChannel implements ChannelOps {
         const n = await this.#startFetch(false, undefined, options.signal, what);
         if (n === 0 && this.#rcount === 0) {
           if (!wait) throw new Empty();
-          throw new TimeoutError(`${what} timed out after ${options.timeout} ms: the queue stayed empty`, { timeout: options.timeout });
+          throw getTimedOut(this.noun, what, options.timeout);
         }
         continue;
       }
@@ -260,10 +263,10 @@ export class RemoteChannel implements ChannelOps {
     }
   }
 
-  poll(timeout: number | undefined, what: string): Promise<boolean> {
+  poll(timeout: number | undefined, what: string, signal?: AbortSignal): Promise<boolean> {
     if (this.#rcount > 0) return Promise.resolve(true);
     this.flushSoon();
-    return this.client.call(this.obj, 'poll', [timeout], { lost: this.lost(what) }) as Promise<boolean>;
+    return this.client.call(this.obj, 'poll', [timeout], { lost: this.lost(what), signal }) as Promise<boolean>;
   }
 
   // -- producer --
@@ -275,6 +278,7 @@ export class RemoteChannel implements ChannelOps {
   }
 
   put(item: unknown, wait: boolean, options: WaitOptions, what: string): Promise<void> {
+    if (this.#shutDown) return Promise.reject(putAfterShutdown(what));
     if (this.#sticky) return this.#reportSticky();
     // The host is gone (and we know it): nothing put now could arrive.
     if (this.client.closed) return Promise.reject(this.client.failure(this.lost(what)));
@@ -287,7 +291,7 @@ export class RemoteChannel implements ChannelOps {
       }
       this.flushSoon();
       const request: PutRequest = { wait, timeout: options.timeout };
-      return this.client.call(this.obj, 'put', [seg.buf.subarray(seg.pos, seg.end), 1, request], { signal: options.signal, lost: this.lost(what) }).then(noop);
+      return this.client.call(this.obj, 'put', [seg.buf.subarray(seg.pos, seg.end), 1, request], { signal: options.signal, lost: this.lost(what) }).then(noop, this.#noteShutDown);
     }
     const before = this.#wbuf.bytes;
     try {
@@ -315,6 +319,10 @@ export class RemoteChannel implements ChannelOps {
     // microtasks and the batches pile up unsent until it stops (Python's feeder thread
     // writes concurrently; this is the single-threaded equivalent).
     return new Promise<void>((resolve) => setImmediate(resolve));
+  }
+
+  putBytes(data: Buffer, what: string): Promise<void> {
+    return this.put(data, true, {}, what);
   }
 
   taskDone(): Promise<void> {
@@ -386,6 +394,7 @@ export class RemoteChannel implements ChannelOps {
       (err: Error) => {
         this.#inFlightPuts.delete(call);
         done();
+        if (err instanceof ShutDown) this.#shutDown = true;
         if (items > 0 && !this.#sticky) {
           // These puts already resolved (they were buffered): the next put/close/flush
           // rejects with the error; if nothing reports it soon, a process warning does, so
@@ -411,6 +420,23 @@ export class RemoteChannel implements ChannelOps {
     while (this.#inFlightPuts.size > 0) await Promise.allSettled([...this.#inFlightPuts]);
     await this.client.sync(this.lost('flush()')).catch(noop);
     if (this.#sticky) return this.#reportSticky();
+  }
+
+  /** Remember a ShutDown the host answered with (later puts then fail here at once), and pass it on. */
+  #noteShutDown = (err: unknown): never => {
+    if (err instanceof ShutDown) this.#shutDown = true;
+    throw err;
+  };
+
+  /**
+   * Shut the queue down at its host (after this process's buffered puts, which it accepts
+   * first). `immediate`: what this process prefetched goes back first, to be dropped there
+   * with the rest.
+   */
+  shutdown(immediate: boolean): Promise<void> {
+    this.#shutDown = true;
+    if (immediate) this.release();
+    return this.call('shutdown', [immediate], {}, 'shutdown()').then(noop);
   }
 
   qsize(): Promise<number> {
@@ -448,13 +474,13 @@ export function tooManyTaskDone(): InvalidStateError {
   return new InvalidStateError('taskDone() called too many times: more calls than items put (Python: ValueError: task_done() called too many times)');
 }
 
-/** Await `promise`, but reject at `deadline` (from deadlineAfter: TimeoutError) or when `signal` fires. */
-function raceDeadline(promise: Promise<void>, deadline: number, signal: AbortSignal | undefined, what: string): Promise<void> {
+/** Await `promise`, but reject at `deadline` (from deadlineAfter: with `timedOut()`) or when `signal` fires. */
+function raceDeadline(promise: Promise<void>, deadline: number, signal: AbortSignal | undefined, what: string, timedOut: () => Error): Promise<void> {
   if (deadline === Infinity && !signal) return promise;
   return new Promise<void>((resolve, reject) => {
     const w = new Waiter<void>(resolve, reject, noop);
     const timeout = timeLeft(deadline);
-    w.arm({ timeout, signal }, () => w.reject(new TimeoutError(`${what} timed out: nothing arrived in time`, { timeout })), what);
+    w.arm({ timeout, signal }, () => w.reject(timedOut()), what);
     promise.then(() => w.resolve());
   });
 }

@@ -251,6 +251,16 @@ export class RLock extends Acquirable {
   }
 }
 
+/**
+ * The state of `lock` when it is hosted on `host` (a Lock or RLock this process created
+ * there), else null. Value / Array (src/queue/sharedctypes.ts) take their lock's state to
+ * honour it on the host, as Condition does.
+ */
+export function lockCoreOf(lock: Lock | RLock, host: Host): LockCore | null {
+  const core = coreOf(lock, host);
+  return core instanceof LockCore ? core : null;
+}
+
 function checkCount(value: unknown, what: string): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) throw invalidRange(`${what}: value must be an integer >= 0, got ${String(value)}`);
   return value;

@@ -4,7 +4,8 @@
 //   queue items   src/queue/queue.ts packs each item once, at put(); the host moves the bytes
 //                 without decoding them (PackWriter extends Encoder there).
 //   host link     every message of src/remote/link.ts after the handshake: the ToHost /
-//                 FromHost unions of src/protocol/host.ts laid out below (encodeMessage,
+//                 FromHost unions of src/protocol/host.ts, and ConnectionMessage of
+//                 src/protocol/connection.ts (Listener / Client), laid out below (encodeMessage,
 //                 decodeMessage). A small call costs a few dozen bytes written field by field,
 //                 instead of a v8 serializer object per message and its header.
 //
@@ -20,7 +21,10 @@
 import { types } from 'node:util';
 import { ProtocolError } from '../errors.ts';
 import { deserialize, serialize } from 'node:v8';
-import type { FromHost, ToHost } from '../protocol/index.ts';
+import type { ConnectionMessage, FromHost, ToHost } from '../protocol/index.ts';
+
+/** Every message a link carries after its handshake. */
+export type LinkMessage = ToHost | FromHost | ConnectionMessage;
 
 const { isProxy } = types;
 
@@ -333,6 +337,8 @@ export function decodeValue(buf: Buffer, pos: number, end: number): unknown {
 //   result    6, flags, id f64, value                                     flags bit 0: handles
 //   error     7, id f64, error value (a WireError)
 //   sync      8, id f64
+//   value     9, data value (a Buffer: one packed queue item)             Listener / Client
+//   bytes     10, data value (a Buffer)                                   Listener / Client
 //
 // Strings are values (tag, length, bytes). Ids are doubles: a long-lived connection can pass
 // 2^32 calls.
@@ -345,6 +351,8 @@ const M_LEASE = 5;
 const M_RESULT = 6;
 const M_ERROR = 7;
 const M_SYNC = 8;
+const M_VALUE = 9;
+const M_BYTES = 10;
 
 /** A frame at least this large is handed over instead of copied out of the encoder. */
 const HAND_OVER = 64 * 1024;
@@ -361,7 +369,7 @@ export class MessageEncoder extends Encoder {
    * One message as one frame, in a buffer of its own (it may wait in a write queue while the
    * next is encoded). Throws what v8.serialize throws for a value that cannot cross.
    */
-  frame(m: ToHost | FromHost): Buffer {
+  frame(m: LinkMessage): Buffer {
     // A getter read while a value is written may itself send a message (a proxy call):
     // that one gets an encoder of its own instead of overwriting this one's bytes.
     if (this.#busy) return new MessageEncoder().frame(m);
@@ -373,7 +381,7 @@ export class MessageEncoder extends Encoder {
     }
   }
 
-  #frame(m: ToHost | FromHost): Buffer {
+  #frame(m: LinkMessage): Buffer {
     this.start = 0;
     this.end = 4;
     try {
@@ -400,7 +408,7 @@ export class MessageEncoder extends Encoder {
     if (this.buf.length > HAND_OVER) this.buf = Buffer.allocUnsafe(4096);
   }
 
-  #body(m: ToHost | FromHost): void {
+  #body(m: LinkMessage): void {
     switch (m.type) {
       case 'call':
         this.u8(M_CALL);
@@ -442,6 +450,11 @@ export class MessageEncoder extends Encoder {
         this.f64(m.id);
         this.value(m.error);
         return;
+      case 'value':
+      case 'bytes':
+        this.u8(m.type === 'value' ? M_VALUE : M_BYTES);
+        this.value(m.data);
+        return;
       default: {
         const never: never = m;
         throw new Error(`unknown message type ${(never as { type: string }).type}`);
@@ -479,7 +492,7 @@ function done<T>(m: T): T {
  * Decode one frame body into its message. Throws ProtocolError (fault 'codec') for bytes that are not a
  * well-formed message (the link closes then).
  */
-export function decodeMessage(buf: Buffer): ToHost | FromHost {
+export function decodeMessage(buf: Buffer): LinkMessage {
   cursor = 0;
   limit = buf.length;
   need(1);
@@ -519,6 +532,12 @@ export function decodeMessage(buf: Buffer): ToHost | FromHost {
       const error = readPlain(buf);
       if (typeof error !== 'object' || error === null) throw new ProtocolError('an error record that is not an object', { fault: 'codec' });
       return done({ type: 'error', id, error: error as Extract<FromHost, { type: 'error' }>['error'] });
+    }
+    case M_VALUE:
+    case M_BYTES: {
+      const data = readPlain(buf);
+      if (!Buffer.isBuffer(data)) throw new ProtocolError('connection data that is not bytes', { fault: 'codec' });
+      return done({ type: type === M_VALUE ? 'value' : 'bytes', data });
     }
     default:
       throw new ProtocolError(`unknown message type ${type}`, { fault: 'codec' });

@@ -7,7 +7,8 @@
 // buffer grows with the bytes that actually arrive (not with the length its header claims),
 // so a peer cannot make us allocate without limit or hold memory it never sent. Handshake
 // frames are raw bytes (capped at 1 KiB); every later frame is one message of
-// src/protocol/host.ts (ToHost / FromHost) in the byte layout of src/remote/codec.ts. A frame that
+// src/protocol/host.ts (ToHost / FromHost), or of src/protocol/connection.ts between a Listener
+// and a Client, in the byte layout of src/remote/codec.ts. A frame that
 // breaks these rules (too long, empty, undecodable) closes its link with a protocol error.
 //
 // Handshake (challenge-response both ways, as Python's multiprocessing.connection does; the
@@ -33,9 +34,9 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { writeSync } from 'node:fs';
 import { createConnection, type Socket } from 'node:net';
 import { AuthenticationError, HostBusyError, invalidRange, ProtocolError, SerializationError } from '../errors.ts';
-import { PROTOCOL, versionMismatch, type FromHost, type ToHost } from '../protocol/index.ts';
+import { PROTOCOL, versionMismatch } from '../protocol/index.ts';
 import { onExit } from '../runtime.ts';
-import { decodeMessage, MessageEncoder } from './codec.ts';
+import { decodeMessage, MessageEncoder, type LinkMessage } from './codec.ts';
 import { FrameReader, frame } from './frame.ts';
 import { SocketWriter } from './writer.ts';
 
@@ -103,7 +104,7 @@ export interface LinkOptions {
   /** Drop the connection when the handshake has not completed within this many ms. @default 20000 */
   handshakeTimeout?: number;
   /** Called with every message received (decoded; a malformed frame closes the link instead). */
-  onMessage: (message: ToHost | FromHost) => void;
+  onMessage: (message: LinkMessage) => void;
   /**
    * Called once when the link closes: `error` is null for an orderly close by either side,
    * otherwise what broke it (a bad frame, a socket error, a failed handshake).
@@ -191,7 +192,7 @@ export class Link {
    * Queue `message` for sending. Throws SerializationError when it cannot be serialized or
    * its frame would exceed the size cap; does nothing once the link is closed.
    */
-  send(message: ToHost | FromHost): void {
+  send(message: LinkMessage): void {
     if (this.#state === 'closed') return;
     let framed: Buffer;
     try {
@@ -308,7 +309,7 @@ export class Link {
       return;
     }
     if (f.length === 0) throw new ProtocolError('an empty frame (length 0) is not a message', { fault: 'frame' });
-    let message: ToHost | FromHost;
+    let message: LinkMessage;
     try {
       message = decodeMessage(f);
     } catch (err) {
