@@ -62,7 +62,7 @@ async function expectExactly(q: Queue<string>, expected: readonly string[], what
   try {
     while (got.length < expected.length) got.push(await q.get({ timeout: Math.max(1, deadline - Date.now()) }));
   } catch (err) {
-    if (!(err instanceof TimeoutError)) throw err;
+    if (!(err instanceof Empty)) throw err;
   }
   const seen = new Set(got);
   const missing = expected.filter((x) => !seen.has(x));
@@ -297,7 +297,7 @@ async function getOneCase(how: 'exit' | 'throw'): Promise<void> {
     // 100th item time to show up, if it is coming.
     remaining.push(await q.get({ timeout: 2000 }));
   } catch (err) {
-    if (!(err instanceof TimeoutError)) throw err;
+    if (!(err instanceof Empty)) throw err;
   }
   assert.not.ok(remaining.includes(taken), `the item the consumer took and recorded (${taken}) was delivered again (${remaining.length} items remained)`);
   assert.is(remaining.length, 99, 'items left after the consumer took one');
@@ -406,7 +406,7 @@ test("11. CPython's _TestQueue.test_put: after the child took all 6 and set an E
     ] as const) {
       await rejection(call(), Full, `round ${r}: ${what} on a full queue`);
     }
-    await rejection(q.put(7, { timeout: 50 }), TimeoutError, `round ${r}: put(7, { timeout }) on a full queue`);
+    await rejection(q.put(7, { timeout: 50 }), Full, `round ${r}: put(7, { timeout }) on a full queue`);
     await canStart[r]!.set();
     await withinMs(canContinue[r]!.wait(), T, `round ${r}: parent_can_continue`);
     const state = { qsize: await q.qsize(), empty: await q.empty(), full: await q.full() };

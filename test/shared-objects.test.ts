@@ -90,13 +90,13 @@ const behaviours: Array<[string, (make: Maker) => Promise<void>]> = [
     },
   ],
   [
-    'Queue: a timeout rejects with TimeoutError, a signal that fires during the wait with CancelledError; the queue is unchanged',
+    'Queue: a timeout rejects with Full / Empty (Python\'s queue module), a signal that fires during the wait with CancelledError; the queue is unchanged',
     async (make) => {
       const q = await make.queue<number>(1);
       await q.put(1);
-      await rejection(q.put(2, { timeout: 30 }), TimeoutError, 'put with a timeout on a full queue');
+      await rejection(q.put(2, { timeout: 30 }), Full, 'put with a timeout on a full queue');
       assert.is(await q.get({ timeout: 1000 }), 1);
-      await rejection(q.get({ timeout: 30 }), TimeoutError, 'get with a timeout on an empty queue');
+      await rejection(q.get({ timeout: 30 }), Empty, 'get with a timeout on an empty queue');
       const ac = new AbortController();
       const blocked = rejection(q.get({ signal: ac.signal }), CancelledError, 'a blocked get whose signal fires', T);
       await settle();

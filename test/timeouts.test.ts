@@ -8,8 +8,10 @@ import { suite } from 'uvu';
 import {
   asCompleted,
   Barrier,
+  Empty,
   Condition,
   Event,
+  Full,
   Future,
   Lock,
   Manager,
@@ -52,7 +54,7 @@ interface Case {
   cleanup?(): Promise<unknown>;
 }
 
-type Expect = { rejects: 'TimeoutError' } | { resolves: (value: unknown) => boolean };
+type Expect = { rejects: typeof TimeoutError | typeof Empty | typeof Full } | { resolves: (value: unknown) => boolean };
 
 interface Row {
   name: string;
@@ -71,7 +73,10 @@ let manager: Manager;
 let childPipes: Queue<[Connection<string>, Connection<string>]>;
 let stopPipeHost: Event;
 
-const timedOut: Expect = { rejects: 'TimeoutError' };
+const timedOut: Expect = { rejects: TimeoutError };
+/** A queue's get/put whose timeout passes: Python's queue.Empty / queue.Full. */
+const emptied: Expect = { rejects: Empty };
+const filled: Expect = { rejects: Full };
 const resolvesTo = (expected: unknown): Expect => ({ resolves: (v) => Object.is(v, expected) });
 
 /** An executor future that finishes with 'done' once its gate is set. */
@@ -207,7 +212,7 @@ function queueRows(where: string, queue: (maxsize: number) => Promise<Queue<stri
         return { wait: (t) => q.get({ timeout: t as number }), act: () => q.put('item') };
       },
       done: (v) => v === 'item',
-      expired: timedOut,
+      expired: emptied,
     },
     {
       name: `queue.put on a full queue (${where})`,
@@ -217,7 +222,7 @@ function queueRows(where: string, queue: (maxsize: number) => Promise<Queue<stri
         return { wait: (t) => q.put('second', { timeout: t as number }), act: () => q.get() };
       },
       done: (v) => v === undefined,
-      expired: timedOut,
+      expired: filled,
     },
   ];
 }
@@ -439,7 +444,7 @@ test('0 and -1 are an immediate timeout', async () => {
   await Promise.all(
     started.map(async (s) => {
       const o = await withinMs(s.w.outcome, 30_000, `${s.row.name} with timeout ${s.t}`);
-      const ok = 'rejects' in s.row.expired ? !o.ok && o.value instanceof TimeoutError : o.ok && s.row.expired.resolves(o.value);
+      const ok = 'rejects' in s.row.expired ? !o.ok && o.value instanceof s.row.expired.rejects : o.ok && s.row.expired.resolves(o.value);
       if (!ok) wrong.push(`${s.row.name} with ${s.t}: ${outcomeText(o)}`);
     }),
   );
