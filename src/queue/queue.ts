@@ -168,7 +168,19 @@ export class Queue<T = unknown> implements Shareable {
     }
   }
 
-  /** Put without waiting for room. Python: Queue.put_nowait(). Rejects with Full, QueueClosed. */
+  /**
+   * Put without waiting for room. Python: Queue.put_nowait() — but this returns a Promise, like
+   * every call that may cross a process: `await` it, or a `try`/`catch` around it catches
+   * nothing (the rejection escapes and ends the process as unhandled).
+   * Rejects with Full, QueueClosed, ShutDown.
+   *
+   * @example
+   * try {
+   *   await q.putNowait(job);
+   * } catch (err) {
+   *   if (!(err instanceof Full)) throw err; // Python: except queue.Full:
+   * }
+   */
   putNowait(item: T): Promise<void> {
     return this.put(item, { block: false });
   }
@@ -187,7 +199,19 @@ export class Queue<T = unknown> implements Shareable {
     }
   }
 
-  /** Get without waiting. Python: Queue.get_nowait(). Rejects with Empty. */
+  /**
+   * Get without waiting. Python: Queue.get_nowait() — but this returns a Promise, like every
+   * call that may cross a process: `await` it, or a `try`/`catch` around it catches nothing
+   * (the rejection escapes and ends the process as unhandled).
+   * Rejects with Empty, ShutDown.
+   *
+   * @example
+   * try {
+   *   const job = await q.getNowait();
+   * } catch (err) {
+   *   if (!(err instanceof Empty)) throw err; // Python: except queue.Empty:
+   * }
+   */
   getNowait(): Promise<T> {
     return this.get({ block: false });
   }
