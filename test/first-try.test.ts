@@ -47,7 +47,7 @@ test("a failing task's error names the line of the program that sent it (map by 
 
 for (const mode of ['get', 'event'] as const) {
   test(`a program left with nothing but a ${mode === 'get' ? 'queue.get()' : 'Event.wait()'} nobody can end says so (MP_STRANDED_WAIT) and ends`, async () => {
-    const child = track(spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./fixtures/first-try-strand.ts', import.meta.url)), mode], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] }));
+    const child = track(spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./fixtures/first-try-strand.ts', import.meta.url)), mode], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, MULTIPROC_TEST_WARNINGS: '1' } }));
     let out = '';
     let err = '';
     child.stdout!.on('data', (d: Buffer) => (out += d.toString()));

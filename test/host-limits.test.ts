@@ -50,7 +50,8 @@ async function spawnHost(config: Record<string, unknown>, shell: { ulimit?: numb
   const prefix = `${shell.ulimit ? `ulimit -n ${shell.ulimit} && ` : ''}${shell.umask ? `umask ${shell.umask} && ` : ''}`;
   const child = spawn('/bin/sh', ['-c', `${prefix}exec "$0" "$@"`, process.execPath, '--expose-gc', ...childExecArgv(), serverScript, JSON.stringify(config)], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ...shell.env },
+    // The tests read this server's warnings on its stderr (test/quiet-warnings.cjs hides them otherwise).
+    env: { ...process.env, MULTIPROC_TEST_WARNINGS: '1', ...shell.env },
   });
   let err = '';
   let out = '';
@@ -349,7 +350,7 @@ test('200,000 lease messages from one client: no timer per lease, the server RSS
   const after = await probe.memory();
   const rss = after.rss - before.rss;
   const heap = after.heapUsed - before.heapUsed;
-  console.log(`    200,000 leases: server RSS ${mb(before.rss)} -> ${mb(after.rss)} (+${mb(rss)}), heap used +${mb(heap)}`);
+  if (process.env.MULTIPROC_TEST_VERBOSE) console.log(`    200,000 leases: server RSS ${mb(before.rss)} -> ${mb(after.rss)} (+${mb(rss)}), heap used +${mb(heap)}`);
   // Held per lease before: a Timeout object and its list entry (~400 bytes: +80 MiB here).
   // Now: one record per object per second; what remains is decoding garbage and heap slack.
   assert.ok(heap < 4 * MiB, `the heap holds ${mb(heap)} more after a full GC`);
@@ -373,7 +374,7 @@ test('50 authenticated connections each announcing a ~60 MiB frame and sending o
   await probe.ping(1);
   await new Promise((r) => setTimeout(r, 300));
   const after = await probe.memory();
-  console.log(`    50 x 60 MiB headers: server RSS ${mb(before.rss)} -> ${mb(after.rss)}, array buffers ${mb(before.arrayBuffers)} -> ${mb(after.arrayBuffers)}`);
+  if (process.env.MULTIPROC_TEST_VERBOSE) console.log(`    50 x 60 MiB headers: server RSS ${mb(before.rss)} -> ${mb(after.rss)}, array buffers ${mb(before.arrayBuffers)} -> ${mb(after.arrayBuffers)}`);
   assert.ok(after.arrayBuffers - before.arrayBuffers < 50 * 256 * 1024, `buffers grew by ${mb(after.arrayBuffers - before.arrayBuffers)}`);
   assert.ok(after.rss - before.rss < 32 * MiB, `the RSS grew by ${mb(after.rss - before.rss)}`);
   assert.ok(conns.every((c) => !c.socket.destroyed), 'the connections are open, waiting for the rest of their frames');

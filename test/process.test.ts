@@ -1,5 +1,6 @@
 // Process over real child processes: lifecycle, exit codes, signals, daemon, names, helpers.
 import { suite } from 'uvu';
+import { fileURLToPath } from 'node:url';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -30,14 +31,20 @@ test('start() twice is an InvalidStateError', async () => {
   await p.join();
 });
 
-test('a target that throws exits with code 1; process.exit(n) gives n', async () => {
-  const a = track(new Process({ target: failing.failWithQuota, args: [3] }));
-  const b = track(new Process({ target: failing.exitWith, args: [7] }));
-  a.start();
-  b.start();
-  await Promise.all([a.join(), b.join()]);
-  assert.is(a.exitCode, 1);
-  assert.is(b.exitCode, 7);
+test('a target that throws prints "Process <name>:" and its stack, as Python, and exits with code 1; process.exit(n) gives n', async () => {
+  // Run as its own program so that the child's stderr (inherited) can be read here.
+  const script = track(spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./fixtures/process-traceback.ts', import.meta.url))], { cwd: fileURLToPath(new URL('..', import.meta.url)), stdio: ['ignore', 'pipe', 'pipe'] }));
+  let out = '';
+  let err = '';
+  script.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  script.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const code = await withinMs(new Promise<number | null>((r) => script.once('exit', (c) => r(c))), 20_000, 'the traceback program to end');
+  assert.is(code, 0, `the program's exit code; stderr: ${err}`);
+  const { a, b, name } = JSON.parse(out) as { a: number; b: number; name: string };
+  assert.is(a, 1);
+  assert.is(b, 7);
+  assert.ok(err.startsWith(`Process ${name}:\nQuotaError: quota of 3 exceeded\n`), `Python's "Process <name>:" header and the error, first, in:\n${err}`);
+  assert.match(err, /at failWithQuota \(.*throw-custom\.ts:\d+:\d+\)/);
 });
 
 test('join(timeout) resolves with the process still alive; kill() gives exitCode -9', async () => {

@@ -37,7 +37,8 @@ const OTHER = 'multiproc/1';
 
 /** The child entry, forked as spawnChild does, but with stderr captured. */
 function forkChild(): { child: ReturnType<typeof fork>; stderr: () => string; exit: Promise<number | null> } {
-  const child = track(fork(childEntry, [], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'pipe', 'ipc'], execArgv: childExecArgv() }));
+  // Its warning is read on its stderr (test/quiet-warnings.cjs hides warnings otherwise).
+  const child = track(fork(childEntry, [], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'pipe', 'ipc'], execArgv: childExecArgv(), env: { ...process.env, MULTIPROC_TEST_WARNINGS: '1' } }));
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
