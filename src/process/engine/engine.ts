@@ -51,6 +51,7 @@ import { allNumbers } from '../numbers.ts';
 import { Batch, Job, keyOf, refuseClassInstance, type BatchValues, type Sink } from './job.ts';
 import { setupEngine, type CallOptions, type EngineOptions } from './options.ts';
 import { Worker, type WorkerEvents, type WorkerState } from './worker.ts';
+import { initMessage } from '../spawn.ts';
 
 /** Batches kept in flight per worker, so a worker never idles waiting for the next message. */
 export const PIPELINE_DEPTH = 2;
@@ -396,7 +397,8 @@ export class Engine {
     const w = Worker.spawn(this.label, this.#events);
     this.#workers.push(w);
     this.#all.add(w);
-    const init: ToChild = { mp: PROTOCOL, type: 'init', name: w.name, role: 'worker' };
+    // Python's pool workers are daemons: killed when the pool's owner exits.
+    const init = initMessage({ name: w.name, role: 'worker', daemon: true });
     if (this.#initializer) {
       init.initializer = this.#initializer;
       init.initargs = this.#initargs;
