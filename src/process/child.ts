@@ -290,6 +290,8 @@ async function runInit(m: Extract<ToChild, { type: 'init' }>): Promise<void> {
   runtime.parent = { name: m.parent ?? 'MainProcess', pid: parentPid };
   runtime.daemon = m.daemon ?? m.role === 'worker';
   runtime.loaders = m.loaders ?? [];
+  // A pool starts its next worker when this one's start is over (src/process/engine/engine.ts).
+  if (m.role === 'worker') send({ mp: PROTOCOL, type: 'started' });
   if (m.initializer) {
     initializing = true;
     try {

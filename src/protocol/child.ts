@@ -114,6 +114,13 @@ export type ToChild = Brand &
 
 export type FromChild = Brand &
   (
+    | {
+        /**
+         * A worker read 'init': its entry has loaded, the CPU-bound part of its start is
+         * over; the initializer runs next. The engine starts the next worker then.
+         */
+        type: 'started';
+      }
     | { /** init finished, initializer (if any) ran. */ type: 'ready'; pid: number }
     | { /** the initializer threw; the child exits after sending this. */ type: 'init-failed'; error: WireError }
     | { /** a batch finished: one value per item. */ type: 'result'; id: number; values: unknown[] }
