@@ -8,8 +8,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Barrier, cpuCount, Pool, tasks } from '../src/index.ts';
 import { pidAlive } from '../src/process/spawn.ts';
-import { assert, disposeAllAndCheckLeaks, rememberPid, waitFor, withinMs } from './helpers.ts';
+import { assert, disposeAllAndCheckLeaks, rememberPid, track, waitFor, withinMs } from './helpers.ts';
 
 const test = suite('worker-cost');
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -76,6 +77,16 @@ test('compiled build under tsx: a worker loads tsx only to import a TypeScript t
   assert.equal(seen.afterJs, { execArgv: [], loaded: false }, 'after a .mjs task');
   assert.equal(seen.afterSource, { execArgv: [] }, 'after a by-source task');
   assert.equal(seen.afterTs, { execArgv: [], loaded: true, typed: 42 }, 'after a .ts task: registered then');
+});
+
+test('more workers than CPUs start in turn, yet an initializer that waits for all of them (a Barrier) completes', async () => {
+  const work = tasks<typeof import('./fixtures/worker-cost-tasks.ts')>(new URL('./fixtures/worker-cost-tasks.ts', import.meta.url));
+  const n = cpuCount() + 2;
+  const barrier = new Barrier(n);
+  const pool = track(new Pool({ processes: n, initializer: work.meetAll, initargs: [barrier] }));
+  const pids = await withinMs(pool.map(work.pid, Array.from({ length: 4 * n }, (_, i) => i), { chunksize: 1 }), 60_000, `a pool of ${n} whose initializer waits for all ${n} workers`);
+  pids.forEach(rememberPid);
+  assert.is(pids.length, 4 * n);
 });
 
 test('no leaks', async () => {
