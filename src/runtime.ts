@@ -31,7 +31,7 @@ export interface RuntimeState {
   loaders: readonly { kind: 'import' | 'require' | 'loader'; specifier: string }[];
 }
 
-export const runtime: RuntimeState = ((globalThis as Record<symbol, unknown>)[KEY] ??= {
+const defaults: RuntimeState = {
   child: false,
   name: 'MainProcess',
   importing: 0,
@@ -39,7 +39,13 @@ export const runtime: RuntimeState = ((globalThis as Record<symbol, unknown>)[KE
   daemon: false,
   parent: null,
   loaders: [],
-}) as RuntimeState;
+};
+
+export const runtime: RuntimeState = ((globalThis as Record<symbol, unknown>)[KEY] ??= { ...defaults }) as RuntimeState;
+// A copy of another version may have made the state first, without the fields this one added.
+for (const key of Object.keys(defaults) as (keyof RuntimeState)[]) {
+  if (!(key in runtime)) (runtime as unknown as Record<string, unknown>)[key] = defaults[key];
+}
 
 /**
  * The path of the module that calls this function, found from a call site. The same source
