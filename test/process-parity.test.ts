@@ -89,14 +89,19 @@ test('parentProcess().join(timeout) returns with the parent alive; join() return
   middle.start();
   await waitFor(() => existsSync(pidFile), 'Middle to start its Watcher and report its pid', 15_000);
   rememberPid(Number(readFileSync(pidFile, 'utf8')));
-  // Let the Watcher get past its join(100) (it answers nothing before, so just wait it out).
-  await new Promise((r) => setTimeout(r, 1500));
+  await waitFor(() => existsSync(`${out}.waiting`), 'the Watcher to be past its join(100) and waiting for its parent', 15_000);
   middle.kill();
   await waitFor(() => existsSync(out) && readFileSync(out, 'utf8').length > 0, "the Watcher to report its parent's death", 10_000);
   const seen = read(out);
   assert.equal(seen.before, { name: 'Middle', pid: middle.pid, alive: true });
   assert.is(seen.afterTimeout, true, 'join(100) returned while the parent still ran');
   assert.is(seen.afterJoin, false, 'join() returned because the parent was gone');
+});
+
+test('a process-wide state made first by an older copy of the library: this copy fills in its fields and starts a Process', async () => {
+  const out = await runScript(new URL('./fixtures/process-parity-old-state.ts', import.meta.url).pathname);
+  assert.is(out.code, 0, out.stderr);
+  assert.equal(JSON.parse(out.stdout.trim().split('\n').pop()!), { exitCode: 0 });
 });
 
 // ---------------------------------------------------------------------------------------
