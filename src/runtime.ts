@@ -18,14 +18,35 @@ export interface RuntimeState {
   importing: number;
   /** Counter for default Process names. */
   processCounter: number;
+  /** Set by child.ts: a daemon Process or a pool worker (currentProcess().daemon). */
+  daemon: boolean;
+  /**
+   * Set by child.ts: the process that forked this one, its name as it told us and its pid
+   * when this process started (process.ppid changes once it is gone); null in the main process.
+   */
+  parent: { name: string; pid: number } | null;
+  /**
+   * Set by child.ts: loader flags of the parent this process registers only before it imports
+   * a TypeScript module, and hands on to the children it forks (src/process/spawn.ts).
+   */
+  loaders: readonly { kind: 'import' | 'require' | 'loader'; specifier: string }[];
 }
 
-export const runtime: RuntimeState = ((globalThis as Record<symbol, unknown>)[KEY] ??= {
+const defaults: RuntimeState = {
   child: false,
   name: 'MainProcess',
   importing: 0,
   processCounter: 0,
-}) as RuntimeState;
+  daemon: false,
+  parent: null,
+  loaders: [],
+};
+
+export const runtime: RuntimeState = ((globalThis as Record<symbol, unknown>)[KEY] ??= { ...defaults }) as RuntimeState;
+// A copy of another version may have made the state first, without the fields this one added.
+for (const key of Object.keys(defaults) as (keyof RuntimeState)[]) {
+  if (!(key in runtime)) (runtime as unknown as Record<string, unknown>)[key] = defaults[key];
+}
 
 /**
  * The path of the module that calls this function, found from a call site. The same source

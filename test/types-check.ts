@@ -183,3 +183,32 @@ export async function issue14Types(): Promise<void> {
   // @ts-expect-error Client needs an authkey
   await Client(listener.address, {});
 }
+
+export async function processTypes(): Promise<void> {
+  const { Process, currentProcess, parentProcess } = await import('../src/index.ts');
+  // A subclass with state and run() overridden, as Python's; `new Process()` needs no target.
+  class Counter extends Process {
+    count = 0;
+    override async run(): Promise<void> {
+      this.count++;
+    }
+  }
+  const c = new Counter();
+  const name: string = c.name;
+  const ident: number | undefined = c.ident;
+  const bare = new Process();
+  const me = currentProcess();
+  me.name = 'Renamed';
+  const facts: [string, number, number, boolean, null | number, boolean] = [me.name, me.pid, me.ident, me.daemon, me.exitCode, me.isAlive()];
+  const parent = parentProcess();
+  if (parent) {
+    const joined: Promise<void> = parent.join(100);
+    const alive: boolean = parent.isAlive();
+    void [joined, alive];
+  }
+  // @ts-expect-error currentProcess() is not joined: only parentProcess() and a Process are
+  void me.join();
+  // @ts-expect-error a parent's name is read-only
+  if (parent) parent.name = 'x';
+  void [name, ident, bare, facts];
+}

@@ -2,8 +2,9 @@
 //
 // Load, run, reply, repeat. Messages from the parent are handled one at a time, in order:
 //   init    name this process, run the initializer, reply 'ready' (or 'init-failed', exit 1)
-//   run     Process target: run it once, then leave with the code it set in
-//           process.exitCode (default 0), or print the error and leave with 1
+//   run     Process target (or a Process subclass's run()): run it once; when it has settled
+//           and the event loop has drained, leave with the code it set in process.exitCode
+//           (default 0), or with 1 after printing the error it threw
 //   define  remember how to load function `key` (by source or by module)
 //   call    run a batch of items through function `key`, reply 'result' or 'error'
 // One exception to the order: 'drop' is handled on arrival, since the batch it takes back
@@ -13,19 +14,21 @@
 //           reply went first, and the parent may have let this worker go since)
 // The child leaves when the parent disconnects or dies, always through leave(), which first
 // sends what queues and proxies buffered; a failure becomes a reply or an exit code, never
-// an escaped exception.
+// an escaped exception. A parent that dies without a word (SIGKILL) while this child spins
+// in a CPU-bound task cannot be noticed from here: the parent's watcher kills this process
+// then (src/process/spawn.ts), so a child costs no watchdog thread of its own.
 
-import { Worker } from 'node:worker_threads';
 import { Deque } from '../deque.ts';
-import { checkVersion, encodeError, findUncloneable, isBranded, PROTOCOL, unsendable, type FnSpec, type FromChild, type ToChild } from '../protocol/index.ts';
+import { checkVersion, encodeError, findUncloneable, isBranded, PROTOCOL, unsendable, type FnSpec, type FromChild, type ProcessClassSpec, type ToChild } from '../protocol/index.ts';
 import { encodeHandles, reviveHandlesAsync } from '../remote/handle.ts';
-import { debug } from '../diagnostics.ts';
 import { flushAll, runtime } from '../runtime.ts';
 import { isThenable } from '../util.ts';
-import { explain, loadFunction, taskName, WORKER_SITE, type LoadedFn } from './loader.ts';
+import { explain, loadClass, loadFunction, taskName, WORKER_SITE, type LoadedFn } from './loader.ts';
 import { NumberPacker } from './numbers.ts';
 
 runtime.child = true;
+/** The parent's pid, read first thing: once the parent is gone, process.ppid names another process. */
+const parentPid = process.ppid;
 
 const functions = new Map<number, { spec: FnSpec; fn?: LoadedFn; error?: unknown }>();
 type Queued = Exclude<ToChild, { type: 'drop' }>;
@@ -34,6 +37,14 @@ const inbox = new Deque<Queued>();
 let pumping = false;
 /** The id of the batch running now, or -1 between batches (free, even with more queued). */
 let running = -1;
+
+/**
+ * The diagnostics channel's debug(), loaded on first use: only failures print through it,
+ * and a worker that never fails does not pay for loading it.
+ */
+function debug(message: string, ...args: unknown[]): Promise<void> {
+  return import('../diagnostics.ts').then((d) => d.debug(message, ...args));
+}
 
 function send(message: FromChild): void {
   // A parent that closed the pool while this worker was starting is gone: nothing to tell.
@@ -48,7 +59,7 @@ function send(message: FromChild): void {
  * error would be unhandled.
  */
 function onSent(err: Error | null): void {
-  if (err) debug('worker %d: a reply to the parent was not written: %s', process.pid, err.message);
+  if (err) void debug('worker %d: a reply to the parent was not written: %s', process.pid, err.message);
 }
 
 async function fnFor(key: number): Promise<{ fn: LoadedFn; spec: FnSpec }> {
@@ -214,25 +225,59 @@ function leave(code?: number): Promise<never> {
   return leaving;
 }
 
+/** See src/process/process.ts: the static through which a child rebuilds a subclass instance. */
+const REVIVE = Symbol.for('multiproc.Process.revive');
+
+/** Rebuild the Process subclass instance `cls` describes (src/process/process.ts, "Subclassing"). */
+async function reviveProcess(cls: ProcessClassSpec, target: LoadedFn | undefined, args: unknown[]): Promise<{ run(): unknown }> {
+  const what = `Process ${runtime.name} (class ${cls.exportName})`;
+  const Class = (await loadClass(cls.url, cls.exportName, what)) as Function & { [REVIVE]?: (state: unknown) => { run(): unknown } };
+  if (typeof Class[REVIVE] !== 'function') {
+    throw new TypeError(`${what}: the export ${cls.exportName} of ${cls.url} is not a subclass of multiproc's Process; export the class that extends Process under its own name`);
+  }
+  return Class[REVIVE]({ name: runtime.name, daemon: runtime.daemon, fields: cls.fields, target, args });
+}
+
+/**
+ * Resolve once the event loop has nothing left to do but this wait, as a Node script ends:
+ * pending ref'd timers, sockets and child processes keep the process alive (Python's
+ * non-daemon threads, which it joins at the end of a process), unref'd ones do not. Our own
+ * IPC listeners go first: Node keeps the channel ref'd while 'message' or 'disconnect' has a
+ * listener, so a target that listens to the parent itself keeps the process alive, as it
+ * would a forked script. The parent sends a Process nothing after 'run'; a parent that exits
+ * kills it (src/process/spawn.ts).
+ */
+function drained(): Promise<void> {
+  process.off('message', onMessage);
+  process.off('disconnect', onDisconnect);
+  return new Promise((resolve) => process.once('beforeExit', () => resolve()));
+}
+
 async function runTarget(m: Extract<ToChild, { type: 'run' }>): Promise<void> {
-  let spec = m.fn;
+  const spec = m.fn;
+  let code: number | undefined;
   try {
-    const fn = await loadFunction(spec);
-    const args = m.handles ? await revive(m.args) : m.args;
-    await fn(...args);
+    const fn = spec ? await loadFunction(spec) : undefined;
+    let args = m.args;
+    let fields = m.cls?.fields;
+    if (m.handles) [args, fields] = await revive([args, fields]);
+    if (m.cls) await (await reviveProcess({ ...m.cls, fields: fields ?? {} }, fn, args)).run();
+    else if (fn) await fn(...args);
+    try {
+      send({ mp: PROTOCOL, type: 'done' });
+    } catch {}
   } catch (err) {
-    const error = explain(err, spec, WORKER_SITE);
+    const error = spec ? explain(err, spec, WORKER_SITE) : err;
     // Python prints "Process Process-1:" and the traceback, then exits with code 1.
     process.stderr.write(`Process ${runtime.name}:\n${error instanceof Error ? (error.stack ?? String(error)) : String(error)}\n`);
     try {
       send({ mp: PROTOCOL, type: 'done', error: encodeError(error) });
     } catch {}
-    await leave(1);
+    code = 1;
   }
-  try {
-    send({ mp: PROTOCOL, type: 'done' });
-  } catch {}
-  await leave();
+  // Python, too, joins the non-daemon threads after run() returned or raised.
+  if (!disconnected) await drained();
+  await leave(code);
 }
 
 /** The parent disconnected (see the 'disconnect' handler at the end). */
@@ -242,6 +287,11 @@ let initializing = false;
 
 async function runInit(m: Extract<ToChild, { type: 'init' }>): Promise<void> {
   runtime.name = m.name;
+  runtime.parent = { name: m.parent ?? 'MainProcess', pid: parentPid };
+  runtime.daemon = m.daemon ?? m.role === 'worker';
+  runtime.loaders = m.loaders ?? [];
+  // A pool starts its next worker when this one's start is over (src/process/engine/engine.ts).
+  if (m.role === 'worker') send({ mp: PROTOCOL, type: 'started' });
   if (m.initializer) {
     initializing = true;
     try {
@@ -251,7 +301,7 @@ async function runInit(m: Extract<ToChild, { type: 'init' }>): Promise<void> {
       if (isThenable(r)) await r;
     } catch (err) {
       // The parent gets the whole error (BrokenProcessPool's cause); this copy is for NODE_DEBUG.
-      debug('the initializer of %s failed: %s', runtime.name, err instanceof Error ? err.stack : String(err));
+      await debug('the initializer of %s failed: %s', runtime.name, err instanceof Error ? err.stack : String(err));
       send({ mp: PROTOCOL, type: 'init-failed', error: encodeError(explain(err, m.initializer, WORKER_SITE)) });
       await leave(1);
     } finally {
@@ -262,7 +312,6 @@ async function runInit(m: Extract<ToChild, { type: 'init' }>): Promise<void> {
   // Python; now leave.
   if (disconnected) return void (await leave());
   send({ mp: PROTOCOL, type: 'ready', pid: process.pid });
-  watchParent();
 }
 
 function handle(m: Queued): Promise<void> | void {
@@ -333,27 +382,7 @@ function drop(m: Extract<ToChild, { type: 'drop' }>): void {
   }
 }
 
-/**
- * The 'disconnect' event cannot fire while a task keeps the event loop busy (a CPU loop),
- * and a SIGKILLed parent sends nothing. A tiny watchdog thread notices the parent is gone
- * (this process was re-parented) and ends the process, so no orphan outlives its parent by
- * more than a fraction of a second. It is unref'd: it never keeps the child alive.
- */
-function watchParent(): void {
-  const source = `
-    const { workerData } = require('node:worker_threads');
-    setInterval(() => { if (process.ppid !== workerData.ppid) process.kill(workerData.pid, 'SIGKILL'); }, 200);`;
-  try {
-    const watchdog = new Worker(source, { eval: true, workerData: { ppid: process.ppid, pid: process.pid }, execArgv: [], stdout: true, stderr: true });
-    watchdog.on('error', () => {});
-    watchdog.unref();
-  } catch {
-    // Without threads (a resource limit), the 'disconnect' handler below still covers the
-    // common case of a parent that exits normally.
-  }
-}
-
-process.on('message', (m: unknown) => {
+function onMessage(m: unknown): void {
   if (!isBranded(m)) {
     checkVersion(m);
     return;
@@ -370,11 +399,14 @@ process.on('message', (m: unknown) => {
       queueMicrotask(pump);
     }
   }
-});
+}
 // The parent let go of us (a pool retiring this worker, or the parent exiting or dying).
 // An initializer already running finishes first, as Python always runs it (runInit leaves
 // after it); otherwise leave now, through the one way out.
-process.on('disconnect', () => {
+function onDisconnect(): void {
   disconnected = true;
   if (!initializing) void leave();
-});
+}
+
+process.on('message', onMessage);
+process.on('disconnect', onDisconnect);

@@ -1,15 +1,22 @@
 // The task loader: turns an FnSpec (src/protocol/child.ts) back into a function, in the
 // process that runs it. Runs wherever a function sent from another process is called: a
-// worker or Process (src/process/child.ts, for tasks, targets and initializers) and the
-// manager server (src/manager/server.ts, for typeid factories). One loader, so a function
-// loads the same way, and fails with the same explanation, wherever it was sent.
+// worker or Process (src/process/child.ts, for tasks, targets, initializers and Process
+// subclasses) and the manager server (src/manager/server.ts, for typeid factories). One
+// loader, so a function loads the same way, and fails with the same explanation, wherever it
+// was sent.
 //
 //   by source   the text is evaluated as an expression, in a scope that provides `require`
 //               (resolving from the working directory) and esbuild's `__name` helper
 //   by module   the module is imported (a real import(), also from the CommonJS build) and
 //               the export read; a CommonJS module's exports may sit under `default`
+//
+// TypeScript modules: a child of a parent under tsx whose own entry is compiled JavaScript
+// starts without tsx (src/process/spawn.ts hands its flags over instead, runtime.loaders).
+// They are registered here, once, in the order node would have, right before the first
+// import of a .ts/.mts/.cts/.tsx module; by-source functions and JavaScript modules never
+// pay for them.
 
-import { createRequire } from 'node:module';
+import * as nodeModule from 'node:module';
 import { join } from 'node:path';
 import { invalidArg } from '../errors.ts';
 import type { FnSpec } from '../protocol/index.ts';
@@ -26,7 +33,7 @@ export type LoadedFn = (...args: unknown[]) => unknown;
 const importModule = new Function('url', 'return import(url)') as (url: string) => Promise<Record<string, unknown>>;
 
 /** `require` for by-source functions: resolves from the working directory, like a script there. */
-const taskRequire = createRequire(join(process.cwd(), '[multiproc task]'));
+const taskRequire = nodeModule.createRequire(join(process.cwd(), '[multiproc task]'));
 
 /**
  * esbuild (which tsx uses) rewrites nested named functions and classes as
@@ -60,20 +67,84 @@ export async function loadFunction(spec: FnSpec, subject?: string): Promise<Load
     if (typeof fn !== 'function') throw invalidArg(`${prefix}the source of ${spec.name}() did not evaluate to a function`);
     return fn as LoadedFn;
   }
-  runtime.importing++;
-  let mod: Record<string, unknown>;
-  try {
-    mod = await importModule(spec.url);
-  } finally {
-    runtime.importing--;
-  }
-  let fn = mod[spec.exportName];
-  // A CommonJS module imported from ESM exposes its exports under `default`.
-  if (fn === undefined && typeof mod.default === 'object' && mod.default !== null) fn = (mod.default as Record<string, unknown>)[spec.exportName];
+  const fn = exportOf(await importTaskModule(spec.url), spec.exportName);
   if (typeof fn !== 'function') {
     throw invalidArg(`${prefix}${spec.url} has no exported function '${spec.exportName}' (found ${typeof fn}); check the export name`);
   }
   return fn as LoadedFn;
+}
+
+/** The export `name` of `mod`; a CommonJS module imported from ESM exposes its exports under `default`. */
+function exportOf(mod: Record<string, unknown>, name: string): unknown {
+  const value = mod[name];
+  if (value !== undefined) return value;
+  const cjs = mod.default;
+  if ((typeof cjs === 'object' || typeof cjs === 'function') && cjs !== null) {
+    const inner = (cjs as Record<string, unknown>)[name];
+    if (inner !== undefined) return inner;
+  }
+  // `export default class Worker …`: the default export, when it bears the name.
+  if (typeof cjs === 'function' && cjs.name === name) return cjs;
+  return undefined;
+}
+
+/** A module that needs a TypeScript loader, by its extension. */
+const TYPESCRIPT = /\.(?:[cm]?ts|tsx)$/;
+
+let registering: Promise<void> | null = null;
+
+/** Register the loaders the parent handed over (runtime.loaders), once, as node would have at start. */
+function registerDeferredLoaders(): Promise<void> {
+  registering ??= (async () => {
+    for (const loader of runtime.loaders) {
+      if (loader.kind === 'require') taskRequire(loader.specifier);
+      else if (loader.kind === 'import') await importModule(loader.specifier);
+      // module.register (Node >= 20.6; a namespace import, so that older 20.x still load this file).
+      else nodeModule.register(loader.specifier);
+    }
+  })();
+  return registering;
+}
+
+/**
+ * Import a user's module (a task module, a Process subclass's module), with the deferred
+ * TypeScript loaders registered first when it is a TypeScript file. While it imports,
+ * `runtime.importing` is raised (see loadFunction). A JavaScript module that imports
+ * TypeScript files fails with node's ERR_UNKNOWN_FILE_EXTENSION, explained.
+ */
+export async function importTaskModule(url: string): Promise<Record<string, unknown>> {
+  const deferred = runtime.loaders.length > 0;
+  if (deferred && TYPESCRIPT.test(new URL(url).pathname)) await registerDeferredLoaders();
+  runtime.importing++;
+  try {
+    return await importModule(url);
+  } catch (err) {
+    if (deferred && registering === null && (err as { code?: unknown } | null)?.code === 'ERR_UNKNOWN_FILE_EXTENSION') {
+      throw new TypeError(
+        `${url} imports a TypeScript file, but this worker did not start tsx: a child of a compiled multiproc registers the parent's TypeScript loader only before it imports a TypeScript task module. ` +
+          'Name the task by a .ts module, or give every child the loader through the environment (NODE_OPTIONS="--import tsx").',
+        { cause: err },
+      );
+    }
+    throw err;
+  } finally {
+    runtime.importing--;
+  }
+}
+
+/**
+ * Load the class `exportName` of module `url` (a Process subclass, src/process/child.ts).
+ * Throws TypeError (MP_INVALID_ARG) saying how to fix it when the module has no such export.
+ */
+export async function loadClass(url: string, exportName: string, what: string): Promise<Function> {
+  const cls = exportOf(await importTaskModule(url), exportName);
+  if (typeof cls !== 'function') {
+    throw invalidArg(
+      `${what}: ${url} has no export named ${exportName} (found ${typeof cls}). A child process finds a Process subclass by the module that defines it and its name, as Python does: ` +
+        `export it from that module, at its top level (export class ${exportName} extends Process { … }).`,
+    );
+  }
+  return cls;
 }
 
 /** Where a loaded function runs, for `explain`'s message. */

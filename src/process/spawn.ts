@@ -2,20 +2,41 @@
 //
 // Every multiproc child runs src/process/child.ts (child.js once built) with advanced
 // serialization (structured clone: Map, Set, Date, BigInt, typed arrays, cycles), inherits
-// stdout/stderr (a task's console.log shows up, as in Python), and inherits process.execArgv,
-// so a parent running under tsx gives its children the same loader and `.ts` task modules
-// load. Whoever calls spawnChild owns the child and must reap it; as a last resort every
-// child still alive when this process exits is killed here.
+// stdout/stderr (a task's console.log shows up, as in Python), the environment and
+// process.execArgv, so a parent started with `--import ./instrument.js` or V8 flags gives
+// its children the same. One exception: a TypeScript loader (tsx) is not started in the
+// child when the child entry is compiled JavaScript; it is handed over in the 'init'
+// message and registered by the child only before it imports a TypeScript module
+// (src/process/loader.ts), so a by-source task or a `.js` module costs no loader.
+//
+// Whoever calls spawnChild owns the child and must reap it. Two last resorts end a child
+// its owner did not: when this process exits, every child still alive is killed here; and
+// when this process dies without running any code (SIGKILL, a crash), the watcher does it.
+//
+// The watcher: one tiny `/bin/sh` per forking process (about 2 MB, no isolate), started with
+// the first child. It reads "+ pid" / "- pid" lines on a pipe from this process, and when
+// the pipe reaches end-of-file (this process is gone: the kernel closed its end, however it
+// died) it gives the children a moment to leave by themselves (a child that can run code
+// leaves on 'disconnect') and SIGKILLs those still registered, including one stuck in a
+// CPU-bound task, which can run no code of its own to notice. Options measured before this
+// one (issue 15): a watchdog worker_thread in every child (a second V8 isolate: ~10 MB and
+// 35-50 ms of CPU per worker), a node watcher per parent (~40 MB once), a check from the
+// child's event loop (blind while a task spins).
 
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { dirname, extname, join } from 'node:path';
+import { createRequire } from 'node:module';
+import { dirname, extname, isAbsolute, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { InvalidStateError } from '../errors.ts';
+import { PROTOCOL, type DeferredLoader, type ToChild } from '../protocol/index.ts';
 import { moduleFile, runtime } from '../runtime.ts';
 
 const here = moduleFile();
 /** child.ts beside spawn.ts under tsx, child.js beside spawn.js in dist/. */
 export const childEntry = join(dirname(here), `child${extname(here)}`);
+/** The child entry is compiled JavaScript: it needs no TypeScript loader to start. */
+const compiledEntry = !/\.[cm]?ts$/.test(childEntry);
 
 const live = new Set<ChildProcess>();
 let exitHookInstalled = false;
@@ -24,10 +45,97 @@ function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
   // 'exit' handlers must be synchronous: kill() only sends the signal, which is all we can
-  // do here. Children also exit by themselves when the IPC channel closes (child.ts).
+  // do here. Children also exit by themselves when the IPC channel closes (child.ts). The
+  // watcher is told to forget them (they are dead now), so it has nothing to do when this
+  // process's end closes its pipe.
   process.on('exit', () => {
-    for (const child of live) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    for (const child of live) {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      if (child.pid !== undefined) tellWatcher('-', child.pid);
+    }
   });
+}
+
+// ---------------------------------------------------------------------------------------
+// The watcher (see the header)
+
+/** Seconds a child has, after its parent died, to leave by itself before the watcher kills it. */
+const WATCHER_GRACE_S = 0.1;
+
+/**
+ * The watcher's program. `pids` holds the registered pids between spaces (" 12 345 "), so
+ * that " 12 " is found and cut without matching " 123 ". Signals a terminal or a process
+ * group sends (Ctrl-C, a hang-up) are ignored: the watcher must outlive this process to do
+ * its job, and it ends by itself when this process's end of the pipe closes. The grace
+ * before SIGKILL lets a responsive child leave through its 'disconnect' handler (sending
+ * what it buffered); `sleep` with a fraction is not POSIX, hence the whole-second fallback.
+ */
+const WATCHER_SCRIPT = `trap '' HUP INT TERM QUIT PIPE
+pids=' '
+while read -r op pid; do
+  case $op in
+    +) pids="$pids$pid " ;;
+    -) case $pids in *" $pid "*) pids="\${pids%% $pid *} \${pids#* $pid }" ;; esac ;;
+  esac
+done
+[ "$pids" = ' ' ] && exit 0
+sleep ${WATCHER_GRACE_S} 2>/dev/null || sleep 1
+kill -9 $pids 2>/dev/null
+exit 0`;
+
+interface Watcher {
+  process: ChildProcess;
+  write(line: string): void;
+}
+
+/** undefined: not started (or gone: started again with the next child); null: cannot run here. */
+let watcher: Watcher | null | undefined;
+
+function startWatcher(): Watcher | null {
+  if (process.platform === 'win32') return null;
+  let proc: ChildProcess;
+  try {
+    proc = spawn('/bin/sh', ['-c', WATCHER_SCRIPT], { stdio: ['pipe', 'ignore', 'ignore'] });
+  } catch {
+    return null;
+  }
+  const stdin = proc.stdin as (NonNullable<ChildProcess['stdin']> & { unref?(): void }) | null;
+  if (proc.pid === undefined || !stdin) {
+    // No shell (ENOENT arrives as an 'error' event): children then rely on 'disconnect'.
+    proc.on('error', () => {});
+    return null;
+  }
+  const w: Watcher = {
+    process: proc,
+    // A line is a few bytes on an empty pipe: libuv writes it at once, even from an 'exit'
+    // handler. A watcher killed from outside makes the write fail (EPIPE): ignored, and a
+    // new watcher is started with the next child.
+    write: (line) => void stdin.write(line),
+  };
+  stdin.on('error', () => {});
+  proc.on('error', () => {});
+  proc.once('exit', () => {
+    if (watcher === w) watcher = undefined;
+  });
+  // Neither the watcher nor its pipe keeps this process alive.
+  proc.unref();
+  stdin.unref?.();
+  return w;
+}
+
+/** Register (`+`) or forget (`-`) a child with the watcher. */
+function tellWatcher(op: '+' | '-', pid: number): void {
+  if (op === '+' && watcher === undefined) {
+    watcher = startWatcher();
+    // A replacement (the previous one was killed) learns every child still alive.
+    if (watcher) for (const child of live) if (child.pid !== undefined && child.pid !== pid) watcher.write(`+ ${child.pid}\n`);
+  }
+  watcher?.write(`${op} ${pid}\n`);
+}
+
+/** The watcher's pid, or undefined when none runs (for tests). */
+export function watcherPid(): number | undefined {
+  return watcher?.process.pid;
 }
 
 /** Refuse to fork while a child is importing a task module: that is a fork bomb in waiting. */
@@ -44,34 +152,114 @@ export function assertMayFork(what: string): void {
 /** Flags that name a program or a mode of their own; a child given them would not run child.js. */
 const NOT_INHERITED_WITH_VALUE = new Set(['-e', '--eval', '-p', '--print', '--input-type']);
 const NOT_INHERITED = /^(-i|--interactive|-c|--check|--test|--test-.*|--watch|--watch-path.*|--input-type=.*|--eval=.*|--print=.*|--(inspect|debug)(-brk|-port|-wait)?(=.*)?)$/;
+/** Flags that load a module before the entry, with the kind of load each one is. */
+const LOADER_FLAGS: Record<string, DeferredLoader['kind']> = {
+  '-r': 'require',
+  '--require': 'require',
+  '--import': 'import',
+  '--loader': 'loader',
+  '--experimental-loader': 'loader',
+};
+/** A specifier that names tsx: `tsx`, `tsx/esm`, or a file of an installed tsx (what the tsx command passes). */
+const TSX = /^tsx(\/|$)|[\\/]node_modules[\\/]tsx[\\/]/;
+
+/** What a child is given of this process's execArgv: its own flags, and the loaders it registers only when needed. */
+export interface ChildArgv {
+  argv: string[];
+  deferred: DeferredLoader[];
+}
 
 /**
- * The parent's execArgv, without what would stop the child from running child.js:
- * `node -e "code"` puts the code itself in execArgv (a child inheriting it would run the
- * parent's script again: a fork bomb), and debugger flags would fight over one inspector
- * port. Loaders (`--import tsx`, `--require`, `--loader`) and V8 options are kept, so a
- * parent under tsx has children under tsx. When the library itself runs from its
- * TypeScript sources (its own tests, or a parent that registered tsx in-process with
- * `-r tsx`), the child entry is a .ts file and needs tsx too: it is added when missing.
+ * The parent's execArgv, split for a child. Dropped: what would stop the child from running
+ * child.js (`node -e "code"` puts the code itself in execArgv, and a child inheriting it
+ * would run the parent's script again: a fork bomb; debugger flags would fight over one
+ * inspector port). Kept: V8 options and loaders (`--import`, `--require`, `--loader`), so a
+ * parent started with an instrumentation preload has children with it too.
+ *
+ * tsx is the exception when `compiled` (the child entry is JavaScript): starting it costs a
+ * child a loader thread and esbuild, several times what the rest of its start costs, and a
+ * by-source task or a `.js` module needs none of it. Its flags move to `deferred`, resolved
+ * here against the working directory (as node resolves them at start), for the child to
+ * register before it imports a TypeScript module (src/process/loader.ts). A flag whose module
+ * does not resolve is kept as it is. When the library itself runs from its TypeScript
+ * sources (its own tests, or a parent that registered tsx in-process), the child entry is a
+ * .ts file and needs tsx at start: everything is kept, and `--import tsx` added if missing.
  */
-export function childExecArgv(execArgv: readonly string[] = process.execArgv): string[] {
+export function splitExecArgv(execArgv: readonly string[] = process.execArgv, compiled = compiledEntry): ChildArgv {
   const argv: string[] = [];
+  const deferred: DeferredLoader[] = [];
   for (let i = 0; i < execArgv.length; i++) {
-    const arg = execArgv[i];
-    if (arg === '-r' || arg === '--require') {
-      // `-r` is kept with its value: preloads such as tsx's preflight are loaders.
-      argv.push(arg, execArgv[++i]);
-      continue;
-    }
+    const arg = execArgv[i]!;
     if (NOT_INHERITED_WITH_VALUE.has(arg)) {
       i++;
       continue;
     }
     if (NOT_INHERITED.test(arg)) continue;
-    argv.push(arg);
+    const eq = arg.indexOf('=');
+    const flag = eq === -1 ? arg : arg.slice(0, eq);
+    const kind = LOADER_FLAGS[flag];
+    if (kind === undefined) {
+      argv.push(arg);
+      continue;
+    }
+    const specifier = eq === -1 ? execArgv[++i] : arg.slice(eq + 1);
+    if (specifier === undefined) break;
+    const resolved = compiled && TSX.test(specifier) ? resolveLoader(kind, specifier) : null;
+    if (resolved !== null) deferred.push({ kind, specifier: resolved });
+    else argv.push(flag, specifier);
   }
-  if (childEntry.endsWith('.ts') && !argv.some((arg) => arg.includes('tsx'))) argv.push('--import', 'tsx');
-  return argv;
+  if (!compiled && !argv.some((arg) => arg.includes('tsx'))) argv.push('--import', 'tsx');
+  return { argv, deferred };
+}
+
+/** The parent's execArgv as a child gets it (see splitExecArgv). */
+export function childExecArgv(execArgv: readonly string[] = process.execArgv): string[] {
+  return splitExecArgv(execArgv).argv;
+}
+
+/**
+ * `specifier` of a loader flag, resolved as node resolves it at start (from the working
+ * directory): a URL for `--import`/`--loader`, a path for `--require`; null when it does not
+ * resolve.
+ */
+function resolveLoader(kind: DeferredLoader['kind'], specifier: string): string | null {
+  const cwd = process.cwd();
+  try {
+    if (/^(file|data|node):/.test(specifier)) return specifier;
+    const path = isAbsolute(specifier) || /^\.\.?[\\/]/.test(specifier) ? resolve(cwd, specifier) : createRequire(join(cwd, '[multiproc]')).resolve(specifier);
+    return kind === 'require' ? path : pathToFileURL(path).href;
+  } catch {
+    return null;
+  }
+}
+
+let forChildren: ChildArgv | undefined;
+
+/** This process's split (computed once), plus the loaders it was itself handed and passes on. */
+function childArgv(): ChildArgv {
+  if (!forChildren) {
+    const own = splitExecArgv();
+    const deferred = [...runtime.loaders];
+    for (const l of own.deferred) if (!deferred.some((d) => d.kind === l.kind && d.specifier === l.specifier)) deferred.push(l);
+    forChildren = { argv: own.argv, deferred };
+  }
+  return forChildren;
+}
+
+/** The first message to a child. */
+export type InitMessage = Extract<ToChild, { type: 'init' }>;
+/** The fields of an 'init' message its sender chooses (who the child is, its initializer). */
+export type InitFields = Omit<InitMessage, 'mp' | 'type' | 'parent' | 'loaders'>;
+
+/**
+ * The 'init' message for a child this process forked: `fields`, plus what every child learns
+ * from its parent (the parent's name for parentProcess(), the loaders handed over).
+ */
+export function initMessage(fields: InitFields): InitMessage {
+  const { deferred } = childArgv();
+  const init: InitMessage = { mp: PROTOCOL, type: 'init', ...fields, parent: runtime.name };
+  if (deferred.length > 0) init.loaders = deferred;
+  return init;
 }
 
 export interface SpawnOptions {
@@ -80,8 +268,8 @@ export interface SpawnOptions {
 }
 
 /**
- * Fork a multiproc child. The caller sends the `init` message and owns the process.
- * Throws InvalidStateError when called from a worker that is importing a task module.
+ * Fork a multiproc child. The caller sends the `init` message (initMessage()) and owns the
+ * process. Throws InvalidStateError when called from a worker that is importing a task module.
  */
 export function spawnChild(what: string, options: SpawnOptions = {}): ChildProcess {
   assertMayFork(what);
@@ -90,13 +278,19 @@ export function spawnChild(what: string, options: SpawnOptions = {}): ChildProce
     serialization: 'advanced',
     stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
     env: options.env ? { ...process.env, ...options.env } : process.env,
-    execArgv: childExecArgv(),
+    execArgv: childArgv().argv,
   });
-  live.add(child);
-  child.once('exit', () => live.delete(child));
   // A spawn failure (EAGAIN, ENOMEM) arrives as 'error'; the owner listens for 'exit' and
   // 'error' both; this listener keeps an unowned error from crashing the parent.
   child.on('error', () => {});
+  const pid = child.pid;
+  if (pid === undefined) return child;
+  live.add(child);
+  tellWatcher('+', pid);
+  child.once('exit', () => {
+    live.delete(child);
+    tellWatcher('-', pid);
+  });
   return child;
 }
 

@@ -19,6 +19,28 @@ export type FnSpec =
 /** Numbers packed as raw bytes: read by index, as an array would be (rules: src/process/numbers.ts). */
 export type PackedNumbers = Int32Array | Float64Array;
 
+/**
+ * A loader flag of the parent (`--import tsx`) the child registers only before it imports a
+ * TypeScript module (src/process/spawn.ts says which). `specifier` is resolved already: a
+ * URL for 'import' and 'loader', a path for 'require'.
+ */
+export interface DeferredLoader {
+  kind: 'import' | 'require' | 'loader';
+  specifier: string;
+}
+
+/**
+ * A Process subclass whose run() the child calls: the class is the export `exportName` of
+ * module `url` (found where the instance was constructed, or its static `module`), and
+ * `fields` are the instance's own enumerable properties (handles encoded), set on the child's
+ * instance without running the constructor, as Python's pickle restores `__dict__`.
+ */
+export interface ProcessClassSpec {
+  url: string;
+  exportName: string;
+  fields: Record<string, unknown>;
+}
+
 export type ToChild = Brand &
   (
     | {
@@ -26,16 +48,28 @@ export type ToChild = Brand &
         type: 'init';
         name: string;
         role: 'process' | 'worker';
+        /** The name of the process that forked this one, for parentProcess().name. */
+        parent?: string;
+        /** currentProcess().daemon in the child: a daemon Process, or a pool worker (Python's are daemons). */
+        daemon?: boolean;
+        /** Loaders to register before importing a TypeScript module (absent: none). */
+        loaders?: DeferredLoader[];
         initializer?: FnSpec;
         initargs?: unknown[];
         /** Arguments contain handles to revive. */
         handles?: boolean;
       }
     | {
-        /** Process target: run once, then exit with 0 (or 1 when it throws). */
+        /**
+         * Process target: run `fn(...args)` (no `fn`: nothing), or `cls`'s run(), once; then
+         * leave when the event loop has drained, with the code the target set in
+         * process.exitCode (default 0), or 1 when it threw.
+         */
         type: 'run';
-        fn: FnSpec;
+        fn?: FnSpec;
         args: unknown[];
+        cls?: ProcessClassSpec;
+        /** `args` or `cls.fields` contain handles to revive. */
         handles?: boolean;
       }
     | {
@@ -80,6 +114,13 @@ export type ToChild = Brand &
 
 export type FromChild = Brand &
   (
+    | {
+        /**
+         * A worker read 'init': its entry has loaded, the CPU-bound part of its start is
+         * over; the initializer runs next. The engine starts the next worker then.
+         */
+        type: 'started';
+      }
     | { /** init finished, initializer (if any) ran. */ type: 'ready'; pid: number }
     | { /** the initializer threw; the child exits after sending this. */ type: 'init-failed'; error: WireError }
     | { /** a batch finished: one value per item. */ type: 'result'; id: number; values: unknown[] }

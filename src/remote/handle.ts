@@ -16,7 +16,7 @@ import { pathToFileURL } from 'node:url';
 import { invalidArg } from '../errors.ts';
 import { PROTOCOL, type Handle } from '../protocol/index.ts';
 import { LIBRARY_ROOT, moduleFile } from '../runtime.ts';
-import { formatAddress } from './link.ts';
+import { formatAddress } from './address.ts';
 
 /** Implemented by every object that can be passed to another process as a handle. */
 export const toHandle = Symbol.for('multiproc.toHandle');

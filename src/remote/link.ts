@@ -39,6 +39,7 @@ import { onExit } from '../runtime.ts';
 import { decodeMessage, MessageEncoder, type LinkMessage } from './codec.ts';
 import { FrameReader, frame } from './frame.ts';
 import { SocketWriter } from './writer.ts';
+import { formatAddress, type Address } from './address.ts';
 
 /** Default cap on one frame, in bytes: 64 MiB (the `maxFrameSize` option changes it). */
 export const DEFAULT_MAX_FRAME = 64 * 1024 * 1024;
@@ -57,18 +58,7 @@ const RECV_BUFFER = 64 * 1024;
 /** At exit, how long proxy-side links may block writing what they hold, in ms (all links together). */
 const EXIT_FLUSH_MS = 10_000;
 
-/** Where a host listens: a unix socket path, or a TCP host and port. */
-export type Address = string | { host: string; port: number };
-
-/** One string per address, for maps of hosts and clients. */
-export function addressKey(address: Address): string {
-  return typeof address === 'string' ? `unix:${address}` : `tcp:${address.host}:${address.port}`;
-}
-
-/** Human-readable form of an address, for messages: the path, or `host:port`. */
-export function formatAddress(address: Address): string {
-  return typeof address === 'string' ? address : `${address.host}:${address.port}`;
-}
+export { addressKey, formatAddress, type Address } from './address.ts';
 
 /**
  * An authkey as bytes: a Buffer (or Uint8Array) copied, a string as UTF-8.

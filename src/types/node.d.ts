@@ -17,6 +17,7 @@ interface NodeCallSite {
   getFileName(): string | undefined | null;
   getLineNumber(): number | null;
   getFunctionName(): string | null;
+  isConstructor(): boolean;
 }
 interface ErrorOptions { cause?: unknown }
 interface Error { cause?: unknown }
@@ -288,6 +289,9 @@ declare module 'node:url' {
 
 declare module 'node:module' {
   export function createRequire(path: string | URL): NodeRequire;
+  /** Node >= 20.6: register module customization hooks (a loader) in this process. */
+  export function register(specifier: string | URL, parentURL?: string | URL): void;
+  export const builtinModules: string[];
 }
 
 declare module 'node:crypto' {

@@ -13,6 +13,13 @@
 //   a child gone (exit + channel closed) ──► head batch: WorkerLostError; the rest: requeued; replacement spawned
 //   a child gone before 'ready' (ran nothing) ──► all requeued; replaced, unless the 3rd in a row: pool broken
 //
+// Starting workers: at most cpuCount() start at once, the next one forks when one says
+// 'started' (its entry has loaded; its initializer runs after). A start is CPU-bound (node's
+// bootstrap, the child's modules): 64 workers started at once on 2 cores all become ready
+// together, seconds later, while started in turn the first are ready (and take work) after
+// one start's time. Work is pipelined to a starting worker as to any other: it holds at
+// most PIPELINE_DEPTH batches until it is up, while the workers up take the rest.
+//
 // (*) MAX_BATCH_ITEMS; ≤ 32768 for a map of numbers whose function returns numbers:
 //     MAX_NUMERIC_BATCH_ITEMS (both in shapes.ts).
 //
@@ -42,6 +49,7 @@
 //   options.ts    CallOptions, MapOptions, EngineOptions and their resolution
 // Numbers travel packed both ways (src/process/numbers.ts, shared with the child).
 
+import { availableParallelism } from 'node:os';
 import { BrokenProcessPool, CancelledError, InvalidStateError, type SerializationError } from '../../errors.ts';
 import { Deque } from '../../deque.ts';
 import { checkCallOptions } from '../../options.ts';
@@ -51,6 +59,7 @@ import { allNumbers } from '../numbers.ts';
 import { Batch, Job, keyOf, refuseClassInstance, type BatchValues, type Sink } from './job.ts';
 import { setupEngine, type CallOptions, type EngineOptions } from './options.ts';
 import { Worker, type WorkerEvents, type WorkerState } from './worker.ts';
+import { initMessage } from '../spawn.ts';
 
 /** Batches kept in flight per worker, so a worker never idles waiting for the next message. */
 export const PIPELINE_DEPTH = 2;
@@ -76,6 +85,8 @@ const SLOW_BATCH_MS = 20;
 const MAX_START_FAILURES = 3;
 /** terminate(): time between SIGTERM and SIGKILL. */
 const TERMINATE_GRACE_MS = 1000;
+/** Workers that start at once (see the header). */
+const START_AT_ONCE = Math.max(1, availableParallelism());
 
 type EngineState = 'run' | 'close' | 'terminate' | 'broken';
 
@@ -116,6 +127,15 @@ export class Engine {
   /** Jobs not finished: close() lets them complete; terminate() aborts them. */
   readonly #jobs = new Set<Job>();
   #state: EngineState = 'run';
+  /** Workers forked that have not said 'started' (see the header). */
+  #starting = 0;
+  /**
+   * With an initializer, workers of the first fill not forked yet: they are started even
+   * after close(), so that each of `processes` workers runs the initializer, as in Python,
+   * which starts them all at once. (Without one, a worker that never ran anything is not
+   * missed.)
+   */
+  #toFill: number;
   /**
    * How each worker that died before 'ready' ended ("PoolWorker-3 (pid 41) exited with exit
    * code 1"), since a worker last became ready: MAX_START_FAILURES of them break the pool.
@@ -136,7 +156,8 @@ export class Engine {
     this.#initializer = setup.initializer;
     this.#initargs = setup.initargs;
     this.#initHandles = setup.initHandles;
-    for (let i = 0; i < this.processes; i++) this.#spawn();
+    this.#toFill = this.#initializer ? this.processes : 0;
+    this.#spawnIfNeeded();
   }
 
   /** Workers are replaced after maxTasksPerChild batches (whose size is then kept at MAX_BATCH_ITEMS). */
@@ -394,9 +415,12 @@ export class Engine {
 
   #spawn(): Worker {
     const w = Worker.spawn(this.label, this.#events);
+    this.#starting++;
+    if (this.#toFill > 0) this.#toFill--;
     this.#workers.push(w);
     this.#all.add(w);
-    const init: ToChild = { mp: PROTOCOL, type: 'init', name: w.name, role: 'worker' };
+    // Python's pool workers are daemons: killed when the pool's owner exits.
+    const init = initMessage({ name: w.name, role: 'worker', daemon: true });
     if (this.#initializer) {
       init.initializer = this.#initializer;
       init.initargs = this.#initargs;
@@ -412,11 +436,31 @@ export class Engine {
     return w;
   }
 
-  /** Keep `processes` workers accepting work while there is or may be work. */
+  /**
+   * Keep `processes` workers accepting work while there is or may be work, starting at most
+   * START_AT_ONCE at a time (see the header).
+   */
   #spawnIfNeeded(): void {
     if (this.#state === 'terminate' || this.#state === 'broken') return;
-    if (this.#state === 'close' && this.#jobs.size === 0) return;
-    while (this.#workers.length < this.processes) this.#spawn();
+    // Closed with nothing left to run: only the first fill goes on, each worker retiring as
+    // soon as its initializer has run.
+    const idle = this.#state === 'close' && this.#jobs.size === 0;
+    while (this.#starting < START_AT_ONCE && (idle ? this.#toFill > 0 : this.#workers.length < this.processes)) {
+      const w = this.#spawn();
+      if (idle) this.#stopAccepting(w, 'retiring');
+    }
+  }
+
+  /** `w` said 'started', or ended before it did: its place among the starting workers is free. */
+  #started(w: Worker): void {
+    if (w.started) return;
+    w.started = true;
+    this.#starting--;
+    if (this.#workers.length < this.processes || this.#toFill > 0) {
+      this.#spawnIfNeeded();
+      // Queued work goes to the worker just forked.
+      this.#dispatch();
+    }
   }
 
   #stopAccepting(w: Worker, state: WorkerState): void {
@@ -461,9 +505,14 @@ export class Engine {
       case 'dropped':
         this.#onDropped(w, m.id, m.taken);
         return;
+      case 'started':
+        this.#started(w);
+        return;
       case 'ready':
         w.ready = true;
         this.#startFailures.length = 0;
+        // A child says 'started' first; this covers one that could not (an older build).
+        this.#started(w);
         if (w.state === 'retiring' && w.inflight.length === 0) {
           this.#retire(w);
           return;
@@ -585,6 +634,10 @@ export class Engine {
   #onClose(w: Worker): void {
     if (w.closed) return;
     w.closed = true;
+    if (!w.started) {
+      w.started = true;
+      this.#starting--;
+    }
     const expected = w.killedByUs || w.state === 'retiring' || this.#state !== 'run';
     if (!w.ready && !expected) {
       // It died while starting, without an 'init-failed' (which breaks the pool at once):

@@ -36,6 +36,8 @@ export class Worker {
   /** Batches ever handed to this worker (for maxTasksPerChild). */
   assigned = 0;
   state: WorkerState = 'live';
+  /** The child said 'started' (its entry loaded), or ended: it no longer counts as starting. */
+  started = false;
   /** The child said 'ready': its initializer ran, it runs tasks. */
   ready = false;
   /** We killed it (cancel, terminate): its death is not the head batch's fault. */
