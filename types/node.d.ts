@@ -32,7 +32,6 @@ declare namespace NodeJS {
     argv: string[];
     execPath: string;
     exitCode: number | undefined | string;
-    platform: string;
     arch: string;
     version: string;
     versions: Record<string, string | undefined>;
@@ -43,8 +42,6 @@ declare namespace NodeJS {
     memoryUsage(): MemoryUsage;
     cpuUsage(previous?: { user: number; system: number }): { user: number; system: number };
     uptime(): number;
-    once(event: string, listener: (...args: any[]) => void): this;
-    off(event: string, listener: (...args: any[]) => void): this;
     removeListener(event: string, listener: (...args: any[]) => void): this;
     listenerCount(event: string): number;
     emit(event: string, ...args: unknown[]): boolean;
@@ -77,16 +74,6 @@ declare module 'node:net' {
 
 declare module 'node:child_process' {
   type SpawnStdio = 'pipe' | 'ignore' | 'inherit' | 'ipc' | 'overlapped' | number | null | undefined;
-  export interface SpawnOptions {
-    cwd?: string;
-    env?: Record<string, string | undefined>;
-    stdio?: SpawnStdio | SpawnStdio[];
-    detached?: boolean;
-    shell?: boolean | string;
-    timeout?: number;
-    serialization?: 'json' | 'advanced';
-  }
-  export function spawn(command: string, args?: readonly string[], options?: SpawnOptions): ChildProcess;
   export function execFileSync(file: string, args?: readonly string[], options?: { encoding?: BufferEncoding; cwd?: string; env?: Record<string, string | undefined>; stdio?: SpawnStdio | SpawnStdio[]; timeout?: number; input?: string }): string;
   export function execFile(file: string, args: readonly string[], options: { encoding?: BufferEncoding; cwd?: string; env?: Record<string, string | undefined>; timeout?: number; maxBuffer?: number }, cb: (error: (Error & { code?: number | string }) | null, stdout: string, stderr: string) => void): ChildProcess;
 }

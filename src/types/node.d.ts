@@ -134,7 +134,10 @@ declare namespace NodeJS {
     kill(pid: number, signal?: string | number): true;
     nextTick(cb: (...args: unknown[]) => void, ...args: unknown[]): void;
     emitWarning(warning: string | Error, type?: string, code?: string): void;
+    platform: string;
     on(event: string, listener: (...args: any[]) => void): this;
+    once(event: string, listener: (...args: any[]) => void): this;
+    off(event: string, listener: (...args: any[]) => void): this;
   }
 }
 declare var process: NodeJS.Process;
@@ -258,6 +261,16 @@ declare module 'node:child_process' {
     unref(): void;
   }
   export function fork(modulePath: string | URL, args?: readonly string[], options?: ForkOptions): ChildProcess;
+  export interface SpawnOptions {
+    cwd?: string;
+    env?: Record<string, string | undefined>;
+    stdio?: StdioOption | StdioOption[];
+    detached?: boolean;
+    shell?: boolean | string;
+    timeout?: number;
+    serialization?: 'json' | 'advanced';
+  }
+  export function spawn(command: string, args?: readonly string[], options?: SpawnOptions): ChildProcess;
 }
 
 declare module 'node:v8' {
