@@ -94,9 +94,10 @@ test('currentProcess().name in the child is the Process name; parentProcess() is
   assert.is(p.exitCode, 0);
   const seen = JSON.parse((await import('node:fs')).readFileSync(file, 'utf8'));
   assert.equal(seen.me, { name: 'Worker-A', pid: p.pid });
-  assert.equal(seen.parent, { name: 'parent', pid: process.pid });
+  // As Python's parent_process(): the parent's own name, 'MainProcess' for the main process.
+  assert.equal(seen.parent, { name: 'MainProcess', pid: process.pid });
   assert.is(seen.main, false);
-  assert.equal(currentProcess(), { name: 'MainProcess', pid: process.pid });
+  assert.equal([currentProcess().name, currentProcess().pid], ['MainProcess', process.pid]);
   assert.is(parentProcess(), null);
   assert.ok(isMainProcess());
 });
