@@ -19,7 +19,7 @@
 // then (src/process/spawn.ts), so a child costs no watchdog thread of its own.
 
 import { Deque } from '../deque.ts';
-import { checkVersion, encodeError, findUncloneable, isBranded, PROTOCOL, unsendable, type FnSpec, type FromChild, type ProcessClassSpec, type ToChild } from '../protocol/index.ts';
+import { checkVersion, encodeError, EXIT_PROTOCOL, findUncloneable, isBranded, PROTOCOL, unsendable, type FnSpec, type FromChild, type ProcessClassSpec, type ToChild } from '../protocol/index.ts';
 import { encodeHandles, reviveHandlesAsync } from '../remote/handle.ts';
 import { flushAll, runtime } from '../runtime.ts';
 import { isThenable } from '../util.ts';
@@ -384,7 +384,16 @@ function drop(m: Extract<ToChild, { type: 'drop' }>): void {
 
 function onMessage(m: unknown): void {
   if (!isBranded(m)) {
-    checkVersion(m);
+    // Not ours: a user message (ignored), or one of another multiproc build, which this
+    // child cannot understand: say so, and exit with the code the parent recognises.
+    const mismatch = checkVersion(m);
+    if (mismatch) {
+      process.exitCode = EXIT_PROTOCOL;
+      void import('../diagnostics.ts').then((d) => {
+        d.warn('MP_PROTOCOL', `${runtime.name} (pid ${process.pid}): ${mismatch.message}`);
+        return leave(EXIT_PROTOCOL);
+      });
+    }
     return;
   }
   const message = m as ToChild;

@@ -165,7 +165,6 @@ const hosts = new Map<string, Host>();
  */
 let nextConn = 0;
 
-
 /** Structured clone with handles, as a value crossing a process boundary is copied. */
 function copyValue<T>(value: T): T {
   if (typeof value !== 'object' || value === null) return value;
@@ -178,7 +177,6 @@ function copyValue<T>(value: T): T {
 function asReceived(err: unknown): Error {
   return decodeError(encodeError(err));
 }
-
 
 /** Errors worth a warning: a peer that simply died (reset, broken pipe) is not. */
 function worthWarning(err: Error): boolean {
@@ -481,7 +479,8 @@ export class Host {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#address !== null) hosts.delete(addressKey(this.#address));
-    for (const conn of this.#conns) conn.link.close();
+    // Ref'd while closing: an awaited close() must not be abandoned by an idle event loop.
+    for (const conn of this.#conns) (conn.link.ref(), conn.link.close());
     for (const entry of [...this.#objects.values()]) this.#release(entry);
     this.#leases.stop();
     this.#localWaits.update();

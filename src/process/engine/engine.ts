@@ -110,6 +110,7 @@ export class Engine {
       w.killedByUs = true;
       this.#onClose(w);
     },
+    foreign: (w, err) => this.#breakPool(new BrokenProcessPool(`${this.label}: ${err.message}`, { cause: err })),
   };
   /** Workers that accept work. */
   readonly #workers: Worker[] = [];
@@ -639,7 +640,10 @@ export class Engine {
       this.#starting--;
     }
     const expected = w.killedByUs || w.state === 'retiring' || this.#state !== 'run';
-    if (!w.ready && !expected) {
+    const foreign = expected || w.ready ? null : w.protocolExit();
+    // A child of another multiproc build: no replacement would fare better.
+    if (foreign) this.#breakPool(new BrokenProcessPool(`${this.label}: ${foreign.message}`, { cause: foreign }));
+    else if (!w.ready && !expected) {
       // It died while starting, without an 'init-failed' (which breaks the pool at once):
       // killed from outside, or unable to start at all. No task runs before 'ready', so what
       // it held is innocent and is requeued below; it is replaced unless this keeps happening.

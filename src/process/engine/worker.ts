@@ -4,8 +4,8 @@
 
 import type { ChildProcess } from 'node:child_process';
 import { constants } from 'node:os';
-import { WorkerLostError } from '../../errors.ts';
-import { isBranded, type FromChild } from '../../protocol/index.ts';
+import { ProtocolError, WorkerLostError } from '../../errors.ts';
+import { checkVersion, EXIT_PROTOCOL, isBranded, PROTOCOL, versionMismatch, type FromChild } from '../../protocol/index.ts';
 import { spawnChild } from '../spawn.ts';
 import type { Batch } from './job.ts';
 
@@ -23,6 +23,8 @@ export interface WorkerEvents {
   closed(w: Worker): void;
   /** The fork itself failed (EAGAIN, ENOMEM): there is no child, and none will exit. */
   forkFailed(w: Worker, err: Error): void;
+  /** The child is of another multiproc build: it sent a message of another protocol version. */
+  foreign(w: Worker, err: ProtocolError): void;
 }
 
 let workerCounter = 0;
@@ -66,7 +68,10 @@ export class Worker {
     const child = spawnChild(`${label} worker ${name}`);
     const w = new Worker(child, name);
     child.on('message', (m: unknown) => {
-      if (isBranded(m)) events.message(w, m as FromChild);
+      if (isBranded(m)) return events.message(w, m as FromChild);
+      // Not ours: a user message (ignored), or one of another multiproc build (the pool cannot use it).
+      const mismatch = checkVersion(m);
+      if (mismatch) events.foreign(w, versionMismatch(mismatch.peerVersion!, `worker ${name} (pid ${child.pid})`));
     });
     // A worker is gone once it has exited AND its channel has closed: only then have all
     // the results it sent before dying been delivered. ('close' is not enough: Node does not
@@ -130,6 +135,18 @@ export class Worker {
   describeExit(): string {
     if (this.signal) return `by signal ${this.signal}${this.exitCode !== null ? ` (exit code ${this.exitCode})` : ''}`;
     return `with exit code ${this.exitCode}`;
+  }
+
+  /**
+   * The ProtocolError of a child that exited with EXIT_PROTOCOL, which a child of another
+   * multiproc build does on receiving our first message (src/process/child.ts); else null.
+   */
+  protocolExit(): ProtocolError | null {
+    if (this.exitCode !== EXIT_PROTOCOL || this.signal) return null;
+    return new ProtocolError(
+      `worker ${this.name} (pid ${this.pid}) exited with code ${EXIT_PROTOCOL} (EXIT_PROTOCOL): it could not understand this side's protocol ${PROTOCOL}; both processes must load the same multiproc version`,
+      { fault: 'version' },
+    );
   }
 
   /** The error of `batch`, which was running when this worker died. */
