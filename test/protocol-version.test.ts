@@ -4,10 +4,9 @@
 // handshake rejects with it; malformed frames and bytes are ProtocolErrors; a call to an
 // object its host released rejects with ReleasedError.
 //
-// PENDING WIRING (issue 13): this file fails until the throw and check sites named in each
-// test use the classes of src/errors.ts (ProtocolError, ReleasedError) and the contract of
-// src/protocol/version.ts (checkVersion returns the error; EXIT_PROTOCOL). Once it passes,
-// its tests may move to their home files (process, pool-crash, unit/codec, unit/frame, queue).
+// Wired in: src/process/child.ts (onMessage), src/process/engine/worker.ts (the 'message'
+// listener, protocolExit) and engine.ts (#onClose), src/remote/link.ts (handshake),
+// src/remote/frame.ts, src/remote/codec.ts, src/remote/host.ts (#released).
 import { suite } from 'uvu';
 import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
