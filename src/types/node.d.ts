@@ -130,6 +130,7 @@ declare namespace NodeJS {
     stderr: WritableStream;
     send?(message: unknown, sendHandle?: unknown, options?: { keepOpen?: boolean }, callback?: (error: Error | null) => void): boolean;
     cwd(): string;
+    exitCode?: number | string | undefined;
     exit(code?: number): never;
     kill(pid: number, signal?: string | number): true;
     nextTick(cb: (...args: unknown[]) => void, ...args: unknown[]): void;
