@@ -1,10 +1,12 @@
 // What a newcomer meets first (issue 16): a failing task's error shows the line of the
-// program that sent it, and a program whose only remaining work is a wait nobody can end
-// says so instead of ending silently. Over real processes.
+// program that sent it and a by-source task's frames name its file; a program whose only
+// remaining work is a wait nobody can end says so instead of ending silently; the mistakes a
+// by-source function makes (a method reading `this`, an outer function or value) name their
+// fix. Over real processes.
 import { suite } from 'uvu';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { Pool, ProcessPoolExecutor, RemoteError, tasks } from '../src/index.ts';
+import { Pool, ProcessPoolExecutor, RemoteError, SerializationError, tasks } from '../src/index.ts';
 import { assert, disposeAllAndCheckLeaks, rejection, track, withinMs } from './helpers.ts';
 
 const test = suite('first-try');
@@ -60,6 +62,54 @@ for (const mode of ['get', 'event'] as const) {
     assert.match(err, /no other process can reach them/);
   });
 }
+
+// ---------------------------------------------------------------------------------------
+// Mistakes a by-source function makes name their fix
+
+test('a method sent alone that reads `this` fails with SerializationError saying a method loses its object; nested this works', async () => {
+  const pool = track(new Pool(1));
+  const obj = { factor: 3, mul(x: number) { return x * this.factor; } };
+  const err = await rejection(pool.map(obj.mul, [1, 2]), SerializationError, 'a method that reads this.factor');
+  assert.match(err.message, /mul\(\) reads this\.factor/);
+  assert.match(err.message, /a method loses its object/);
+  assert.match(err.message, /starmap|tasks\(url\)\.mul/);
+  // A function (not an arrow) whose `this` belongs to a class it defines inside is fine,
+  // and so is one that does not read `this` at all.
+  const nested = await pool.map(function (x: number) { class Box { v: number; constructor(v: number) { this.v = v; } } return new Box(x).v; }, [1, 2]);
+  assert.equal(nested, [1, 2]);
+  assert.equal(await pool.map(function (x: number) { return x * 2; }, [1, 2]), [2, 4]);
+});
+
+test('an outer function a by-source task calls: the error advises a module (tasks(url)), not passing it as an argument', async () => {
+  const pool = track(new Pool(1));
+  function helper(x: number) { return x + 1; }
+  const err = await rejection(pool.map((x: number) => helper(x), [1]), RemoteError, 'a task calling an outer function');
+  assert.is(err.remoteName, 'ReferenceError');
+  assert.match(err.message, /`helper` is called, so it is a function/);
+  assert.match(err.message, /tasks\(url\)/);
+  assert.not.match(err.message, /Pass `helper` as an argument/);
+});
+
+test('an outer value a by-source task reads: the error says workers do not see values the parent set, and names initializer/initargs', async () => {
+  const pool = track(new Pool(1));
+  const table = [10, 20, 30];
+  const err = await rejection(pool.map((i: number) => table[i], [1]), RemoteError, 'a task reading an outer value');
+  assert.is(err.remoteName, 'ReferenceError');
+  assert.match(err.message, /Workers do not see values the parent set/);
+  assert.match(err.message, /initializer\/initargs/);
+  assert.match(err.message, /Pass `table` as an argument/);
+});
+
+test("a by-source task's frames in the remote stack name the file it was written in, not `eval at`", async () => {
+  const pool = track(new Pool(1));
+  const err = await rejection(pool.map((x: number) => {
+    if (x > 1) throw new Error(`boom at ${x}`);
+    return x;
+  }, [1, 2]), RemoteError, 'a by-source task that throws');
+  const remote = err.stack!.slice(0, err.stack!.indexOf('--- sent by the call at ---'));
+  assert.ok(remote.includes(here), `the remote part of the stack names ${here}:\n${err.stack}`);
+  assert.not.match(remote, /eval at/);
+});
 
 test('no leaks', disposeAllAndCheckLeaks);
 

@@ -382,7 +382,10 @@ export interface ServeConfig {
 const INITIALIZER_SITE: LoadSite = {
   subject: 'the manager initializer',
   place: 'the manager process',
-  remedy: (variable, name) => `Pass \`${variable}\` in initargs (or require/import it inside the function), or move ${name} to a module and pass tasks(url).${name}.`,
+  remedy: (variable, name, called) =>
+    called
+      ? `\`${variable}\` is called, so it is a function, which initargs cannot carry: export ${name} and ${variable} from a module and pass tasks(url).${name}, or define ${variable} inside ${name}.`
+      : `Pass \`${variable}\` in initargs (or require/import it inside the function), or move ${name} to a module and pass tasks(url).${name}.`,
 };
 
 /**

@@ -18,7 +18,8 @@
 
 import * as nodeModule from 'node:module';
 import { join } from 'node:path';
-import { invalidArg } from '../errors.ts';
+import { pathToFileURL } from 'node:url';
+import { invalidArg, SerializationError } from '../errors.ts';
 import type { FnSpec } from '../protocol/index.ts';
 import { runtime } from '../runtime.ts';
 
@@ -62,16 +63,73 @@ export function taskName(spec: FnSpec): string {
 export async function loadFunction(spec: FnSpec, subject?: string): Promise<LoadedFn> {
   const prefix = subject === undefined ? '' : `${subject}: `;
   if (spec.kind === 'source') {
-    const factory = new Function('require', '__name', `return (${spec.source}\n);`) as (r: unknown, n: unknown) => unknown;
-    const fn = factory(taskRequire, __name);
+    const fn = compileSource(spec)(taskRequire, __name);
     if (typeof fn !== 'function') throw invalidArg(`${prefix}the source of ${spec.name}() did not evaluate to a function`);
-    return fn as LoadedFn;
+    return readsOwnThis(spec.source) ? fn.bind(lostObject(spec.name)) : (fn as LoadedFn);
   }
   const fn = exportOf(await importTaskModule(spec.url), spec.exportName);
   if (typeof fn !== 'function') {
     throw invalidArg(`${prefix}${spec.url} has no exported function '${spec.exportName}' (found ${typeof fn}); check the export name`);
   }
   return fn as LoadedFn;
+}
+
+/**
+ * Compile a by-source function so that its stack frames name where it came from instead of
+ * "eval at loadFunction". A `//# sourceURL` comment names the code (vm.compileFunction could
+ * too, but on Node 20 its functions cannot `import()` without an experimental flag). When the
+ * sender found the text in its file (spec.origin.line), frames show that file at the real
+ * line and column; otherwise they show `<file>#<name>` with lines counted from the function's
+ * first line.
+ */
+function compileSource(spec: Extract<FnSpec, { kind: 'source' }>): (r: unknown, n: unknown) => unknown {
+  const origin = spec.origin;
+  if (!origin) return new Function('require', '__name', `return (${spec.source}\n);`) as (r: unknown, n: unknown) => unknown;
+  // V8 ignores a sourceURL with white space in it; a file: URL has none.
+  const file = /\s/.test(origin.file) ? pathToFileURL(origin.file).href : origin.file;
+  const { line, column } = origin;
+  if (line !== undefined && column !== undefined && line >= 4) {
+    // new Function puts the body on the third line of the function it builds: blank lines
+    // bring the source's first line to its own line number, spaces to its column.
+    const body = `return (${'\n'.repeat(line - 3)}${' '.repeat(column - 1)}${spec.source}\n);\n//# sourceURL=${file}`;
+    return new Function('require', '__name', body) as (r: unknown, n: unknown) => unknown;
+  }
+  // As the default of a third parameter, the source starts on the first line. `(0, …)` keeps
+  // an anonymous function from taking the parameter's name.
+  return new Function('require', '__name', `__fn = (0, ${spec.source}\n)`, `return __fn;\n//# sourceURL=${file}#${spec.name}`) as (r: unknown, n: unknown) => unknown;
+}
+
+/**
+ * Does a by-source function read its own `this`? Arrow functions have none of their own;
+ * for the others, a `this` anywhere in the text is enough to bind a guard (a nested function
+ * or class keeps its own `this`, which the guard does not touch).
+ */
+function readsOwnThis(source: string): boolean {
+  return !/^(async\s*)?(\(|[\w$]+\s*=>)/.test(source) && /\bthis\b/.test(source);
+}
+
+/**
+ * The `this` of a by-source function that is not an arrow: a method sent alone
+ * (`pool.map(obj.mul, xs)`) has lost its object, and would silently compute with
+ * `undefined` fields. Any use of it throws a SerializationError that says so.
+ */
+function lostObject(name: string): object {
+  const fail = (what: string): never => {
+    throw new SerializationError(
+      `${name}() reads this${what}, but it was sent to the worker by source, alone: a method loses its object when it crosses ` +
+        "(Python pickles a bound method's object with it; only a function's text crosses here). " +
+        `Pass what it needs as arguments, e.g. pool.starmap((x, factor) => x * factor, xs.map((x) => [x, obj.factor])), ` +
+        `or export a function from a module and pass tasks(url).${name}.`,
+    );
+  };
+  const key = (p: string | symbol) => (typeof p === 'string' ? `.${p}` : '');
+  return new Proxy(Object.create(null), {
+    get: (_t, p) => fail(key(p)),
+    set: (_t, p) => fail(key(p)),
+    has: (_t, p) => fail(key(p)),
+    deleteProperty: (_t, p) => fail(key(p)),
+    ownKeys: () => fail(''),
+  });
 }
 
 /** The export `name` of `mod`; a CommonJS module imported from ESM exposes its exports under `default`. */
@@ -153,15 +211,26 @@ export interface LoadSite {
   subject?: string;
   /** The process it was sent to: 'the worker', 'the manager process'. */
   place: string;
-  /** What to do instead, given the variable it reads and the function's name. */
-  remedy(variable: string, name: string): string;
+  /**
+   * What to do instead, given the variable it reads, the function's name, and whether the
+   * variable is called (a function, which cannot be passed as a value).
+   */
+  remedy(variable: string, name: string, called: boolean): string;
 }
 
 /** Where tasks, Process targets and initializers run. */
 export const WORKER_SITE: LoadSite = {
   place: 'the worker',
-  remedy: (variable, name) =>
-    `Pass \`${variable}\` as an argument (or require/import it inside the function), or move ${name} to a module and pass tasks(url).${name}.`,
+  remedy: (variable, name, called) => {
+    const fn = name === 'anonymous' ? 'the function' : name;
+    const ref = `tasks(url).${name === 'anonymous' ? '<its export name>' : name}`;
+    return called
+      ? `\`${variable}\` is called, so it is a function, and a function cannot be passed as an argument: export ${fn} and ${variable} from a module ` +
+          `(there they can call each other) and pass ${ref}, or define ${variable} inside ${fn}.`
+      : `Workers do not see values the parent set: they start fresh, not as a copy of the parent (Python's fork start method). ` +
+          `Pass \`${variable}\` as an argument, or once per worker with initializer/initargs (README: "Data every worker needs"), ` +
+          `or require/import it inside the function, or export ${fn} from a module and pass ${ref}.`;
+  },
 };
 
 /**
@@ -177,7 +246,7 @@ export function explain(err: unknown, spec: FnSpec, site: LoadSite): unknown {
   const variable = m[1]!;
   const better = new ReferenceError(
     `${site.subject ?? `${spec.name}()`} was sent to ${site.place} by source, but reads \`${variable}\` from the scope it was written in, which does not exist in ${site.place}. ` +
-      site.remedy(variable, spec.name),
+      site.remedy(variable, spec.name, new RegExp(`(?<![\\w$.])${variable.replace(/\$/g, '\\$')}\\s*\\(`).test(spec.source)),
     { cause: err },
   );
   better.stack = `${better.name}: ${better.message}\n${(err.stack ?? '').split('\n').slice(1).join('\n')}`;

@@ -1,4 +1,4 @@
-// Task references: how a function reaches another process. Parent side (pure values).
+// Task references: how a function reaches another process. Parent side.
 //
 // Two ways, as DESIGN.md §2 fixes:
 //   by source   a plain function; its source text (`fn.toString()`) is evaluated in the child.
@@ -10,6 +10,7 @@ import { isAbsolute } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { invalidArg, SerializationError } from '../errors.ts';
 import type { FnSpec } from '../protocol/index.ts';
+import { sourceOrigin } from './origin.ts';
 
 const REF = Symbol.for('multiproc.taskRef');
 
@@ -90,7 +91,9 @@ export function toFnSpec(fn: unknown, what = 'task'): FnSpec {
   if (isTaskRef(fn)) {
     spec = { kind: 'module', ...fn[REF] };
   } else {
-    spec = { kind: 'source', source: sourceOf(fn, what), name: fn.name || 'anonymous' };
+    const source = sourceOf(fn, what);
+    const origin = sourceOrigin(Function.prototype.toString.call(fn), source, toFnSpec);
+    spec = origin ? { kind: 'source', source, name: fn.name || 'anonymous', origin } : { kind: 'source', source, name: fn.name || 'anonymous' };
   }
   specCache.set(fn, spec);
   return spec;

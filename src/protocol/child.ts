@@ -8,9 +8,20 @@ import type { Brand } from './version.ts';
 // ---------------------------------------------------------------------------------------
 // Task references
 
+/**
+ * Where a by-source function came from, so its frames in a worker's stack name it: the file
+ * of the user's call that first sent it, and the function's 1-based line and column in that
+ * file when its text was found there exactly once.
+ */
+export interface SourceOrigin {
+  file: string;
+  line?: number;
+  column?: number;
+}
+
 /** How a child finds a function: by its source text, or by module URL and export name. */
 export type FnSpec =
-  | { kind: 'source'; source: string; name: string }
+  | { kind: 'source'; source: string; name: string; origin?: SourceOrigin }
   | { kind: 'module'; url: string; exportName: string };
 
 // ---------------------------------------------------------------------------------------

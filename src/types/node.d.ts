@@ -318,6 +318,7 @@ declare module 'node:crypto' {
 declare module 'node:fs' {
   export interface Stats { size: number; mtimeMs: number; isFile(): boolean; isDirectory(): boolean; isSocket(): boolean }
   export function readFileSync(path: string | URL, encoding: BufferEncoding): string;
+  export function statSync(path: string | URL, options: { throwIfNoEntry: false }): Stats | undefined;
   export function unlinkSync(path: string): void;
   export function mkdtempSync(prefix: string): string;
   export function writeSync(fd: number, data: string | Uint8Array): number;
