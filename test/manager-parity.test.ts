@@ -10,6 +10,7 @@ import { Process } from '../src/process/process.ts';
 import { pidAlive } from '../src/process/spawn.ts';
 import { tasks } from '../src/process/task.ts';
 import { Queue } from '../src/queue/queue.ts';
+import { Barrier } from '../src/queue/sync.ts';
 import { assert, disposeAllAndCheckLeaks, track, waitFor, withinMs } from './helpers.ts';
 import type { makeReader } from './fixtures/manager-parity-init.ts';
 
@@ -296,12 +297,24 @@ test('callMethod: any exposed method by name (Python _callmethod); an unexposed 
 });
 
 test('atomic under 4 processes: iadd batches, setdefault and pop races lose and duplicate nothing', async () => {
-  const lst = await manager.list<number>();
+  // One set of 4 processes runs the four races in turn, each race starting at a barrier, so
+  // that all four processes begin it together (fixtures/manager-parity-work.ts, allRaces).
+  const races = {
+    lst: await manager.list<number>(),
+    d: await manager.dict<string, number>(),
+    seen: await manager.list<number[]>(),
+    stack: await manager.list<number>(Array.from({ length: 4000 }, (_, i) => i)),
+    won: await manager.list<number[]>(),
+    keyed: await manager.dict<number, number>(Array.from({ length: 2000 }, (_, i) => [i, i] as [number, number])),
+    keyWins: await manager.list<number[]>(),
+  };
+  const start = new Barrier(4);
   await runAll(
-    [0, 1, 2, 3].map((k) => track(new Process({ target: work.iaddRange, args: [lst, k * 5000, 5000, 7] }))),
-    'the 4 processes doing iadd',
+    [0, 1, 2, 3].map((me) => track(new Process({ target: work.allRaces, args: [me, races, start] }))),
+    'the 4 processes doing iadd, setdefault, then popping one list and one dict',
   );
-  const items = await lst.toArray();
+
+  const items = await races.lst.toArray();
   assert.is(items.length, 20_000);
   assert.is(new Set(items).size, 20_000);
   // Each batch of one iadd stays contiguous: no other process's items inside it.
@@ -310,41 +323,23 @@ test('atomic under 4 processes: iadd batches, setdefault and pop races lose and 
     if ((x % 5000) % 7 !== 0) assert.is(items[i - 1], x - 1, `item ${x} follows its batch`);
   }
 
-  const d = await manager.dict<string, number>();
-  const seen = await manager.list<number[]>();
-  await runAll(
-    [0, 1, 2, 3].map((me) => track(new Process({ target: work.setdefaultAll, args: [d, 500, me, seen] }))),
-    'the 4 processes doing setdefault',
-  );
-  const reports = await seen.toArray();
+  const reports = await races.seen.toArray();
   assert.is(reports.length, 4);
-  const final = await d.copy();
+  const final = await races.d.copy();
   for (let k = 0; k < 500; k++) {
     const winner = final.get(`k${k}`);
     for (const report of reports) assert.is(report[k], winner, `every process saw the one value of k${k}`);
   }
 
-  const stack = await manager.list<number>(Array.from({ length: 4000 }, (_, i) => i));
-  const won = await manager.list<number[]>();
-  await runAll(
-    [0, 1, 2, 3].map(() => track(new Process({ target: work.popUntilEmpty, args: [stack, won] }))),
-    'the 4 processes popping one list',
-  );
-  const popped = (await won.toArray()).flat();
+  const popped = (await races.won.toArray()).flat();
   assert.is(popped.length, 4000);
   assert.is(new Set(popped).size, 4000);
-  assert.is(await stack.len(), 0);
+  assert.is(await races.stack.len(), 0);
 
-  const keyed = await manager.dict<number, number>(Array.from({ length: 2000 }, (_, i) => [i, i] as [number, number]));
-  const keyWins = await manager.list<number[]>();
-  await runAll(
-    [0, 1, 2, 3].map(() => track(new Process({ target: work.popEveryKey, args: [keyed, 2000, keyWins] }))),
-    'the 4 processes popping one dict',
-  );
-  const removed = (await keyWins.toArray()).flat();
+  const removed = (await races.keyWins.toArray()).flat();
   assert.is(removed.length, 2000);
   assert.is(new Set(removed).size, 2000);
-  assert.is(await keyed.len(), 0);
+  assert.is(await races.keyed.len(), 0);
 });
 
 test('Manager.start({ initializer, initargs }): runs in the server process before it serves; a factory reads what it set', async () => {
@@ -373,8 +368,29 @@ test('Manager.start({ initializer, initargs }): runs in the server process befor
 });
 
 test('Manager.start: a throwing initializer rejects with ManagerError (cause: its error) and leaves no server process', async () => {
+  // The three starts below are independent: their manager processes start at once.
   const m = track(new InitManager());
-  const err = await failure(m.start({ initializer: init.refuse }), 'start() with a failing initializer');
+  const failed = failure(m.start({ initializer: init.refuse }), 'start() with a failing initializer');
+  // The static form rejects the same way; a by-source initializer that reads its enclosing
+  // scope is explained.
+  const captured = 'not in the manager process';
+  const viaStaticFailed = failure(
+    InitManager.start({
+      initializer: () => {
+        globalThis.parityMotto = captured;
+      },
+    }),
+    'InitManager.start with a closure initializer',
+  );
+  // A bad option is refused before anything starts: the manager can still be started.
+  const fresh = track(new InitManager());
+  const bad = await failure(fresh.start({ initializer: 42 as never }), 'start() with an initializer that is not a function');
+  const freshStarted = withinMs(fresh.start(), 30_000, 'start() after a refused option');
+  // Each outcome is checked where it is awaited below; this keeps one that fails early from
+  // counting as unhandled meanwhile.
+  for (const p of [failed, viaStaticFailed, freshStarted]) p.catch(() => {});
+
+  const err = await failed;
   assert.instance(err, ManagerError);
   assert.match(err.message, /initializer refuse\(\) failed in the manager process: the initializer refuses/);
   assert.instance(err.cause, RemoteError);
@@ -384,26 +400,13 @@ test('Manager.start: a throwing initializer rejects with ManagerError (cause: it
   await waitFor(() => !pidAlive(m.pid!), 'the failed manager process to exit');
   assert.instance(await failure(m.list(), 'a factory after the failed start'), ManagerError);
 
-  // The static form rejects the same way; a by-source initializer that reads its enclosing
-  // scope is explained.
-  const captured = 'not in the manager process';
-  const viaStatic = await failure(
-    InitManager.start({
-      initializer: () => {
-        globalThis.parityMotto = captured;
-      },
-    }),
-    'InitManager.start with a closure initializer',
-  );
+  const viaStatic = await viaStaticFailed;
   assert.instance(viaStatic, ManagerError);
   assert.match(viaStatic.message, /the manager initializer was sent to the manager process by source, but reads `captured`/);
 
-  // A bad option is refused before anything starts: the manager can still be started.
-  const fresh = track(new InitManager());
-  const bad = await failure(fresh.start({ initializer: 42 as never }), 'start() with an initializer that is not a function');
   assert.instance(bad, TypeError);
   assert.is(bad.code, 'MP_INVALID_ARG');
-  await withinMs(fresh.start(), 30_000, 'start() after a refused option');
+  await freshStarted;
   assert.is(await (await fresh.Reader()).motto(), null, 'no initializer ran in this one');
 });
 
