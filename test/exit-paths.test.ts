@@ -24,7 +24,7 @@ import { BaseManager, Manager, type ManagerServer } from '../src/manager/index.t
 import { Pool, Process, tasks } from '../src/process/index.ts';
 import { pidAlive } from '../src/process/spawn.ts';
 import { Queue } from '../src/queue/queue.ts';
-import { Event } from '../src/queue/sync.ts';
+import { Event, Lock } from '../src/queue/sync.ts';
 import type { ExitHow } from './fixtures/exit-work.ts';
 import { itemsOf } from './fixtures/exit-work.ts';
 import { assert, disposeAllAndCheckLeaks, rejection, rememberPid, track, waitFor, withinMs } from './helpers.ts';
@@ -285,17 +285,24 @@ async function getOneCase(how: 'exit' | 'throw'): Promise<void> {
   const q = new Queue<number>();
   for (let i = 0; i < 100; i++) await q.put(i);
   const file = join(scratch, `taken-${how}.json`);
-  const p = start(work.getOneThenLeave, [q, file, how]);
+  // Items a dead consumer held come back when the host sees its connection close. The
+  // consumer also leaves holding `held`, a Lock of this process on the same connection: the
+  // host releases a dead holder's lock in the same handling of the closed connection that
+  // puts back what the consumer had not acknowledged (src/remote/host.ts, #onClose runs every
+  // close hook of the connection at once). So once this process holds the lock, every item
+  // that could come back is back, and a 100th item would be queued now.
+  const held = new Lock();
+  const p = start(work.getOneThenLeave, [q, file, how, held]);
   await joined(p, `the consumer (${how})`);
+  assert.ok(await withinMs(held.acquire(), T, `the lock the consumer (${how}) held, released when the host saw its connection close`));
   assert.ok(existsSync(file), `the consumer recorded the item it took (exit code ${p.exitCode})`);
   const taken = JSON.parse(readFileSync(file, 'utf8')) as number;
   const remaining: number[] = [];
   const deadline = Date.now() + DRAIN_MS;
   try {
     while (remaining.length < 99) remaining.push(await q.get({ timeout: Math.max(1, deadline - Date.now()) }));
-    // Items a dead consumer held come back when the host sees its connection close: give a
-    // 100th item time to show up, if it is coming.
-    remaining.push(await q.get({ timeout: 2000 }));
+    // A 100th item, if one came back (see `held` above), is queued by now.
+    remaining.push(await q.getNowait());
   } catch (err) {
     if (!(err instanceof Empty)) throw err;
   }
@@ -337,16 +344,42 @@ test('3. new Pool({ processes: 2, initializer }) then close() + join() at once: 
 // ---------------------------------------------------------------------------------------
 // 4. An awaited call keeps the program alive; an idle pool or daemon does not
 
-async function awaitCase(mode: string, line: string): Promise<void> {
+/** How a run of exit-await.ts ended. */
+interface AwaitRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Run exit-await.ts `mode` to its end (guarded by T). */
+async function runAwaitScript(mode: string): Promise<AwaitRun> {
   const script = runScript(awaitScript, [mode]);
   try {
     const { code } = await withinMs(script.exited, T, `exit-await.ts ${mode}: the script to end`);
-    const lines = script.stdout().trim().split('\n');
-    assert.ok(lines.includes(line), `exit-await.ts ${mode}: expected the line '${line}' (exit code ${code}); stdout: ${JSON.stringify(script.stdout())}; stderr: ${script.stderr()}`);
-    assert.is(code, 0, `exit-await.ts ${mode}: the exit code`);
+    return { code, stdout: script.stdout(), stderr: script.stderr() };
   } finally {
     script.kill();
   }
+}
+
+/**
+ * The programs of 4a-4c start together, when the first of those tests runs: each spends most
+ * of its time starting node and its daemon, then 300 ms asleep, so they overlap well. Each
+ * test checks its own. (4d is timed from its own start, so it runs alone.)
+ */
+let awaitRuns: Map<string, Promise<AwaitRun>> | null = null;
+
+async function awaitCase(mode: 'join' | 'get' | 'event', line: string): Promise<void> {
+  if (!awaitRuns) {
+    awaitRuns = new Map((['join', 'get', 'event'] as const).map((m) => [m, runAwaitScript(m)]));
+    // A failure is reported by the test that awaits it; this keeps it from being "unhandled"
+    // while an earlier test is still running.
+    for (const run of awaitRuns.values()) run.catch(() => {});
+  }
+  const { code, stdout, stderr } = await awaitRuns.get(mode)!;
+  const lines = stdout.trim().split('\n');
+  assert.ok(lines.includes(line), `exit-await.ts ${mode}: expected the line '${line}' (exit code ${code}); stdout: ${JSON.stringify(stdout)}; stderr: ${stderr}`);
+  assert.is(code, 0, `exit-await.ts ${mode}: the exit code`);
 }
 
 test('4a. a script awaiting join() of a daemon sleeping 300 ms: prints `joined 0`, exits 0', () => awaitCase('join', 'joined 0'));
@@ -439,8 +472,10 @@ test('11. a child puts 3 items then sets an Event: after wait(), qsize() is 3 an
 // ---------------------------------------------------------------------------------------
 // 10. A reply racing a disconnect is not an error
 
-test('10. a worker whose reply meets a parent that already disconnected prints nothing and exits 0 (5 runs)', async () => {
-  for (let run = 0; run < 5; run++) {
+test('10. a worker whose reply meets a parent that already disconnected prints nothing and exits 0 (5 runs, 2 at a time)', async () => {
+  // Each run is its own program and worker; two run at once (each spends most of its time
+  // starting node, one process after the other, so two keep both cores busy).
+  const one = async (run: number) => {
     const script = runScript(fileURLToPath(new URL('./fixtures/exit-reply-race.ts', import.meta.url)), []);
     try {
       const { code } = await withinMs(script.exited, T, `run ${run}: the reply-race script`);
@@ -451,7 +486,12 @@ test('10. a worker whose reply meets a parent that already disconnected prints n
     } finally {
       script.kill();
     }
-  }
+  };
+  const runs = [0, 1, 2, 3, 4];
+  const lane = async () => {
+    for (let run = runs.shift(); run !== undefined; run = runs.shift()) await one(run);
+  };
+  await Promise.all([lane(), lane()]);
 });
 
 test('no leaks', async () => {
