@@ -28,13 +28,24 @@ const test = suite('pool');
 
 const T = 20_000; // guards hangs only
 
+/**
+ * The tests that only use a pool (no close, terminate, initializer or worker lifecycle of
+ * their own) share one Pool(2), and those that need a single worker one Pool(1): each pool
+ * made is one process start per worker, most of what such a test costs.
+ */
+let sharedPools: { two: Pool; one: Pool } | null = null;
+function shared(processes: 1 | 2): Pool {
+  sharedPools ??= { two: track(new Pool(2)), one: track(new Pool(1)) };
+  return processes === 2 ? sharedPools.two : sharedPools.one;
+}
+
 function fakeStream(): ProgressStream & { text: string } {
   const s = { isTTY: false, text: '', write: (chunk: string) => void (s.text += chunk) };
   return s;
 }
 
 test('apply, map and starmap return results in order, by source and by module', async () => {
-  const pool = track(new Pool(2));
+  const pool = shared(2);
   assert.is(pool.processes, 2);
   assert.is(await withinMs(pool.apply(math.square, [7]), T, 'apply'), 49);
   assert.is(await pool.apply(() => 42), 42);
@@ -46,7 +57,7 @@ test('apply, map and starmap return results in order, by source and by module', 
 });
 
 test('map chunks any iterable and keeps input order for every chunksize', async () => {
-  const pool = track(new Pool(2));
+  const pool = shared(2);
   const xs = Array.from({ length: 10_001 }, (_, i) => i);
   const want = xs.map((x) => x * x);
   for (const chunksize of [undefined, 1, 7, 4096, 5000, 20_000]) {
@@ -67,7 +78,7 @@ test('map chunks any iterable and keeps input order for every chunksize', async 
 });
 
 test('numbers arrive exactly as sent (-0, NaN, fractions) and results are not coerced', async () => {
-  const pool = track(new Pool(2));
+  const pool = shared(2);
   const xs = [-0, NaN, 1.5, -Infinity, 2 ** 53, ...Array.from({ length: 100 }, (_, i) => i)];
   const describe = (x: number) => (Object.is(x, -0) ? 'minus zero' : { text: String(x), type: typeof x });
   const want = xs.map(describe);
@@ -88,7 +99,7 @@ test('numbers arrive exactly as sent (-0, NaN, fractions) and results are not co
 });
 
 test('bad arguments reject with MP_INVALID_ARG errors', async () => {
-  const pool = track(new Pool(1));
+  const pool = shared(1);
   const isInvalid = (e: unknown) => (e as { code?: string }).code === 'MP_INVALID_ARG';
   await pool.map(math.square, [1], { chunksize: 0 }).then(
     () => assert.unreachable('chunksize 0 accepted'),
@@ -172,7 +183,7 @@ test('maxTasksPerChild replaces workers (pids change) and work continues', async
 });
 
 test('applyAsync / mapAsync / starmapAsync: AsyncResult get, wait, ready, successful, callbacks', async () => {
-  const pool = track(new Pool(2));
+  const pool = shared(2);
   const seen: unknown[] = [];
   const r = pool.applyAsync(math.square, [9], { callback: (v) => seen.push(v) });
   assert.instance(r, AsyncResult);
@@ -222,7 +233,7 @@ test('work sent on into a worker busy with a long task moves to a worker that be
 });
 
 test('a task that throws rejects only its own call; error fields survive; the pool stays usable', async () => {
-  const pool = track(new Pool(2));
+  const pool = shared(2);
   const [a, b, c] = await Promise.allSettled([pool.apply(math.square, [3]), pool.apply(failing.failWithQuota, [10]), pool.map(math.square, [1, 2])]);
   assert.equal(a, { status: 'fulfilled', value: 9 });
   assert.equal(c, { status: 'fulfilled', value: [1, 4] });
@@ -246,7 +257,7 @@ test('a task that throws rejects only its own call; error fields survive; the po
 });
 
 test('a by-source function reading its enclosing scope gets the explanatory RemoteError', async () => {
-  const pool = track(new Pool(1));
+  const pool = shared(1);
   const factor = 3;
   const scale = (x: number) => x * factor;
   const err = await rejection(pool.map(scale, [1, 2]), RemoteError, 'closure map', T);
@@ -257,7 +268,7 @@ test('a by-source function reading its enclosing scope gets the explanatory Remo
 });
 
 test('an argument that cannot be cloned is a SerializationError naming it; the worker is fine', async () => {
-  const pool = track(new Pool(1));
+  const pool = shared(1);
   const pidBefore = await pool.apply(math.pid);
   const err = await rejection(pool.apply(math.add, [1, (() => 2) as unknown as number]), SerializationError, 'apply with a function argument');
   assert.is(err.argIndex, 1);
@@ -309,7 +320,7 @@ test('await using disposes the pool (terminate)', async () => {
 });
 
 test('progress: map draws a bar that reaches n/n', async () => {
-  const pool = track(new Pool(2));
+  const pool = shared(2);
   const stream = fakeStream();
   assert.equal(await pool.map(math.square, [1, 2, 3, 4, 5], { progress: { desc: 'squares', stream } }), [1, 4, 9, 16, 25]);
   assert.match(stream.text, /squares: 100%.* 5\/5/);
