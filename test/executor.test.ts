@@ -2,6 +2,7 @@
 import { suite } from 'uvu';
 import { CancelledError, InvalidStateError, RemoteError, SerializationError, tasks, TimeoutError, WorkerLostError } from '../src/index.ts';
 import { ALL_COMPLETED, asCompleted, FIRST_COMPLETED, FIRST_EXCEPTION, Future, ProcessPoolExecutor, wait } from '../src/process/index.ts';
+import { Barrier } from '../src/queue/index.ts';
 import { assert, collect, disposeAllAndCheckLeaks, rejection, rememberPid, track, withinMs } from './helpers.ts';
 
 const math = tasks<typeof import('./fixtures/math.ts')>(new URL('./fixtures/math.ts', import.meta.url));
@@ -15,8 +16,32 @@ const test = suite('executor');
 const T = 20_000;
 
 
+/**
+ * The tests that only submit work (no shutdown, initializer or worker count of their own)
+ * share one executor of 2 workers, and those that need one worker an executor of 1: each
+ * executor made is one process start per worker, most of what such a test costs.
+ */
+let sharedExecutors: { two: ProcessPoolExecutor; one: ProcessPoolExecutor } | null = null;
+function shared(maxWorkers: 1 | 2): ProcessPoolExecutor {
+  sharedExecutors ??= { two: track(new ProcessPoolExecutor({ maxWorkers: 2 })), one: track(new ProcessPoolExecutor({ maxWorkers: 1 })) };
+  return maxWorkers === 2 ? sharedExecutors.two : sharedExecutors.one;
+}
+
+/**
+ * Every one of the `n` workers of `ex` started and idle again: n calls that meet at a
+ * Barrier of n parties can only finish running in n workers at once. (n quick calls could
+ * all be answered by the first worker up, and a later task then sent on into a busy worker,
+ * behind another: the order tests below would see that wait, not the tasks' durations.)
+ */
+async function allStarted(ex: ProcessPoolExecutor, n: number): Promise<void> {
+  const barrier = new Barrier(n);
+  const met = await withinMs(Promise.all(Array.from({ length: n }, () => ex.submit(table.initRunsTogether, barrier))), T, `warm-up: ${n} calls meeting at a barrier`);
+  met.forEach(({ pid }) => rememberPid(pid));
+  assert.is(new Set(met.map((r) => r.pid)).size, n, `warm-up: ${n} workers answered`);
+}
+
 test('submit gives a thenable Future: result, exception, done, running, addDoneCallback', async () => {
-  const ex = track(new ProcessPoolExecutor({ maxWorkers: 2 }));
+  const ex = shared(2);
   const f = ex.submit(math.add, 2, 3);
   assert.instance(f, Future);
   const seen: Future<number>[] = [];
@@ -46,7 +71,7 @@ test('submit gives a thenable Future: result, exception, done, running, addDoneC
 });
 
 test('a task that cannot be sent or that crashes fails only its own future; the executor goes on', async () => {
-  const ex = track(new ProcessPoolExecutor({ maxWorkers: 2 }));
+  const ex = shared(2);
   const unsendable = ex.submit(math.add, 1, (() => 1) as unknown as number);
   assert.instance(await unsendable.exception(), SerializationError);
   const crashed = ex.submit(crash.exitNow, 9);
@@ -59,7 +84,7 @@ test('a task that cannot be sent or that crashes fails only its own future; the 
 });
 
 test('map zips iterables, stops at the shortest, keeps order, takes trailing options', async () => {
-  const ex = track(new ProcessPoolExecutor({ maxWorkers: 2 }));
+  const ex = shared(2);
   assert.equal(await collect(ex.map(math.square, [1, 2, 3]), 'map one iterable'), [1, 4, 9]);
   assert.equal(await collect(ex.map(math.add, [1, 2, 3], [10, 20]), 'map two iterables'), [11, 22]);
   async function* asyncNums() {
@@ -75,9 +100,9 @@ test('map zips iterables, stops at the shortest, keeps order, takes trailing opt
 });
 
 test('wait: FIRST_COMPLETED, FIRST_EXCEPTION, ALL_COMPLETED, timeout', async () => {
-  const ex = track(new ProcessPoolExecutor({ maxWorkers: 2 }));
-  // Both workers started (one task each), so outcomes depend only on the tasks' durations.
-  await withinMs(Promise.all([ex.submit(math.pid), ex.submit(math.pid)]), T, 'warm-up');
+  const ex = shared(2);
+  // Both workers started and idle, so outcomes depend only on the tasks' durations.
+  await allStarted(ex, 2);
   const fast = ex.submit(sleepy.sleep, 0, 'fast');
   const slow = ex.submit(sleepy.sleep, 1500, 'slow');
   const first = await withinMs(wait([fast, slow], { returnWhen: FIRST_COMPLETED }), T, 'FIRST_COMPLETED');
@@ -106,7 +131,7 @@ test('wait: FIRST_COMPLETED, FIRST_EXCEPTION, ALL_COMPLETED, timeout', async () 
 
 test('asCompleted yields futures in completion order; done ones first; timeout', async () => {
   const ex = track(new ProcessPoolExecutor({ maxWorkers: 3 }));
-  await withinMs(Promise.all([ex.submit(math.pid), ex.submit(math.pid), ex.submit(math.pid)]), T, 'warm-up');
+  await allStarted(ex, 3);
   const done = ex.submit(math.square, 1);
   await done;
   const slow = ex.submit(sleepy.sleep, 1500, 'slow');
@@ -137,7 +162,7 @@ test('asCompleted yields futures in completion order; done ones first; timeout',
 });
 
 test('cancel(): a pending future is cancelled, a running one is not', async () => {
-  const ex = track(new ProcessPoolExecutor({ maxWorkers: 1 }));
+  const ex = shared(1);
   const running = ex.submit(sleepy.sleep, 800, 'ran');
   await new Promise((r) => setTimeout(r, 100));
   const queued = ex.submit(math.square, 3);
@@ -155,7 +180,7 @@ test('cancel(): a pending future is cancelled, a running one is not', async () =
 });
 
 test('a future sent on into a worker busy with a long task is still pending: cancel() keeps it from running, no worker is killed', async () => {
-  const ex = track(new ProcessPoolExecutor({ maxWorkers: 1 }));
+  const ex = shared(1);
   const pid = await ex.submit(math.pid);
   rememberPid(pid);
   // A long task that lets the worker's event loop turn (sleep) and one that does not (spin).
