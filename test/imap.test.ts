@@ -3,16 +3,26 @@
 import { suite } from 'uvu';
 import { CancelledError, InvalidStateError, RemoteError, tasks, TimeoutError } from '../src/index.ts';
 import { Pool } from '../src/process/index.ts';
+import { Barrier } from '../src/queue/index.ts';
 import { assert, collect, disposeAllAndCheckLeaks, rejection, rememberPid, track, withinMs } from './helpers.ts';
 
 const math = tasks<typeof import('./fixtures/math.ts')>(new URL('./fixtures/math.ts', import.meta.url));
+const table = tasks<typeof import('./fixtures/init-table.ts')>(new URL('./fixtures/init-table.ts', import.meta.url));
 const test = suite('imap');
 
 const T = 20_000;
 
 
+/**
+ * The tests that neither close nor join their pool share one Pool(2): each pool made is two
+ * process starts, most of what such a test costs. (Tests that cancel running work have
+ * workers replaced, as they would in a pool of their own.)
+ */
+let sharedPool: Pool | null = null;
+const shared = (): Pool => (sharedPool ??= track(new Pool(2)));
+
 test('imap yields in input order for every chunksize; sync, async and Set inputs', async () => {
-  const pool = track(new Pool(2));
+  const pool = shared();
   const xs = Array.from({ length: 500 }, (_, i) => i);
   for (const chunksize of [undefined, 1, 3, 64, 1000]) {
     assert.equal(await collect(pool.imap(math.square, xs, { chunksize }), `imap chunksize ${chunksize}`), xs.map((x) => x * x));
@@ -63,7 +73,7 @@ test('an infinite generator through imap: first 1,000 results, then the pool is 
 });
 
 test('items in flight stay bounded while the consumer is slow', async () => {
-  const pool = track(new Pool(2));
+  const pool = shared();
   let pulled = 0;
   function* counting() {
     for (let i = 0; ; i++) {
@@ -84,9 +94,13 @@ test('items in flight stay bounded while the consumer is slow', async () => {
 });
 
 test('imapUnordered yields in completion order, imap in input order', async () => {
-  const pool = track(new Pool(2));
-  // Both workers started, so the order depends only on the tasks' durations.
-  await withinMs(pool.map(math.pid, [1, 2], { chunksize: 1 }), T, 'warm-up');
+  const pool = shared();
+  // Both workers started and idle (two calls meeting at a barrier run in two workers at
+  // once), so the order depends only on the tasks' durations.
+  const barrier = new Barrier(2);
+  const met = await withinMs(pool.map(table.initRunsTogether, [barrier, barrier], { chunksize: 1 }), T, 'warm-up: two calls meeting at a barrier');
+  met.forEach(({ pid }) => rememberPid(pid));
+  assert.is(new Set(met.map((r) => r.pid)).size, 2, 'warm-up: two workers answered');
   const jobs: [number, string][] = [
     [1500, 'slow'],
     [0, 'fast'],
@@ -98,7 +112,7 @@ test('imapUnordered yields in completion order, imap in input order', async () =
 });
 
 test('an error is thrown at the position of the item that failed', async () => {
-  const pool = track(new Pool(2));
+  const pool = shared();
   const failAt3 = (x: number) => {
     if (x === 3) throw new TypeError(`item ${x} is bad`);
     return x * 10;
@@ -136,7 +150,7 @@ test('an error is thrown at the position of the item that failed', async () => {
 });
 
 test('leaving the loop early stops running work for real (workers replaced)', async () => {
-  const pool = track(new Pool(2));
+  const pool = shared();
   const before = await pool.map(math.pid, [1, 2, 3, 4], { chunksize: 1 });
   before.forEach(rememberPid);
   // Item 0 is quick; the others would sleep for a minute on both workers.
@@ -164,7 +178,7 @@ test('imap made before close() still runs; join waits for it', async () => {
 });
 
 test('signal and timeout on imap', async () => {
-  const pool = track(new Pool(2));
+  const pool = shared();
   const ac = new AbortController();
   const got: string[] = [];
   const err = await rejection(
