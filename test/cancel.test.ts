@@ -14,6 +14,13 @@ const test = suite('cancel');
 
 const T = 20_000;
 
+/**
+ * The tests that kill no worker and do not terminate share one Pool(1): each pool made is a
+ * process start, most of what such a test costs.
+ */
+let sharedPool: Pool | null = null;
+const shared = (): Pool => (sharedPool ??= track(new Pool(1)));
+
 test('an AbortSignal stops a task that loops forever; the pool keeps serving', async () => {
   const pool = track(new Pool(1));
   const before = await pool.apply(math.pid);
@@ -47,7 +54,7 @@ test('timeout stops a running task with TimeoutError; map and apply alike', asyn
 });
 
 test('an already-aborted signal rejects at once and runs nothing', async () => {
-  const pool = track(new Pool(1));
+  const pool = shared();
   const reason = new Error('too late');
   const err = await rejection(pool.apply(math.square, [2], { signal: AbortSignal.abort(reason) }), CancelledError, 'apply with an aborted signal');
   assert.is(err.cause, reason);
@@ -55,7 +62,7 @@ test('an already-aborted signal rejects at once and runs nothing', async () => {
 });
 
 test('cancelling a queued call drops it without disturbing the running one', async () => {
-  const pool = track(new Pool(1));
+  const pool = shared();
   const pid = await pool.apply(math.pid);
   rememberPid(pid);
   const running = pool.apply(sleepy.sleep, [300, 'kept']);
@@ -70,7 +77,7 @@ test('cancelling a queued call drops it without disturbing the running one', asy
 });
 
 test('an AbortSignal on a call sent on into a busy worker drops it there: it never runs, no worker is killed', async () => {
-  const pool = track(new Pool(1));
+  const pool = shared();
   const pid = await pool.apply(math.pid);
   rememberPid(pid);
   // A long task that lets the worker's event loop turn (sleep) and one that does not (spin).
@@ -103,7 +110,7 @@ test('terminate rejects running and queued work with CancelledError', async () =
 });
 
 test('the abort listener is removed once a call settles', async () => {
-  const pool = track(new Pool(1));
+  const pool = shared();
   const ac = new AbortController();
   for (let i = 0; i < 20; i++) await pool.apply(math.square, [i], { signal: ac.signal });
   await pool.map(math.square, [1, 2, 3], { signal: ac.signal, timeout: 10_000 });
