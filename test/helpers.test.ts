@@ -9,6 +9,10 @@ const failing = tasks<typeof import('./fixtures/throw-custom.ts')>(new URL('./fi
 const test = suite('helpers');
 const T = 20_000;
 
+/** The two tests that use an executor share one of 2 workers (each made is two process starts). */
+let sharedExecutor: ProcessPoolExecutor | null = null;
+const executor = (): ProcessPoolExecutor => (sharedExecutor ??= track(new ProcessPoolExecutor({ maxWorkers: 2 })));
+
 test('repeat(value, times) yields the value times times, again on every iteration', () => {
   const three = repeat('x', 3);
   assert.equal([...three], ['x', 'x', 'x']);
@@ -88,7 +92,7 @@ test('collect rejects with what the iterable throws and closes it', async () => 
 });
 
 test('executor.map(fn, xs, repeat(c)) stops at the shortest iterable, whichever side repeat is on', async () => {
-  const ex = track(new ProcessPoolExecutor({ maxWorkers: 2 }));
+  const ex = executor();
   assert.equal(await withinMs(collect(ex.map(math.add, [1, 2, 3], repeat(10))), T, 'map with repeat last'), [11, 12, 13]);
   assert.equal(await withinMs(collect(ex.map(math.add, repeat(100), [1, 2])), T, 'map with repeat first'), [101, 102]);
   assert.equal(await withinMs(collect(ex.map(math.add, repeat(1), [5, 6], { chunksize: 8 })), T, 'map with chunksize'), [6, 7]);
@@ -114,7 +118,7 @@ test('pool.starmap, imap and asCompleted work with repeat and collect', async ()
   assert.equal(await withinMs(collect(pool.imap(math.square, repeat(3, 5))), T, 'collect(imap)'), [9, 9, 9, 9, 9]);
   const unordered = await withinMs(collect(pool.imapUnordered(math.square, [1, 2, 3])), T, 'collect(imapUnordered)');
   assert.equal(unordered.sort(), [1, 4, 9]);
-  const ex = track(new ProcessPoolExecutor({ maxWorkers: 2 }));
+  const ex = executor();
   const done = await withinMs(collect(asCompleted([1, 2].map((n) => ex.submit(math.square, n)))), T, 'collect(asCompleted)');
   assert.equal((await Promise.all(done.map((f) => f.result()))).sort(), [1, 4]);
   await rejection(collect(pool.imap(failing.failWithQuota, [1, 2])), RemoteError, 'collect(imap) of a failing task');
