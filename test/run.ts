@@ -1,23 +1,26 @@
-// The runner of `npm test`: every test file (uvu's pattern over test/, test/unit/ included)
-// runs in a process of its own, two files at a time, and the run ends with one summary.
+// The runner of `npm test`: the test files (uvu's pattern over test/, test/unit/ included) run
+// in several processes, two at a time, and the run ends with one summary.
 //
-// Why a process per file: every file ends with a leak check (test/helpers.ts:
-// disposeAllAndCheckLeaks) that looks at the children of its own process and the pids its
-// tests remembered. With one process per file, that check sees exactly that file's processes,
-// whatever another file runs next to it. Files spend most of their time waiting on other
-// processes (starting node, sockets, a worker's sleep), so two at a time keep a 2-core machine
-// busy; `--jobs N` (or MULTIPROC_TEST_JOBS) changes that, and `--jobs 1` runs every file in
-// this one process, one after the other, as uvu's own command line does.
+// Why processes: every file ends with a leak check (test/helpers.ts: disposeAllAndCheckLeaks)
+// that looks at the children of its own process and the pids its tests remembered. A process
+// runs its files one after another, as a single uvu run does, so that check sees exactly the
+// processes of the file that is running, whatever another process runs next to it. Files
+// spend most of their time waiting on other processes (starting node, sockets, a worker's
+// sleep), so two at a time keep a 2-core machine busy; `--jobs N` (or MULTIPROC_TEST_JOBS)
+// changes that, and `--jobs 1` runs every file in this one process, as uvu's own command
+// line does.
 //
-// Files that must not run next to each other name the same lane in a line of their own:
-// `// @lane <name>: why`. They run one after another, in name order. (package.test.ts runs
-// `npm pack`, whose `prepare` script rebuilds dist/ while cjs.test.ts and errors.test.ts load
-// it, so those three share the lane `dist`.) The longest files start first, as measured by the
-// last run (kept in node_modules/.cache/multiproc-test-times.json), so that the run does not
-// end with one long file alone.
+// Which files share a process: files that must not run next to each other name the same lane
+// in a line of their own, `// @lane <name>: why` (package.test.ts runs `npm pack`, whose
+// `prepare` script rebuilds dist/ while cjs.test.ts and errors.test.ts load it, so those three
+// share the lane `dist`); files that took under 3 s last time go together (a process costs
+// more to start, with tsx and the library, than their tests take); every other file has a
+// process of its own. The longest start first, as measured by the last run (kept in
+// node_modules/.cache/multiproc-test-times.json), so that the run does not end with one long
+// file alone.
 //
-// A file's output is printed whole when it ends (its stdout, then its stderr), so the
-// output of two files never interleaves; a failing file's uvu report names its tests.
+// A process's output is printed whole when it ends (its stdout, then its stderr), so the
+// output of two never interleaves; a failing file's uvu report names its tests.
 //
 // Colour only when stdout is a terminal: uvu's CLI turns colours on unless told otherwise,
 // by setting FORCE_COLOR=1 in its own environment, which every child process a test starts
@@ -80,7 +83,7 @@ interface TestFile {
 
 /** What a file's process reported. */
 interface Result {
-  file: TestFile;
+  files: TestFile[];
   code: number | null;
   signal: string | null;
   output: string;
@@ -116,11 +119,12 @@ async function testFiles(): Promise<TestFile[]> {
   return suites.map((s) => ({ name: s.name, lane: /^\/\/ @lane ([\w-]+)/m.exec(readFileSync(s.file, 'utf8'))?.[1] ?? null }));
 }
 
-/** Run one file under uvu's CLI in a process of its own, with this process's loader flags (tsx). */
-function runFile(file: TestFile): Promise<Result> {
+/** Run `files` under uvu's CLI, one after another in a process of their own, with this process's loader flags (tsx). */
+function runBatch(files: TestFile[]): Promise<Result> {
   const t0 = performance.now();
-  // uvu matches the pattern against the path under test/: this one matches the file alone.
-  const only = `^${file.name.replace(/[\\^$.*+?()[\]{}|/]/g, (c) => (c === '/' || c === '\\' ? '[\\\\/]' : `\\${c}`))}$`;
+  // uvu matches the pattern against the path under test/: this one matches these files alone.
+  const escape = (name: string) => name.replace(/[\\^$.*+?()[\]{}|/]/g, (c) => (c === '/' || c === '\\' ? '[\\\\/]' : `\\${c}`));
+  const only = `^(${files.map((f) => escape(f.name)).join('|')})$`;
   const child = spawn(process.execPath, [...process.execArgv, bin, 'test', only, ...colour, ...extra], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
@@ -129,7 +133,7 @@ function runFile(file: TestFile): Promise<Result> {
   return new Promise((resolve) => {
     const done = (code: number | null, signal: string | null, error?: Error) => {
       const output = stdout + stderr + (error ? `\n${error.stack}\n` : '');
-      resolve({ file, code, signal, output, ms: performance.now() - t0, counts: countsOf(stdout) });
+      resolve({ files, code, signal, output, ms: performance.now() - t0, counts: countsOf(stdout) });
     };
     child.once('error', (err) => done(null, null, err));
     child.once('close', (code, signal) => done(code, signal));
@@ -148,56 +152,68 @@ function countsOf(stdout: string): Result['counts'] {
   return last ? { total: Number(last[1]), passed: Number(last[2]), skipped: Number(last[3]) } : null;
 }
 
+/** A file that took less than this last time shares a process with others (see below). */
+const SMALL_MS = 3000;
+
 async function runFiles(): Promise<number> {
   const t0 = performance.now();
   const files = await testFiles();
   const times = readTimes();
-  // Work items: a file alone, or a lane's files one after another. Longest first; a file
-  // with no time yet counts as long, so a new file does not end the run alone.
+  // Work items, each a process running its files one after another: a lane's files; small
+  // files together, up to SMALL_MS * 2 in all (each process costs the start of node, tsx and
+  // the library, more than such a file's tests; their leak checks still run file by file,
+  // as in a single uvu run); any other file alone. Longest first; a file with no time yet
+  // counts as long, so a new file does not end the run alone.
   const lanes = new Map<string, TestFile[]>();
   const items: TestFile[][] = [];
+  let small: TestFile[] = [];
+  const time = (f: TestFile) => times[f.name] ?? 60_000;
+  const cost = (item: TestFile[]) => item.reduce((sum, f) => sum + time(f), 0);
   for (const file of files) {
-    if (file.lane === null) items.push([file]);
-    else if (lanes.has(file.lane)) lanes.get(file.lane)!.push(file);
-    else {
-      const lane = [file];
-      lanes.set(file.lane, lane);
-      items.push(lane);
-    }
+    if (file.lane !== null) {
+      if (lanes.has(file.lane)) lanes.get(file.lane)!.push(file);
+      else {
+        const lane = [file];
+        lanes.set(file.lane, lane);
+        items.push(lane);
+      }
+    } else if (time(file) < SMALL_MS) {
+      if (cost(small) + time(file) > SMALL_MS * 2) small = [];
+      if (small.length === 0) items.push(small);
+      small.push(file);
+    } else items.push([file]);
   }
-  const cost = (item: TestFile[]) => item.reduce((sum, f) => sum + (times[f.name] ?? 60_000), 0);
   items.sort((a, b) => cost(b) - cost(a));
 
   const results: Result[] = [];
   let failed = false;
   const worker = async () => {
-    for (let item = items.shift(); item; item = items.shift()) {
-      for (const file of item) {
-        if (failed && bail) return;
-        const r = await runFile(file);
-        results.push(r);
-        if (r.code !== 0 || r.counts === null) failed = true;
-        process.stdout.write(r.output.endsWith('\n') ? r.output : `${r.output}\n`);
-      }
+    for (let item = items.shift(); item && !(failed && bail); item = items.shift()) {
+      const r = await runBatch(item);
+      results.push(r);
+      if (r.code !== 0 || r.counts === null) failed = true;
+      process.stdout.write(r.output.endsWith('\n') ? r.output : `${r.output}\n`);
     }
   };
   await Promise.all(Array.from({ length: Math.min(jobs, items.length) }, worker));
 
-  for (const r of results) times[r.file.name] = Math.round(r.ms);
+  // A process of several files gives each an equal share of its time (an ordering hint).
+  for (const r of results) for (const f of r.files) times[f.name] = Math.round(r.ms / r.files.length);
   writeTimes(times);
 
   const sum = (key: 'total' | 'passed' | 'skipped') => results.reduce((n, r) => n + (r.counts?.[key] ?? 0), 0);
   const bad = results.filter((r) => r.code !== 0 || r.counts === null);
-  const notRun = files.length - results.length;
+  const ran = results.reduce((n, r) => n + r.files.length, 0);
+  const notRun = files.length - ran;
   const paint = (code: string, text: string) => (coloured ? `\x1b[${code}m${text}\x1b[39m` : text);
-  let summary = `\n  Files:     ${results.length} of ${files.length}, ${jobs} at a time`;
+  let summary = `\n  Files:     ${ran} of ${files.length}, in ${results.length} processes, ${jobs} at a time`;
   summary += `\n  Total:     ${sum('total')}`;
   summary += paint(bad.length ? '31' : '32', `\n  Passed:    ${sum('passed')}`);
   summary += `\n  Skipped:   ${sum('skipped')}`;
   summary += `\n  Duration:  ${(performance.now() - t0).toFixed(2)}ms\n`;
   for (const r of bad) {
     const how = r.signal ? `killed by ${r.signal}` : r.code !== 0 ? `exit code ${r.code}` : "exit code 0 but no uvu totals";
-    summary += paint('31', `\n  FAILED:    ${r.file.name} (${how})`);
+    summary += paint('31', `\n  FAILED:    ${r.files.map((f) => f.name).join(', ')} (${how})`);
   }
   if (notRun > 0) summary += paint('33', `\n  Not run:   ${notRun} file(s) after the first failure (--bail)`);
   process.stdout.write(`${summary}\n\n`);
