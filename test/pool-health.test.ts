@@ -18,6 +18,18 @@ const test = suite('pool-health');
 
 const T = 20_000; // guards hangs only
 
+/**
+ * Tests that neither break nor end their pool share one: the heap and endless-input tests a
+ * Pool(2), the two serialization tests a Pool(1) (each pool made is a process start per
+ * worker).
+ */
+const sharedPools = new Map<number, Pool>();
+function shared(processes: 1 | 2): Pool {
+  let pool = sharedPools.get(processes);
+  if (!pool) sharedPools.set(processes, (pool = track(new Pool(processes))));
+  return pool;
+}
+
 /** The child forked after `before` was taken, once it exists (polled every millisecond). */
 async function nextChild(before: ReadonlySet<unknown>, what: string): Promise<number> {
   const deadline = Date.now() + T;
@@ -100,7 +112,7 @@ test('a busy pool holds a flat heap over 10^5 apply calls (same function, or a n
     gc();
     return process.memoryUsage().heapUsed;
   };
-  const pool = track(new Pool(2));
+  const pool = shared(2);
   // 64 calls in flight, each replaced as it settles: the pool's queue never drains. The heap
   // is measured between calls 20,000 (everything warmed up) and 120,000. Before the fix the
   // queue kept a slot per call (8 B, plus its array's spare capacity: 0.4-1.1 MB measured
@@ -151,7 +163,7 @@ test('a worker killed by a signal: WorkerLostError has exitCode -N and signal, a
 // map over an endless input
 
 test('map over an endless sync or async generator rejects early with a RangeError pointing to imap; the pool still works', async () => {
-  const pool = track(new Pool(2));
+  const pool = shared(2);
   let closed = 0;
   function* naturals() {
     try {
@@ -203,7 +215,7 @@ class Point {
 }
 
 test('a class instance with #private fields is refused at the call, naming the argument and the class; no worker is harmed', async () => {
-  const pool = track(new Pool(1));
+  const pool = shared(1);
   const pid = await pool.apply(math.pid);
   rememberPid(pid);
   const point = new Point(3, 4);
@@ -256,7 +268,7 @@ test('a class instance with #private fields is refused at the call, naming the a
 });
 
 test('Map, Set, Date, Error, Buffer, typed arrays, boxed primitives, null-prototype objects and nested plain data still cross', async () => {
-  const pool = track(new Pool(1));
+  const pool = shared(1);
   class QuotaError extends Error {}
   const value = {
     map: new Map<unknown, unknown>([['a', 1], [{ k: 1 }, [new Date(5)]]]),
