@@ -70,6 +70,28 @@ export async function collect<T>(it: AsyncIterable<T>, what: string, ms = 20_000
   );
 }
 
+/**
+ * Independent test bodies that spend most of their time waiting (on a timeout of another
+ * process, a child's sleep) run at once: all start when the first of their tests runs, and
+ * each test awaits its own body, so each still passes or fails alone, under its own name.
+ *
+ * const together = concurrently({ a: async () => {...}, b: async () => {...} });
+ * test('a ...', () => together('a'));
+ * test('b ...', () => together('b'));
+ */
+export function concurrently<K extends string>(bodies: Record<K, () => Promise<void>>): (key: K) => Promise<void> {
+  let started: Map<K, Promise<void>> | null = null;
+  return (key) => {
+    if (!started) {
+      started = new Map((Object.keys(bodies) as K[]).map((k) => [k, bodies[k]()]));
+      // A failure is reported by the test that awaits it; this keeps it from being
+      // "unhandled" while an earlier test of the group is still running.
+      for (const run of started.values()) run.catch(() => {});
+    }
+    return started.get(key)!;
+  };
+}
+
 /** A class of errors `rejection` may expect (TypeError, a multiproc error class…). */
 export type ErrorClass<E extends Error> = abstract new (...args: any[]) => E;
 

@@ -24,7 +24,7 @@ import { decodeMessage, MessageEncoder } from '../src/remote/codec.ts';
 import { toHandle } from '../src/remote/handle.ts';
 import { HostClient } from '../src/remote/host.ts';
 import { Queue } from '../src/queue/queue.ts';
-import { assert, disposeAllAndCheckLeaks, rememberPid, track, waitFor, withinMs } from './helpers.ts';
+import { assert, concurrently, disposeAllAndCheckLeaks, rememberPid, track, waitFor, withinMs } from './helpers.ts';
 
 const client = tasks<typeof import('./fixtures/host-client.ts')>(new URL('./fixtures/host-client.ts', import.meta.url));
 const serverScript = fileURLToPath(new URL('./fixtures/host-server.ts', import.meta.url));
@@ -222,69 +222,79 @@ test('a length-0 frame trickled byte by byte to a real server, before and after 
 // ---------------------------------------------------------------------------------------
 // Connections that have not authenticated (point 12)
 
-test('300 idle connections cannot starve a server (ulimit -n 256) of descriptors: over maxPendingPerAddress they get BUSY, a client from elsewhere still works, stderr stays quiet, the idle are dropped after handshakeTimeout', async () => {
-  const idle = 300;
-  const limit = fdLimit();
-  assert.ok(limit >= idle + 200, `this test opens ${idle} sockets at once; raise ulimit -n (it is ${limit})`);
-  const server = await spawnHost(
-    { mode: 'serve', address: { host: '127.0.0.1', port: 0 }, authkey: 'k', options: { maxPendingHandshakes: 48, maxPendingPerAddress: 16, handshakeTimeout: 3000 } },
-    { ulimit: 256 },
-  );
-  const go = new Queue<string>();
-  const out = new Queue<unknown>();
-  start(client.probeClient, [server.address, 'k', go, out]);
-  assert.is(await withinMs(out.get(), 30_000, 'the client process to start'), 'ready');
+/**
+ * The two handshake-cap tests below each wait for idle connections to time out (3 s and 5 s,
+ * the servers' handshakeTimeout): they use servers and loopback addresses of their own
+ * (127.0.0.2; 127.0.0.3-6), so they wait at once.
+ */
+const handshakeCaps = concurrently({
+  idleFlood: async () => {
+    const idle = 300;
+    const limit = fdLimit();
+    assert.ok(limit >= idle + 200, `this test opens ${idle} sockets at once; raise ulimit -n (it is ${limit})`);
+    const server = await spawnHost(
+      { mode: 'serve', address: { host: '127.0.0.1', port: 0 }, authkey: 'k', options: { maxPendingHandshakes: 48, maxPendingPerAddress: 16, handshakeTimeout: 3000 } },
+      { ulimit: 256 },
+    );
+    const go = new Queue<string>();
+    const out = new Queue<unknown>();
+    start(client.probeClient, [server.address, 'k', go, out]);
+    assert.is(await withinMs(out.get(), 30_000, 'the client process to start'), 'ready');
 
-  // 127.0.0.0/8 is all loopback on Linux: the idle peer is 127.0.0.2, the client 127.0.0.1.
-  const conns = Array.from({ length: idle }, () => raw(server.address, '127.0.0.2'));
-  const firsts = await withinMs(Promise.all(conns.map((c) => c.first)), 20_000, 'every idle connection to be greeted or refused');
-  const refused = firsts.filter(isBusy);
-  const greeted = firsts.filter(isGreeting);
-  assert.is(refused.length + greeted.length, idle, `every connection was answered (${greeted.length} greeted, ${refused.length} refused, the rest dropped unanswered)`);
-  assert.ok(refused.length > 0, 'connections over the cap were refused');
-  assert.match(refused[0]!.subarray(5).toString(), /too many connections from 127\.0\.0\.2 are waiting to authenticate there \(16, its maxPendingPerAddress\)/);
+    // 127.0.0.0/8 is all loopback on Linux: the idle peer is 127.0.0.2, the client 127.0.0.1.
+    const conns = Array.from({ length: idle }, () => raw(server.address, '127.0.0.2'));
+    const firsts = await withinMs(Promise.all(conns.map((c) => c.first)), 20_000, 'every idle connection to be greeted or refused');
+    const refused = firsts.filter(isBusy);
+    const greeted = firsts.filter(isGreeting);
+    assert.is(refused.length + greeted.length, idle, `every connection was answered (${greeted.length} greeted, ${refused.length} refused, the rest dropped unanswered)`);
+    assert.ok(refused.length > 0, 'connections over the cap were refused');
+    assert.match(refused[0]!.subarray(5).toString(), /too many connections from 127\.0\.0\.2 are waiting to authenticate there \(16, its maxPendingPerAddress\)/);
 
-  await go.put('go');
-  assert.equal(await withinMs(out.get(), 30_000, 'the legitimate client'), { name: 'ok', value: 7 });
-  await go.put('stop');
+    await go.put('go');
+    assert.equal(await withinMs(out.get(), 30_000, 'the legitimate client'), { name: 'ok', value: 7 });
+    await go.put('stop');
 
-  await withinMs(Promise.all(conns.map((c) => c.closed)), 15_000, 'the idle connections to be dropped after handshakeTimeout (3 s)');
-  const { probe } = await probeOf(server.address, 'k');
-  assert.ok((await probe.fds()) < 100, 'the server holds no descriptor for the idle connections');
-  const lines = server.stderr().split('\n').filter((l) => l.trim() !== '');
-  assert.ok(lines.length <= 6, `at most a few warning lines on the server's stderr, got ${lines.length}:\n${lines.slice(0, 10).join('\n')}`);
-  assert.ok(lines.some((l) => l.includes('[MP_HOST_REFUSED]')), `the refusals are one warning:\n${lines.join('\n')}`);
+    await withinMs(Promise.all(conns.map((c) => c.closed)), 15_000, 'the idle connections to be dropped after handshakeTimeout (3 s)');
+    const { probe } = await probeOf(server.address, 'k');
+    assert.ok((await probe.fds()) < 100, 'the server holds no descriptor for the idle connections');
+    const lines = server.stderr().split('\n').filter((l) => l.trim() !== '');
+    assert.ok(lines.length <= 6, `at most a few warning lines on the server's stderr, got ${lines.length}:\n${lines.slice(0, 10).join('\n')}`);
+    assert.ok(lines.some((l) => l.includes('[MP_HOST_REFUSED]')), `the refusals are one warning:\n${lines.join('\n')}`);
+},
+  pendingCap: async () => {
+    const server = await spawnHost({ mode: 'serve', address: { host: '127.0.0.1', port: 0 }, authkey: 'k', options: { maxPendingHandshakes: 24, maxPendingPerAddress: 8, handshakeTimeout: 5000 } });
+    const go = new Queue<string>();
+    const out = new Queue<unknown>();
+    start(client.probeClient, [server.address, 'k', go, out]);
+    assert.is(await withinMs(out.get(), 30_000, 'the client process to start'), 'ready');
+
+    // 3 addresses x 8 (the per-address cap) fill the 24 slots.
+    const conns = ['127.0.0.3', '127.0.0.4', '127.0.0.5'].flatMap((from) => Array.from({ length: 8 }, () => raw(server.address, from)));
+    const firsts = await withinMs(Promise.all(conns.map((c) => c.first)), 20_000, 'the idle connections to be greeted');
+    assert.ok(firsts.every(isGreeting), 'all 24 are waiting in the handshake');
+    const extra = raw(server.address, '127.0.0.6');
+    const refusal = await withinMs(extra.first, 10_000, 'the refusal');
+    assert.ok(isBusy(refusal), 'a 25th connection is refused');
+    assert.match(refusal.subarray(5).toString(), /^too many connections are waiting to authenticate there \(24, its maxPendingHandshakes\)$/);
+    await withinMs(extra.closed, 10_000, 'the refused connection to be closed');
+
+    await go.put('go');
+    const report = (await withinMs(out.get(), 30_000, 'the refused client to report')) as { name: string; code: string; message: string };
+    assert.is(report.name, 'HostBusyError', report.message);
+    assert.is(report.code, 'MP_HOST_BUSY');
+    assert.match(report.message, /refused the connection: too many connections are waiting to authenticate there/);
+    assert.not.match(report.message, /shut down or died/);
+
+    await withinMs(Promise.all(conns.map((c) => c.closed)), 15_000, 'the idle connections to be dropped after handshakeTimeout (5 s)');
+    await go.put('go');
+    assert.equal(await withinMs(out.get(), 30_000, 'the client, trying again'), { name: 'ok', value: 7 });
+    await go.put('stop');
+},
 });
 
-test('beyond maxPendingHandshakes a client is refused with HostBusyError that says why (not "shut down or died"), and gets in once the idle connections time out', async () => {
-  const server = await spawnHost({ mode: 'serve', address: { host: '127.0.0.1', port: 0 }, authkey: 'k', options: { maxPendingHandshakes: 24, maxPendingPerAddress: 8, handshakeTimeout: 5000 } });
-  const go = new Queue<string>();
-  const out = new Queue<unknown>();
-  start(client.probeClient, [server.address, 'k', go, out]);
-  assert.is(await withinMs(out.get(), 30_000, 'the client process to start'), 'ready');
+test('300 idle connections cannot starve a server (ulimit -n 256) of descriptors: over maxPendingPerAddress they get BUSY, a client from elsewhere still works, stderr stays quiet, the idle are dropped after handshakeTimeout', () => handshakeCaps('idleFlood'));
 
-  // 3 addresses x 8 (the per-address cap) fill the 24 slots.
-  const conns = ['127.0.0.3', '127.0.0.4', '127.0.0.5'].flatMap((from) => Array.from({ length: 8 }, () => raw(server.address, from)));
-  const firsts = await withinMs(Promise.all(conns.map((c) => c.first)), 20_000, 'the idle connections to be greeted');
-  assert.ok(firsts.every(isGreeting), 'all 24 are waiting in the handshake');
-  const extra = raw(server.address, '127.0.0.6');
-  const refusal = await withinMs(extra.first, 10_000, 'the refusal');
-  assert.ok(isBusy(refusal), 'a 25th connection is refused');
-  assert.match(refusal.subarray(5).toString(), /^too many connections are waiting to authenticate there \(24, its maxPendingHandshakes\)$/);
-  await withinMs(extra.closed, 10_000, 'the refused connection to be closed');
-
-  await go.put('go');
-  const report = (await withinMs(out.get(), 30_000, 'the refused client to report')) as { name: string; code: string; message: string };
-  assert.is(report.name, 'HostBusyError', report.message);
-  assert.is(report.code, 'MP_HOST_BUSY');
-  assert.match(report.message, /refused the connection: too many connections are waiting to authenticate there/);
-  assert.not.match(report.message, /shut down or died/);
-
-  await withinMs(Promise.all(conns.map((c) => c.closed)), 15_000, 'the idle connections to be dropped after handshakeTimeout (5 s)');
-  await go.put('go');
-  assert.equal(await withinMs(out.get(), 30_000, 'the client, trying again'), { name: 'ok', value: 7 });
-  await go.put('stop');
-});
+test('beyond maxPendingHandshakes a client is refused with HostBusyError that says why (not "shut down or died"), and gets in once the idle connections time out', () => handshakeCaps('pendingCap'));
 
 // ---------------------------------------------------------------------------------------
 // What an authenticated client can make the server hold or do (point 14)
@@ -405,19 +415,23 @@ test('a default host socket lives in a private directory: directory 0700, socket
 });
 
 test('socket and directory are removed after process.exit() without close(), an uncaught exception, and the event loop ending; an explicit path too', async () => {
-  for (const mode of ['exit', 'throw', 'end']) {
+  // Four processes of their own, started at once.
+  const explicit = join(tmpdir(), `multiproc-test-${process.pid}-${randomBytes(4).toString('hex')}.sock`);
+  const explicitCase = (async () => {
+    const host = await spawnHost({ mode: 'exit', path: explicit });
+    await withinMs(host.exited, 20_000, 'the process to exit');
+    assert.is(host.address, explicit, 'an explicit path keeps its place');
+    assert.not.ok(existsSync(explicit), 'and is removed at exit');
+  })();
+  const modeCases = ['exit', 'throw', 'end'].map(async (mode) => {
     const host = await spawnHost({ mode });
     await withinMs(host.exited, 20_000, `the ${mode} process to end`);
     const path = host.address as string;
     assert.is(dirname(dirname(path)), tmpdir(), `${mode}: a private directory`);
     assert.not.ok(existsSync(path), `${mode}: the socket is gone`);
     assert.not.ok(existsSync(dirname(path)), `${mode}: its directory is gone`);
-  }
-  const explicit = join(tmpdir(), `multiproc-test-${process.pid}-${randomBytes(4).toString('hex')}.sock`);
-  const host = await spawnHost({ mode: 'exit', path: explicit });
-  await withinMs(host.exited, 20_000, 'the process to exit');
-  assert.is(host.address, explicit, 'an explicit path keeps its place');
-  assert.not.ok(existsSync(explicit), 'and is removed at exit');
+  });
+  await Promise.all([...modeCases, explicitCase]);
 });
 
 test("a SIGKILLed owner's directory, and a socket file of the older layout, are removed by the next process that starts a default host", async () => {
