@@ -19,6 +19,14 @@ const test = suite('pool-crash');
 
 const T = 20_000;
 
+/**
+ * The last two crash tests share one Pool(2) (each pool made is two process starts; each
+ * crash has its worker replaced either way). The first test leaves a 30 s task running in a
+ * worker, so it keeps a pool of its own.
+ */
+let sharedPool: Pool | null = null;
+const shared = (): Pool => (sharedPool ??= track(new Pool(2)));
+
 test('a worker SIGKILLed during a map: that map rejects with WorkerLostError, the next map succeeds', async () => {
   const pool = track(new Pool(2));
   const pids = [...new Set(await pool.map(math.pid, [1, 2, 3, 4], { chunksize: 1 }))];
@@ -94,7 +102,7 @@ test('a worker dies with calls sent on behind the fatal one: that call alone fai
 });
 
 test('a crash in the middle of a chunked map rejects the map, not the pool', async () => {
-  const pool = track(new Pool(2));
+  const pool = shared();
   const xs = Array.from({ length: 40 }, (_, i) => [i, 17] as [number, number]);
   const err = await rejection(pool.starmap(crash.squareOrCrash, xs, { chunksize: 5 }), WorkerLostError, 'crashing map', T);
   assert.is(err.exitCode, 3);
@@ -103,7 +111,7 @@ test('a crash in the middle of a chunked map rejects the map, not the pool', asy
 });
 
 test('a task that kills its own worker with a signal, repeatedly: each call fails alone', async () => {
-  const pool = track(new Pool(2));
+  const pool = shared();
   for (let i = 0; i < 3; i++) {
     const err = await rejection(pool.apply(crash.killSelf, ['SIGKILL']), WorkerLostError, `self-kill #${i}`, T);
     assert.is(err.signal, 'SIGKILL');
