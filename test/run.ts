@@ -13,7 +13,7 @@
 // Which files share a process: files that must not run next to each other name the same lane
 // in a line of their own, `// @lane <name>: why` (package.test.ts runs `npm pack`, whose
 // `prepare` script rebuilds dist/ while cjs.test.ts and errors.test.ts load it, so those three
-// share the lane `dist`); files that took under 3 s last time go together (a process costs
+// share the lane `dist`); files that took under 5 s last time go together (a process costs
 // more to start, with tsx and the library, than their tests take); every other file has a
 // process of its own. The longest start first, as measured by the last run (kept in
 // node_modules/.cache/multiproc-test-times.json), so that the run does not end with one long
@@ -36,9 +36,9 @@
 // Run: npm test   (or: npx tsx test/run.ts [pattern] [--bail] [--jobs N] [--color|--no-color]; the
 // pattern, a regular expression over the file names under test/, picks the files to run)
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -153,7 +153,7 @@ function countsOf(stdout: string): Result['counts'] {
 }
 
 /** A file that took less than this last time shares a process with others (see below). */
-const SMALL_MS = 3000;
+const SMALL_MS = 5000;
 
 async function runFiles(): Promise<number> {
   const t0 = performance.now();
@@ -199,6 +199,8 @@ async function runFiles(): Promise<number> {
 
   // A process of several files gives each an equal share of its time (an ordering hint).
   for (const r of results) for (const f of r.files) times[f.name] = Math.round(r.ms / r.files.length);
+  // Files since removed or renamed drop out.
+  for (const name of Object.keys(times)) if (!existsSync(join(root, 'test', name))) delete times[name];
   writeTimes(times);
 
   const sum = (key: 'total' | 'passed' | 'skipped') => results.reduce((n, r) => n + (r.counts?.[key] ?? 0), 0);
