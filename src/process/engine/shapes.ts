@@ -10,9 +10,9 @@
 import { CancelledError, invalidArg, invalidRange } from '../../errors.ts';
 import { checkCallOptions, checkChunksize, deadlineAfter, timeLeft } from '../../options.ts';
 import { describe, isAsyncIterable, isIterable } from '../../util.ts';
-import { batchItems, MIN_PACKED_NUMBERS, packNumbers } from '../numbers.ts';
+import { batchItems, MIN_PACKED_NUMBERS } from '../numbers.ts';
 import { ProgressBar } from '../progress.ts';
-import { Assembler } from './assembler.ts';
+import { Assembler, numberSkeleton } from './assembler.ts';
 import { PIPELINE_DEPTH, type Engine } from './engine.ts';
 import type { Batch, BatchValues, Sink } from './job.ts';
 import type { CallOptions, MapOptions } from './options.ts';
@@ -195,21 +195,23 @@ function submitAll<R>(engine: Engine, fn: unknown, items: ArrayLike<unknown>, sp
       bar?.close();
       resolve([]);
     }
-    // All numbers: packed at once, in one loop (which V8 optimizes early, where one loop per
-    // batch would run cold), and each batch is a view of it (the serializer copies only a
-    // view's bytes).
-    const packed = n >= MIN_PACKED_NUMBERS && typeof items[0] === 'number' ? packNumbers(items, 0, n) : null;
+    // Numbers (as far as the first item tells): each batch is a range of the input, packed
+    // only when it is sent, into arrays the engine reuses (Job.addRange). Packing all at
+    // once here would delay the first batch by a pass over every item and allocate the
+    // whole input again (a first touch of memory is what costs most, see numbers.ts).
+    const ranged = n >= MIN_PACKED_NUMBERS && typeof items[0] === 'number';
     // Numbers in, and a function not known to return anything but numbers: larger messages
     // (MAX_NUMERIC_BATCH_ITEMS), unless workers recycle (maxTasksPerChild counts batches),
     // and results written into a skeleton (see Assembler).
-    const numeric = packed !== null && job.fn.numbers !== false;
+    const numeric = ranged && job.fn.numbers !== false;
     if (numeric && !engine.recycles) size = Math.max(size, Math.min(chunksize, MAX_NUMERIC_BATCH_ITEMS));
     for (let start = 0; start < n && !job.dead; start += size) {
       const end = Math.min(n, start + size);
-      job.add(packed !== null ? (packed.subarray(start, end) as unknown as unknown[]) : batchItems(items, start, end), start);
+      if (ranged) job.addRange(items, start, end - start);
+      else job.add(batchItems(items, start, end), start);
     }
     // Results come asynchronously, so the assembler may be made once the first batches are out.
-    results = new Assembler(Math.ceil(n / size), numeric && Array.isArray(items) ? items.slice(0, n) : null);
+    results = new Assembler(Math.ceil(n / size), numeric && Array.isArray(items) ? numberSkeleton(items) : null);
     job.end();
   });
 }
@@ -282,7 +284,7 @@ export function stream<R>(engine: Engine, fn: unknown, iterable: Iterable<unknow
     let size = fixed ? Math.min(chunksize!, MAX_BATCH_ITEMS) : 1;
     const adapt = (batch: Batch) => {
       if (fixed) return;
-      if (batch.runMs < ADAPT_GROW_MS && batch.items.length === size) size = Math.min(size * 2, ADAPT_MAX_CHUNK);
+      if (batch.runMs < ADAPT_GROW_MS && batch.count === size) size = Math.min(size * 2, ADAPT_MAX_CHUNK);
       else if (batch.runMs > ADAPT_SHRINK_MS) size = Math.max(1, size >> 1);
     };
     // Enough batches to keep every worker's pipeline full plus one being consumed.
@@ -322,7 +324,8 @@ export function stream<R>(engine: Engine, fn: unknown, iterable: Iterable<unknow
       {
         result: (batch, values) => {
           adapt(batch);
-          deliver({ start: batch.start, values });
+          // Kept until consumed: packed numbers are copied (see Sink.result).
+          deliver({ start: batch.start, values: Array.isArray(values) ? values : values.slice() });
         },
         failed: (batch, values, index, error) => deliver({ start: batch.start, values: values.slice(0, index), error }),
         aborted: (error) => {
