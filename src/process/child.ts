@@ -146,10 +146,27 @@ async function prepareAndRun(m: Call): Promise<void> {
  * first task that returns a promise hands the rest of the batch to `runRest`.
  */
 function runItems(m: Call, fn: LoadedFn, spec: FnSpec, items: ArrayLike<unknown>): Promise<void> | undefined {
-  const results = new NumberPacker(items.length, scratch);
+  const n = items.length;
+  const results = new NumberPacker(n, scratch);
   let i = 0;
   try {
-    for (; i < items.length; i++) {
+    const direct = m.spread ? null : results.direct;
+    if (direct !== null) {
+      // The commonest batch by far, a map of numbers: results stored straight into the
+      // packer's array, no call per result but the task's (see NumberPacker.direct). On
+      // the first result that is not a number, the loop below takes over from that item.
+      let v: unknown;
+      for (; i < n; i++) {
+        v = fn(items[i]);
+        if (typeof v !== 'number') break;
+        direct[i] = v;
+      }
+      if (i < n) {
+        if (isThenable(v)) return runRest(m, fn, spec, items, results, i, v);
+        results.set(i++, v);
+      }
+    }
+    for (; i < n; i++) {
       const v = m.spread ? fn(...(items[i] as unknown[])) : fn(items[i]);
       if (isThenable(v)) return runRest(m, fn, spec, items, results, i, v);
       results.set(i, v);

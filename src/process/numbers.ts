@@ -136,8 +136,6 @@ export function unpack(packed: PackedNumbers, n: number): unknown[] {
 export class NumberPacker {
   #packed: Float64Array | null;
   readonly #scratch: PackScratch | undefined;
-  /** Every packed result so far is a 32-bit integer. */
-  #ints = true;
   // Grown with push, not preallocated: V8 serializes a holey array (new Array(n)) element
   // by element, several times slower than a packed one.
   #values: unknown[] = [];
@@ -148,13 +146,23 @@ export class NumberPacker {
     this.#packed = n < MIN_PACKED_NUMBERS ? null : scratch ? scratch.doubles(n) : new Float64Array(n);
   }
 
+  /**
+   * The array results are stored in while every one is a number, or null (never packing, or
+   * no longer). A loop may store a number result `v` of item `i` as `direct[i] = v`, the
+   * same as `set(i, v)` without a call per result: the child's hot loop does, because
+   * until V8 has optimized it (the first batches of every worker) a call and a private
+   * field per result made it several times slower.
+   */
+  get direct(): Float64Array | null {
+    return this.#packed;
+  }
+
   /** The result of item `i`; items come in order, from 0. */
   set(i: number, v: unknown): void {
     const packed = this.#packed;
     if (packed !== null) {
       if (typeof v === 'number') {
         packed[i] = v;
-        if (this.#ints && !isInt32(v)) this.#ints = false;
         return;
       }
       this.#values = unpack(packed, i);
@@ -163,11 +171,15 @@ export class NumberPacker {
     this.#values.push(v);
   }
 
-  /** Every result, packed, when all were numbers (and there were enough); else null. */
+  /**
+   * Every result, packed, when all were numbers (and there were enough); else null. An
+   * Int32Array when every one is a 32-bit integer (judged here, in one pass that stops at
+   * the first that is not), else the Float64Array they were stored in.
+   */
   packed(): PackedNumbers | null {
     const packed = this.#packed;
     if (packed === null) return null;
-    if (!this.#ints) return packed;
+    if (!allInt32(packed)) return packed;
     const ints = this.#scratch ? this.#scratch.ints(packed.length) : new Int32Array(packed.length);
     ints.set(packed);
     return ints;
@@ -179,6 +191,15 @@ export class NumberPacker {
     if (packed === null) return n === undefined || n === this.#values.length ? this.#values : this.#values.slice(0, n);
     return unpack(packed, n ?? packed.length);
   }
+}
+
+/** Does every number of `values` survive an Int32Array unchanged (isInt32, written out)? */
+function allInt32(values: Float64Array): boolean {
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if ((v | 0) !== v || (v === 0 && 1 / v < 0)) return false;
+  }
+  return true;
 }
 
 /** The bytes of packed numbers, as a 'numbers' reply carries them (see FromChild). */
