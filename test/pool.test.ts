@@ -98,6 +98,48 @@ test('numbers arrive exactly as sent (-0, NaN, fractions) and results are not co
   assert.equal((await pool.map(negate, ints)).map(describe), ints.map(negate).map(describe));
 });
 
+test('a map whose first items are numbers, then others: each batch as it is, class instances refused by index', async () => {
+  // Such a map packs each range of numbers when its batch is sent; a range that holds
+  // something else travels as a plain array, checked as any batch is.
+  const pool = track(new Pool(2));
+  const xs: unknown[] = Array.from({ length: 300 }, (_, i) => i);
+  xs[150] = 'a string';
+  xs[299] = [1.5];
+  const kind = (x: unknown) => (typeof x === 'number' ? x * 2 : String(x));
+  const want = xs.map(kind);
+  for (const chunksize of [undefined, 40, 150]) {
+    assert.equal(await withinMs(pool.map(kind, xs, { chunksize }), T, `mixed map, chunksize ${chunksize}`), want, `chunksize ${chunksize}`);
+  }
+  class Point {
+    x = 1;
+  }
+  const withInstance: unknown[] = Array.from({ length: 300 }, (_, i) => i);
+  withInstance[250] = new Point();
+  const err = await rejection(pool.map(kind, withInstance, { chunksize: 100 }), SerializationError, 'a class instance among numbers');
+  assert.match(err.message, /input item 250/);
+});
+
+test('packed numeric results kept by imap and imapUnordered until read stay intact', async () => {
+  // Numeric results may arrive as views of memory the engine reuses for the next reply; a
+  // stream that keeps them until they are read must hold its own copy.
+  const pool = track(new Pool(2));
+  const xs = Array.from({ length: 4000 }, (_, i) => i + 0.5);
+  const want = xs.map((x) => x * x);
+  const ordered: number[] = [];
+  for await (const y of pool.imap(math.square, xs, { chunksize: 64 })) {
+    ordered.push(y);
+    // Read slowly so that later replies arrive while earlier ones wait.
+    if (ordered.length % 500 === 0) await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.equal(ordered, want);
+  const unordered: number[] = [];
+  for await (const y of pool.imapUnordered(math.square, xs, { chunksize: 64 })) {
+    unordered.push(y);
+    if (unordered.length % 500 === 0) await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.equal(unordered.sort((a, b) => a - b), want);
+});
+
 test('bad arguments reject with MP_INVALID_ARG errors', async () => {
   const pool = shared(1);
   const isInvalid = (e: unknown) => (e as { code?: string }).code === 'MP_INVALID_ARG';

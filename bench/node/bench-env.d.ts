@@ -5,3 +5,15 @@ declare module 'node:os' {
   export function loadavg(): number[];
   export function uptime(): number;
 }
+
+// process.resourceUsage(): the page faults of a measurement window (bench/node/case1_map.ts).
+interface NodeResourceUsage {
+  minorPageFault: number;
+  majorPageFault: number;
+  maxRSS: number;
+}
+declare namespace NodeJS {
+  interface Process {
+    resourceUsage(): NodeResourceUsage;
+  }
+}

@@ -2,7 +2,8 @@
 // Twin of bench/python/case3_cpu.py with the same work unit (tasks.ts `work`). Node runs
 // the loop far faster than CPython, so k is calibrated here (unless --k is given) to make
 // one task take about 25 ms on this machine; k is printed in params. Serial time is measured
-// half before and half after the pool run; the pool is warmed up before timing and runs
+// half before and half after the pool run; the pool is warmed up before timing (with tasks
+// of the same k, as the serial side is by calibrate(); CPython has no JIT to warm) and runs
 // map(timedWork, [k] * 32, { chunksize: 1 }). value = efficiency = speedup / processes.
 // timedWork is work timed inside the worker: `extra` gives the mean time of each worker's
 // first task of the timed map against the median of the others (both languages).
@@ -46,7 +47,11 @@ let poolS: number;
 let timed: [number, number, number, number][];
 {
   await using pool = new Pool(processes);
-  await pool.map(work.timedWork, new Array(processes * 2).fill(1000), { chunksize: 1 }); // warm-up
+  // Warm-up at the real size: the serial side runs warm (calibrate() ran work(k) first), and
+  // a worker's first work(k) runs partly before V8 has optimized the loop (see
+  // first_task_ms against other_task_ms when the warm-up was work(1000)). Two tasks per
+  // worker, so that every worker runs at least one whichever takes which.
+  await pool.map(work.timedWork, new Array(processes * 2).fill(k), { chunksize: 1 });
   const t0 = performance.now();
   timed = await pool.map(work.timedWork, new Array(taskCount).fill(k), { chunksize: 1 });
   poolS = (performance.now() - t0) / 1000;

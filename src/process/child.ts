@@ -24,7 +24,7 @@ import { encodeHandles, reviveHandlesAsync } from '../remote/handle.ts';
 import { flushAll, runtime } from '../runtime.ts';
 import { isThenable } from '../util.ts';
 import { explain, loadClass, loadFunction, taskName, WORKER_SITE, type LoadedFn } from './loader.ts';
-import { NumberPacker } from './numbers.ts';
+import { bytesOf, NumberPacker, PackScratch } from './numbers.ts';
 
 runtime.child = true;
 /** The parent's pid, read first thing: once the parent is gone, process.ppid names another process. */
@@ -104,6 +104,13 @@ function reply(id: number, values: unknown[], failure?: { index: number; error: 
 type Call = Extract<ToChild, { type: 'call' }>;
 
 /**
+ * The typed arrays results are packed into, reused batch after batch (see PackScratch):
+ * batches run one at a time, and a reply is serialized inside send(), so the arrays are
+ * free again once the reply is sent.
+ */
+const scratch = new PackScratch();
+
+/**
  * Run a batch and reply. Returns undefined when it ran to the end synchronously (the
  * function is loaded, no handles to revive, no task returned a promise): then a stream of
  * small batches, or a sequence of `apply` calls, pays no promise or microtask per batch.
@@ -139,10 +146,27 @@ async function prepareAndRun(m: Call): Promise<void> {
  * first task that returns a promise hands the rest of the batch to `runRest`.
  */
 function runItems(m: Call, fn: LoadedFn, spec: FnSpec, items: ArrayLike<unknown>): Promise<void> | undefined {
-  const results = new NumberPacker(items.length);
+  const n = items.length;
+  const results = new NumberPacker(n, scratch);
   let i = 0;
   try {
-    for (; i < items.length; i++) {
+    const direct = m.spread ? null : results.direct;
+    if (direct !== null) {
+      // The commonest batch by far, a map of numbers: results stored straight into the
+      // packer's array, no call per result but the task's (see NumberPacker.direct). On
+      // the first result that is not a number, the loop below takes over from that item.
+      let v: unknown;
+      for (; i < n; i++) {
+        v = fn(items[i]);
+        if (typeof v !== 'number') break;
+        direct[i] = v;
+      }
+      if (i < n) {
+        if (isThenable(v)) return runRest(m, fn, spec, items, results, i, v);
+        results.set(i++, v);
+      }
+    }
+    for (; i < n; i++) {
       const v = m.spread ? fn(...(items[i] as unknown[])) : fn(items[i]);
       if (isThenable(v)) return runRest(m, fn, spec, items, results, i, v);
       results.set(i, v);
@@ -184,7 +208,7 @@ function replyDone(id: number, spec: FnSpec, results: NumberPacker): void {
     return;
   }
   try {
-    send({ mp: PROTOCOL, type: 'numbers', id, values: packed });
+    send({ mp: PROTOCOL, type: 'numbers', id, values: bytesOf(packed), ints: packed instanceof Int32Array });
   } catch {
     // A typed array always clones, so only a closed channel gets here; whatever it was,
     // the generic path reports it.

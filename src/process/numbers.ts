@@ -13,7 +13,13 @@
 //     else a Float64Array: every JS number, -0 and NaN included, survives one of the two
 //     unchanged, so the task (and the caller) sees exactly the numbers it would have seen;
 //   - a reader only ever reads `length` and `[i]` (the child's task loop, the parent's
-//     assembler), which an array and a typed array answer alike.
+//     assembler), which an array and a typed array answer alike;
+//   - a reply carries the bytes of its typed array (bytesOf, numbersOf): a Uint8Array
+//     arrives as a view of the message read, where a Float64Array at an unaligned offset
+//     (almost every time) would be copied into fresh memory first.
+// Memory touched for the first time costs a page fault per 4 KiB, about 2 ms per MB on
+// the 2-core VM the benchmarks run on: more than packing the numbers. So packing reuses its
+// arrays (PackScratch) on both sides, and nothing here allocates per batch what it can reuse.
 
 import type { PackedNumbers } from '../protocol/index.ts';
 
@@ -26,15 +32,46 @@ export function isInt32(v: number): boolean {
 }
 
 /**
+ * Typed arrays kept for packing again and again, grown on demand: the packed numbers of a
+ * message are copied by the serializer inside `send()`, synchronously, so the array they
+ * were packed into is free again as soon as `send()` returns. Reusing it matters more than
+ * it seems: memory touched for the first time costs a page fault per 4 KiB (about 2 ms per
+ * MB on a VM, more than packing itself), and a fresh typed array per message, freed only
+ * by a later GC, is fresh memory every time.
+ */
+export class PackScratch {
+  #ints = new Int32Array(0);
+  #doubles = new Float64Array(0);
+  /** An Int32Array of `n` elements, reused: valid until the next call. */
+  ints(n: number): Int32Array {
+    if (this.#ints.length < n) this.#ints = new Int32Array(grow(n));
+    return this.#ints.subarray(0, n);
+  }
+  /** A Float64Array of `n` elements, reused: valid until the next call. */
+  doubles(n: number): Float64Array {
+    if (this.#doubles.length < n) this.#doubles = new Float64Array(grow(n));
+    return this.#doubles.subarray(0, n);
+  }
+}
+
+/** Room for `n`, rounded up to a power of two so that a few sizes cover every message. */
+function grow(n: number): number {
+  return 2 ** Math.ceil(Math.log2(Math.max(n, 1024)));
+}
+
+/**
  * The values `[start, end)` as a typed array when all are numbers, else null (at the first
  * value that is not one): an Int32Array when every one is a 32-bit integer, else a
  * Float64Array. Does not look at MIN_PACKED_NUMBERS: the caller decides when packing pays.
+ * With `scratch`, the array returned is one of its reused arrays (valid until its next use);
+ * without, a new one.
  */
-export function packNumbers(values: ArrayLike<unknown>, start: number, end: number): PackedNumbers | null {
+export function packNumbers(values: ArrayLike<unknown>, start: number, end: number, scratch?: PackScratch): PackedNumbers | null {
   // One pass: copy while checking, as integers until a number that is not one. The test is
   // isInt32() written out: this loop runs cold over every item of a map, and a call per
   // item measured ~30% slower there.
-  const ints = new Int32Array(end - start);
+  const n = end - start;
+  const ints = scratch ? scratch.ints(n) : new Int32Array(n);
   let i = start;
   for (; i < end; i++) {
     const v = values[i];
@@ -43,7 +80,7 @@ export function packNumbers(values: ArrayLike<unknown>, start: number, end: numb
     ints[i - start] = v;
   }
   if (i === end) return ints;
-  const doubles = new Float64Array(end - start);
+  const doubles = scratch ? scratch.doubles(n) : new Float64Array(n);
   doubles.set(ints.subarray(0, i - start));
   for (; i < end; i++) {
     const v = values[i];
@@ -93,18 +130,31 @@ export function unpack(packed: PackedNumbers, n: number): unknown[] {
  * Float64Array; the first result that is not a number moves what came before into a plain
  * array, which takes the rest. At the end, `packed()` gives the typed array to send (an
  * Int32Array when every result is a 32-bit integer) or null, and `list()` the plain array.
+ * With a PackScratch, the typed arrays are that scratch's, reused batch after batch: a
+ * packer's results are then valid until the scratch packs something else.
  */
 export class NumberPacker {
   #packed: Float64Array | null;
-  /** Every packed result so far is a 32-bit integer. */
-  #ints = true;
+  readonly #scratch: PackScratch | undefined;
   // Grown with push, not preallocated: V8 serializes a holey array (new Array(n)) element
   // by element, several times slower than a packed one.
   #values: unknown[] = [];
 
   /** For a batch of `n` items; fewer than MIN_PACKED_NUMBERS are never packed. */
-  constructor(n: number) {
-    this.#packed = n >= MIN_PACKED_NUMBERS ? new Float64Array(n) : null;
+  constructor(n: number, scratch?: PackScratch) {
+    this.#scratch = scratch;
+    this.#packed = n < MIN_PACKED_NUMBERS ? null : scratch ? scratch.doubles(n) : new Float64Array(n);
+  }
+
+  /**
+   * The array results are stored in while every one is a number, or null (never packing, or
+   * no longer). A loop may store a number result `v` of item `i` as `direct[i] = v`, the
+   * same as `set(i, v)` without a call per result: the child's hot loop does, because
+   * until V8 has optimized it (the first batches of every worker) a call and a private
+   * field per result made it several times slower.
+   */
+  get direct(): Float64Array | null {
+    return this.#packed;
   }
 
   /** The result of item `i`; items come in order, from 0. */
@@ -113,7 +163,6 @@ export class NumberPacker {
     if (packed !== null) {
       if (typeof v === 'number') {
         packed[i] = v;
-        if (this.#ints && !isInt32(v)) this.#ints = false;
         return;
       }
       this.#values = unpack(packed, i);
@@ -122,11 +171,18 @@ export class NumberPacker {
     this.#values.push(v);
   }
 
-  /** Every result, packed, when all were numbers (and there were enough); else null. */
+  /**
+   * Every result, packed, when all were numbers (and there were enough); else null. An
+   * Int32Array when every one is a 32-bit integer (judged here, in one pass that stops at
+   * the first that is not), else the Float64Array they were stored in.
+   */
   packed(): PackedNumbers | null {
     const packed = this.#packed;
     if (packed === null) return null;
-    return this.#ints ? new Int32Array(packed) : packed;
+    if (!allInt32(packed)) return packed;
+    const ints = this.#scratch ? this.#scratch.ints(packed.length) : new Int32Array(packed.length);
+    ints.set(packed);
+    return ints;
   }
 
   /** The first `n` results (all of them by default) as a plain array. */
@@ -135,4 +191,35 @@ export class NumberPacker {
     if (packed === null) return n === undefined || n === this.#values.length ? this.#values : this.#values.slice(0, n);
     return unpack(packed, n ?? packed.length);
   }
+}
+
+/** Does every number of `values` survive an Int32Array unchanged (isInt32, written out)? */
+function allInt32(values: Float64Array): boolean {
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if ((v | 0) !== v || (v === 0 && 1 / v < 0)) return false;
+  }
+  return true;
+}
+
+/** The bytes of packed numbers, as a 'numbers' reply carries them (see FromChild). */
+export function bytesOf(packed: PackedNumbers): Uint8Array {
+  return new Uint8Array(packed.buffer, packed.byteOffset, packed.byteLength);
+}
+
+/**
+ * The numbers of a 'numbers' reply: the bytes of an Int32Array (`ints`) or of a
+ * Float64Array, as a typed array of that kind. A view of `bytes` when they sit at an
+ * offset the kind allows (no copy); otherwise copied into one of `scratch`'s reused arrays,
+ * so that only the one copy any receiver would make is made, into memory already touched.
+ * Either way the result is valid only until `scratch` is used again: a reader that keeps
+ * the numbers copies them.
+ */
+export function numbersOf(bytes: Uint8Array, ints: boolean, scratch: PackScratch): PackedNumbers {
+  const size = ints ? 4 : 8;
+  const n = bytes.byteLength / size;
+  if (bytes.byteOffset % size === 0) return ints ? new Int32Array(bytes.buffer, bytes.byteOffset, n) : new Float64Array(bytes.buffer, bytes.byteOffset, n);
+  const out = ints ? scratch.ints(n) : scratch.doubles(n);
+  new Uint8Array(out.buffer, out.byteOffset, bytes.byteLength).set(bytes);
+  return out;
 }

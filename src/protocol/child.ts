@@ -138,12 +138,17 @@ export type FromChild = Brand &
     | {
         /**
          * A batch finished and every value is a number: 'result' with the values packed
-         * (raw bytes on the wire; every JS number, -0 and NaN included, survives a
-         * Float64Array; an Int32Array carries 32-bit integers in half the bytes).
+         * (every JS number, -0 and NaN included, survives a Float64Array; an Int32Array
+         * carries 32-bit integers in half the bytes): the bytes of an Int32Array when
+         * `ints`, else of a Float64Array. Bytes, because the receiving side gets a
+         * Uint8Array as a view of the message it read, where a wider typed array landing
+         * at an offset that is not a multiple of its element size (almost always) is first
+         * copied into new memory (src/process/numbers.ts, numbersOf).
          */
         type: 'numbers';
         id: number;
-        values: PackedNumbers;
+        values: Uint8Array;
+        ints: boolean;
       }
     | {
         /**

@@ -4,7 +4,7 @@
 // that keep every number as it was, -0 and NaN included.
 import { suite } from 'uvu';
 import { deserialize, serialize } from 'node:v8';
-import { allNumbers, batchItems, isInt32, MIN_PACKED_NUMBERS, NumberPacker, packNumbers, unpack } from '../../src/process/numbers.ts';
+import { allNumbers, batchItems, bytesOf, isInt32, MIN_PACKED_NUMBERS, NumberPacker, numbersOf, packNumbers, PackScratch, unpack } from '../../src/process/numbers.ts';
 import { assert, disposeAllAndCheckLeaks } from '../helpers.ts';
 
 const test = suite('numbers');
@@ -175,6 +175,40 @@ test('random batches round-trip through packing and v8 serialization unchanged',
     assert.is(p.packed() !== null, n >= MIN_PACKED_NUMBERS && allNum, `round ${round}: packed or not`);
     if (p.packed() !== null) assert.is(p.packed() instanceof Int32Array, (xs as number[]).every(isInt32), `round ${round}: Int32 or Float64`);
   }
+});
+
+test('a reply as bytes: viewed in place when aligned, else copied into the scratch; either way every number kept', () => {
+  const scratch = new PackScratch();
+  const doubles = new Float64Array([-0, NaN, 1.5, 2 ** 53, -Infinity]);
+  const ints = new Int32Array([-(2 ** 31), 0, 7, 2 ** 31 - 1]);
+  for (const packed of [doubles, ints]) {
+    const isInts = packed instanceof Int32Array;
+    const aligned = bytesOf(packed);
+    const view = numbersOf(aligned, isInts, scratch);
+    assert.is(view.buffer, packed.buffer, 'aligned: a view, no copy');
+    // The same bytes at an odd offset, as a message read from the channel leaves them.
+    const odd = new Uint8Array(packed.byteLength + 1).subarray(1);
+    odd.set(aligned);
+    const copy = numbersOf(odd, isInts, scratch);
+    assert.is.not(copy.buffer, odd.buffer, 'unaligned: copied');
+    assert.is(copy instanceof Int32Array, isInts);
+    for (let i = 0; i < packed.length; i++) assert.ok(Object.is(copy[i], packed[i]) && Object.is(view[i], packed[i]), `item ${i}`);
+  }
+});
+
+test('NumberPacker with a scratch: results land in the reused arrays, Int32 or Float64 as without', () => {
+  const scratch = new PackScratch();
+  const a = new NumberPacker(64, scratch);
+  for (let i = 0; i < 64; i++) a.set(i, i * 3);
+  const first = a.packed()!;
+  assert.instance(first, Int32Array);
+  sameNumbers(unpack(first, 64), range(64, (i) => i * 3), 'ints');
+  const b = new NumberPacker(64, scratch);
+  for (let i = 0; i < 64; i++) b.set(i, i + 0.5);
+  const second = b.packed()!;
+  assert.instance(second, Float64Array);
+  assert.is(b.packed()!.buffer, second.buffer, 'the scratch, again');
+  sameNumbers(unpack(second, 64), range(64, (i) => i + 0.5), 'doubles');
 });
 
 test.after(async () => {

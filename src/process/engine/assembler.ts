@@ -16,6 +16,21 @@ function copyInto(out: unknown[], start: number, values: BatchValues): void {
 }
 
 /**
+ * An array as long as `items` (a map's input, all numbers as far as its first item tells)
+ * to write that map's results into, in the elements kind numbers end up in: doubles.
+ * `[0.5].concat(items)` copies and converts in one native pass into one new backing
+ * store; a copy of `items` itself (`slice`) holds small integers as such, and the first
+ * result that is not one (the square of 46341) makes V8 convert the whole array into a
+ * second, new backing store: twice the memory to touch for the first time, the most
+ * expensive part of assembling a large map. Every element is overwritten by a result.
+ */
+export function numberSkeleton(items: unknown[]): unknown[] {
+  const out = ([0.5] as unknown[]).concat(items);
+  out.pop();
+  return out;
+}
+
+/**
  * Joins the per-batch results of `mapAll` into one array in input order.
  *
  * A map of numbers gets a skeleton: a copy of its input array (one bulk copy), exactly as
@@ -52,7 +67,9 @@ export class Assembler {
       return --this.#remaining === 0;
     }
     const slots = this.#slots;
-    slots[k] = values;
+    // Packed numbers are valid during this call only (see Sink.result): copied when they
+    // must wait for an earlier batch.
+    slots[k] = k === this.#next || Array.isArray(values) ? values : values.slice();
     while (this.#next < slots.length) {
       const v = slots[this.#next];
       if (v === undefined) break;

@@ -53,9 +53,9 @@ import { availableParallelism } from 'node:os';
 import { BrokenProcessPool, CancelledError, InvalidStateError, type SerializationError } from '../../errors.ts';
 import { Deque } from '../../deque.ts';
 import { checkCallOptions } from '../../options.ts';
-import { decodeError, PROTOCOL, unsendableAmong, type FnSpec, type FromChild, type ToChild } from '../../protocol/index.ts';
+import { decodeError, PROTOCOL, unsendableAmong, type FnSpec, type FromChild, type PackedNumbers, type ToChild } from '../../protocol/index.ts';
 import { encodeHandles, reviveHandles } from '../../remote/handle.ts';
-import { allNumbers } from '../numbers.ts';
+import { allNumbers, batchItems, numbersOf, packNumbers, PackScratch } from '../numbers.ts';
 import { Batch, Job, keyOf, refuseClassInstance, type BatchValues, type Sink } from './job.ts';
 import { setupEngine, type CallOptions, type EngineOptions } from './options.ts';
 import { Worker, type WorkerEvents, type WorkerState } from './worker.ts';
@@ -146,6 +146,10 @@ export class Engine {
   #broken: { message: string; cause: unknown } | null = null;
   #nextBatchId = 1;
   #joiners: (() => void)[] = [];
+  /** Typed arrays a range of numbers is packed into when its batch is sent (#payload). */
+  readonly #packScratch = new PackScratch();
+  /** Typed arrays a 'numbers' reply is copied into when its bytes cannot be viewed in place (numbersOf). */
+  readonly #readScratch = new PackScratch();
   #terminating: Promise<void> | null = null;
 
   /** Throws TypeError/RangeError (MP_INVALID_ARG), SerializationError (initargs), InvalidStateError (inside a task module import). */
@@ -202,12 +206,53 @@ export class Engine {
       this.maybeFinish(job);
       return;
     }
-    job.batches.add(batch);
+    this.#enqueue(batch);
+  }
+
+  /** @internal Job.addRange */
+  addRange(job: Job, input: ArrayLike<unknown>, start: number, count: number): void {
+    if (job.dead) return;
+    this.#enqueue(new Batch(this.#nextBatchId++, job, [], start, false, input, count));
+  }
+
+  #enqueue(batch: Batch): void {
+    batch.job.batches.add(batch);
     this.#queue.push(batch);
     this.#queued++;
     // After close(), a lazy iterator admitted earlier may bring work after the workers left.
     if (this.#workers.length < this.processes) this.#spawnIfNeeded();
     this.#dispatch();
+  }
+
+  /**
+   * What a batch's message carries: its items, or for a range of a map's numbers
+   * (Job.addRange) those items packed into this engine's reused arrays (#packScratch), which
+   * serve again once send() has serialized them. A range that holds something other than
+   * numbers becomes a batch like those `add` makes (handles encoded, class instances
+   * refused): null when refused, and then the batch has failed.
+   */
+  #payload(batch: Batch): unknown[] | PackedNumbers | null {
+    const range = batch.range;
+    if (range === null) return batch.items;
+    const end = batch.start + batch.count;
+    const packed = packNumbers(range, batch.start, end, this.#packScratch);
+    if (packed !== null) return packed;
+    const encoded = encodeHandles(batchItems(range, batch.start, end));
+    batch.range = null;
+    batch.items = encoded.value;
+    batch.handles = encoded.handles;
+    const refused = refuseClassInstance(batch.job, encoded.value, batch.start);
+    if (refused === null) return batch.items;
+    this.#failUnsent(batch, refused);
+    return null;
+  }
+
+  /** `batch` cannot be sent: it fails with `error`, and nothing of it reached a worker. */
+  #failUnsent(batch: Batch, error: Error): void {
+    const job = batch.job;
+    job.batches.delete(batch);
+    job.sink.failed(batch, [], 0, error);
+    this.maybeFinish(job);
   }
 
   /** @internal a job is finished when it was ended and holds no batches. */
@@ -373,20 +418,21 @@ export class Engine {
     const job = batch.job;
     const child = w.child;
     const fn = job.fn;
+    const items = this.#payload(batch);
+    if (items === null) return;
     if (!w.defined.has(fn.key)) {
       child.send({ mp: PROTOCOL, type: 'define', key: fn.key, fn: fn.spec } satisfies ToChild);
       w.defined.add(fn.key);
     }
-    const msg: ToChild = { mp: PROTOCOL, type: 'call', id: batch.id, key: fn.key, items: batch.items, spread: job.spread };
+    const msg: ToChild = { mp: PROTOCOL, type: 'call', id: batch.id, key: fn.key, items, spread: job.spread };
     if (batch.handles) msg.handles = true;
     try {
       // Serialization happens synchronously inside send(): a value that cannot be cloned
-      // throws here, before anything reaches the child, so the worker is unaffected.
+      // throws here, before anything reaches the child, so the worker is unaffected. (The
+      // same fact frees #packScratch for the next batch as soon as this returns.)
       child.send(msg);
     } catch (err) {
-      job.batches.delete(batch);
-      job.sink.failed(batch, [], 0, this.#serializationError(batch, err));
-      this.maybeFinish(job);
+      this.#failUnsent(batch, this.#serializationError(batch, err));
       return;
     }
     batch.worker = w;
@@ -498,7 +544,7 @@ export class Engine {
         this.#onResult(w, m.id, m.values, null);
         return;
       case 'numbers':
-        this.#onResult(w, m.id, m.values, null);
+        this.#onResult(w, m.id, numbersOf(m.values, m.ints, this.#readScratch), null);
         return;
       case 'error':
         this.#onResult(w, m.id, m.values, m);

@@ -17,7 +17,9 @@ import type { Worker } from './worker.ts';
 export interface Sink {
   /**
    * A batch finished: one value per item, in item order. A batch whose values are all
-   * numbers may come as a typed array of them (the 'numbers' reply): read it by index.
+   * numbers may come as a typed array of them (the 'numbers' reply): read it by index,
+   * during this call only (it may be a view of memory the engine reuses, see
+   * numbersOf in src/process/numbers.ts); a sink that keeps the values copies them.
    */
   result(batch: Batch, values: BatchValues): void;
   /**
@@ -48,16 +50,30 @@ export class Batch {
   runMs = 0;
   /** A 'drop' was sent for it and not answered yet: whether it started is not known. */
   dropping = false;
+  /** How many items it holds. */
+  readonly count: number;
   constructor(
     readonly id: number,
     readonly job: Job,
-    /** The items, with handles already encoded. */
-    readonly items: unknown[],
+    /**
+     * The items, with handles already encoded. Empty while `range` is set: the items are
+     * then packed from the input each time the batch is sent (Engine #payload), and set
+     * here only if they turn out not to be all numbers.
+     */
+    public items: unknown[],
     /** Index of the first item in the job's input. */
     readonly start: number,
     /** The items contain handles the child must revive. */
-    readonly handles: boolean,
-  ) {}
+    public handles: boolean,
+    /**
+     * The input of a map of numbers, of which this batch is `[start, start + count)`; null
+     * for any other batch. See Job.addRange.
+     */
+    public range: ArrayLike<unknown> | null = null,
+    count = items.length,
+  ) {
+    this.count = count;
+  }
 }
 
 /**
@@ -94,6 +110,16 @@ export class Job {
   /** Queue `items` (already copied by the caller) as one batch; `start` is the first item's index. */
   add(items: unknown[], start: number): void {
     this.engine.add(this, items, start);
+  }
+  /**
+   * Queue the items `[start, start + count)` of `input`, whose items are expected to be
+   * numbers, as one batch. Nothing is copied now: the items are packed into a reused typed
+   * array when the batch is sent (a batch waiting in the queue costs no memory), and
+   * travel as a plain array, as `add` would send them, should they not all be numbers.
+   * `input` must not change until the job has finished (map() lists its input first).
+   */
+  addRange(input: ArrayLike<unknown>, start: number, count: number): void {
+    this.engine.addRange(this, input, start, count);
   }
   /** No more batches will be added; the job finishes when its batches do. */
   end(): void {

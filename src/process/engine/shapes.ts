@@ -10,9 +10,9 @@
 import { CancelledError, invalidArg, invalidRange } from '../../errors.ts';
 import { checkCallOptions, checkChunksize, deadlineAfter, timeLeft } from '../../options.ts';
 import { describe, isAsyncIterable, isIterable } from '../../util.ts';
-import { batchItems, MIN_PACKED_NUMBERS, packNumbers } from '../numbers.ts';
+import { batchItems, MIN_PACKED_NUMBERS } from '../numbers.ts';
 import { ProgressBar } from '../progress.ts';
-import { Assembler } from './assembler.ts';
+import { Assembler, numberSkeleton } from './assembler.ts';
 import { PIPELINE_DEPTH, type Engine } from './engine.ts';
 import type { Batch, BatchValues, Sink } from './job.ts';
 import type { CallOptions, MapOptions } from './options.ts';
@@ -195,21 +195,23 @@ function submitAll<R>(engine: Engine, fn: unknown, items: ArrayLike<unknown>, sp
       bar?.close();
       resolve([]);
     }
-    // All numbers: packed at once, in one loop (which V8 optimizes early, where one loop per
-    // batch would run cold), and each batch is a view of it (the serializer copies only a
-    // view's bytes).
-    const packed = n >= MIN_PACKED_NUMBERS && typeof items[0] === 'number' ? packNumbers(items, 0, n) : null;
+    // Numbers (as far as the first item tells): each batch is a range of the input, packed
+    // only when it is sent, into arrays the engine reuses (Job.addRange). Packing all at
+    // once here would delay the first batch by a pass over every item and allocate the
+    // whole input again (a first touch of memory is what costs most, see numbers.ts).
+    const ranged = n >= MIN_PACKED_NUMBERS && typeof items[0] === 'number';
     // Numbers in, and a function not known to return anything but numbers: larger messages
     // (MAX_NUMERIC_BATCH_ITEMS), unless workers recycle (maxTasksPerChild counts batches),
     // and results written into a skeleton (see Assembler).
-    const numeric = packed !== null && job.fn.numbers !== false;
+    const numeric = ranged && job.fn.numbers !== false;
     if (numeric && !engine.recycles) size = Math.max(size, Math.min(chunksize, MAX_NUMERIC_BATCH_ITEMS));
     for (let start = 0; start < n && !job.dead; start += size) {
       const end = Math.min(n, start + size);
-      job.add(packed !== null ? (packed.subarray(start, end) as unknown as unknown[]) : batchItems(items, start, end), start);
+      if (ranged) job.addRange(items, start, end - start);
+      else job.add(batchItems(items, start, end), start);
     }
     // Results come asynchronously, so the assembler may be made once the first batches are out.
-    results = new Assembler(Math.ceil(n / size), numeric && Array.isArray(items) ? items.slice(0, n) : null);
+    results = new Assembler(Math.ceil(n / size), numeric && Array.isArray(items) ? numberSkeleton(items) : null);
     job.end();
   });
 }
@@ -272,9 +274,11 @@ export function stream<R>(engine: Engine, fn: unknown, iterable: Iterable<unknow
   }
   // The time limit runs from this call, not from the first next().
   const deadline = deadlineAfter(timeout);
-  return run();
+  let bar: ProgressBar | undefined;
+  return new Items<R>(run(), () => bar?.update(1));
 
-  async function* run(): AsyncGenerator<R, void, undefined> {
+  /** The batches' values in order (or completion order), then the error where one happened. */
+  async function* run(): AsyncGenerator<ArrayLike<unknown>, void, undefined> {
     if (early) throw early;
     // Without a chunksize, chunks start at one item and grow while they run fast (see
     // adapt()), so tiny tasks are not drowned in IPC and slow ones stay one per message.
@@ -282,12 +286,12 @@ export function stream<R>(engine: Engine, fn: unknown, iterable: Iterable<unknow
     let size = fixed ? Math.min(chunksize!, MAX_BATCH_ITEMS) : 1;
     const adapt = (batch: Batch) => {
       if (fixed) return;
-      if (batch.runMs < ADAPT_GROW_MS && batch.items.length === size) size = Math.min(size * 2, ADAPT_MAX_CHUNK);
+      if (batch.runMs < ADAPT_GROW_MS && batch.count === size) size = Math.min(size * 2, ADAPT_MAX_CHUNK);
       else if (batch.runMs > ADAPT_SHRINK_MS) size = Math.max(1, size >> 1);
     };
     // Enough batches to keep every worker's pipeline full plus one being consumed.
     const window = engine.processes * (PIPELINE_DEPTH + 1) + 1;
-    const bar = ProgressBar.fromOption(opts?.progress, { total: knownLength(iterable) });
+    bar = ProgressBar.fromOption(opts?.progress, { total: knownLength(iterable) });
     const isAsync = isAsyncIterable(iterable);
     const source: Iterator<unknown> | AsyncIterator<unknown> = isAsync ? (iterable as AsyncIterable<unknown>)[Symbol.asyncIterator]() : (iterable as Iterable<unknown>)[Symbol.iterator]();
 
@@ -322,7 +326,8 @@ export function stream<R>(engine: Engine, fn: unknown, iterable: Iterable<unknow
       {
         result: (batch, values) => {
           adapt(batch);
-          deliver({ start: batch.start, values });
+          // Kept until consumed: packed numbers are copied (see Sink.result).
+          deliver({ start: batch.start, values: Array.isArray(values) ? values : values.slice() });
         },
         failed: (batch, values, index, error) => deliver({ start: batch.start, values: values.slice(0, index), error }),
         aborted: (error) => {
@@ -394,11 +399,7 @@ export function stream<R>(engine: Engine, fn: unknown, iterable: Iterable<unknow
           outstanding--;
           if (ordered) nextStart += d.error ? 0 : d.values.length;
           if (!exhausted && !pumping) void pump();
-          const values = d.values;
-          for (let i = 0; i < values.length; i++) {
-            yield values[i] as R;
-            bar?.update(1);
-          }
+          if (d.values.length > 0) yield d.values;
           if (d.error) throw d.error;
           continue;
         }
@@ -424,6 +425,84 @@ export function stream<R>(engine: Engine, fn: unknown, iterable: Iterable<unknow
     }
   }
 }
+
+/**
+ * The iterator `stream()` returns: the items of the batches `batches` yields, one per
+ * `next()`. `batches` (an async generator) keeps the control flow: pulling input, waiting,
+ * errors at their position, and, on return() or throw(), cancelling what is outstanding and
+ * closing the input. Handing out the items of a batch already here is a resolved promise
+ * per item: an async generator yielding each item itself costs an await, its promise and a
+ * resumption per item besides, 40% of what a `for await` over imap allocated (610 bytes an
+ * item against 364, measured), and that garbage is what grows the young generation of a
+ * long imap (bench case 8, peak RSS).
+ */
+class Items<R> implements AsyncGenerator<R, void, undefined> {
+  #values: ArrayLike<unknown> = NO_VALUES;
+  #next = 0;
+  /** A next() waiting for `batches`: later calls queue behind it, as on a generator. */
+  #waiting: Promise<IteratorResult<R, void>> | null = null;
+  /** return() or throw() was called: buffered items are dropped. */
+  #closed = false;
+
+  constructor(
+    readonly batches: AsyncGenerator<ArrayLike<unknown>, void, undefined>,
+    /** Called for each item handed out (the progress bar). */
+    readonly counted: () => void,
+  ) {}
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  next(): Promise<IteratorResult<R, void>> {
+    if (this.#waiting !== null) {
+      const again = () => this.next();
+      return this.#waiting.then(again, again);
+    }
+    if (this.#next < this.#values.length) {
+      const value = this.#values[this.#next++] as R;
+      this.counted();
+      return Promise.resolve({ value, done: false });
+    }
+    const waiting = this.batches.next().then(
+      (r) => {
+        this.#waiting = null;
+        if (r.done || this.#closed) return { value: undefined, done: true } as const;
+        this.#values = r.value;
+        this.#next = 0;
+        return this.next();
+      },
+      (err: unknown) => {
+        this.#waiting = null;
+        throw err;
+      },
+    );
+    this.#waiting = waiting;
+    return waiting;
+  }
+
+  return(value?: void | PromiseLike<void>): Promise<IteratorResult<R, void>> {
+    this.#drop();
+    return this.batches.return(value as void) as Promise<IteratorResult<R, void>>;
+  }
+
+  throw(err: unknown): Promise<IteratorResult<R, void>> {
+    this.#drop();
+    return this.batches.throw(err) as Promise<IteratorResult<R, void>>;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.return();
+  }
+
+  #drop(): void {
+    this.#closed = true;
+    this.#values = NO_VALUES;
+    this.#next = 0;
+  }
+}
+
+const NO_VALUES: ArrayLike<unknown> = [];
 
 /** The number of items when the input says it up front (array, typed array, Set, Map). */
 function knownLength(iterable: unknown): number | undefined {

@@ -151,7 +151,7 @@ export class Worker {
 
   /** The error of `batch`, which was running when this worker died. */
   lostError(batch: Batch): WorkerLostError {
-    const items = batch.items.length === 1 ? 'its task' : `its batch of ${batch.items.length} items (from item ${batch.start})`;
+    const items = batch.count === 1 ? 'its task' : `its batch of ${batch.count} items (from item ${batch.start})`;
     return new WorkerLostError(
       `${batch.job.what}: worker ${this.name} (pid ${this.pid}) died ${this.describeExit()} while running ${items}. ` +
         'The task may have called process.exit(), crashed, run out of memory or been killed; a new worker replaced it.',
