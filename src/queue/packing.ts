@@ -11,7 +11,7 @@ import { serialize } from 'node:v8';
 import type { Deque } from '../deque.ts';
 import { InvalidStateError, SerializationError } from '../errors.ts';
 import { unsendable } from '../protocol/index.ts';
-import { decodeValue, Encoder, NeedsRevive, T_NUM } from '../remote/codec.ts';
+import { ByteChain, decodeValue, Encoder, NeedsRevive, T_NUM } from '../remote/codec.ts';
 import { encodeHandles, reviveHandlesSoon } from '../remote/handle.ts';
 import { DEFAULT_MAX_FRAME } from '../remote/link.ts';
 
@@ -26,9 +26,12 @@ export interface Segment {
   count: number;
 }
 
-/** Packed items handed over in one reply (a take's result). */
+/**
+ * Packed items handed over in one reply (a take's result). The host answers a remote take
+ * with a ByteChain; the taker decodes it as one Buffer.
+ */
 export interface Packed {
-  data: Buffer;
+  data: Buffer | ByteChain;
   count: number;
 }
 
@@ -162,6 +165,7 @@ export class PackWriter extends Encoder {
     this.start = end;
     this.#count -= count;
     this.#lastRel = 0;
+    this.renew();
     return seg;
   }
 }
@@ -182,9 +186,19 @@ export function advance(seg: Segment, n: number): void {
 }
 
 
-/** Take up to `n` items (at least one, at most ~`budget` bytes) from the front of `segs`. */
-export function takeFrom(segs: Deque<Segment>, n: number, budget: number): Packed {
-  const parts: Array<[Buffer, number, number]> = [];
+/** Items taken off a list of segments: `parts` are new segments over the same bytes. */
+export interface Batch {
+  parts: Segment[];
+  count: number;
+  bytes: number;
+}
+
+/**
+ * Take up to `n` items (at least one, at most ~`budget` bytes) from the front of `segs`.
+ * Nothing is copied: the parts point into the segments' buffers.
+ */
+export function takeFrom(segs: Deque<Segment>, n: number, budget: number): Batch {
+  const parts: Segment[] = [];
   let taken = 0;
   let bytes = 0;
   while (taken < n) {
@@ -201,20 +215,33 @@ export function takeFrom(segs: Deque<Segment>, n: number, budget: number): Packe
       k++;
     }
     if (k === 0) break;
-    parts.push([seg.buf, start, p]);
+    parts.push({ buf: seg.buf, pos: start, end: p, count: k });
     seg.pos = p;
     seg.count -= k;
     taken += k;
     if (seg.count === 0) segs.shift();
     if (bytes >= budget) break;
   }
-  if (parts.length === 1) return { data: parts[0]![0].subarray(parts[0]![1], parts[0]![2]), count: taken };
-  const data = Buffer.allocUnsafe(bytes);
-  let o = 0;
-  for (const [buf, s, e] of parts) {
-    buf.copy(data, o, s, e);
-    o += e - s;
-  }
-  return { data, count: taken };
+  return { parts, count: taken, bytes };
 }
 
+/** The bytes of `batch` in one Buffer (copied only when it spans several segments). */
+export function joined(batch: Batch): Buffer {
+  const { parts } = batch;
+  if (parts.length === 1) return parts[0]!.buf.subarray(parts[0]!.pos, parts[0]!.end);
+  const data = Buffer.allocUnsafe(batch.bytes);
+  let o = 0;
+  for (const { buf, pos, end } of parts) {
+    buf.copy(data, o, pos, end);
+    o += end - pos;
+  }
+  return data;
+}
+
+/**
+ * The bytes of `batch` to send to another process: one Buffer on the wire, written from the
+ * segments' buffers without joining them (packed bytes are never written again).
+ */
+export function chained(batch: Batch): ByteChain {
+  return new ByteChain(batch.parts.map((s) => s.buf.subarray(s.pos, s.end)));
+}

@@ -17,6 +17,13 @@
 // would give for such values; a value the tree form cannot represent faithfully is never
 // tree-encoded. A value's v8 form runs to the end of its item or message, so a value is always
 // the last field of what contains it.
+//
+// Frames carry packed queue items without copying them: a ByteChain (items held in several
+// buffers) is written as one Buffer value, and MessageEncoder.pieces() leaves its large parts
+// where they lie, as pieces of the frame the socket writer hands to writev(2) one after the
+// other. So the host moves a ~1 KB item from the frame it arrived in to the socket of its
+// consumer with no copy in JavaScript, and a producer's batch goes out from the PackWriter's
+// buffer.
 
 import { types } from 'node:util';
 import { ProtocolError } from '../errors.ts';
@@ -47,6 +54,24 @@ const T_BUF = 11; // u32 length, then the bytes: a Buffer (host link only)
 const TREE_MAX_ARRAY = 64;
 const TREE_MAX_DEPTH = 32;
 
+/**
+ * Bytes that cross as one Buffer (the receiver decodes a single Buffer) but are held here as
+ * several parts: a queue's items taken from several put batches, or a batch put from a
+ * producer. A MessageEncoder hands large parts to the socket as they are instead of copying
+ * them into the frame, so they must not change until written: only bytes nobody writes again
+ * (packed queue items) are wrapped in one. Host link only, like Buffers.
+ */
+export class ByteChain {
+  readonly parts: readonly Buffer[];
+  readonly length: number;
+
+  constructor(parts: readonly Buffer[]) {
+    this.parts = parts;
+    let n = 0;
+    for (const p of parts) n += p.length;
+    this.length = n;
+  }
+}
 
 /**
  * Writes values into a growing buffer: `buf[start, end)` is what was written since `start`.
@@ -79,6 +104,17 @@ export class Encoder {
     this.buf = next;
     this.start = 0;
     this.end = used;
+  }
+
+  /**
+   * Called with nothing written since `start`: when less than half a chunk is left, start the
+   * next run in a fresh buffer now, instead of copying it out of this one once it fills up.
+   */
+  protected renew(): void {
+    if (this.end === this.start && this.buf.length - this.end < this.#chunk / 2) {
+      this.buf = Buffer.allocUnsafe(this.#chunk);
+      this.start = this.end = 0;
+    }
   }
 
   protected u8(v: number): void {
@@ -168,13 +204,23 @@ export class Encoder {
           return true;
         }
         if (this.#buffers && proto === Buffer.prototype) {
-          // A whole Buffer (a queue's packed items): structured clone gives a Buffer too.
+          // A whole Buffer: structured clone gives a Buffer too.
           const b = v as Buffer;
           this.ensure(5 + b.length);
           this.buf[this.end] = T_BUF;
           this.buf.writeUInt32LE(b.length, this.end + 1);
           b.copy(this.buf, this.end + 5);
           this.end += 5 + b.length;
+          return true;
+        }
+        if (this.#buffers && proto === ByteChain.prototype) {
+          // Packed queue items in parts: on the wire, one Buffer.
+          const chain = v as ByteChain;
+          this.ensure(5);
+          this.buf[this.end] = T_BUF;
+          this.buf.writeUInt32LE(chain.length, this.end + 1);
+          this.end += 5;
+          for (const part of chain.parts) this.raw(part);
           return true;
         }
         if (proto !== Object.prototype && proto !== null) return false;
@@ -193,6 +239,13 @@ export class Encoder {
       default:
         return false; // bigint (rare: v8), symbol and function (v8 reports them)
     }
+  }
+
+  /** Raw bytes of a ByteChain part (copied here; a MessageEncoder may hand them over instead). */
+  protected raw(b: Buffer): void {
+    this.ensure(b.length);
+    b.copy(this.buf, this.end);
+    this.end += b.length;
   }
 
   /** The v8 form of a value: its tag, then v8.serialize() bytes. */
@@ -356,10 +409,15 @@ const M_BYTES = 10;
 
 /** A frame at least this large is handed over instead of copied out of the encoder. */
 const HAND_OVER = 64 * 1024;
+/** A ByteChain part at least this large is written from where it lies, not copied into the frame. */
+const BY_REFERENCE = 16 * 1024;
 
 /** Writes host-link messages as frames: a 4-byte big-endian length, then the body. */
 export class MessageEncoder extends Encoder {
   #busy = false;
+  /** Pieces of the frame being written, before `#cut` (large ByteChain parts among them). */
+  #pieces: Buffer[] = [];
+  #cut = 0;
 
   constructor() {
     super(4096, true);
@@ -370,18 +428,39 @@ export class MessageEncoder extends Encoder {
    * next is encoded). Throws what v8.serialize throws for a value that cannot cross.
    */
   frame(m: LinkMessage): Buffer {
+    const pieces = this.pieces(m);
+    return pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces);
+  }
+
+  /**
+   * One message as one frame, in pieces to write one after the other: large ByteChain parts
+   * (queue items) are pieces of their own, written from where they lie instead of copied
+   * into the frame (a take reply or a put batch of ~1 KB items then costs the host and the
+   * producer no copy of its bytes). Throws as frame().
+   */
+  pieces(m: LinkMessage): Buffer[] {
     // A getter read while a value is written may itself send a message (a proxy call):
     // that one gets an encoder of its own instead of overwriting this one's bytes.
-    if (this.#busy) return new MessageEncoder().frame(m);
+    if (this.#busy) return new MessageEncoder().pieces(m);
     this.#busy = true;
     try {
       return this.#frame(m);
     } finally {
       this.#busy = false;
+      this.#pieces = [];
+      this.#cut = 0;
     }
   }
 
-  #frame(m: LinkMessage): Buffer {
+  protected override raw(b: Buffer): void {
+    if (b.length < BY_REFERENCE) return super.raw(b);
+    // What was written since the last cut is copied out: the encoder's buffer is reused by the
+    // next message, while these pieces may wait in a write queue.
+    this.#pieces.push(Buffer.from(this.buf.subarray(this.#cut, this.end)), b);
+    this.#cut = this.end;
+  }
+
+  #frame(m: LinkMessage): Buffer[] {
     this.start = 0;
     this.end = 4;
     try {
@@ -390,17 +469,26 @@ export class MessageEncoder extends Encoder {
       this.#reset();
       throw err;
     }
-    this.buf.writeUInt32BE(this.end - 4, 0);
-    if (this.end >= HAND_OVER) {
+    const pieces = this.#pieces;
+    let total = this.end - this.#cut;
+    for (const p of pieces) total += p.length;
+    let last: Buffer;
+    if (this.end - this.#cut >= HAND_OVER) {
       // A large message (a batch of queue items) leaves in the buffer it was written in,
       // rather than being copied once more; the encoder starts a fresh one.
-      const out = this.buf.subarray(0, this.end);
+      last = this.buf.subarray(this.#cut, this.end);
       this.buf = Buffer.allocUnsafe(4096);
-      return out;
+    } else {
+      last = Buffer.allocUnsafe(this.end - this.#cut);
+      this.buf.copy(last, 0, this.#cut, this.end);
     }
-    const out = Buffer.allocUnsafe(this.end);
-    this.buf.copy(out, 0, 0, this.end);
-    return out;
+    if (pieces.length === 0) {
+      last.writeUInt32BE(total - 4, 0);
+      return [last];
+    }
+    pieces[0]!.writeUInt32BE(total - 4, 0);
+    if (last.length > 0) pieces.push(last);
+    return pieces;
   }
 
   /** Do not keep a huge buffer around after a message that failed to encode. */

@@ -126,7 +126,7 @@ export class Link {
   readonly #max: number;
   #state: LinkState = 'handshake';
   readonly #writer: SocketWriter;
-  /** Frames sent before the handshake finished, or since the last flush. */
+  /** Frames (in pieces: MessageEncoder.pieces) sent before the handshake finished, or since the last flush. */
   #out: Buffer[] = [];
   #outBytes = 0;
   #flushQueued = false;
@@ -184,17 +184,19 @@ export class Link {
    */
   send(message: LinkMessage): void {
     if (this.#state === 'closed') return;
-    let framed: Buffer;
+    let pieces: Buffer[];
     try {
-      framed = (encoder ??= new MessageEncoder()).frame(message);
+      pieces = (encoder ??= new MessageEncoder()).pieces(message);
     } catch (err) {
       throw new SerializationError(`a value cannot be sent to another process: ${(err as Error).message}`, { cause: err });
     }
-    if (framed.length - 4 > this.#max) {
-      throw new SerializationError(`a message of ${framed.length - 4} bytes exceeds the ${this.#max}-byte frame cap (maxFrameSize); send smaller values`);
+    let bytes = 0;
+    for (const p of pieces) bytes += p.length;
+    if (bytes - 4 > this.#max) {
+      throw new SerializationError(`a message of ${bytes - 4} bytes exceeds the ${this.#max}-byte frame cap (maxFrameSize); send smaller values`);
     }
-    this.#out.push(framed);
-    this.#outBytes += framed.length;
+    for (const p of pieces) this.#out.push(p);
+    this.#outBytes += bytes;
     if (this.#state !== 'open') return;
     if (this.#outBytes >= FLUSH_BYTES) this.#flush();
     else if (!this.#flushQueued) {

@@ -7,7 +7,7 @@
 import { suite } from 'uvu';
 import { deserialize, serialize } from 'node:v8';
 import type { FromHost, ToHost, WireError } from '../../src/protocol/index.ts';
-import { decodeMessage, decodeValue, Encoder, MessageEncoder, NeedsRevive, T_NUM, T_V8, T_V8_HANDLES } from '../../src/remote/codec.ts';
+import { ByteChain, decodeMessage, decodeValue, Encoder, MessageEncoder, NeedsRevive, T_NUM, T_V8, T_V8_HANDLES } from '../../src/remote/codec.ts';
 import { assert, disposeAllAndCheckLeaks } from '../helpers.ts';
 import { cloneDifference } from './clone-equal.ts';
 import { malformed } from './codec-cases.ts';
@@ -243,6 +243,28 @@ test('frames handed out earlier keep their bytes while later ones are encoded', 
   assert.equal(decodeMessage(first.subarray(4)), { type: 'result', id: 1, value: 'first', handles: false });
   assert.is((decodeMessage(big.subarray(4)) as { value: string }).value.length, 200_000);
   assert.equal(decodeMessage(third.subarray(4)), { type: 'result', id: 3, value: 'third', handles: false });
+});
+
+test('a ByteChain crosses as one Buffer; its large parts are pieces of the frame, not copied', () => {
+  const encoder = new MessageEncoder();
+  const small = Buffer.from('ab');
+  const large = Buffer.alloc(40_000, 7);
+  const tail = Buffer.alloc(30_000, 9);
+  const m: FromHost = { type: 'result', id: 9, value: { data: new ByteChain([small, large, small, tail]), count: 4 } };
+  const pieces = encoder.pieces(m);
+  // The large parts are written from where they lie (same memory), the rest is copied.
+  assert.ok(pieces.some((p) => p.buffer === large.buffer && p.byteOffset === large.byteOffset), 'the 40 KB part is a piece of its own');
+  assert.ok(pieces.some((p) => p.buffer === tail.buffer), 'the 30 KB part is a piece of its own');
+  const frame = Buffer.concat(pieces);
+  assert.is(frame.readUInt32BE(0), frame.length - 4, 'the length header counts every piece');
+  assert.equal(frame, encoder.frame(m), 'frame() joins the same pieces');
+  const back = decodeMessage(frame.subarray(4)) as { value: { data: Buffer; count: number } };
+  assert.ok(Buffer.isBuffer(back.value.data));
+  assert.equal(back.value.data, Buffer.concat([small, large, small, tail]));
+  assert.is(back.value.count, 4);
+  // The encoder's own buffer is reused by the next message: the copied pieces must not change.
+  encoder.frame({ type: 'result', id: 10, value: 'z'.repeat(100) });
+  assert.equal(decodeMessage(Buffer.concat(pieces).subarray(4)), back);
 });
 
 test('a getter that sends a message while its value is written gets an encoder of its own', () => {
