@@ -64,7 +64,7 @@ export class RemoteChannel implements ChannelOps {
   #takes = 0;
   #idleMark = 0;
   // producer side
-  readonly #wbuf = new PackWriter(2 * FLUSH_BYTES);
+  readonly #wbuf = new PackWriter(2 * FLUSH_BYTES, true);
   #flushQueued = false;
   #outstanding = 0;
   readonly #inFlightPuts = new Set<Promise<unknown>>();
@@ -354,6 +354,8 @@ export class RemoteChannel implements ChannelOps {
     this.#track(
       call,
       () => {
+        // Answered (or the link is gone): the frame left the socket writer, its bytes are free.
+        this.#wbuf.settled(seg);
         this.#outstanding -= bytes;
         if (this.#outstanding <= MAX_OUTSTANDING / 2 && this.#drainWaiters.length > 0) {
           const waiters = this.#drainWaiters;

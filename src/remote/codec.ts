@@ -108,13 +108,19 @@ export class Encoder {
 
   /**
    * Called with nothing written since `start`: when less than half a chunk is left, start the
-   * next run in a fresh buffer now, instead of copying it out of this one once it fills up.
+   * next run in a fresh buffer now (`spare`'s, when it has one), instead of copying it out of
+   * this one once it fills up.
    */
-  protected renew(): void {
+  protected renew(spare?: () => Buffer | undefined): void {
     if (this.end === this.start && this.buf.length - this.end < this.#chunk / 2) {
-      this.buf = Buffer.allocUnsafe(this.#chunk);
+      this.buf = spare?.() ?? Buffer.allocUnsafe(this.#chunk);
       this.start = this.end = 0;
     }
+  }
+
+  /** The smallest buffer this encoder allocates. */
+  protected get chunk(): number {
+    return this.#chunk;
   }
 
   protected u8(v: number): void {
@@ -139,13 +145,13 @@ export class Encoder {
     if (s.isWellFormed()) {
       // UTF-8 needs at most 3 bytes per UTF-16 unit; measure exactly only for long strings.
       this.ensure(5 + (s.length > 4096 ? Buffer.byteLength(s, 'utf8') : s.length * 3));
-      const n = this.buf.write(s, this.end + 5, 'utf8');
+      const n = this.buf.utf8Write(s, this.end + 5);
       this.buf[this.end] = T_STR8;
       this.buf.writeUInt32LE(n, this.end + 1);
       this.end += 5 + n;
     } else {
       this.ensure(5 + 2 * s.length);
-      const n = this.buf.write(s, this.end + 5, 'utf16le');
+      const n = this.buf.ucs2Write(s, this.end + 5);
       this.buf[this.end] = T_STR16;
       this.buf.writeUInt32LE(n, this.end + 1);
       this.end += 5 + n;
@@ -275,21 +281,51 @@ function need(n: number): void {
   if (cursor + n > limit) throw new ProtocolError('truncated value', { fault: 'codec' });
 }
 
-function readString(buf: Buffer, encoding: 'utf8' | 'utf16le'): string {
+function readString(buf: Buffer, utf8: boolean): string {
   need(4);
   const n = buf.readUInt32LE(cursor);
   const start = cursor + 4;
   cursor = start;
   need(n);
   cursor = start + n;
-  return buf.toString(encoding, start, start + n);
+  return utf8 ? buf.utf8Slice(start, start + n) : buf.ucs2Slice(start, start + n);
 }
+
+/**
+ * Object keys seen lately, by a hash of their UTF-8 bytes: the items of a queue repeat the
+ * same few keys, and a key read from here is the very string the previous item used (V8
+ * internalized it then), so building the object neither decodes nor internalizes it again.
+ */
+const KEY_SLOTS = 256;
+const KEY_MAX = 32;
+const keyBytes: Array<Buffer | undefined> = new Array(KEY_SLOTS);
+const keyStrings: Array<string | undefined> = new Array(KEY_SLOTS);
 
 function readKey(buf: Buffer): string {
   need(1);
   const tag = buf[cursor++];
-  if (tag !== T_STR8 && tag !== T_STR16) throw new ProtocolError(`an object key with tag ${tag}`, { fault: 'codec' });
-  return readString(buf, tag === T_STR8 ? 'utf8' : 'utf16le');
+  if (tag !== T_STR8) {
+    if (tag !== T_STR16) throw new ProtocolError(`an object key with tag ${tag}`, { fault: 'codec' });
+    return readString(buf, false);
+  }
+  need(4);
+  const n = buf.readUInt32LE(cursor);
+  if (n === 0 || n > KEY_MAX) return readString(buf, true);
+  const start = cursor + 4;
+  cursor = start;
+  need(n);
+  cursor = start + n;
+  const slot = (n * 31 + buf[start]! * 7 + buf[start + n - 1]!) & (KEY_SLOTS - 1);
+  const known = keyBytes[slot];
+  if (known !== undefined && known.length === n) {
+    let i = 0;
+    while (i < n && known[i] === buf[start + i]) i++;
+    if (i === n) return keyStrings[slot]!;
+  }
+  const key = buf.utf8Slice(start, start + n);
+  keyBytes[slot] = Buffer.from(buf.subarray(start, start + n));
+  keyStrings[slot] = key;
+  return key;
 }
 
 function readCount(buf: Buffer): number {
@@ -312,9 +348,9 @@ function readValue(buf: Buffer): unknown {
       return v;
     }
     case T_STR8:
-      return readString(buf, 'utf8');
+      return readString(buf, true);
     case T_STR16:
-      return readString(buf, 'utf16le');
+      return readString(buf, false);
     case T_TRUE:
       return true;
     case T_FALSE:

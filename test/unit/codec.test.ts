@@ -245,6 +245,17 @@ test('frames handed out earlier keep their bytes while later ones are encoded', 
   assert.equal(decodeMessage(third.subarray(4)), { type: 'result', id: 3, value: 'third', handles: false });
 });
 
+test('object keys read through the key cache: keys sharing a slot (same length, first and last byte) stay apart', () => {
+  const writer = new ValueWriter(false);
+  const values = [{ axb: 1 }, { ayb: 2 }, { axb: 3, 'é€b': 4 }, { ayb: 5, ['k'.repeat(40)]: 6 }, { axb: 7 }];
+  for (let round = 0; round < 2; round++) {
+    for (const v of values) {
+      const bytes = writer.write(v);
+      assert.equal(decodeValue(bytes, 0, bytes.length), v);
+    }
+  }
+});
+
 test('a ByteChain crosses as one Buffer; its large parts are pieces of the frame, not copied', () => {
   const encoder = new MessageEncoder();
   const small = Buffer.from('ab');
