@@ -50,6 +50,8 @@ const T_OBJ = 9; // u32 key count, then (string value, value) pairs
 const T_ARR = 10; // u32 length, then values
 const T_BUF = 11; // u32 length, then the bytes: a Buffer (host link only)
 
+/** Strings up to this many UTF-16 units are written by the encoder itself when ASCII. */
+const SHORT_STRING = 32;
 /** Largest array and deepest nesting written in tree form; beyond that v8 is as fast. */
 const TREE_MAX_ARRAY = 64;
 const TREE_MAX_DEPTH = 32;
@@ -142,6 +144,26 @@ export class Encoder {
 
   /** A string with its tag: UTF-8 when well-formed, else UTF-16LE (lone surrogates survive). */
   protected string(s: string): void {
+    const length = s.length;
+    if (length <= SHORT_STRING) {
+      // An object key or a short value: written here byte by byte while it is ASCII, since
+      // a call into Buffer's native writer costs more than the copy for a few characters.
+      this.ensure(5 + length);
+      const buf = this.buf;
+      const at = this.end + 5;
+      let i = 0;
+      for (; i < length; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 0x80) break;
+        buf[at + i] = c;
+      }
+      if (i === length) {
+        buf[this.end] = T_STR8;
+        buf.writeUInt32LE(length, this.end + 1);
+        this.end = at + length;
+        return;
+      }
+    }
     if (s.isWellFormed()) {
       // UTF-8 needs at most 3 bytes per UTF-16 unit; measure exactly only for long strings.
       this.ensure(5 + (s.length > 4096 ? Buffer.byteLength(s, 'utf8') : s.length * 3));
