@@ -50,6 +50,8 @@ const T_OBJ = 9; // u32 key count, then (string value, value) pairs
 const T_ARR = 10; // u32 length, then values
 const T_BUF = 11; // u32 length, then the bytes: a Buffer (host link only)
 
+/** Objects of one value tracked in a list before a Set (see Encoder's seen list). */
+const SEEN_LIST = 16;
 /** Strings up to this many UTF-16 units are written by the encoder itself when ASCII. */
 const SHORT_STRING = 32;
 /** Largest array and deepest nesting written in tree form; beyond that v8 is as fast. */
@@ -86,7 +88,13 @@ export class Encoder {
   protected end = 0;
   readonly #chunk: number;
   readonly #buffers: boolean;
-  readonly #seen = new Set<object>();
+  /**
+   * Objects written so far in this value (a second sighting is a shared reference or a
+   * cycle): a short list while few, as most values hold one to a handful of objects, and a
+   * Set beyond SEEN_LIST (a Set's clear() allocates a new table, a list's does not).
+   */
+  readonly #seenList: object[] = [];
+  #seenSet: Set<object> | null = null;
 
   /**
    * @param capacity Smallest buffer to allocate.
@@ -188,8 +196,26 @@ export class Encoder {
     try {
       return this.#tree(v, 0);
     } finally {
-      // Set.clear() allocates a new table: only pay for it when something was recorded.
-      if (this.#seen.size > 0) this.#seen.clear();
+      this.#seenList.length = 0;
+      this.#seenSet = null;
+    }
+  }
+
+  #sawBefore(v: object): boolean {
+    if (this.#seenSet !== null) return this.#seenSet.has(v);
+    const list = this.#seenList;
+    for (let i = 0; i < list.length; i++) if (list[i] === v) return true;
+    return false;
+  }
+
+  #saw(v: object): void {
+    if (this.#seenSet !== null) {
+      this.#seenSet.add(v);
+    } else if (this.#seenList.length < SEEN_LIST) {
+      this.#seenList.push(v);
+    } else {
+      this.#seenSet = new Set(this.#seenList);
+      this.#seenSet.add(v);
     }
   }
 
@@ -217,13 +243,13 @@ export class Encoder {
         }
         // Shared references and cycles keep their identity under structured clone; the tree
         // form cannot express that, so such values go to v8. Proxies are refused by v8.
-        if (depth > TREE_MAX_DEPTH || this.#seen.has(v) || isProxy(v)) return false;
+        if (depth > TREE_MAX_DEPTH || this.#sawBefore(v) || isProxy(v)) return false;
         const proto = Object.getPrototypeOf(v);
         if (Array.isArray(v)) {
           // Holes and extra named properties survive structured clone: only arrays whose
           // own keys are exactly their indexes are written here.
           if (proto !== Array.prototype || v.length > TREE_MAX_ARRAY || Object.keys(v).length !== v.length) return false;
-          this.#seen.add(v);
+          this.#saw(v);
           this.ensure(5);
           this.buf[this.end] = T_ARR;
           this.buf.writeUInt32LE(v.length, this.end + 1);
@@ -252,7 +278,7 @@ export class Encoder {
           return true;
         }
         if (proto !== Object.prototype && proto !== null) return false;
-        this.#seen.add(v);
+        this.#saw(v);
         const keys = Object.keys(v);
         this.ensure(5);
         this.buf[this.end] = T_OBJ;
