@@ -89,6 +89,8 @@ const values: Array<[string, unknown]> = [
   ['nesting 32 deep (tree form)', nested(32)],
   ['nesting 40 deep (v8 form)', nested(40)],
   ['a shared reference', { a: shared, b: shared, list: [shared] }],
+  ['a shared reference after 20 other objects', { many: Array.from({ length: 20 }, (_, i) => ({ i })), again: shared, last: [shared] }],
+  ['20 distinct objects, none shared', Array.from({ length: 20 }, (_, i) => ({ i, inner: { i } }))],
   ['an object cycle', cyclic],
   ['an array cycle', cyclicArray],
   ['a Map', new Map<unknown, unknown>([['k', 1], [2, { v: [3] }]])],
@@ -146,7 +148,9 @@ test('values the tree form writes are not v8 payloads; those it cannot (bigint, 
   const tag = (v: unknown) => linkForm.write(v)[0];
   for (const v of [1, 'a', lone, null, true, undefined, { a: [1] }, [], Buffer.from('x'), nested(32)]) assert.is.not(tag(v), T_V8, `${String(v)} in tree form`);
   assert.is(tag(-0), T_NUM, '-0 is a number in tree form (a double keeps its sign)');
-  for (const v of [1n, new Map(), new Set(), cyclic, { a: shared, b: shared }, new Date(0), Array.from({ length: 65 }, () => 0), nested(40), sparse, withExtra]) {
+  const manyThenShared = { many: Array.from({ length: 20 }, (_, i) => ({ i })), a: shared, b: shared };
+  assert.is.not(tag(Array.from({ length: 20 }, (_, i) => ({ i }))), T_V8, '20 distinct objects in tree form');
+  for (const v of [1n, new Map(), new Set(), cyclic, { a: shared, b: shared }, manyThenShared, new Date(0), Array.from({ length: 65 }, () => 0), nested(40), sparse, withExtra]) {
     assert.is(tag(v), T_V8, `${Object.prototype.toString.call(v)} goes to v8`);
   }
   // A Buffer is raw bytes on the host link only; a queue item carries it in v8 form.
