@@ -1,10 +1,9 @@
 // src/remote/frame.ts alone, no socket: FrameReader fed the same stream in every way a
 // socket may cut it (byte by byte, uneven chunks, chunks the caller reuses), frames of length
 // 0, small frames and frames assembled in place (>= 64 KiB, also by reads straight into them),
-// the size cap, and memory that
-// follows the bytes that arrived rather than the length a header claims. (The reader on a
-// real link is in test/host-limits.test.ts; the class of the cap's error, a ProtocolError,
-// is checked in test/protocol-version.test.ts.)
+// the size cap, and memory that follows the bytes that arrived rather than the length a
+// header claims. (The reader on a real link is in test/host-limits.test.ts; the class of the
+// cap's error, a ProtocolError, is checked in test/protocol-version.test.ts.)
 import { suite } from 'uvu';
 import { randomBytes } from 'node:crypto';
 import { frame, FrameReader } from '../../src/remote/frame.ts';
