@@ -1,14 +1,15 @@
 // What one worker costs (issue 15), over real processes: no watchdog thread in a child (the
 // parent's one watcher ends the children of a parent that died), and a compiled build under
 // tsx whose workers load tsx only for a TypeScript task module. Figures live in bench/
-// (bench/node/worker-cost.mjs); this file asserts facts, not timings.
+// (bench/node/worker-cost.mjs); this file asserts facts, not timings. A worker of plain tasks
+// loads the error and handle encoding only when a reply needs it.
 import { suite } from 'uvu';
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Barrier, cpuCount, Pool, tasks } from '../src/index.ts';
+import { Barrier, cpuCount, Pool, RemoteError, tasks } from '../src/index.ts';
 import { pidAlive } from '../src/process/spawn.ts';
 import { assert, disposeAllAndCheckLeaks, rememberPid, track, waitFor, withinMs } from './helpers.ts';
 
@@ -77,6 +78,22 @@ test('compiled build under tsx: a worker loads tsx only to import a TypeScript t
   assert.equal(seen.afterJs, { execArgv: [], loaded: false }, 'after a .mjs task');
   assert.equal(seen.afterSource, { execArgv: [] }, 'after a by-source task');
   assert.equal(seen.afterTs, { execArgv: [], loaded: true, typed: 42 }, 'after a .ts task: registered then');
+});
+
+test('a worker of plain tasks loads error and handle encoding only on first need; failures and later results still cross', async () => {
+  const work = tasks<typeof import('./fixtures/worker-cost-tasks.ts')>(new URL('./fixtures/worker-cost-tasks.ts', import.meta.url));
+  const pool = track(new Pool(1));
+  assert.is(await pool.apply(work.handleCodeLoaded), false, 'after a plain task, the worker has not loaded src/remote/handle.ts');
+  const err = await pool.apply(work.fail, ['boom']).then(
+    () => null,
+    (e: Error) => e,
+  );
+  assert.ok(err instanceof RemoteError, `the task's error crosses (got ${err})`);
+  assert.is(err.remoteName, 'RangeError');
+  assert.match(err.message, 'boom');
+  // The failure's reply loaded the encoding; results keep their order after it.
+  assert.equal(await pool.map(work.pid, [1, 2, 3], { chunksize: 1 }).then((p) => p.length), 3);
+  assert.is(await pool.apply(work.handleCodeLoaded), true, 'the failure loaded it');
 });
 
 test('more workers than CPUs start in turn, yet an initializer that waits for all of them (a Barrier) completes', async () => {

@@ -19,8 +19,8 @@
 // then (src/process/spawn.ts), so a child costs no watchdog thread of its own.
 
 import { Deque } from '../deque.ts';
-import { checkVersion, encodeError, EXIT_PROTOCOL, findUncloneable, isBranded, PROTOCOL, unsendable, type FnSpec, type FromChild, type ProcessClassSpec, type ToChild } from '../protocol/index.ts';
-import { encodeHandles, reviveHandlesAsync } from '../remote/handle.ts';
+import type { FnSpec, FromChild, ProcessClassSpec, ToChild } from '../protocol/index.ts';
+import { checkVersion, EXIT_PROTOCOL, isBranded, PROTOCOL } from '../protocol/version.ts';
 import { flushAll, runtime } from '../runtime.ts';
 import { isThenable } from '../util.ts';
 import { explain, loadClass, loadFunction, taskName, WORKER_SITE, type LoadedFn } from './loader.ts';
@@ -77,28 +77,77 @@ async function fnFor(key: number): Promise<{ fn: LoadedFn; spec: FnSpec }> {
 }
 
 /**
+ * What only failures and handles need: error encoding (src/protocol/errors.ts, values.ts)
+ * and handle encoding and reviving (src/remote/handle.ts). Loaded on first need, not at
+ * start: a worker loads about a millisecond per module before it can run its first task,
+ * and a pool of plain tasks that succeed never needs these nine modules (issue 15: ~10 ms
+ * of a worker's start).
+ */
+interface Wire {
+  encodeError: typeof import('../protocol/index.ts').encodeError;
+  findUncloneable: typeof import('../protocol/index.ts').findUncloneable;
+  unsendable: typeof import('../protocol/index.ts').unsendable;
+  encodeHandles: typeof import('../remote/handle.ts').encodeHandles;
+  reviveHandlesAsync: typeof import('../remote/handle.ts').reviveHandlesAsync;
+}
+let wire: Wire | null = null;
+let wireLoading: Promise<Wire> | null = null;
+
+function loadWire(): Promise<Wire> {
+  wireLoading ??= Promise.all([import('../protocol/index.ts'), import('../remote/handle.ts')]).then(([p, h]) => {
+    wire = { encodeError: p.encodeError, findUncloneable: p.findUncloneable, unsendable: p.unsendable, encodeHandles: h.encodeHandles, reviveHandlesAsync: h.reviveHandlesAsync };
+    return wire;
+  });
+  return wireLoading;
+}
+
+/**
+ * Whether a result may hold a shareable (a Queue, a Lock, a proxy) to encode as a handle:
+ * src/remote/handle.ts counts them in a global record (keyed by Symbol.for, as there), which
+ * exists once that module is loaded; every shareable's constructor loads it.
+ */
+function mayHoldHandles(): boolean {
+  const state = (globalThis as Record<symbol, { shareables: number } | undefined>)[Symbol.for('multiproc.handleState')];
+  return state !== undefined && state.shareables > 0;
+}
+
+/**
  * Revive the handles in `value` into queues, locks, pipes and manager proxies. Each handle
  * names the module that registers its reviver; those not loaded yet are imported now (on
  * first need: most pools never receive a handle, and loading them all cost a worker ~40 ms).
  */
-function revive<T>(value: T): Promise<T> {
-  return reviveHandlesAsync(value);
+async function revive<T>(value: T): Promise<T> {
+  return (await loadWire()).reviveHandlesAsync(value);
 }
 
-/** Send results; a result that cannot be cloned becomes a SerializationError naming it. */
-function reply(id: number, values: unknown[], failure?: { index: number; error: unknown }, fnName = 'task'): void {
-  const encoded = encodeHandles(values);
+/**
+ * Send results; a result that cannot be cloned becomes a SerializationError naming it.
+ * Returns a promise when the modules of a failure or of handles had to be loaded first (the
+ * pump waits for it, so replies keep their order).
+ */
+function reply(id: number, values: unknown[], failure?: { index: number; error: unknown }, fnName = 'task'): Promise<void> | undefined {
+  const handles = mayHoldHandles();
+  if ((failure || handles) && wire === null) return loadWire().then((): Promise<void> | undefined => reply(id, values, failure, fnName));
   try {
-    if (failure) send({ mp: PROTOCOL, type: 'error', id, index: failure.index, values: encoded.value, error: encodeError(failure.error) });
-    else send({ mp: PROTOCOL, type: 'result', id, values: encoded.value });
-    return;
+    const out = handles ? wire!.encodeHandles(values).value : values;
+    if (failure) send({ mp: PROTOCOL, type: 'error', id, index: failure.index, values: out, error: wire!.encodeError(failure.error) });
+    else send({ mp: PROTOCOL, type: 'result', id, values: out });
+    return undefined;
   } catch (err) {
-    if (!process.connected) return;
-    const bad = findUncloneable(values);
-    const index = bad === -1 ? (failure?.index ?? 0) : bad;
-    const error = unsendable(`${fnName}()`, `the result for item ${index}`, 'the parent', err, index);
-    send({ mp: PROTOCOL, type: 'error', id, index, values: values.slice(0, index), error: encodeError(error) });
+    if (!process.connected) return undefined;
+    if (wire === null) return loadWire().then(() => replyUnsendable(id, values, failure, fnName, err));
+    replyUnsendable(id, values, failure, fnName, err);
+    return undefined;
   }
+}
+
+/** The results of batch `id` could not be sent (`err`): say which one, as a SerializationError. */
+function replyUnsendable(id: number, values: unknown[], failure: { index: number } | undefined, fnName: string, err: unknown): void {
+  const { findUncloneable, unsendable, encodeError } = wire!;
+  const bad = findUncloneable(values);
+  const index = bad === -1 ? (failure?.index ?? 0) : bad;
+  const error = unsendable(`${fnName}()`, `the result for item ${index}`, 'the parent', err, index);
+  send({ mp: PROTOCOL, type: 'error', id, index, values: values.slice(0, index), error: encodeError(error) });
 }
 
 type Call = Extract<ToChild, { type: 'call' }>;
@@ -127,16 +176,14 @@ async function prepareAndRun(m: Call): Promise<void> {
   try {
     target = await fnFor(m.key);
   } catch (err) {
-    reply(m.id, [], { index: 0, error: err });
-    return;
+    return reply(m.id, [], { index: 0, error: err });
   }
   let items: ArrayLike<unknown>;
   try {
     items = m.handles ? await revive(m.items as unknown[]) : m.items;
   } catch (err) {
     // A handle that cannot be revived fails this batch, not the worker.
-    reply(m.id, [], { index: 0, error: err });
-    return;
+    return reply(m.id, [], { index: 0, error: err });
   }
   return runItems(m, target.fn, target.spec, items);
 }
@@ -172,11 +219,9 @@ function runItems(m: Call, fn: LoadedFn, spec: FnSpec, items: ArrayLike<unknown>
       results.set(i, v);
     }
   } catch (err) {
-    replyFailed(m.id, spec, results, i, err);
-    return undefined;
+    return replyFailed(m.id, spec, results, i, err);
   }
-  replyDone(m.id, spec, results);
-  return undefined;
+  return replyDone(m.id, spec, results);
 }
 
 /** The rest of a batch from item `i`, whose task returned `pending`; awaits only promises. */
@@ -189,31 +234,28 @@ async function runRest(m: Call, fn: LoadedFn, spec: FnSpec, items: ArrayLike<unk
       results.set(i, v);
     }
   } catch (err) {
-    replyFailed(m.id, spec, results, i, err);
-    return;
+    return replyFailed(m.id, spec, results, i, err);
   }
-  replyDone(m.id, spec, results);
+  return replyDone(m.id, spec, results);
 }
 
 /** Reply that item `i` of batch `id` failed with `err`, with the results of the items before it. */
-function replyFailed(id: number, spec: FnSpec, results: NumberPacker, i: number, err: unknown): void {
-  reply(id, results.list(i), { index: i, error: explain(err, spec, WORKER_SITE) }, taskName(spec));
+function replyFailed(id: number, spec: FnSpec, results: NumberPacker, i: number, err: unknown): Promise<void> | undefined {
+  return reply(id, results.list(i), { index: i, error: explain(err, spec, WORKER_SITE) }, taskName(spec));
 }
 
 /** Reply with every result of batch `id`: packed when all are numbers (src/process/numbers.ts). */
-function replyDone(id: number, spec: FnSpec, results: NumberPacker): void {
+function replyDone(id: number, spec: FnSpec, results: NumberPacker): Promise<void> | undefined {
   const packed = results.packed();
-  if (packed === null) {
-    reply(id, results.list(), undefined, taskName(spec));
-    return;
-  }
+  if (packed === null) return reply(id, results.list(), undefined, taskName(spec));
   try {
     send({ mp: PROTOCOL, type: 'numbers', id, values: bytesOf(packed), ints: packed instanceof Int32Array });
   } catch {
     // A typed array always clones, so only a closed channel gets here; whatever it was,
     // the generic path reports it.
-    if (process.connected) reply(id, results.list(), undefined, taskName(spec));
+    if (process.connected) return reply(id, results.list(), undefined, taskName(spec));
   }
+  return undefined;
 }
 
 /** Wait until what this process wrote to stdout/stderr has been handed to the OS. */
@@ -295,7 +337,7 @@ async function runTarget(m: Extract<ToChild, { type: 'run' }>): Promise<void> {
     // Python prints "Process Process-1:" and the traceback, then exits with code 1.
     process.stderr.write(`Process ${runtime.name}:\n${error instanceof Error ? (error.stack ?? String(error)) : String(error)}\n`);
     try {
-      send({ mp: PROTOCOL, type: 'done', error: encodeError(error) });
+      send({ mp: PROTOCOL, type: 'done', error: (await loadWire()).encodeError(error) });
     } catch {}
     code = 1;
   }
@@ -326,7 +368,7 @@ async function runInit(m: Extract<ToChild, { type: 'init' }>): Promise<void> {
     } catch (err) {
       // The parent gets the whole error (BrokenProcessPool's cause); this copy is for NODE_DEBUG.
       await debug('the initializer of %s failed: %s', runtime.name, err instanceof Error ? err.stack : String(err));
-      send({ mp: PROTOCOL, type: 'init-failed', error: encodeError(explain(err, m.initializer, WORKER_SITE)) });
+      send({ mp: PROTOCOL, type: 'init-failed', error: (await loadWire()).encodeError(explain(err, m.initializer, WORKER_SITE)) });
       await leave(1);
     } finally {
       initializing = false;

@@ -18,7 +18,7 @@ import { Deque } from '../deque.ts';
 import { Empty, Full, QueueClosed, ShutDown, TimeoutError } from '../errors.ts';
 import type { CallContext } from '../remote/host.ts';
 import { abortError, Waiter, type WaitOptions } from '../remote/waiter.ts';
-import { advance, itemBytes, packOne, PackWriter, readItem, takeFrom, type Packed, type Segment } from './packing.ts';
+import { advance, chained, itemBytes, joined, packOne, PackWriter, readItem, takeFrom, type Batch, type Packed, type Segment } from './packing.ts';
 
 const RESOLVED = Promise.resolve();
 const noop = (): void => {};
@@ -147,11 +147,21 @@ export class Channel {
     return seg.count;
   }
 
-  #take(n: number, budget: number): Packed {
+  #take(n: number, budget: number): Batch {
     if (this.#count < n) this.#seal();
     const batch = takeFrom(this.#segs, n, budget);
     this.#count -= batch.count;
     return batch;
+  }
+
+  /**
+   * A batch as the reply to `conn`: for another process, recorded as in flight and sent
+   * without joining its parts; for this process (connection 0), one Buffer.
+   */
+  #handOut(conn: number, batch: Batch): Packed {
+    if (conn === 0) return { data: joined(batch), count: batch.count };
+    this.#record(conn, batch);
+    return { data: chained(batch), count: batch.count };
   }
 
   #hook(ctx: CallContext): void {
@@ -160,10 +170,11 @@ export class Channel {
     this.#hooked.set(conn, ctx.onClose(() => this.#connectionClosed(conn)));
   }
 
-  #record(conn: number, batch: Packed): void {
+  #record(conn: number, batch: Batch): void {
     let f = this.#inflight.get(conn);
     if (!f) this.#inflight.set(conn, (f = { segs: new Deque(), count: 0 }));
-    f.segs.push({ buf: batch.data, pos: 0, end: batch.data.length, count: batch.count });
+    // The parts are segments of their own (takeFrom made them): kept as they are.
+    for (const part of batch.parts) f.segs.push(part);
     f.count += batch.count;
     this.#inflightCount += batch.count;
   }
@@ -196,7 +207,7 @@ export class Channel {
       // Terminated: what comes back is dropped, and done as far as join() is concerned.
       this.#finishDropped(back.count);
     } else if (back.count > 0) {
-      this.#segs.unshift({ buf: back.data, pos: 0, end: back.data.length, count: back.count });
+      for (let i = back.parts.length - 1; i >= 0; i--) this.#segs.unshift(back.parts[i]!);
       this.#count += back.count;
     }
     this.#serve();
@@ -219,9 +230,7 @@ export class Channel {
       this.#getters.delete(g);
       // A fair share: with several consumers waiting, one does not take everything.
       const share = Math.max(1, Math.ceil(this.#available / (this.#getters.size + 1)));
-      const batch = this.#take(Math.min(g.max, share), g.budget);
-      if (!g.local) this.#record(g.conn, batch);
-      g.w.resolve(batch);
+      g.w.resolve(this.#handOut(g.local ? 0 : g.conn, this.#take(Math.min(g.max, share), g.budget)));
     }
     if (this.maxsize > 0) {
       while (this.#putters.size > 0 && this.#hasRoom()) {
@@ -287,13 +296,10 @@ export class Channel {
     const budget = request.budget ?? DEFAULT_BUDGET;
     const max = Math.max(1, Math.floor(request.max));
     if (this.#available > 0 && this.#getters.size === 0) {
-      const batch = this.#take(max, budget);
-      if (ctx.connection !== 0) {
-        this.#hook(ctx);
-        this.#record(ctx.connection, batch);
-      }
+      if (ctx.connection !== 0) this.#hook(ctx);
+      const packed = this.#handOut(ctx.connection, this.#take(max, budget));
       if (this.maxsize > 0) this.#serve();
-      return batch;
+      return packed;
     }
     if (this.#eof !== null && this.#available === 0) throw new QueueClosed(this.#eof);
     if (this.#shutDown && this.#available === 0) throw getAfterShutdown('get()', this.#immediate);
@@ -427,7 +433,7 @@ export class Channel {
       const g: Getter = { max: 1, budget: Infinity, conn: 0, local: true, w: new Waiter(resolve, reject, () => this.#getters.delete(g)) };
       this.#getters.add(g);
       g.w.arm({ timeout: options.timeout, signal: options.signal, hold }, () => g.w.reject(getTimedOut(this.kind, what, options.timeout)), what);
-    }).then((batch) => readItem(batch.data, 0));
+    }).then((batch) => readItem(batch.data as Buffer, 0));
   }
 
   // -- pipe states --

@@ -11,7 +11,7 @@ import { serialize } from 'node:v8';
 import type { Deque } from '../deque.ts';
 import { InvalidStateError, SerializationError } from '../errors.ts';
 import { unsendable } from '../protocol/index.ts';
-import { decodeValue, Encoder, NeedsRevive, T_NUM } from '../remote/codec.ts';
+import { ByteChain, decodeValue, Encoder, NeedsRevive, T_NUM } from '../remote/codec.ts';
 import { encodeHandles, reviveHandlesSoon } from '../remote/handle.ts';
 import { DEFAULT_MAX_FRAME } from '../remote/link.ts';
 
@@ -26,9 +26,12 @@ export interface Segment {
   count: number;
 }
 
-/** Packed items handed over in one reply (a take's result). */
+/**
+ * Packed items handed over in one reply (a take's result). The host answers a remote take
+ * with a ByteChain; the taker decodes it as one Buffer.
+ */
 export interface Packed {
-  data: Buffer;
+  data: Buffer | ByteChain;
   count: number;
 }
 
@@ -56,10 +59,39 @@ export class PackWriter extends Encoder {
   #busy = false;
   #count = 0;
   #lastRel = 0; // where the last item written starts, relative to start
+  /** Recycling writers: buffers with segments handed out, and how many of those are not settled. */
+  readonly #lent: Map<Buffer, number> | null;
+  /** Recycling writers: buffers all of whose segments settled, for the next runs. */
+  readonly #spare: Buffer[] = [];
 
-  /** @param capacity Smallest buffer to allocate: about the bytes one batch holds. */
-  constructor(capacity = 4096) {
+  /**
+   * @param capacity Smallest buffer to allocate: about the bytes one batch holds.
+   * @param recycle The owner calls settled() for every segment take() returns, once nothing
+   *   reads it any more; a buffer all of whose segments settled is written again. A producer
+   *   streaming ~1 KB items then reuses two or three buffers instead of allocating a fresh one
+   *   per batch (fresh memory costs page faults and, as external memory, full garbage
+   *   collections in a process whose heap holds many objects).
+   */
+  constructor(capacity = 4096, recycle = false) {
     super(capacity);
+    this.#lent = recycle ? new Map() : null;
+  }
+
+  /**
+   * A segment take() returned is no longer read (its bytes were written and the host has them).
+   * Recycling writers only.
+   */
+  settled(seg: Segment): void {
+    const lent = this.#lent;
+    if (lent === null) return;
+    const n = (lent.get(seg.buf) ?? 1) - 1;
+    if (n > 0) {
+      lent.set(seg.buf, n);
+      return;
+    }
+    lent.delete(seg.buf);
+    // The buffer being written now is not spare; one grown for a huge item is not kept.
+    if (seg.buf !== this.buf && seg.buf.length >= this.chunk && seg.buf.length <= 2 * this.chunk && this.#spare.length < 2) this.#spare.push(seg.buf);
   }
 
   #tooBig(rel: number, what: string): void {
@@ -162,6 +194,12 @@ export class PackWriter extends Encoder {
     this.start = end;
     this.#count -= count;
     this.#lastRel = 0;
+    if (this.#lent !== null) {
+      this.#lent.set(seg.buf, (this.#lent.get(seg.buf) ?? 0) + 1);
+      this.renew(() => this.#spare.pop());
+    } else {
+      this.renew();
+    }
     return seg;
   }
 }
@@ -182,9 +220,19 @@ export function advance(seg: Segment, n: number): void {
 }
 
 
-/** Take up to `n` items (at least one, at most ~`budget` bytes) from the front of `segs`. */
-export function takeFrom(segs: Deque<Segment>, n: number, budget: number): Packed {
-  const parts: Array<[Buffer, number, number]> = [];
+/** Items taken off a list of segments: `parts` are new segments over the same bytes. */
+export interface Batch {
+  parts: Segment[];
+  count: number;
+  bytes: number;
+}
+
+/**
+ * Take up to `n` items (at least one, at most ~`budget` bytes) from the front of `segs`.
+ * Nothing is copied: the parts point into the segments' buffers.
+ */
+export function takeFrom(segs: Deque<Segment>, n: number, budget: number): Batch {
+  const parts: Segment[] = [];
   let taken = 0;
   let bytes = 0;
   while (taken < n) {
@@ -201,20 +249,33 @@ export function takeFrom(segs: Deque<Segment>, n: number, budget: number): Packe
       k++;
     }
     if (k === 0) break;
-    parts.push([seg.buf, start, p]);
+    parts.push({ buf: seg.buf, pos: start, end: p, count: k });
     seg.pos = p;
     seg.count -= k;
     taken += k;
     if (seg.count === 0) segs.shift();
     if (bytes >= budget) break;
   }
-  if (parts.length === 1) return { data: parts[0]![0].subarray(parts[0]![1], parts[0]![2]), count: taken };
-  const data = Buffer.allocUnsafe(bytes);
-  let o = 0;
-  for (const [buf, s, e] of parts) {
-    buf.copy(data, o, s, e);
-    o += e - s;
-  }
-  return { data, count: taken };
+  return { parts, count: taken, bytes };
 }
 
+/** The bytes of `batch` in one Buffer (copied only when it spans several segments). */
+export function joined(batch: Batch): Buffer {
+  const { parts } = batch;
+  if (parts.length === 1) return parts[0]!.buf.subarray(parts[0]!.pos, parts[0]!.end);
+  const data = Buffer.allocUnsafe(batch.bytes);
+  let o = 0;
+  for (const { buf, pos, end } of parts) {
+    buf.copy(data, o, pos, end);
+    o += end - pos;
+  }
+  return data;
+}
+
+/**
+ * The bytes of `batch` to send to another process: one Buffer on the wire, written from the
+ * segments' buffers without joining them (packed bytes are never written again).
+ */
+export function chained(batch: Batch): ByteChain {
+  return new ByteChain(batch.parts.map((s) => s.buf.subarray(s.pos, s.end)));
+}

@@ -19,6 +19,7 @@ import { warn } from '../diagnostics.ts';
 import { Empty, InvalidStateError, QueueClosed, ShutDown } from '../errors.ts';
 import { deadlineAfter, timeLeft } from '../options.ts';
 import { defer, undefer, type HostClient } from '../remote/client.ts';
+import { ByteChain } from '../remote/codec.ts';
 import { Waiter, type WaitOptions } from '../remote/waiter.ts';
 import { getTimedOut, putAfterShutdown, type ChannelKind, type PutRequest, type TakeRequest } from './channel.ts';
 import type { ChannelOps } from './ops.ts';
@@ -63,7 +64,7 @@ export class RemoteChannel implements ChannelOps {
   #takes = 0;
   #idleMark = 0;
   // producer side
-  readonly #wbuf = new PackWriter(2 * FLUSH_BYTES);
+  readonly #wbuf = new PackWriter(2 * FLUSH_BYTES, true);
   #flushQueued = false;
   #outstanding = 0;
   readonly #inFlightPuts = new Set<Promise<unknown>>();
@@ -112,7 +113,9 @@ export class RemoteChannel implements ChannelOps {
       this.#batchStart = performance.now();
       this.#batchItems = 0;
     }
-    this.#rbuf.push({ buf: batch.data, pos: 0, end: batch.data.length, count: batch.count });
+    // Received: the host's ByteChain arrives as one Buffer.
+    const data = batch.data as Buffer;
+    this.#rbuf.push({ buf: data, pos: 0, end: data.length, count: batch.count });
     this.#rcount += batch.count;
     this.#batchItems += batch.count;
     this.#armIdle();
@@ -345,10 +348,14 @@ export class RemoteChannel implements ChannelOps {
   #sendPuts(seg: Segment): void {
     const bytes = seg.end - seg.pos;
     this.#outstanding += bytes;
-    const call = this.client.call(this.obj, 'put', [seg.buf.subarray(seg.pos, seg.end), seg.count, {}], { lost: this.lost('queue.put()') });
+    // A ByteChain: the batch's bytes go to the socket from the writer's buffer, not copied
+    // into the frame (the writer never writes bytes it handed out again).
+    const call = this.client.call(this.obj, 'put', [new ByteChain([seg.buf.subarray(seg.pos, seg.end)]), seg.count, {}], { lost: this.lost('queue.put()') });
     this.#track(
       call,
       () => {
+        // Answered (or the link is gone): the frame left the socket writer, its bytes are free.
+        this.#wbuf.settled(seg);
         this.#outstanding -= bytes;
         if (this.#outstanding <= MAX_OUTSTANDING / 2 && this.#drainWaiters.length > 0) {
           const waiters = this.#drainWaiters;

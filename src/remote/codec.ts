@@ -17,6 +17,13 @@
 // would give for such values; a value the tree form cannot represent faithfully is never
 // tree-encoded. A value's v8 form runs to the end of its item or message, so a value is always
 // the last field of what contains it.
+//
+// Frames carry packed queue items without copying them: a ByteChain (items held in several
+// buffers) is written as one Buffer value, and MessageEncoder.pieces() leaves its large parts
+// where they lie, as pieces of the frame the socket writer hands to writev(2) one after the
+// other. So the host moves a ~1 KB item from the frame it arrived in to the socket of its
+// consumer with no copy in JavaScript, and a producer's batch goes out from the PackWriter's
+// buffer.
 
 import { types } from 'node:util';
 import { ProtocolError } from '../errors.ts';
@@ -43,10 +50,32 @@ const T_OBJ = 9; // u32 key count, then (string value, value) pairs
 const T_ARR = 10; // u32 length, then values
 const T_BUF = 11; // u32 length, then the bytes: a Buffer (host link only)
 
+/** Objects of one value tracked in a list before a Set (see Encoder's seen list). */
+const SEEN_LIST = 16;
+/** Strings up to this many UTF-16 units are written by the encoder itself when ASCII. */
+const SHORT_STRING = 32;
 /** Largest array and deepest nesting written in tree form; beyond that v8 is as fast. */
 const TREE_MAX_ARRAY = 64;
 const TREE_MAX_DEPTH = 32;
 
+/**
+ * Bytes that cross as one Buffer (the receiver decodes a single Buffer) but are held here as
+ * several parts: a queue's items taken from several put batches, or a batch put from a
+ * producer. A MessageEncoder hands large parts to the socket as they are instead of copying
+ * them into the frame, so they must not change until written: only bytes nobody writes again
+ * (packed queue items) are wrapped in one. Host link only, like Buffers.
+ */
+export class ByteChain {
+  readonly parts: readonly Buffer[];
+  readonly length: number;
+
+  constructor(parts: readonly Buffer[]) {
+    this.parts = parts;
+    let n = 0;
+    for (const p of parts) n += p.length;
+    this.length = n;
+  }
+}
 
 /**
  * Writes values into a growing buffer: `buf[start, end)` is what was written since `start`.
@@ -59,7 +88,13 @@ export class Encoder {
   protected end = 0;
   readonly #chunk: number;
   readonly #buffers: boolean;
-  readonly #seen = new Set<object>();
+  /**
+   * Objects written so far in this value (a second sighting is a shared reference or a
+   * cycle): a short list while few, as most values hold one to a handful of objects, and a
+   * Set beyond SEEN_LIST (a Set's clear() allocates a new table, a list's does not).
+   */
+  readonly #seenList: object[] = [];
+  #seenSet: Set<object> | null = null;
 
   /**
    * @param capacity Smallest buffer to allocate.
@@ -81,6 +116,23 @@ export class Encoder {
     this.end = used;
   }
 
+  /**
+   * Called with nothing written since `start`: when less than half a chunk is left, start the
+   * next run in a fresh buffer now (`spare`'s, when it has one), instead of copying it out of
+   * this one once it fills up.
+   */
+  protected renew(spare?: () => Buffer | undefined): void {
+    if (this.end === this.start && this.buf.length - this.end < this.#chunk / 2) {
+      this.buf = spare?.() ?? Buffer.allocUnsafe(this.#chunk);
+      this.start = this.end = 0;
+    }
+  }
+
+  /** The smallest buffer this encoder allocates. */
+  protected get chunk(): number {
+    return this.#chunk;
+  }
+
   protected u8(v: number): void {
     this.ensure(1);
     this.buf[this.end++] = v;
@@ -100,16 +152,36 @@ export class Encoder {
 
   /** A string with its tag: UTF-8 when well-formed, else UTF-16LE (lone surrogates survive). */
   protected string(s: string): void {
+    const length = s.length;
+    if (length <= SHORT_STRING) {
+      // An object key or a short value: written here byte by byte while it is ASCII, since
+      // a call into Buffer's native writer costs more than the copy for a few characters.
+      this.ensure(5 + length);
+      const buf = this.buf;
+      const at = this.end + 5;
+      let i = 0;
+      for (; i < length; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 0x80) break;
+        buf[at + i] = c;
+      }
+      if (i === length) {
+        buf[this.end] = T_STR8;
+        buf.writeUInt32LE(length, this.end + 1);
+        this.end = at + length;
+        return;
+      }
+    }
     if (s.isWellFormed()) {
       // UTF-8 needs at most 3 bytes per UTF-16 unit; measure exactly only for long strings.
       this.ensure(5 + (s.length > 4096 ? Buffer.byteLength(s, 'utf8') : s.length * 3));
-      const n = this.buf.write(s, this.end + 5, 'utf8');
+      const n = this.buf.utf8Write(s, this.end + 5);
       this.buf[this.end] = T_STR8;
       this.buf.writeUInt32LE(n, this.end + 1);
       this.end += 5 + n;
     } else {
       this.ensure(5 + 2 * s.length);
-      const n = this.buf.write(s, this.end + 5, 'utf16le');
+      const n = this.buf.ucs2Write(s, this.end + 5);
       this.buf[this.end] = T_STR16;
       this.buf.writeUInt32LE(n, this.end + 1);
       this.end += 5 + n;
@@ -124,8 +196,26 @@ export class Encoder {
     try {
       return this.#tree(v, 0);
     } finally {
-      // Set.clear() allocates a new table: only pay for it when something was recorded.
-      if (this.#seen.size > 0) this.#seen.clear();
+      this.#seenList.length = 0;
+      this.#seenSet = null;
+    }
+  }
+
+  #sawBefore(v: object): boolean {
+    if (this.#seenSet !== null) return this.#seenSet.has(v);
+    const list = this.#seenList;
+    for (let i = 0; i < list.length; i++) if (list[i] === v) return true;
+    return false;
+  }
+
+  #saw(v: object): void {
+    if (this.#seenSet !== null) {
+      this.#seenSet.add(v);
+    } else if (this.#seenList.length < SEEN_LIST) {
+      this.#seenList.push(v);
+    } else {
+      this.#seenSet = new Set(this.#seenList);
+      this.#seenSet.add(v);
     }
   }
 
@@ -153,13 +243,13 @@ export class Encoder {
         }
         // Shared references and cycles keep their identity under structured clone; the tree
         // form cannot express that, so such values go to v8. Proxies are refused by v8.
-        if (depth > TREE_MAX_DEPTH || this.#seen.has(v) || isProxy(v)) return false;
+        if (depth > TREE_MAX_DEPTH || this.#sawBefore(v) || isProxy(v)) return false;
         const proto = Object.getPrototypeOf(v);
         if (Array.isArray(v)) {
           // Holes and extra named properties survive structured clone: only arrays whose
           // own keys are exactly their indexes are written here.
           if (proto !== Array.prototype || v.length > TREE_MAX_ARRAY || Object.keys(v).length !== v.length) return false;
-          this.#seen.add(v);
+          this.#saw(v);
           this.ensure(5);
           this.buf[this.end] = T_ARR;
           this.buf.writeUInt32LE(v.length, this.end + 1);
@@ -168,7 +258,7 @@ export class Encoder {
           return true;
         }
         if (this.#buffers && proto === Buffer.prototype) {
-          // A whole Buffer (a queue's packed items): structured clone gives a Buffer too.
+          // A whole Buffer: structured clone gives a Buffer too.
           const b = v as Buffer;
           this.ensure(5 + b.length);
           this.buf[this.end] = T_BUF;
@@ -177,8 +267,18 @@ export class Encoder {
           this.end += 5 + b.length;
           return true;
         }
+        if (this.#buffers && proto === ByteChain.prototype) {
+          // Packed queue items in parts: on the wire, one Buffer.
+          const chain = v as ByteChain;
+          this.ensure(5);
+          this.buf[this.end] = T_BUF;
+          this.buf.writeUInt32LE(chain.length, this.end + 1);
+          this.end += 5;
+          for (const part of chain.parts) this.raw(part);
+          return true;
+        }
         if (proto !== Object.prototype && proto !== null) return false;
-        this.#seen.add(v);
+        this.#saw(v);
         const keys = Object.keys(v);
         this.ensure(5);
         this.buf[this.end] = T_OBJ;
@@ -193,6 +293,13 @@ export class Encoder {
       default:
         return false; // bigint (rare: v8), symbol and function (v8 reports them)
     }
+  }
+
+  /** Raw bytes of a ByteChain part (copied here; a MessageEncoder may hand them over instead). */
+  protected raw(b: Buffer): void {
+    this.ensure(b.length);
+    b.copy(this.buf, this.end);
+    this.end += b.length;
   }
 
   /** The v8 form of a value: its tag, then v8.serialize() bytes. */
@@ -222,21 +329,51 @@ function need(n: number): void {
   if (cursor + n > limit) throw new ProtocolError('truncated value', { fault: 'codec' });
 }
 
-function readString(buf: Buffer, encoding: 'utf8' | 'utf16le'): string {
+function readString(buf: Buffer, utf8: boolean): string {
   need(4);
   const n = buf.readUInt32LE(cursor);
   const start = cursor + 4;
   cursor = start;
   need(n);
   cursor = start + n;
-  return buf.toString(encoding, start, start + n);
+  return utf8 ? buf.utf8Slice(start, start + n) : buf.ucs2Slice(start, start + n);
 }
+
+/**
+ * Object keys seen lately, by a hash of their UTF-8 bytes: the items of a queue repeat the
+ * same few keys, and a key read from here is the very string the previous item used (V8
+ * internalized it then), so building the object neither decodes nor internalizes it again.
+ */
+const KEY_SLOTS = 256;
+const KEY_MAX = 32;
+const keyBytes: Array<Buffer | undefined> = new Array(KEY_SLOTS);
+const keyStrings: Array<string | undefined> = new Array(KEY_SLOTS);
 
 function readKey(buf: Buffer): string {
   need(1);
   const tag = buf[cursor++];
-  if (tag !== T_STR8 && tag !== T_STR16) throw new ProtocolError(`an object key with tag ${tag}`, { fault: 'codec' });
-  return readString(buf, tag === T_STR8 ? 'utf8' : 'utf16le');
+  if (tag !== T_STR8) {
+    if (tag !== T_STR16) throw new ProtocolError(`an object key with tag ${tag}`, { fault: 'codec' });
+    return readString(buf, false);
+  }
+  need(4);
+  const n = buf.readUInt32LE(cursor);
+  if (n === 0 || n > KEY_MAX) return readString(buf, true);
+  const start = cursor + 4;
+  cursor = start;
+  need(n);
+  cursor = start + n;
+  const slot = (n * 31 + buf[start]! * 7 + buf[start + n - 1]!) & (KEY_SLOTS - 1);
+  const known = keyBytes[slot];
+  if (known !== undefined && known.length === n) {
+    let i = 0;
+    while (i < n && known[i] === buf[start + i]) i++;
+    if (i === n) return keyStrings[slot]!;
+  }
+  const key = buf.utf8Slice(start, start + n);
+  keyBytes[slot] = Buffer.from(buf.subarray(start, start + n));
+  keyStrings[slot] = key;
+  return key;
 }
 
 function readCount(buf: Buffer): number {
@@ -259,9 +396,9 @@ function readValue(buf: Buffer): unknown {
       return v;
     }
     case T_STR8:
-      return readString(buf, 'utf8');
+      return readString(buf, true);
     case T_STR16:
-      return readString(buf, 'utf16le');
+      return readString(buf, false);
     case T_TRUE:
       return true;
     case T_FALSE:
@@ -356,10 +493,15 @@ const M_BYTES = 10;
 
 /** A frame at least this large is handed over instead of copied out of the encoder. */
 const HAND_OVER = 64 * 1024;
+/** A ByteChain part at least this large is written from where it lies, not copied into the frame. */
+const BY_REFERENCE = 16 * 1024;
 
 /** Writes host-link messages as frames: a 4-byte big-endian length, then the body. */
 export class MessageEncoder extends Encoder {
   #busy = false;
+  /** Pieces of the frame being written, before `#cut` (large ByteChain parts among them). */
+  #pieces: Buffer[] = [];
+  #cut = 0;
 
   constructor() {
     super(4096, true);
@@ -370,18 +512,39 @@ export class MessageEncoder extends Encoder {
    * next is encoded). Throws what v8.serialize throws for a value that cannot cross.
    */
   frame(m: LinkMessage): Buffer {
+    const pieces = this.pieces(m);
+    return pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces);
+  }
+
+  /**
+   * One message as one frame, in pieces to write one after the other: large ByteChain parts
+   * (queue items) are pieces of their own, written from where they lie instead of copied
+   * into the frame (a take reply or a put batch of ~1 KB items then costs the host and the
+   * producer no copy of its bytes). Throws as frame().
+   */
+  pieces(m: LinkMessage): Buffer[] {
     // A getter read while a value is written may itself send a message (a proxy call):
     // that one gets an encoder of its own instead of overwriting this one's bytes.
-    if (this.#busy) return new MessageEncoder().frame(m);
+    if (this.#busy) return new MessageEncoder().pieces(m);
     this.#busy = true;
     try {
       return this.#frame(m);
     } finally {
       this.#busy = false;
+      this.#pieces = [];
+      this.#cut = 0;
     }
   }
 
-  #frame(m: LinkMessage): Buffer {
+  protected override raw(b: Buffer): void {
+    if (b.length < BY_REFERENCE) return super.raw(b);
+    // What was written since the last cut is copied out: the encoder's buffer is reused by the
+    // next message, while these pieces may wait in a write queue.
+    this.#pieces.push(Buffer.from(this.buf.subarray(this.#cut, this.end)), b);
+    this.#cut = this.end;
+  }
+
+  #frame(m: LinkMessage): Buffer[] {
     this.start = 0;
     this.end = 4;
     try {
@@ -390,17 +553,26 @@ export class MessageEncoder extends Encoder {
       this.#reset();
       throw err;
     }
-    this.buf.writeUInt32BE(this.end - 4, 0);
-    if (this.end >= HAND_OVER) {
+    const pieces = this.#pieces;
+    let total = this.end - this.#cut;
+    for (const p of pieces) total += p.length;
+    let last: Buffer;
+    if (this.end - this.#cut >= HAND_OVER) {
       // A large message (a batch of queue items) leaves in the buffer it was written in,
       // rather than being copied once more; the encoder starts a fresh one.
-      const out = this.buf.subarray(0, this.end);
+      last = this.buf.subarray(this.#cut, this.end);
       this.buf = Buffer.allocUnsafe(4096);
-      return out;
+    } else {
+      last = Buffer.allocUnsafe(this.end - this.#cut);
+      this.buf.copy(last, 0, this.#cut, this.end);
     }
-    const out = Buffer.allocUnsafe(this.end);
-    this.buf.copy(out, 0, 0, this.end);
-    return out;
+    if (pieces.length === 0) {
+      last.writeUInt32BE(total - 4, 0);
+      return [last];
+    }
+    pieces[0]!.writeUInt32BE(total - 4, 0);
+    if (last.length > 0) pieces.push(last);
+    return pieces;
   }
 
   /** Do not keep a huge buffer around after a message that failed to encode. */

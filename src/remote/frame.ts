@@ -2,13 +2,17 @@
 // (src/remote/link.ts reads and writes them). The length is checked against a cap before
 // anything is buffered, and a large frame's buffer grows with the bytes that actually arrive
 // (not with the length its header claims), so a peer cannot make us allocate without limit
-// or hold memory it never sent. Imports nothing of the library.
+// or hold memory it never sent. A client socket may read a large frame's bytes straight into
+// its buffer (room() / filled(), src/remote/link.ts's connect()), so they are not copied at
+// all. Imports nothing of the library.
 
 import { ProtocolError } from '../errors.ts';
 
 /** A frame at least this large, arriving in pieces, is assembled in place (one copy). */
 const BIG_FRAME = 64 * 1024;
 const EMPTY = Buffer.alloc(0);
+/** A read goes straight into a frame being assembled when at least this much of it is missing. */
+const DIRECT_MIN = 16 * 1024;
 
 
 /**
@@ -33,12 +37,32 @@ export class FrameReader {
   #need = -1; // body length of the frame being read, -1 while reading its header
   #body: Buffer | null = null; // a big frame being assembled: [0, #filled) holds its bytes so far
   #filled = 0;
+  /** What room() last handed out for a read, until filled() is told about it. */
+  #room: Buffer | null = null;
   /** The longest frame completed so far: frames up to it get their whole buffer at once. */
   #largest = 0;
   max: number;
 
   constructor(max: number) {
     this.max = max;
+  }
+
+  /**
+   * Where the next read may land directly: the unfilled rest of the large frame being
+   * assembled (at least DIRECT_MIN bytes), or null. Its bytes count once filled() is told.
+   */
+  room(): Buffer | null {
+    const body = this.#body;
+    this.#room = body !== null && body.length - this.#filled >= DIRECT_MIN ? body.subarray(this.#filled) : null;
+    return this.#room;
+  }
+
+  /** `nread` bytes were read into `buf`: true when it is the last room() (they are in place now). */
+  filled(buf: Buffer, nread: number): boolean {
+    if (buf !== this.#room || this.#room === null) return false;
+    this.#room = null;
+    this.#filled += nread;
+    return true;
   }
 
   /** True when nothing is buffered (no partial frame). */

@@ -55,6 +55,7 @@ const BUSY = Buffer.from('BUSY\0', 'latin1');
 const BUSY_REASON_MAX = 400;
 /** Receive buffer of a client socket (read into directly by libuv, reused for every read). */
 const RECV_BUFFER = 64 * 1024;
+const EMPTY = Buffer.alloc(0);
 /** At exit, how long proxy-side links may block writing what they hold, in ms (all links together). */
 const EXIT_FLUSH_MS = 10_000;
 
@@ -126,7 +127,7 @@ export class Link {
   readonly #max: number;
   #state: LinkState = 'handshake';
   readonly #writer: SocketWriter;
-  /** Frames sent before the handshake finished, or since the last flush. */
+  /** Frames (in pieces: MessageEncoder.pieces) sent before the handshake finished, or since the last flush. */
   #out: Buffer[] = [];
   #outBytes = 0;
   #flushQueued = false;
@@ -140,9 +141,10 @@ export class Link {
 
   /**
    * @internal Use connect() or accept(). `reads`: the socket was made with an `onread`
-   * buffer whose callback calls `onRead` of the function passed back (no 'data' events).
+   * buffer whose callback calls `onRead` of the function passed back (no 'data' events), and
+   * whose buffer function asks `room` where the next read may land (null: the reused buffer).
    */
-  constructor(socket: Socket, options: LinkOptions, reads?: (onRead: (nread: number, buf: Buffer) => void) => void) {
+  constructor(socket: Socket, options: LinkOptions, reads?: (onRead: (nread: number, buf: Buffer) => void, room: () => Buffer | null) => void) {
     this.#socket = socket;
     this.#options = options;
     this.#max = options.maxFrameSize ?? DEFAULT_MAX_FRAME;
@@ -153,7 +155,7 @@ export class Link {
     });
     // A failed handshake is reported through onClose too; nobody has to await `ready`.
     this.#ready.catch(() => {});
-    if (reads) reads((nread, buf) => this.#onRead(nread, buf));
+    if (reads) reads((nread, buf) => this.#onRead(nread, buf), () => (this.#state === 'closed' ? null : this.#reader.room()));
     else socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     socket.on('error', (err: Error) => this.#close(err));
     socket.on('close', () => this.#close(null));
@@ -184,17 +186,19 @@ export class Link {
    */
   send(message: LinkMessage): void {
     if (this.#state === 'closed') return;
-    let framed: Buffer;
+    let pieces: Buffer[];
     try {
-      framed = (encoder ??= new MessageEncoder()).frame(message);
+      pieces = (encoder ??= new MessageEncoder()).pieces(message);
     } catch (err) {
       throw new SerializationError(`a value cannot be sent to another process: ${(err as Error).message}`, { cause: err });
     }
-    if (framed.length - 4 > this.#max) {
-      throw new SerializationError(`a message of ${framed.length - 4} bytes exceeds the ${this.#max}-byte frame cap (maxFrameSize); send smaller values`);
+    let bytes = 0;
+    for (const p of pieces) bytes += p.length;
+    if (bytes - 4 > this.#max) {
+      throw new SerializationError(`a message of ${bytes - 4} bytes exceeds the ${this.#max}-byte frame cap (maxFrameSize); send smaller values`);
     }
-    this.#out.push(framed);
-    this.#outBytes += framed.length;
+    for (const p of pieces) this.#out.push(p);
+    this.#outBytes += bytes;
     if (this.#state !== 'open') return;
     if (this.#outBytes >= FLUSH_BYTES) this.#flush();
     else if (!this.#flushQueued) {
@@ -266,6 +270,8 @@ export class Link {
    */
   #onRead(nread: number, buf: Buffer): void {
     if (this.#state === 'closed') return;
+    // The read landed in the frame being assembled (FrameReader.room()): nothing to copy.
+    if (this.#reader.filled(buf, nread)) return this.#onData(EMPTY);
     let off = 0;
     if (this.#reader.empty) {
       while (nread - off >= 4) {
@@ -444,11 +450,18 @@ export interface ConnectOptions extends LinkOptions {
 export function connect(address: Address, authkey: Buffer | string, options: ConnectOptions): Link {
   const key = toKey(authkey);
   // Reads land in one reused buffer and go straight to the link, bypassing the Readable
-  // stream machinery ('data' events, a fresh buffer per read).
+  // stream machinery ('data' events, a fresh buffer per read). While a large frame is being
+  // assembled, they land in that frame's own buffer instead (node asks for the buffer of each
+  // read after the previous one), so its bytes are not copied out of the reused one.
   let onRead: (nread: number, buf: Buffer) => void = () => {};
-  const onread = { buffer: Buffer.allocUnsafe(RECV_BUFFER), callback: (nread: number, buf: Buffer) => onRead(nread, buf) };
+  let room: () => Buffer | null = () => null;
+  const recv = Buffer.allocUnsafe(RECV_BUFFER);
+  const onread = { buffer: () => room() ?? recv, callback: (nread: number, buf: Buffer) => onRead(nread, buf) };
   const socket = typeof address === 'string' ? createConnection({ path: address, onread }) : createConnection({ host: address.host, port: address.port, noDelay: true, onread });
-  const link = new Link(socket, options, (fn) => (onRead = fn));
+  const link = new Link(socket, options, (fn, target) => {
+    onRead = fn;
+    room = target;
+  });
   if (options.unref) link.unref();
   link.startClient(key, formatAddress(address));
   proxyLinks.add(link);

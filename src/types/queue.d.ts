@@ -13,11 +13,12 @@ interface String {
 
 declare module 'node:net' {
   /**
-   * `onread`: read into `buffer` (reused for every read) and call `callback` with the byte
-   * count, instead of emitting 'data' with a fresh Buffer. Client sockets only (Node >= 12).
+   * `onread`: read into `buffer` (reused for every read; a function: called for the buffer of
+   * each read, after the previous read's callback) and call `callback` with the byte count,
+   * instead of emitting 'data' with a fresh Buffer. Client sockets only (Node >= 12).
    */
   export function createConnection(
-    options: { path?: string; port?: number; host?: string; timeout?: number; noDelay?: boolean; onread?: { buffer: Uint8Array; callback: (nread: number, buf: Buffer) => boolean | void } },
+    options: { path?: string; port?: number; host?: string; timeout?: number; noDelay?: boolean; onread?: { buffer: Uint8Array | (() => Uint8Array); callback: (nread: number, buf: Buffer) => boolean | void } },
     cb?: () => void,
   ): Socket;
 }

@@ -7,7 +7,7 @@
 import { suite } from 'uvu';
 import { deserialize, serialize } from 'node:v8';
 import type { FromHost, ToHost, WireError } from '../../src/protocol/index.ts';
-import { decodeMessage, decodeValue, Encoder, MessageEncoder, NeedsRevive, T_NUM, T_V8, T_V8_HANDLES } from '../../src/remote/codec.ts';
+import { ByteChain, decodeMessage, decodeValue, Encoder, MessageEncoder, NeedsRevive, T_NUM, T_V8, T_V8_HANDLES } from '../../src/remote/codec.ts';
 import { assert, disposeAllAndCheckLeaks } from '../helpers.ts';
 import { cloneDifference } from './clone-equal.ts';
 import { malformed } from './codec-cases.ts';
@@ -89,6 +89,8 @@ const values: Array<[string, unknown]> = [
   ['nesting 32 deep (tree form)', nested(32)],
   ['nesting 40 deep (v8 form)', nested(40)],
   ['a shared reference', { a: shared, b: shared, list: [shared] }],
+  ['a shared reference after 20 other objects', { many: Array.from({ length: 20 }, (_, i) => ({ i })), again: shared, last: [shared] }],
+  ['20 distinct objects, none shared', Array.from({ length: 20 }, (_, i) => ({ i, inner: { i } }))],
   ['an object cycle', cyclic],
   ['an array cycle', cyclicArray],
   ['a Map', new Map<unknown, unknown>([['k', 1], [2, { v: [3] }]])],
@@ -146,7 +148,9 @@ test('values the tree form writes are not v8 payloads; those it cannot (bigint, 
   const tag = (v: unknown) => linkForm.write(v)[0];
   for (const v of [1, 'a', lone, null, true, undefined, { a: [1] }, [], Buffer.from('x'), nested(32)]) assert.is.not(tag(v), T_V8, `${String(v)} in tree form`);
   assert.is(tag(-0), T_NUM, '-0 is a number in tree form (a double keeps its sign)');
-  for (const v of [1n, new Map(), new Set(), cyclic, { a: shared, b: shared }, new Date(0), Array.from({ length: 65 }, () => 0), nested(40), sparse, withExtra]) {
+  const manyThenShared = { many: Array.from({ length: 20 }, (_, i) => ({ i })), a: shared, b: shared };
+  assert.is.not(tag(Array.from({ length: 20 }, (_, i) => ({ i }))), T_V8, '20 distinct objects in tree form');
+  for (const v of [1n, new Map(), new Set(), cyclic, { a: shared, b: shared }, manyThenShared, new Date(0), Array.from({ length: 65 }, () => 0), nested(40), sparse, withExtra]) {
     assert.is(tag(v), T_V8, `${Object.prototype.toString.call(v)} goes to v8`);
   }
   // A Buffer is raw bytes on the host link only; a queue item carries it in v8 form.
@@ -243,6 +247,39 @@ test('frames handed out earlier keep their bytes while later ones are encoded', 
   assert.equal(decodeMessage(first.subarray(4)), { type: 'result', id: 1, value: 'first', handles: false });
   assert.is((decodeMessage(big.subarray(4)) as { value: string }).value.length, 200_000);
   assert.equal(decodeMessage(third.subarray(4)), { type: 'result', id: 3, value: 'third', handles: false });
+});
+
+test('object keys read through the key cache: keys sharing a slot (same length, first and last byte) stay apart', () => {
+  const writer = new ValueWriter(false);
+  const values = [{ axb: 1 }, { ayb: 2 }, { axb: 3, 'é€b': 4 }, { ayb: 5, ['k'.repeat(40)]: 6 }, { axb: 7 }];
+  for (let round = 0; round < 2; round++) {
+    for (const v of values) {
+      const bytes = writer.write(v);
+      assert.equal(decodeValue(bytes, 0, bytes.length), v);
+    }
+  }
+});
+
+test('a ByteChain crosses as one Buffer; its large parts are pieces of the frame, not copied', () => {
+  const encoder = new MessageEncoder();
+  const small = Buffer.from('ab');
+  const large = Buffer.alloc(40_000, 7);
+  const tail = Buffer.alloc(30_000, 9);
+  const m: FromHost = { type: 'result', id: 9, value: { data: new ByteChain([small, large, small, tail]), count: 4 } };
+  const pieces = encoder.pieces(m);
+  // The large parts are written from where they lie (same memory), the rest is copied.
+  assert.ok(pieces.some((p) => p.buffer === large.buffer && p.byteOffset === large.byteOffset), 'the 40 KB part is a piece of its own');
+  assert.ok(pieces.some((p) => p.buffer === tail.buffer), 'the 30 KB part is a piece of its own');
+  const frame = Buffer.concat(pieces);
+  assert.is(frame.readUInt32BE(0), frame.length - 4, 'the length header counts every piece');
+  assert.equal(frame, encoder.frame(m), 'frame() joins the same pieces');
+  const back = decodeMessage(frame.subarray(4)) as { value: { data: Buffer; count: number } };
+  assert.ok(Buffer.isBuffer(back.value.data));
+  assert.equal(back.value.data, Buffer.concat([small, large, small, tail]));
+  assert.is(back.value.count, 4);
+  // The encoder's own buffer is reused by the next message: the copied pieces must not change.
+  encoder.frame({ type: 'result', id: 10, value: 'z'.repeat(100) });
+  assert.equal(decodeMessage(Buffer.concat(pieces).subarray(4)), back);
 });
 
 test('a getter that sends a message while its value is written gets an encoder of its own', () => {

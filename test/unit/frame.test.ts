@@ -1,9 +1,9 @@
 // src/remote/frame.ts alone, no socket: FrameReader fed the same stream in every way a
 // socket may cut it (byte by byte, uneven chunks, chunks the caller reuses), frames of length
-// 0, small frames and frames assembled in place (>= 64 KiB), the size cap, and memory that
-// follows the bytes that arrived rather than the length a header claims. (The reader on a
-// real link is in test/host-limits.test.ts; the class of the cap's error, a ProtocolError,
-// is checked in test/protocol-version.test.ts.)
+// 0, small frames and frames assembled in place (>= 64 KiB, also by reads straight into them),
+// the size cap, and memory that follows the bytes that arrived rather than the length a
+// header claims. (The reader on a real link is in test/host-limits.test.ts; the class of the
+// cap's error, a ProtocolError, is checked in test/protocol-version.test.ts.)
 import { suite } from 'uvu';
 import { randomBytes } from 'node:crypto';
 import { frame, FrameReader } from '../../src/remote/frame.ts';
@@ -114,6 +114,41 @@ test('FrameReader: a header announcing 60 MiB holds memory as bytes arrive, not 
   assert.ok(out[0]!.equals(body), 'the big frame arrived intact');
   assert.equal([...out[1]!], [7, 8]);
   void readers;
+});
+
+test('FrameReader: reads that land in room() (a large frame assembled in place) complete the frame with no copy; others are pushed', () => {
+  const reader = new FrameReader(64 * MiB);
+  const body = randomBytes(300_000);
+  assert.is(reader.room(), null, 'no frame being assembled: no room');
+  reader.push(Buffer.concat([header(body.length), body.subarray(0, 1000)]));
+  assert.is(reader.next(), null);
+  let at = 1000;
+  let direct = 0;
+  for (;;) {
+    const room = reader.room();
+    if (room === null) {
+      // Too little room left in the growing buffer: this piece goes through push().
+      const n = Math.min(10_000, body.length - at);
+      reader.push(body.subarray(at, at + n));
+      at += n;
+    } else {
+      const n = Math.min(room.length, 50_000, body.length - at);
+      body.copy(room, 0, at, at + n);
+      assert.ok(reader.filled(room, n), 'filled() knows the buffer room() gave');
+      assert.not.ok(reader.filled(room, n), 'once only');
+      at += n;
+      direct += n;
+    }
+    const f = reader.next();
+    if (f !== null) {
+      assert.is(at, body.length);
+      assert.ok(f.equals(body), 'the frame is exactly the bytes sent');
+      break;
+    }
+  }
+  assert.ok(direct > body.length / 2, `most bytes landed in place (${direct} of ${body.length})`);
+  assert.is(reader.room(), null, 'the frame is complete: no room');
+  assert.not.ok(reader.filled(Buffer.alloc(10), 10), 'a buffer room() did not give');
 });
 
 test('frame(body): a 4-byte big-endian length, then the body', () => {
