@@ -16,7 +16,7 @@
 
 import { Deque } from '../deque.ts';
 import { warn } from '../diagnostics.ts';
-import { Empty, InvalidStateError, QueueClosed, ShutDown } from '../errors.ts';
+import { Empty, InvalidStateError, QueueClosed, ShutDown, TimeoutError } from '../errors.ts';
 import { deadlineAfter, timeLeft } from '../options.ts';
 import { defer, undefer, type HostClient } from '../remote/client.ts';
 import { ByteChain } from '../remote/codec.ts';
@@ -262,7 +262,14 @@ export class RemoteChannel implements ChannelOps {
         }
         continue;
       }
-      await this.#startFetch(true, remaining === Infinity ? undefined : Math.ceil(remaining), options.signal, what);
+      try {
+        await this.#startFetch(true, remaining === Infinity ? undefined : Math.ceil(remaining), options.signal, what);
+      } catch (err) {
+        // The host timed out the part of the wait it was given (what was left of ours): the
+        // caller's error carries the timeout the caller gave.
+        if (err instanceof Empty || err instanceof TimeoutError) throw getTimedOut(this.noun, what, options.timeout);
+        throw err;
+      }
     }
   }
 

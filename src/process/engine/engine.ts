@@ -3,7 +3,7 @@
 //   face call                 Job                    engine queue                 Worker (one child process)
 //   ─────────                 ───                    ────────────                 ──────────────────────────
 //   apply / submit  ──►  job.add(items) ──► Batch ──► front (requeued) ┐
-//   map / starmap          (≤ 4096 items*)           FIFO            ┴─ dispatch ─► inflight [head, next]
+//   map / starmap   (≤ MAX_BATCH_ITEMS, shapes.ts)   FIFO            ┴─ dispatch ─► inflight [head, next]
 //   imap / exec.map                                                     (≤ 2/worker)    │ child.send('call')
 //                                                                                       ▼
 //   sink.result / failed ◄── values, by batch id ◄──────────────────── 'result' | 'error' ◄── child.ts
@@ -19,9 +19,6 @@
 // together, seconds later, while started in turn the first are ready (and take work) after
 // one start's time. Work is pipelined to a starting worker as to any other: it holds at
 // most PIPELINE_DEPTH batches until it is up, while the workers up take the rest.
-//
-// (*) MAX_BATCH_ITEMS; ≤ 32768 for a map of numbers whose function returns numbers:
-//     MAX_NUMERIC_BATCH_ITEMS (both in shapes.ts).
 //
 // A Batch is one IPC message: a slice of a call's items run one after another by one worker.
 // The child runs the batches it is sent strictly in order, so of a worker's in-flight batches
@@ -41,24 +38,25 @@
 //   engine.ts     this file: the scheduler (queue, dispatch, pipelining, steal), crash
 //                 recovery, cancellation, recycling, lifecycle (close, join, terminate)
 //   worker.ts     one worker: its child process, what it holds, how it ended
-//   job.ts        Job, Batch, Sink, FnEntry: what is scheduled and where results go
+//   job.ts        Job, Batch, Sink, FnEntry: what is scheduled, what a batch sends, where
+//                 results go; call-site.ts: the caller's line, added to a task's error
 //   shapes.ts     the shared shapes of work, `call` (one call), `mapAll` (a list, all at
 //                 once) and `stream` (a lazy, bounded, ordered or unordered iterator), so no
 //                 face writes that logic twice; chunk sizes live there
 //   assembler.ts  joins a map's batches into one array in input order
 //   options.ts    CallOptions, MapOptions, EngineOptions and their resolution
-// Numbers travel packed both ways (src/process/numbers.ts, shared with the child).
+// Numbers travel packed both ways (../numbers.ts, shared with the child).
 
 import { availableParallelism } from 'node:os';
-import { BrokenProcessPool, CancelledError, InvalidStateError, type SerializationError } from '../../errors.ts';
+import { BrokenProcessPool, CancelledError, InvalidStateError } from '../../errors.ts';
 import { Deque } from '../../deque.ts';
 import { checkCallOptions } from '../../options.ts';
-import { decodeError, PROTOCOL, unsendableAmong, type FnSpec, type FromChild, type PackedNumbers, type ToChild } from '../../protocol/index.ts';
+import { decodeError, PROTOCOL, type FnSpec, type FromChild, type ToChild } from '../../protocol/index.ts';
 import { encodeHandles, reviveHandles } from '../../remote/handle.ts';
-import { allNumbers, batchItems, numbersOf, packNumbers, PackScratch } from '../numbers.ts';
-import { Batch, Job, keyOf, refuseClassInstance, type BatchValues, type Sink } from './job.ts';
+import { allNumbers, numbersOf, PackScratch } from '../numbers.ts';
+import { Batch, Job, keyOf, payloadOf, refuseClassInstance, serializationError, type BatchValues, type Sink } from './job.ts';
 import { setupEngine, type CallOptions, type EngineOptions } from './options.ts';
-import { Worker, type WorkerEvents, type WorkerState } from './worker.ts';
+import { startFailure, Worker, type WorkerEvents, type WorkerState } from './worker.ts';
 import { initMessage } from '../spawn.ts';
 
 /** Batches kept in flight per worker, so a worker never idles waiting for the next message. */
@@ -201,12 +199,8 @@ export class Engine {
     // A class instance would clone without complaint and arrive as a plain object: refuse it
     // here, at the call, before any of the batch is sent. (Packed numbers hold no objects.)
     const refused = ArrayBuffer.isView(encoded.value) ? null : refuseClassInstance(job, encoded.value, start);
-    if (refused !== null) {
-      job.sink.failed(batch, [], 0, refused);
-      this.maybeFinish(job);
-      return;
-    }
-    this.#enqueue(batch);
+    if (refused !== null) this.#failUnsent(batch, refused);
+    else this.#enqueue(batch);
   }
 
   /** @internal Job.addRange */
@@ -222,29 +216,6 @@ export class Engine {
     // After close(), a lazy iterator admitted earlier may bring work after the workers left.
     if (this.#workers.length < this.processes) this.#spawnIfNeeded();
     this.#dispatch();
-  }
-
-  /**
-   * What a batch's message carries: its items, or for a range of a map's numbers
-   * (Job.addRange) those items packed into this engine's reused arrays (#packScratch), which
-   * serve again once send() has serialized them. A range that holds something other than
-   * numbers becomes a batch like those `add` makes (handles encoded, class instances
-   * refused): null when refused, and then the batch has failed.
-   */
-  #payload(batch: Batch): unknown[] | PackedNumbers | null {
-    const range = batch.range;
-    if (range === null) return batch.items;
-    const end = batch.start + batch.count;
-    const packed = packNumbers(range, batch.start, end, this.#packScratch);
-    if (packed !== null) return packed;
-    const encoded = encodeHandles(batchItems(range, batch.start, end));
-    batch.range = null;
-    batch.items = encoded.value;
-    batch.handles = encoded.handles;
-    const refused = refuseClassInstance(batch.job, encoded.value, batch.start);
-    if (refused === null) return batch.items;
-    this.#failUnsent(batch, refused);
-    return null;
   }
 
   /** `batch` cannot be sent: it fails with `error`, and nothing of it reached a worker. */
@@ -418,8 +389,11 @@ export class Engine {
     const job = batch.job;
     const child = w.child;
     const fn = job.fn;
-    const items = this.#payload(batch);
-    if (items === null) return;
+    const items = payloadOf(batch, this.#packScratch);
+    if (items instanceof Error) {
+      this.#failUnsent(batch, items);
+      return;
+    }
     if (!w.defined.has(fn.key)) {
       child.send({ mp: PROTOCOL, type: 'define', key: fn.key, fn: fn.spec } satisfies ToChild);
       w.defined.add(fn.key);
@@ -432,7 +406,7 @@ export class Engine {
       // same fact frees #packScratch for the next batch as soon as this returns.)
       child.send(msg);
     } catch (err) {
-      this.#failUnsent(batch, this.#serializationError(batch, err));
+      this.#failUnsent(batch, serializationError(batch, err));
       return;
     }
     batch.worker = w;
@@ -448,13 +422,6 @@ export class Engine {
       this.#spawnIfNeeded();
     }
     if (head) job.sink.started?.(batch);
-  }
-
-  /** A batch the IPC channel refused to serialize: name the argument or item that failed. */
-  #serializationError(batch: Batch, cause: unknown): SerializationError {
-    const job = batch.job;
-    if (job.single) return unsendableAmong(job.what, batch.items[0] as unknown[], 'argument', 'a worker', cause);
-    return unsendableAmong(job.what, batch.items, 'input item', 'a worker', cause, batch.start);
   }
 
   // -------------------------------------------------------------------------------------
@@ -696,14 +663,7 @@ export class Engine {
       const seen = this.#startFailures;
       seen.push(`${w.name} (pid ${w.pid}) exited ${w.describeExit()}`);
       if (seen.length >= MAX_START_FAILURES) {
-        this.#breakPool(
-          new BrokenProcessPool(
-            `${this.label}: worker ${seen[seen.length - 1]} before it was ready, the last of ${seen.length} workers in a row that ended while starting ` +
-              `(before it: ${seen.slice(0, -1).join('; ')}). A worker that dies while starting is replaced, as one may be killed from outside ` +
-              '(the OOM killer), but none became ready, so workers cannot start here: check what a worker loads (the initializer and its module, ' +
-              'code that runs at import) and that the parent runs under the loader its modules need (e.g. tsx).',
-          ),
-        );
+        this.#breakPool(startFailure(this.label, seen));
       }
     }
     if (w.state === 'live') this.#stopAccepting(w, 'dead');

@@ -7,7 +7,9 @@
 
 import { CancelledError, TimeoutError, type SerializationError } from '../../errors.ts';
 import { setLongTimeout, type LongTimer } from '../../options.ts';
-import { classInstanceError, firstClassInstance, type FnSpec, type PackedNumbers } from '../../protocol/index.ts';
+import { classInstanceError, firstClassInstance, unsendableAmong, type FnSpec, type PackedNumbers } from '../../protocol/index.ts';
+import { encodeHandles } from '../../remote/handle.ts';
+import { batchItems, packNumbers, type PackScratch } from '../numbers.ts';
 import { toFnSpec } from '../task.ts';
 import type { Engine } from './engine.ts';
 import { CallSite } from './call-site.ts';
@@ -213,4 +215,31 @@ export function refuseClassInstance(job: Job, items: unknown[], start: number): 
   }
   const hit = firstClassInstance(items);
   return hit && classInstanceError(job.what, `input item ${start + hit.index}`, 'item', hit.found, 'a worker', start + hit.index);
+}
+
+/**
+ * What a batch's message carries: its items, or for a range of a map's numbers
+ * (Job.addRange) those items packed into `scratch`, reused arrays that serve again once
+ * send() has serialized them. A range that holds something other than numbers becomes a
+ * batch like those `add` makes (handles encoded, class instances refused): the Error that
+ * refuses it, and then nothing of it may be sent.
+ */
+export function payloadOf(batch: Batch, scratch: PackScratch): unknown[] | PackedNumbers | Error {
+  const range = batch.range;
+  if (range === null) return batch.items;
+  const end = batch.start + batch.count;
+  const packed = packNumbers(range, batch.start, end, scratch);
+  if (packed !== null) return packed;
+  const encoded = encodeHandles(batchItems(range, batch.start, end));
+  batch.range = null;
+  batch.items = encoded.value;
+  batch.handles = encoded.handles;
+  return refuseClassInstance(batch.job, encoded.value, batch.start) ?? batch.items;
+}
+
+/** A batch the IPC channel refused to serialize: name the argument or item that failed. */
+export function serializationError(batch: Batch, cause: unknown): SerializationError {
+  const job = batch.job;
+  if (job.single) return unsendableAmong(job.what, batch.items[0] as unknown[], 'argument', 'a worker', cause);
+  return unsendableAmong(job.what, batch.items, 'input item', 'a worker', cause, batch.start);
 }

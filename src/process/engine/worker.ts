@@ -4,7 +4,7 @@
 
 import type { ChildProcess } from 'node:child_process';
 import { constants } from 'node:os';
-import { ProtocolError, WorkerLostError } from '../../errors.ts';
+import { BrokenProcessPool, ProtocolError, WorkerLostError } from '../../errors.ts';
 import { checkVersion, EXIT_PROTOCOL, isBranded, PROTOCOL, versionMismatch, type FromChild } from '../../protocol/index.ts';
 import { spawnChild } from '../spawn.ts';
 import type { Batch } from './job.ts';
@@ -165,4 +165,17 @@ function exitCodeOf(code: number | null, signal: string | null): number | null {
   if (code !== null || signal === null) return code;
   const n = (constants.signals as Record<string, number | undefined>)[signal];
   return n === undefined ? null : -n;
+}
+
+/**
+ * The pool cannot start workers: `seen` describes the workers in a row that ended while
+ * starting (the last one last).
+ */
+export function startFailure(label: string, seen: string[]): BrokenProcessPool {
+  return new BrokenProcessPool(
+    `${label}: worker ${seen[seen.length - 1]} before it was ready, the last of ${seen.length} workers in a row that ended while starting ` +
+      `(before it: ${seen.slice(0, -1).join('; ')}). A worker that dies while starting is replaced, as one may be killed from outside ` +
+      '(the OOM killer), but none became ready, so workers cannot start here: check what a worker loads (the initializer and its module, ' +
+      'code that runs at import) and that the parent runs under the loader its modules need (e.g. tsx).',
+  );
 }
