@@ -36,7 +36,7 @@ export type {
   AcceptOptions,
   Waitable,
   AcquireOptions,
-  WaitOptions as SyncWaitOptions,
+  SyncWaitOptions,
   SyncOptions,
   BarrierOptions,
   SharedOptions,

@@ -17,7 +17,7 @@
 import { Deque } from '../deque.ts';
 import { Empty, Full, QueueClosed, ShutDown, TimeoutError } from '../errors.ts';
 import type { CallContext } from '../remote/host.ts';
-import { abortError, Waiter, type WaitOptions } from '../remote/waiter.ts';
+import { abortError, Waiter, type WaiterOptions } from '../remote/waiter.ts';
 import { advance, chained, itemBytes, joined, packOne, PackWriter, readItem, takeFrom, type Batch, type Packed, type Segment } from './packing.ts';
 
 const RESOLVED = Promise.resolve();
@@ -385,7 +385,7 @@ export class Channel {
   // -- local methods (the creating process) --
 
   /** Put one item from this process. Throws SerializationError, QueueClosed, Full. */
-  putLocal(item: unknown, wait: boolean, options: WaitOptions, what: string, hold?: (what: string) => () => void): Promise<void> {
+  putLocal(item: unknown, wait: boolean, options: WaiterOptions, what: string, hold?: (what: string) => () => void): Promise<void> {
     // A signal that fired before the call cancels it, as for a queue of another process.
     if (options.signal?.aborted) return Promise.reject(abortError(options.signal, what));
     if (this.#broken !== null) return Promise.reject(new QueueClosed(this.#broken));
@@ -413,7 +413,7 @@ export class Channel {
   }
 
   /** Get one item in this process. Rejects Empty (nowait or timed out; a pipe's timeout: TimeoutError), CancelledError, QueueClosed (EOF), ShutDown. */
-  getLocal(wait: boolean, options: WaitOptions, what: string, hold?: (what: string) => () => void): Promise<unknown> {
+  getLocal(wait: boolean, options: WaiterOptions, what: string, hold?: (what: string) => () => void): Promise<unknown> {
     if (options.signal?.aborted) return Promise.reject(abortError(options.signal, what));
     if (this.#available > 0 && this.#getters.size === 0) {
       // Decode straight from the front segment: no batch, no buffer view.

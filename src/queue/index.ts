@@ -13,4 +13,4 @@ export { Value, RawValue, sharedArray as Array, RawArray, SharedValue, SharedArr
 export type { SharedOptions } from './sharedctypes.ts';
 export type { Typecode, NumberTypecode, BigIntTypecode, ValueOf, InputOf } from './typecodes.ts';
 export { Lock, RLock, Semaphore, BoundedSemaphore, Event, Condition, Barrier } from './sync.ts';
-export type { AcquireOptions, SyncWaitOptions as WaitOptions, SyncOptions, BarrierOptions } from './sync.ts';
+export type { AcquireOptions, SyncWaitOptions, SyncOptions, BarrierOptions } from './sync.ts';

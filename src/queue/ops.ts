@@ -9,7 +9,7 @@
 
 import type { CallContext, Host } from '../remote/host.ts';
 import type { Reference } from '../remote/reference.ts';
-import type { WaitOptions } from '../remote/waiter.ts';
+import type { WaiterOptions } from '../remote/waiter.ts';
 import type { Channel, ChannelKind } from './channel.ts';
 import { RemoteChannel, tooManyTaskDone } from './remote-channel.ts';
 
@@ -18,15 +18,15 @@ const RESOLVED = Promise.resolve();
 /** The operations a Queue or a pipe Connection needs from its channel, local or remote. */
 export interface ChannelOps {
   readonly maxsize: number;
-  put(item: unknown, wait: boolean, options: WaitOptions, what: string): Promise<void>;
+  put(item: unknown, wait: boolean, options: WaiterOptions, what: string): Promise<void>;
   /** Send bytes (Connection.sendBytes): a Buffer item, or a raw frame on a socket. */
   putBytes(data: Buffer, what: string): Promise<void>;
-  get(wait: boolean, options: WaitOptions, what: string): Promise<unknown>;
+  get(wait: boolean, options: WaiterOptions, what: string): Promise<unknown>;
   /** Whether an item is ready, waiting up to `timeout` ms; `signal` abandons the wait (wait() racing several). */
   poll(timeout: number | undefined, what: string, signal?: AbortSignal): Promise<boolean>;
   qsize(): Promise<number>;
   taskDone(): Promise<void>;
-  join(options: WaitOptions): Promise<void>;
+  join(options: WaiterOptions): Promise<void>;
   /** Shut the queue down (Queue.shutdown). */
   shutdown(immediate: boolean): Promise<void>;
   /** Buffered puts reach the host, and it confirmed them. */
@@ -56,7 +56,7 @@ class LocalOps implements ChannelOps {
     return (this.#out ?? this.#in)!.maxsize;
   }
 
-  put(item: unknown, wait: boolean, options: WaitOptions, what: string): Promise<void> {
+  put(item: unknown, wait: boolean, options: WaiterOptions, what: string): Promise<void> {
     return this.#out!.putLocal(item, wait, options, what, this.#hold);
   }
 
@@ -64,7 +64,7 @@ class LocalOps implements ChannelOps {
     return this.#out!.putLocal(data, true, {}, what, this.#hold);
   }
 
-  get(wait: boolean, options: WaitOptions, what: string): Promise<unknown> {
+  get(wait: boolean, options: WaiterOptions, what: string): Promise<unknown> {
     return this.#in!.getLocal(wait, options, what, this.#hold);
   }
 
@@ -85,7 +85,7 @@ class LocalOps implements ChannelOps {
     return this.#in!.taskDone(this.#ctx, 1) === 1 ? RESOLVED : Promise.reject(tooManyTaskDone());
   }
 
-  join(options: WaitOptions): Promise<void> {
+  join(options: WaiterOptions): Promise<void> {
     return Promise.resolve(this.#in!.join(this.#host.localContext(options.signal)));
   }
 

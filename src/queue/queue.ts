@@ -25,7 +25,7 @@ import { moduleFile } from '../runtime.ts';
 import { noteShareable, registerReviver, toHandle, type Shareable } from '../remote/handle.ts';
 import { localHost, type Host } from '../remote/host.ts';
 import { Reference, type ReferenceOptions } from '../remote/reference.ts';
-import type { WaitOptions } from '../remote/waiter.ts';
+import type { WaiterOptions } from '../remote/waiter.ts';
 import { Channel, CHANNEL_METHODS } from './channel.ts';
 
 /** This module, named in the handles of the kinds it revives (see registerReviver). */
@@ -85,10 +85,10 @@ function sentinelMatcher(sentinel: unknown): (v: unknown) => boolean {
   return (v) => Object.is(v, sentinel);
 }
 
-const NO_WAIT_OPTIONS: WaitOptions = Object.freeze({});
+const NO_WAIT_OPTIONS: WaiterOptions = Object.freeze({});
 
 /** Validate put/get options into the backend's form (no allocation for the common call without options). */
-function parseWait(options: PutOptions | GetOptions | undefined, what: string): WaitOptions {
+function parseWait(options: PutOptions | GetOptions | undefined, what: string): WaiterOptions {
   if (options === undefined) return NO_WAIT_OPTIONS;
   if (typeof options !== 'object' || options === null) throw invalidArg(`${what}: options must be an object like { timeout: 1000 }`);
   return { timeout: checkTimeout(options.timeout, what), signal: checkSignal(options.signal, what) };

@@ -20,7 +20,7 @@ import { Empty, InvalidStateError, QueueClosed, ShutDown, TimeoutError } from '.
 import { deadlineAfter, timeLeft } from '../options.ts';
 import { defer, undefer, type HostClient } from '../remote/client.ts';
 import { ByteChain } from '../remote/codec.ts';
-import { Waiter, type WaitOptions } from '../remote/waiter.ts';
+import { Waiter, type WaiterOptions } from '../remote/waiter.ts';
 import { getTimedOut, putAfterShutdown, type ChannelKind, type PutRequest, type TakeRequest } from './channel.ts';
 import type { ChannelOps } from './ops.ts';
 import { itemBytes, MAX_ITEM, packOne, PackWriter, readItem, type Packed, type Segment } from './packing.ts';
@@ -230,7 +230,7 @@ export class RemoteChannel implements ChannelOps {
     return call;
   }
 
-  get(wait: boolean, options: WaitOptions, what: string): Promise<unknown> {
+  get(wait: boolean, options: WaiterOptions, what: string): Promise<unknown> {
     // From the prefetched buffer: the hot path, no async frame.
     if (this.#rcount > 0) {
       try {
@@ -242,7 +242,7 @@ export class RemoteChannel implements ChannelOps {
     return this.#fetchAndGet(wait, options, what);
   }
 
-  async #fetchAndGet(wait: boolean, options: WaitOptions, what: string): Promise<unknown> {
+  async #fetchAndGet(wait: boolean, options: WaiterOptions, what: string): Promise<unknown> {
     this.flushSoon(); // our own puts reach the host before our request for items
     const deadline = deadlineAfter(options.timeout);
     for (;;) {
@@ -287,7 +287,7 @@ export class RemoteChannel implements ChannelOps {
     return Promise.reject(this.#sticky);
   }
 
-  put(item: unknown, wait: boolean, options: WaitOptions, what: string): Promise<void> {
+  put(item: unknown, wait: boolean, options: WaiterOptions, what: string): Promise<void> {
     if (this.#shutDown) return Promise.reject(putAfterShutdown(what));
     if (this.#sticky) return this.#reportSticky();
     // The host is gone (and we know it): nothing put now could arrive.
@@ -457,12 +457,12 @@ export class RemoteChannel implements ChannelOps {
     return this.call('qsize', [], {}, 'qsize()') as Promise<number>;
   }
 
-  join(options: WaitOptions): Promise<void> {
+  join(options: WaiterOptions): Promise<void> {
     return this.call('join', [], options, 'join()').then(noop);
   }
 
   /** A call that must come after our buffered puts (qsize, join, …). */
-  call(method: string, args: unknown[], options: WaitOptions & { late?: (v: unknown) => void }, what: string): Promise<unknown> {
+  call(method: string, args: unknown[], options: WaiterOptions & { late?: (v: unknown) => void }, what: string): Promise<unknown> {
     this.flushSoon();
     return this.client.call(this.obj, method, args, { signal: options.signal, lost: this.lost(what), late: options.late });
   }

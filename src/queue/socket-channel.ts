@@ -19,7 +19,7 @@ import { InvalidStateError, QueueClosed } from '../errors.ts';
 import type { ConnectionMessage } from '../protocol/index.ts';
 import type { LinkMessage } from '../remote/codec.ts';
 import type { Link, LinkOptions } from '../remote/link.ts';
-import { abortError, Waiter, type WaitOptions } from '../remote/waiter.ts';
+import { abortError, Waiter, type WaiterOptions } from '../remote/waiter.ts';
 import { onExit } from '../runtime.ts';
 import { getTimedOut } from './channel.ts';
 import type { ChannelOps } from './ops.ts';
@@ -120,7 +120,7 @@ export class SocketChannel implements ChannelOps {
     if (this.#ended) throw new QueueClosed(this.#cause ? `${BROKEN}; the link broke: ${this.#cause.message}` : BROKEN, this.#cause ? { cause: this.#cause } : undefined);
   }
 
-  put(item: unknown, _wait: boolean, _options: WaitOptions, what: string): Promise<void> {
+  put(item: unknown, _wait: boolean, _options: WaiterOptions, what: string): Promise<void> {
     try {
       this.#checkWritable();
       const seg = packOne(item, what);
@@ -141,7 +141,7 @@ export class SocketChannel implements ChannelOps {
     }
   }
 
-  get(wait: boolean, options: WaitOptions, what: string): Promise<unknown> {
+  get(wait: boolean, options: WaiterOptions, what: string): Promise<unknown> {
     const m = this.#inbox.shift();
     if (m !== undefined) {
       try {

@@ -36,7 +36,7 @@ function primitives(args: unknown[]): boolean {
 }
 
 /** Options of `HostClient.call()`. */
-export interface CallOptions {
+export interface RemoteCallOptions {
   /** Abandon the call: it rejects with CancelledError (cause: the signal's reason) and the host is told. */
   signal?: AbortSignal;
   /**
@@ -54,9 +54,9 @@ interface Pending {
   resolve: (value: unknown) => void;
   reject: (err: Error) => void;
   method: string;
-  mapError: CallOptions['mapError'];
-  lost: CallOptions['lost'];
-  late: CallOptions['late'];
+  mapError: RemoteCallOptions['mapError'];
+  lost: RemoteCallOptions['lost'];
+  late: RemoteCallOptions['late'];
   abandoned: boolean;
   cleanup: () => void;
   /** Frames sent up to and including this request: its reply confirms them all. */
@@ -127,7 +127,7 @@ const CLIENTS_KEY = Symbol.for('multiproc.hostClients');
 const clients = ((globalThis as Record<symbol, unknown>)[CLIENTS_KEY] ??= new Map()) as Map<string, HostClient>;
 
 /** A call that failed before it was sent: rejected with its error, mapped as the caller asked. */
-function failed(err: unknown, method: string, mapError: CallOptions['mapError']): Promise<never> {
+function failed(err: unknown, method: string, mapError: RemoteCallOptions['mapError']): Promise<never> {
   return Promise.reject(mapError ? mapError(err, method) : err);
 }
 
@@ -208,7 +208,7 @@ export class HostClient {
    * Resolves once the connection is open (connecting if needed); rejects with the `lost`
    * error when it cannot be (the host is gone, a wrong authkey, a refusal).
    */
-  whenOpen(lost: CallOptions['lost'] = defaultLost): Promise<void> {
+  whenOpen(lost: RemoteCallOptions['lost'] = defaultLost): Promise<void> {
     if (this.#dead) return Promise.reject(this.#lostError(lost, this.#dead));
     return this.#ensureLink().ready.then(undefined, (err: Error) => Promise.reject(this.#lostError(lost, this.#dead ?? err)));
   }
@@ -223,7 +223,7 @@ export class HostClient {
    * round trip, or none when nothing is unconfirmed). Sends what is deferred first. Rejects
    * with the `lost` error when the host is gone.
    */
-  sync(lost: CallOptions['lost'] = defaultLost): Promise<void> {
+  sync(lost: RemoteCallOptions['lost'] = defaultLost): Promise<void> {
     sendAllDeferred();
     if (this.#sent === this.#confirmed && this.#pending.size === 0) return Promise.resolve();
     if (this.#dead) return Promise.reject(this.#lostError(lost, this.#dead));
@@ -233,7 +233,7 @@ export class HostClient {
   }
 
   /** The error a call would reject with now that the connection is closed, or null while it is not. */
-  failure(lost: CallOptions['lost'] = defaultLost): Error | null {
+  failure(lost: RemoteCallOptions['lost'] = defaultLost): Error | null {
     return this.#dead === null ? null : this.#lostError(lost, this.#dead);
   }
 
@@ -248,7 +248,7 @@ export class HostClient {
    * `signal` fires, the `lost` error when the host is gone, SerializationError when an
    * argument cannot be sent.
    */
-  call(obj: string, method: string, args: unknown[], options: CallOptions = {}): Promise<unknown> {
+  call(obj: string, method: string, args: unknown[], options: RemoteCallOptions = {}): Promise<unknown> {
     const lost = options.lost ?? defaultLost;
     const mapError = options.mapError;
     if (this.#dead) return failed(this.#lostError(lost, this.#dead, method), method, mapError);
@@ -265,7 +265,7 @@ export class HostClient {
   }
 
   /** The promise of request `id`'s reply (the request was sent, and counted, just before). */
-  #awaitReply(id: number, method: string, options: CallOptions): Promise<unknown> {
+  #awaitReply(id: number, method: string, options: RemoteCallOptions): Promise<unknown> {
     const lost = options.lost ?? defaultLost;
     const mapError = options.mapError;
     const signal = options.signal;
@@ -386,7 +386,7 @@ export class HostClient {
     }
   }
 
-  #lostError(lost: NonNullable<CallOptions['lost']>, cause: Error, method?: string): Error {
+  #lostError(lost: NonNullable<RemoteCallOptions['lost']>, cause: Error, method?: string): Error {
     // Neither is a lost host: its message says what happened and what to do.
     if (cause instanceof AuthenticationError || cause instanceof HostBusyError || (cause instanceof ProtocolError && (cause.fault === 'version' || cause.fault === 'handshake'))) return cause;
     const pid = this.hostPid;

@@ -73,10 +73,10 @@ import { accept, addressKey, DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_FRAME, forma
 import { boundSocket, privateSocketPath, restrictSocket, sweepStaleSockets, type SocketFile } from './socket-dir.ts';
 
 export { formatAddress, type Address } from './link.ts';
-export { HostClient, defer, undefer, type CallOptions, type Deferred } from './client.ts';
+export { HostClient, defer, undefer, type RemoteCallOptions, type Deferred } from './client.ts';
 
 /** Options of `host.register()`. */
-export interface RegisterOptions {
+export interface HostRegisterOptions {
   /** The kind recorded in handles ('queue', 'lock', 'manager.list'…): picks the proxy class. */
   kind: string;
   /** Method names a remote caller may invoke; anything else is refused. */
@@ -341,7 +341,7 @@ export class Host {
    * Serve `target`: remote callers may invoke its `exposed` methods by name. Returns the
    * object id. Throws TypeError (MP_INVALID_ARG) for a duplicate id or a bad option.
    */
-  register(target: object, options: RegisterOptions): string {
+  register(target: object, options: HostRegisterOptions): string {
     if (typeof target !== 'object' && typeof target !== 'function') throw invalidArg('Host.register() expects an object');
     if (typeof options?.kind !== 'string' || !Array.isArray(options.exposed)) throw invalidArg('Host.register() needs { kind: string, exposed: string[] }');
     const id = options.id ?? `${options.kind}-${++this.#nextId}`;

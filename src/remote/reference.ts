@@ -26,7 +26,7 @@
 // exit and written by the exit hooks on any exit (src/runtime.ts); nothing to do here.
 
 import type { Handle } from '../protocol/index.ts';
-import { HostClient, type CallOptions } from './client.ts';
+import { HostClient, type RemoteCallOptions } from './client.ts';
 import { Host } from './host.ts';
 import { formatAddress } from './link.ts';
 
@@ -184,7 +184,7 @@ class RemoteReference extends Reference {
   readonly meta: Readonly<Record<string, unknown>>;
   readonly #handle: Handle;
   /** The same options for every call: no allocation per call. */
-  readonly #callOptions: CallOptions;
+  readonly #callOptions: RemoteCallOptions;
   #held: Held | null = null;
 
   constructor(handle: Handle, options: ReferenceOptions) {

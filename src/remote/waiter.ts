@@ -6,7 +6,7 @@
 import { CancelledError, QueueClosed } from '../errors.ts';
 import { checkTimeout, setLongTimeout, type LongTimer } from '../options.ts';
 
-export interface WaitOptions {
+export interface WaiterOptions {
   timeout?: number;
   signal?: AbortSignal;
   /** Keeps the process alive while the wait lasts (CallContext.keepAlive); returns the release. */
@@ -40,7 +40,7 @@ export class Waiter<T> {
    * a huge one is re-armed in steps, a negative one is 0; an invalid one rejects this wait
    * (removing it, through `cleanup`) instead of throwing into the host.
    */
-  arm(options: WaitOptions, onTimeout: () => void, what: string): void {
+  arm(options: WaiterOptions, onTimeout: () => void, what: string): void {
     let timeout: number | undefined;
     try {
       timeout = checkTimeout(options.timeout, what);
