@@ -106,6 +106,25 @@ test('more workers than CPUs start in turn, yet an initializer that waits for al
   assert.is(pids.length, 4 * n);
 });
 
+test('more workers than CPUs, each given one task that blocks it until all have arrived: each task lands on a worker of its own', async () => {
+  // Workers start in turn; a batch must not be pipelined behind a task of unknown length on
+  // a worker already up while workers are still to come: a task that blocks its worker
+  // synchronously cannot even be taken back (a 'drop' needs the child's answer).
+  const work = tasks<typeof import('./fixtures/worker-cost-tasks.ts')>(new URL('./fixtures/worker-cost-tasks.ts', import.meta.url));
+  const n = cpuCount() * 2 + 2;
+  const dir = mkdtempSync(join(tmpdir(), 'mp-rendezvous-'));
+  try {
+    const pool = track(new Pool(n));
+    const pids = await withinMs(pool.starmap(work.arriveBlocking, Array.from({ length: n }, (): [string, number, number] => [dir, n, 60_000]), { chunksize: 1 }),
+      45_000, `${n} blocking rendezvous tasks on a pool of ${n}`);
+    pids.forEach(rememberPid);
+    assert.is(new Set(pids).size, n, 'every task ran on a worker of its own');
+    await pool.terminate();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('no leaks', async () => {
   await disposeAllAndCheckLeaks();
   if (built) rmSync(built, { recursive: true, force: true });

@@ -17,8 +17,8 @@
 // 'started' (its entry has loaded; its initializer runs after). A start is CPU-bound (node's
 // bootstrap, the child's modules): 64 workers started at once on 2 cores all become ready
 // together, seconds later, while started in turn the first are ready (and take work) after
-// one start's time. Work is pipelined to a starting worker as to any other: it holds at
-// most PIPELINE_DEPTH batches until it is up, while the workers up take the rest.
+// one start's time. Until all are forked, a worker holds one batch: the rest wait for the
+// others, not behind a task that may block it (a rendezvous; a 'drop' needs its answer).
 //
 // A Batch is one IPC message: a slice of a call's items run one after another by one worker.
 // The child runs the batches it is sent strictly in order, so of a worker's in-flight batches
@@ -342,6 +342,7 @@ export class Engine {
     // next batch without waiting a round trip for it. Near the end of the queue a batch
     // stays queued for whichever worker frees up first.
     if (n > 0 && this.#queued <= this.#workers.length && this.#isSlow(w)) return false;
+    if (n > 0 && this.#workers.length < this.processes) return false; // workers to come (header)
     return this.#maxTasks === 0 || w.assigned < this.#maxTasks;
   }
 
