@@ -301,7 +301,7 @@ export const processesNotes = {
     const first = rows.find((s) => s.node)?.node?.results[0];
     const lines = [
       `The job: ${first ? `${first.params.tasks} ` : ''}${processesNotes.job(view.data)}; the same work at every pool size, so speedup = job time with 1 worker / job time with N, per library. One repetition per size in a full run (the sizes together take minutes).`,
-      'Ready: from the pool’s constructor until a rendezvous of N tasks returns (each worker leaves a file and waits for N files, so N tasks land on N different workers): every worker has started, loaded the task module and run a task. Worker RSS is sampled then and after the job, while the workers are alive.',
+      'Ready: from the pool’s constructor until a rendezvous of N tasks returns (each worker leaves a file and waits for N files, looking every 20 ms, so N tasks land on N different workers): every worker has started, loaded the task module and run a task. Worker RSS is sampled then and after the job, while the workers are alive.',
       'VmRSS counts shared pages in every process that maps them: a forked Python worker shares most of its parent’s pages, and every Node worker maps the same node binary. Pss divides shared pages among their sharers, so the Pss column adds up to what the workers cost together.',
     ];
     for (const s of rows) if (s.skipped) lines.push(`${s.row.workers} workers: ${s.skipped}.`);

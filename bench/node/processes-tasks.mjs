@@ -24,13 +24,15 @@ const nap = new Int32Array(new SharedArrayBuffer(4));
  * a file named by this pid in `dir`, then wait until `n` files are there (or `timeoutMs`
  * passed) and return this pid. A worker blocked here takes no other task, so `n` of these
  * with chunksize 1 on a pool of `n` land on `n` different workers: when the map returns,
- * every worker has started, loaded this module and run a task.
+ * every worker has started, loaded this module and run a task. It polls every 20 ms (as the
+ * Python twin): with 2 ms, 64-128 blocked workers listing the directory took the CPU from
+ * those still starting (64 workers: ready after 13.4 s instead of 5.3 s here).
  */
 export function arrive(dir, n, timeoutMs, warmK) {
   work(warmK);
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, String(process.pid)), '');
   const deadline = Date.now() + timeoutMs;
-  while (readdirSync(dir).length < n && Date.now() < deadline) Atomics.wait(nap, 0, 0, 2);
+  while (readdirSync(dir).length < n && Date.now() < deadline) Atomics.wait(nap, 0, 0, 20);
   return process.pid;
 }

@@ -45,7 +45,7 @@ def arrive(directory, n, timeout_s, warm_k):
     open(os.path.join(directory, str(os.getpid())), "w").close()
     deadline = time.monotonic() + timeout_s
     while len(os.listdir(directory)) < n and time.monotonic() < deadline:
-        time.sleep(0.002)
+        time.sleep(0.02)
     return os.getpid()
 
 
