@@ -96,7 +96,7 @@ function compileSource(spec: Extract<FnSpec, { kind: 'source' }>): (r: unknown, 
   }
   // As the default of a third parameter, the source starts on the first line. `(0, …)` keeps
   // an anonymous function from taking the parameter's name.
-  return new Function('require', '__name', `__fn = (0, ${spec.source}\n)`, `return __fn;\n//# sourceURL=${file}#${spec.name}`) as (r: unknown, n: unknown) => unknown;
+  return new Function('require', '__name', `__fn = (0, ${spec.source}\n)`, `return __fn;\n//# sourceURL=${file}#${spec.name.replace(/\s+/g, '_')}`) as (r: unknown, n: unknown) => unknown;
 }
 
 /**
