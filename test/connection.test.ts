@@ -16,35 +16,17 @@ import {
   type ListenerOptions,
   MessageTooLong,
   Pipe,
-  Process,
   Queue,
   QueueClosed,
   SerializationError,
   TimeoutError,
   tasks,
 } from '../src/index.ts';
-import { assert, disposeAllAndCheckLeaks, track, waitFor, withinMs } from './helpers.ts';
+import { assert, disposeAllAndCheckLeaks, track, waitFor, withinMs, startProcess as start, failure } from './helpers.ts';
 
 const work = tasks<typeof import('./fixtures/connection-work.ts')>(new URL('./fixtures/connection-work.ts', import.meta.url));
 const test = suite('connection');
 const KEY = 'connection-test-key';
-
-function start<A extends unknown[]>(target: (...args: A) => unknown, args: A): Process<A> {
-  const p = track(new Process<A>({ target: target as never, args }));
-  p.start();
-  return p;
-}
-
-/** The error `promise` rejects with (failing, naming `what`, when it resolves or hangs). */
-async function failure(promise: Promise<unknown>, what: string): Promise<Error & Record<string, any>> {
-  try {
-    await withinMs(promise, 20_000, what);
-  } catch (err) {
-    if (err instanceof Error && err.message.startsWith('hung:')) throw err;
-    return err as Error & Record<string, any>;
-  }
-  throw new Error(`${what} resolved; expected a rejection`);
-}
 
 /** A Listener closed at the end of the file. */
 function listener(...args: [ListenerOptions] | [string | { host: string; port: number }, ListenerOptions]): Listener {

@@ -27,7 +27,7 @@ import { Queue } from '../src/queue/queue.ts';
 import { Event, Lock } from '../src/queue/sync.ts';
 import type { ExitHow } from './fixtures/exit-work.ts';
 import { itemsOf } from './fixtures/exit-work.ts';
-import { assert, disposeAllAndCheckLeaks, rejection, rememberPid, track, waitFor, withinMs } from './helpers.ts';
+import { assert, disposeAllAndCheckLeaks, rejection, rememberPid, startProcess, track, waitFor, withinMs } from './helpers.ts';
 
 const work = tasks<typeof import('./fixtures/exit-work.ts')>(new URL('./fixtures/exit-work.ts', import.meta.url));
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -42,8 +42,7 @@ const DRAIN_MS = 10_000;
 const scratch = mkdtempSync(join(tmpdir(), 'mp-exit-paths-'));
 
 function start<A extends unknown[]>(target: (...args: A) => unknown, args: A, options: { daemon?: boolean } = {}): Process<A> {
-  const p = track(new Process<A>({ target: target as never, args, daemon: options.daemon }));
-  p.start();
+  const p = startProcess(target, args, options);
   rememberPid(p.pid);
   return p;
 }

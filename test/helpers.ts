@@ -2,6 +2,7 @@
 
 import { ChildProcess } from 'node:child_process';
 import * as assert from 'uvu/assert';
+import { Process } from '../src/process/process.ts';
 import { liveChildren, pidAlive } from '../src/process/spawn.ts';
 
 type Disposable = { [Symbol.asyncDispose](): Promise<void> };
@@ -55,6 +56,27 @@ export async function withinMs<T>(promise: Promise<T>, ms: number, what: string)
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** Start a tracked Process running `target(...args)` (a fixture's `tasks(url)` export). */
+export function startProcess<A extends unknown[]>(target: (...args: A) => unknown, args: A, options: { name?: string; daemon?: boolean } = {}): Process<A> {
+  const p = track(new Process<A>({ target: target as never, args, ...options }));
+  p.start();
+  return p;
+}
+
+/**
+ * The error `promise` rejects with, whatever its class (for assertions on it); fails naming
+ * `what` when it resolves, or when it hangs past `ms` (a hang is never returned as the error).
+ */
+export async function failure(promise: Promise<unknown>, what: string, ms = 20_000): Promise<Error & Record<string, any>> {
+  try {
+    await withinMs(promise, ms, what);
+  } catch (err) {
+    if (err instanceof Error && err.message.startsWith('hung:')) throw err;
+    return err as Error & Record<string, any>;
+  }
+  throw new Error(`${what} resolved; expected a rejection`);
 }
 
 /** Drain an async iterable into an array, failing with `what` if it hangs. */

@@ -11,7 +11,7 @@ import { pidAlive } from '../src/process/spawn.ts';
 import { tasks } from '../src/process/task.ts';
 import { Queue } from '../src/queue/queue.ts';
 import { Barrier } from '../src/queue/sync.ts';
-import { assert, disposeAllAndCheckLeaks, track, waitFor, withinMs } from './helpers.ts';
+import { assert, disposeAllAndCheckLeaks, failure as failed, track, waitFor, withinMs } from './helpers.ts';
 import type { makeReader } from './fixtures/manager-parity-init.ts';
 
 const work = tasks<typeof import('./fixtures/manager-parity-work.ts')>(new URL('./fixtures/manager-parity-work.ts', import.meta.url));
@@ -35,15 +35,8 @@ CounterManager.register('Counter', counterModule.makeCounter, { exposed: ['incre
 
 let manager: CounterManager;
 
-/** The error `promise` rejects with; fails the test (naming `what`) if it resolves or hangs. */
-async function failure(promise: Promise<unknown>, what: string): Promise<Error & { code?: string; cause?: unknown } & Record<string, any>> {
-  try {
-    await withinMs(promise, 15_000, what);
-  } catch (err) {
-    return err as Error & Record<string, any>;
-  }
-  throw new Error(`${what} resolved; expected a rejection`);
-}
+/** The error `promise` rejects with (see helpers.ts `failure`), within 15 s. */
+const failure = (promise: Promise<unknown>, what: string) => failed(promise, what, 15_000);
 
 async function runAll(procs: Process<any>[], what: string): Promise<void> {
   for (const p of procs) p.start();

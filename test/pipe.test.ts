@@ -1,16 +1,10 @@
 // Pipe and Connection over real processes: ping-pong between two children, EOF, directions.
 import { suite } from 'uvu';
-import { Connection, InvalidStateError, Pipe, Process, Queue, QueueClosed, TimeoutError, tasks } from '../src/index.ts';
-import { assert, disposeAllAndCheckLeaks, rejection, track, withinMs } from './helpers.ts';
+import { Connection, InvalidStateError, Pipe, Queue, QueueClosed, TimeoutError, tasks } from '../src/index.ts';
+import { assert, disposeAllAndCheckLeaks, rejection, withinMs, startProcess as start } from './helpers.ts';
 
 const work = tasks<typeof import('./fixtures/pipe-work.ts')>(new URL('./fixtures/pipe-work.ts', import.meta.url));
 const test = suite('pipe');
-
-function start<A extends unknown[]>(target: (...args: A) => unknown, args: A): Process<A> {
-  const p = track(new Process<A>({ target: target as never, args }));
-  p.start();
-  return p;
-}
 
 
 test('in one process: send/recv both ways, poll, recv timeout, EOF after close', async () => {

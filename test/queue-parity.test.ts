@@ -3,28 +3,11 @@
 // wherever the queue lives; and Python 3.13's Queue.shutdown({ immediate }) with ShutDown,
 // called from any process, waking blocked getters and putters everywhere.
 import { suite } from 'uvu';
-import { Empty, Event, Full, JoinableQueue, Manager, Pipe, Process, Queue, ShutDown, TimeoutError, tasks } from '../src/index.ts';
-import { assert, disposeAllAndCheckLeaks, track, waitFor, withinMs } from './helpers.ts';
+import { Empty, Event, Full, JoinableQueue, Manager, Pipe, Queue, ShutDown, TimeoutError, tasks } from '../src/index.ts';
+import { assert, disposeAllAndCheckLeaks, track, waitFor, withinMs, startProcess as start, failure } from './helpers.ts';
 
 const work = tasks<typeof import('./fixtures/queue-parity-work.ts')>(new URL('./fixtures/queue-parity-work.ts', import.meta.url));
 const test = suite('queue-parity');
-
-function start<A extends unknown[]>(target: (...args: A) => unknown, args: A): Process<A> {
-  const p = track(new Process<A>({ target: target as never, args }));
-  p.start();
-  return p;
-}
-
-/** The error `promise` rejects with (failing, naming `what`, when it resolves or hangs). */
-async function failure(promise: Promise<unknown>, what: string): Promise<Error & Record<string, any>> {
-  try {
-    await withinMs(promise, 20_000, what);
-  } catch (err) {
-    if (err instanceof Error && err.message.startsWith('hung:')) throw err;
-    return err as Error & Record<string, any>;
-  }
-  throw new Error(`${what} resolved; expected a rejection`);
-}
 
 const emptyAfter = (timeout: number) => ({ name: 'Empty', code: 'MP_EMPTY', timeout, empty: true, full: false, shutDown: false, timeoutError: false });
 const fullAfter = (timeout: number) => ({ name: 'Full', code: 'MP_FULL', timeout, empty: false, full: true, shutDown: false, timeoutError: false });

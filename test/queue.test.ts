@@ -15,7 +15,6 @@ import {
   InvalidStateError,
   JoinableQueue,
   Pool,
-  Process,
   Queue,
   QueueClosed,
   RemoteError,
@@ -27,16 +26,10 @@ import {
 import { connect } from '../src/remote/link.ts';
 import { Host, HostClient } from '../src/remote/host.ts';
 import { toHandle } from '../src/remote/handle.ts';
-import { assert, disposeAllAndCheckLeaks, rejection, track, waitFor, withinMs } from './helpers.ts';
+import { assert, disposeAllAndCheckLeaks, rejection, track, waitFor, withinMs, startProcess as start } from './helpers.ts';
 
 const work = tasks<typeof import('./fixtures/queue-work.ts')>(new URL('./fixtures/queue-work.ts', import.meta.url));
 const test = suite('queue');
-
-function start<A extends unknown[]>(target: (...args: A) => unknown, args: A, name?: string): Process<A> {
-  const p = track(new Process<A>({ target: target as never, args, name }));
-  p.start();
-  return p;
-}
 
 
 // ---------------------------------------------------------------------------------------

@@ -10,7 +10,6 @@ import {
   InvalidStateError,
   Lock,
   Pool,
-  Process,
   Queue,
   QueueClosed,
   RawArray,
@@ -22,27 +21,10 @@ import {
   Value,
 } from '../src/index.ts';
 import { Host } from '../src/remote/host.ts';
-import { assert, disposeAllAndCheckLeaks, track, withinMs } from './helpers.ts';
+import { assert, disposeAllAndCheckLeaks, track, withinMs, startProcess as start, failure } from './helpers.ts';
 
 const work = tasks<typeof import('./fixtures/sharedctypes-work.ts')>(new URL('./fixtures/sharedctypes-work.ts', import.meta.url));
 const test = suite('sharedctypes');
-
-function start<A extends unknown[]>(target: (...args: A) => unknown, args: A): Process<A> {
-  const p = track(new Process<A>({ target: target as never, args }));
-  p.start();
-  return p;
-}
-
-/** The error `promise` rejects with (failing, naming `what`, when it resolves or hangs). */
-async function failure(promise: Promise<unknown>, what: string): Promise<Error & Record<string, any>> {
-  try {
-    await withinMs(promise, 20_000, what);
-  } catch (err) {
-    if (err instanceof Error && err.message.startsWith('hung:')) throw err;
-    return err as Error & Record<string, any>;
-  }
-  throw new Error(`${what} resolved; expected a rejection`);
-}
 
 function throwsInvalidArg(fn: () => unknown, what: string, pattern?: RegExp): void {
   try {

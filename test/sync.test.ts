@@ -3,17 +3,11 @@ import { suite } from 'uvu';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Barrier, BoundedSemaphore, CancelledError, Condition, Event, InvalidStateError, Lock, Process, Queue, RLock, Semaphore, TimeoutError, tasks } from '../src/index.ts';
-import { assert, disposeAllAndCheckLeaks, rejection, track, withinMs } from './helpers.ts';
+import { Barrier, BoundedSemaphore, CancelledError, Condition, Event, InvalidStateError, Lock, Queue, RLock, Semaphore, TimeoutError, tasks } from '../src/index.ts';
+import { assert, disposeAllAndCheckLeaks, rejection, withinMs, startProcess as start } from './helpers.ts';
 
 const work = tasks<typeof import('./fixtures/sync-work.ts')>(new URL('./fixtures/sync-work.ts', import.meta.url));
 const test = suite('sync');
-
-function start<A extends unknown[]>(target: (...args: A) => unknown, args: A): Process<A> {
-  const p = track(new Process<A>({ target: target as never, args }));
-  p.start();
-  return p;
-}
 
 const tmp = (name: string) => join(tmpdir(), `mp-sync-${process.pid}-${name}`);
 
