@@ -6,7 +6,7 @@
 import { suite } from 'uvu';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { Pool, ProcessPoolExecutor, RemoteError, SerializationError, tasks } from '../src/index.ts';
+import { Pool, ProcessPoolExecutor, RemoteError, SerializationError, tasks, WorkerLostError } from '../src/index.ts';
 import { assert, disposeAllAndCheckLeaks, rejection, track, withinMs } from './helpers.ts';
 
 const test = suite('first-try');
@@ -45,6 +45,30 @@ test("a failing task's error names the line of the program that sent it (map by 
   assert.is(sentFrom(submitErr), submitLine, `the submit's call site in:\n${submitErr.stack}`);
   // The remote stack is still there, above the marker: where the task ran.
   assert.match(mapErr.stack!, /failOnThree/);
+});
+
+test("apply's error names the line that awaits it (inside Promise.all too, and for a killed worker); applyAsync names its call", async () => {
+  const pool = track(new Pool(2));
+  const fail = async () => {
+    await pool.apply(work.failOnThree, [3]);
+  };
+  const inFnLine = thisLine() - 2;
+  const inFn = await rejection(fail(), RemoteError, 'an apply awaited in a helper');
+  assert.is(sentFrom(inFn), inFnLine, `the helper's await in:\n${inFn.stack}`);
+  let allErr: Error | null = null;
+  const allLine = thisLine(); try { await Promise.all([pool.apply(work.failOnThree, [1]), pool.apply(work.failOnThree, [3])]); } catch (err) { allErr = err as Error; }
+  assert.instance(allErr, RemoteError);
+  assert.is(sentFrom(allErr!), allLine, `the Promise.all's await in:\n${allErr!.stack}`);
+  const lostLine = thisLine(); const lost = await rejection(pool.apply(() => process.kill(process.pid, 'SIGKILL')), WorkerLostError, 'an apply whose worker is killed');
+  assert.is(sentFrom(lost), lostLine, `the killed apply's await in:\n${lost.stack}`);
+  const asyncLine = thisLine(); const result = pool.applyAsync(work.failOnThree, [3]);
+  await new Promise((r) => setTimeout(r, 10));
+  const asyncErr = await rejection(result.get(), RemoteError, 'an applyAsync that throws');
+  assert.is(sentFrom(asyncErr), asyncLine, `the applyAsync's call in:\n${asyncErr.stack}`);
+  // Handled without an await: the error is the task's, with no marker (no line awaits it).
+  const caught = await new Promise<Error>((r) => void pool.apply(work.failOnThree, [3]).catch(r));
+  assert.instance(caught, RemoteError);
+  assert.not.match(caught.stack!, /--- sent by the call at ---/);
 });
 
 for (const mode of ['get', 'event'] as const) {

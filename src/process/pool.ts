@@ -233,7 +233,7 @@ export class Pool {
   apply<R>(fn: () => R, args?: [], opts?: CallOptions): Promise<Awaited<R>>;
   apply<A extends unknown[], R>(fn: (...args: A) => R, args: A, opts?: CallOptions): Promise<Awaited<R>>;
   apply(fn: (...args: any[]) => unknown, args: unknown[] = [], opts?: CallOptions): Promise<unknown> {
-    return call(this.#engine, fn, args, opts, `pool.apply(${nameOf(fn)})`);
+    return call(this.#engine, fn, args, opts, `pool.apply(${nameOf(fn)})`, true);
   }
 
   /**

@@ -13,6 +13,7 @@ import { describe, isAsyncIterable, isIterable } from '../../util.ts';
 import { batchItems, MIN_PACKED_NUMBERS } from '../numbers.ts';
 import { ProgressBar } from '../progress.ts';
 import { Assembler, numberSkeleton } from './assembler.ts';
+import { rethrowAtAwait } from './call-site.ts';
 import { PIPELINE_DEPTH, type Engine } from './engine.ts';
 import type { Batch, BatchValues, Sink } from './job.ts';
 import type { CallOptions, MapOptions } from './options.ts';
@@ -48,14 +49,17 @@ const ADAPT_MAX_CHUNK = 1024;
  * Run one call `fn(...args)` in a worker; resolves with its result. Rejects with
  * RemoteError, WorkerLostError, SerializationError, CancelledError, TimeoutError,
  * InvalidStateError/BrokenProcessPool (pool not running), TypeError (bad arguments).
+ * `awaited`: the promise goes to the program as it is (Pool.apply): a failed task names
+ * the line that awaits it (see call-site.ts); otherwise the line of this call.
  */
-export function call<R>(engine: Engine, fn: unknown, args: unknown[], opts: CallOptions | undefined, what: string): Promise<R> {
-  return new Promise<R>((resolve, reject) => {
+export function call<R>(engine: Engine, fn: unknown, args: unknown[], opts: CallOptions | undefined, what: string, awaited = false): Promise<R> {
+  const promise = new Promise<R>((resolve, reject) => {
     if (!Array.isArray(args)) throw invalidArg(`${what}: args must be an array of arguments`);
-    const job = engine.job(fn, true, new CallSink(resolve, reject), opts, what, true);
+    const job = engine.job(fn, true, new CallSink(resolve, reject, awaited), opts, what, true);
     job.add([args], 0);
     job.end();
   });
+  return awaited ? promise.then(undefined, rethrowAtAwait) : promise;
 }
 
 /**
@@ -67,6 +71,7 @@ class CallSink<R> implements Sink {
   constructor(
     readonly resolve: (value: R) => void,
     readonly reject: (error: Error) => void,
+    readonly siteAtAwait: boolean,
   ) {}
   result(_batch: Batch, values: BatchValues): void {
     this.resolve(values[0] as R);
