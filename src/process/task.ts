@@ -91,17 +91,19 @@ export function toFnSpec(fn: unknown, what = 'task'): FnSpec {
   if (isTaskRef(fn)) {
     spec = { kind: 'module', ...fn[REF] };
   } else {
-    const source = sourceOf(fn, what);
-    const origin = sourceOrigin(Function.prototype.toString.call(fn), source, toFnSpec);
+    const text = Function.prototype.toString.call(fn);
+    const source = sourceOf(fn, text, what);
+    const origin = sourceOrigin(text, source, toFnSpec);
     spec = origin ? { kind: 'source', source, name: fn.name || 'anonymous', origin } : { kind: 'source', source, name: fn.name || 'anonymous' };
   }
   specCache.set(fn, spec);
   return spec;
 }
 
-function sourceOf(fn: Function, what: string): string {
+/** The text of `fn` (`text`, its toString) as an expression a worker can evaluate. */
+function sourceOf(fn: Function, text: string, what: string): string {
   const name = fn.name || 'anonymous';
-  let src = Function.prototype.toString.call(fn);
+  let src = text;
   if (/\{\s*\[native code\]\s*\}\s*$/.test(src)) {
     const why = name.startsWith('bound ')
       ? 'a bound function has no source to send; send the unbound function and pass the bound values as arguments'
