@@ -29,7 +29,7 @@ import { pathToFileURL } from 'node:url';
 import { invalidArg, SerializationError } from '../errors.ts';
 import type { FnSpec } from '../protocol/index.ts';
 import { LIBRARY_ROOT, moduleFile, runtime } from '../runtime.ts';
-import { compiledTwin, type TwinRoots } from './twin-hook.ts';
+import type { TwinRoots } from './twin-hook.ts';
 
 /** A loaded function. */
 export type LoadedFn = (...args: unknown[]) => unknown;
@@ -205,8 +205,8 @@ function registerDeferredLoaders(): Promise<void> {
  */
 export async function importTaskModule(url: string): Promise<Record<string, unknown>> {
   // A module of the library's own sources (the manager server's) is its compiled twin here,
-  // which needs no loader.
-  url = (twins && compiledTwin(url, twins)) ?? url;
+  // which needs no loader. The mapping is loaded only by a child that runs compiled twins.
+  if (twins) url = (await import('./twin-hook.ts')).compiledTwin(url, twins) ?? url;
   const deferred = runtime.loaders.length > 0;
   if ((deferred || twins) && TYPESCRIPT.test(new URL(url).pathname)) await registerDeferredLoaders();
   runtime.importing++;
