@@ -97,7 +97,7 @@ interface ChildState {
 }
 
 /** Run the copy's twin-parent.ts from its sources under tsx, with NODE_DEBUG=multiproc and `env`. */
-async function runFromSources(env: Record<string, string> = {}): Promise<{ report: { worker: ChildState; child: ChildState; server: ChildState; afterTs: ChildState; copies: Record<string, unknown> }; stderr: string }> {
+async function runFromSources(env: Record<string, string> = {}): Promise<{ report: { worker: ChildState; bySourceImport: string; child: ChildState; server: ChildState; afterTs: ChildState; copies: Record<string, unknown> }; stderr: string }> {
   const out = await run(['--import', 'tsx', join(built, 'test', 'fixtures', 'twin-parent.ts')], 'twin-parent.ts under tsx', 90_000, { ...process.env, NODE_DEBUG: 'multiproc', ...env });
   assert.is(out.code, 0, out.stderr);
   return { report: lastLine(out.stdout), stderr: out.stderr };
@@ -110,6 +110,9 @@ test('sources under tsx, fresh build: pool workers, Process and manager children
   assert.equal(report.child, compiled, 'a Process running a by-source target');
   assert.equal(report.server, compiled, "the manager's server process (it imports src/manager/server.ts as its compiled twin)");
   assert.match(stderr, /children start from the compiled build .*dist[\\/]esm[\\/]process[\\/]child\.js, built from the current sources/, 'NODE_DEBUG says which entry');
+  // A by-source function that imports a .ts file before any TypeScript task module ran: said why.
+  assert.match(report.bySourceImport, /was sent to the worker by source and imports a TypeScript file, but the worker did not start tsx/);
+  assert.match(report.bySourceImport, /MULTIPROC_CHILD_FROM_SOURCE=1/);
 });
 
 test('sources under tsx, fresh build: a worker importing a .ts module that imports ../../src/index.ts holds one copy of the library', async () => {
@@ -132,6 +135,7 @@ test(`sources under tsx: a stale build, or ${FROM_SOURCE_ENV}=1, keeps the sourc
   try {
     const stale = await runFromSources();
     for (const who of ['worker', 'child', 'server', 'afterTs'] as const) assert.equal(stale.report[who], sourceEntry, `${who} with a stale build`);
+    assert.is(stale.report.bySourceImport, 'imported', 'a child of the sources has tsx from its start');
     assert.equal(stale.report.copies.passedIsOurs, true, 'one copy: the sources');
     assert.match(stale.stderr, /the compiled build is not fresh \(.*util\.ts changed after .*util\.js was built/);
   } finally {

@@ -273,10 +273,23 @@ export const WORKER_SITE: LoadSite = {
 /**
  * A by-source function that reads a variable of the scope it was written in fails where it
  * runs with "x is not defined": say what happened and how to fix it (a ReferenceError whose
- * cause is the original and whose stack keeps the original frames). Any other error, and any
- * error of a function loaded by module, is returned as it is.
+ * cause is the original and whose stack keeps the original frames). So for one that imports
+ * a TypeScript file where the parent's TypeScript loader is deferred and not registered yet
+ * (node's ERR_UNKNOWN_FILE_EXTENSION; a TypeError). Any other error, and any error of a
+ * function loaded by module, is returned as it is.
  */
 export function explain(err: unknown, spec: FnSpec, site: LoadSite): unknown {
+  if (spec.kind === 'source' && (err as { code?: unknown } | null)?.code === 'ERR_UNKNOWN_FILE_EXTENSION' && (runtime.loaders.length > 0 || twins) && registering === null) {
+    const better = new TypeError(
+      `${site.subject ?? `${spec.name}()`} was sent to ${site.place} by source and imports a TypeScript file, but ${site.place} did not start tsx: ` +
+        "a child that runs compiled JavaScript registers its parent's TypeScript loader only before it imports a TypeScript task module. " +
+        'Import that file in a task module and pass tasks(url), or give every child the loader through the environment (NODE_OPTIONS="--import tsx")' +
+        (twins ? ", or have the children of a parent that runs the library's sources start from those sources too (MULTIPROC_CHILD_FROM_SOURCE=1)." : '.'),
+      { cause: err },
+    );
+    better.stack = `${better.name}: ${better.message}\n${((err as Error).stack ?? '').split('\n').slice(1).join('\n')}`;
+    return better;
+  }
   if (spec.kind !== 'source' || !(err instanceof ReferenceError)) return err;
   const m = /^([\w$]+) is not defined$/.exec(err.message);
   if (!m) return err;
