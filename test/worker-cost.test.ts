@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Barrier, cpuCount, Pool, RemoteError, tasks } from '../src/index.ts';
-import { findStaleTwin, FROM_SOURCE_ENV, pidAlive } from '../src/process/spawn.ts';
+import { findStaleTwin, FROM_SOURCE_ENV, pidAlive, splitExecArgv } from '../src/process/spawn.ts';
 import { assert, disposeAllAndCheckLeaks, rememberPid, track, waitFor, withinMs } from './helpers.ts';
 
 const test = suite('worker-cost');
@@ -169,6 +169,14 @@ test('findStaleTwin: every source module needs a twin no older than itself; decl
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('splitExecArgv for a compiled child entry: tsx is deferred, unless another loader flag names a TypeScript file the child loads at start', () => {
+  const deferred = splitExecArgv(['--import', 'tsx', '--max-old-space-size=512'], true);
+  assert.equal(deferred.argv, ['--max-old-space-size=512']);
+  assert.equal(deferred.deferred.map((l) => l.kind), ['import']);
+  const kept = splitExecArgv(['--import', 'tsx', '--import', './instrument.ts'], true);
+  assert.equal(kept, { argv: ['--import', 'tsx', '--import', './instrument.ts'], deferred: [] });
 });
 
 test('a worker of plain tasks loads error and handle encoding only on first need; failures and later results still cross', async () => {
