@@ -6,7 +6,7 @@ import { suite } from 'uvu';
 import type { ChildProcess } from 'node:child_process';
 import { Process, RemoteError, SerializationError, tasks } from '../src/index.ts';
 import { decodeError, isBranded, PROTOCOL, type FromChild } from '../src/protocol/index.ts';
-import { spawnChild } from '../src/process/spawn.ts';
+import { initMessage, spawnChild } from '../src/process/spawn.ts';
 import { toFnSpec } from '../src/process/task.ts';
 import { assert, disposeAllAndCheckLeaks, rejection, track, withinMs } from './helpers.ts';
 
@@ -44,7 +44,7 @@ test.before(async () => {
       else if (msg.type === 'result' || msg.type === 'error') pending.get(msg.id)?.(msg);
     });
   });
-  child.send({ mp: PROTOCOL, type: 'init', name: 'TransportChild', role: 'worker' });
+  child.send(initMessage({ name: 'TransportChild', role: 'worker' }));
   await withinMs(ready, 15_000, 'child ready');
 });
 

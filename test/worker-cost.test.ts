@@ -1,27 +1,30 @@
 // What one worker costs (issue 15), over real processes: no watchdog thread in a child (the
-// parent's one watcher ends the children of a parent that died), and a compiled build under
-// tsx whose workers load tsx only for a TypeScript task module. Figures live in bench/
-// (bench/node/worker-cost.mjs); this file asserts facts, not timings. A worker of plain tasks
-// loads the error and handle encoding only when a reply needs it.
+// parent's one watcher ends the children of a parent that died), a compiled build under tsx
+// whose workers load tsx only for a TypeScript task module, and the library run from its
+// sources under tsx, whose children start from the fresh compiled build the same way, with
+// one copy of the library each. Figures live in bench/ (bench/node/worker-cost.mjs); this
+// file asserts facts, not timings. A worker of plain tasks loads the error and handle
+// encoding only when a reply needs it.
 import { suite } from 'uvu';
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Barrier, cpuCount, Pool, RemoteError, tasks } from '../src/index.ts';
-import { pidAlive } from '../src/process/spawn.ts';
+import { findStaleTwin, FROM_SOURCE_ENV, pidAlive, splitExecArgv } from '../src/process/spawn.ts';
 import { assert, disposeAllAndCheckLeaks, rememberPid, track, waitFor, withinMs } from './helpers.ts';
 
 const test = suite('worker-cost');
 const root = fileURLToPath(new URL('..', import.meta.url));
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
+/** A temporary copy of the repository: src/, its dist/esm build, package.json, the twin-* fixtures. */
 let built = '';
 let lib = '';
 
 /** Run `args` with this node; resolve with its output; fail naming `what` if it hangs. */
-function run(args: string[], what: string, ms = 60_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+function run(args: string[], what: string, ms = 60_000, env: Record<string, string | undefined> = process.env): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -32,13 +35,19 @@ function run(args: string[], what: string, ms = 60_000): Promise<{ code: number 
 const lastLine = (s: string) => JSON.parse(s.trim().split('\n').pop()!);
 
 test.before(() => {
-  // The compiled build, fresh from src/ (as bench/run.ts makes it): what a user of the
-  // published package runs.
+  // A copy of the repository with the compiled build fresh from its src/ (as bench/run.ts
+  // makes it): dist/esm/index.js is what a user of the published package runs; src/ is what
+  // the repository's tests and examples run, and its children start from that build. A copy,
+  // so that a test may age its sources without touching the real tree. The sources are copied
+  // first, then compiled (from the real src/, the same text), so the build is the newer.
   built = mkdtempSync(join(tmpdir(), 'mp-worker-cost-'));
+  cpSync(join(root, 'src'), join(built, 'src'), { recursive: true });
+  mkdirSync(join(built, 'test', 'fixtures'), { recursive: true });
+  for (const name of ['twin-parent.ts', 'twin-tasks.ts']) copyFileSync(fixture(name), join(built, 'test', 'fixtures', name));
   const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
-  execFileSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json'), '--outDir', join(built, 'esm'), '--declaration', 'false', '--sourceMap', 'false'], { cwd: root, stdio: 'inherit', timeout: 120_000 });
+  execFileSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json'), '--outDir', join(built, 'dist', 'esm'), '--declaration', 'false', '--sourceMap', 'false'], { cwd: root, stdio: 'inherit', timeout: 120_000 });
   writeFileSync(join(built, 'package.json'), '{ "type": "module" }\n');
-  lib = pathToFileURL(join(built, 'esm', 'index.js')).href;
+  lib = pathToFileURL(join(built, 'dist', 'esm', 'index.js')).href;
 });
 
 test('no child outlives a SIGKILLed parent, pool workers in CPU-bound tasks included; its watcher leaves too', async () => {
@@ -78,6 +87,96 @@ test('compiled build under tsx: a worker loads tsx only to import a TypeScript t
   assert.equal(seen.afterJs, { execArgv: [], loaded: false }, 'after a .mjs task');
   assert.equal(seen.afterSource, { execArgv: [] }, 'after a by-source task');
   assert.equal(seen.afterTs, { execArgv: [], loaded: true, typed: 42 }, 'after a .ts task: registered then');
+});
+
+/** What test/fixtures/twin-parent.ts reports of one child: tsx loaded, tsx flags, entry file. */
+interface ChildState {
+  tsx: boolean;
+  execArgv: string[];
+  entry: string;
+}
+
+/** Run the copy's twin-parent.ts from its sources under tsx, with NODE_DEBUG=multiproc and `env`. */
+async function runFromSources(env: Record<string, string> = {}): Promise<{ report: { worker: ChildState; bySourceImport: string; child: ChildState; server: ChildState; afterTs: ChildState; copies: Record<string, unknown> }; stderr: string }> {
+  const out = await run(['--import', 'tsx', join(built, 'test', 'fixtures', 'twin-parent.ts')], 'twin-parent.ts under tsx', 90_000, { ...process.env, NODE_DEBUG: 'multiproc', ...env });
+  assert.is(out.code, 0, out.stderr);
+  return { report: lastLine(out.stdout), stderr: out.stderr };
+}
+
+test('sources under tsx, fresh build: pool workers, Process and manager children start from the compiled build, without tsx', async () => {
+  const { report, stderr } = await runFromSources();
+  const compiled = { tsx: false, execArgv: [], entry: join(built, 'dist', 'esm', 'process', 'child.js') };
+  assert.equal(report.worker, compiled, 'a pool worker after a by-source task');
+  assert.equal(report.child, compiled, 'a Process running a by-source target');
+  assert.equal(report.server, compiled, "the manager's server process (it imports src/manager/server.ts as its compiled twin)");
+  assert.match(stderr, /children start from the compiled build .*dist[\\/]esm[\\/]process[\\/]child\.js, built from the current sources/, 'NODE_DEBUG says which entry');
+  // A by-source function that imports a .ts file before any TypeScript task module ran: said why.
+  assert.match(report.bySourceImport, /was sent to the worker by source and imports a TypeScript file, but the worker did not start tsx/);
+  assert.match(report.bySourceImport, /MULTIPROC_CHILD_FROM_SOURCE=1/);
+});
+
+test('sources under tsx, fresh build: a worker importing a .ts module that imports ../../src/index.ts holds one copy of the library', async () => {
+  const { report } = await runFromSources();
+  // The Queue passed in is revived by the copy that runs the child entry; it is a Queue of
+  // the module's import only if that import resolved to the same (compiled) copy.
+  assert.equal(report.copies, { tsx: true, passedIsOurs: true, fromPassed: 'put by the worker', fromMade: 'made by the worker' });
+  assert.equal(report.afterTs, { tsx: true, execArgv: [], entry: join(built, 'dist', 'esm', 'process', 'child.js') }, 'tsx registered for the .ts module, entry unchanged');
+});
+
+test(`sources under tsx: a stale build, or ${FROM_SOURCE_ENV}=1, keeps the source entry, each child with tsx, and NODE_DEBUG says why`, async () => {
+  const sourceEntry = { tsx: true, execArgv: ['tsx'], entry: join(built, 'src', 'process', 'child.ts') };
+  const forced = await runFromSources({ [FROM_SOURCE_ENV]: '1' });
+  assert.equal(forced.report.worker, sourceEntry, `${FROM_SOURCE_ENV}=1`);
+  assert.match(forced.stderr, new RegExp(`children start from the TypeScript sources .*as ${FROM_SOURCE_ENV}=1 asks`));
+  // One source edited after the build (in the copy; its time is put back after).
+  const edited = join(built, 'src', 'util.ts');
+  const { mtimeMs } = statSync(edited);
+  utimesSync(edited, new Date(), new Date(Date.now() + 3_600_000));
+  try {
+    const stale = await runFromSources();
+    for (const who of ['worker', 'child', 'server', 'afterTs'] as const) assert.equal(stale.report[who], sourceEntry, `${who} with a stale build`);
+    assert.is(stale.report.bySourceImport, 'imported', 'a child of the sources has tsx from its start');
+    assert.equal(stale.report.copies.passedIsOurs, true, 'one copy: the sources');
+    assert.match(stale.stderr, /the compiled build is not fresh \(.*util\.ts changed after .*util\.js was built/);
+  } finally {
+    utimesSync(edited, new Date(), new Date(mtimeMs));
+  }
+});
+
+test('findStaleTwin: every source module needs a twin no older than itself; declarations and types/ need none', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mp-twins-'));
+  try {
+    const src = join(dir, 'src');
+    const out = join(dir, 'out');
+    const write = (file: string, ageS: number) => {
+      mkdirSync(join(file, '..'), { recursive: true });
+      writeFileSync(file, '');
+      const t = new Date(Date.now() - ageS * 1000);
+      utimesSync(file, t, t);
+    };
+    write(join(src, 'a.ts'), 60);
+    write(join(src, 'sub', 'b.mts'), 60);
+    write(join(src, 'sub', 'c.d.ts'), 0);
+    write(join(src, 'types', 'node.ts'), 0);
+    assert.match(findStaleTwin(src, out) ?? '', /out[\\/]a\.js is missing/);
+    write(join(out, 'a.js'), 30);
+    assert.match(findStaleTwin(src, out) ?? '', /out[\\/]sub[\\/]b\.mjs is missing/);
+    write(join(out, 'sub', 'b.mjs'), 90);
+    assert.match(findStaleTwin(src, out) ?? '', /sub[\\/]b\.mts changed after .*b\.mjs was built/);
+    write(join(out, 'sub', 'b.mjs'), 30);
+    assert.is(findStaleTwin(src, out), null, 'fresh: c.d.ts and types/node.ts need no twin');
+    assert.match(findStaleTwin(join(dir, 'nowhere'), out) ?? '', /cannot be read \(ENOENT\)/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('splitExecArgv for a compiled child entry: tsx is deferred, unless another loader flag names a TypeScript file the child loads at start', () => {
+  const deferred = splitExecArgv(['--import', 'tsx', '--max-old-space-size=512'], true);
+  assert.equal(deferred.argv, ['--max-old-space-size=512']);
+  assert.equal(deferred.deferred.map((l) => l.kind), ['import']);
+  const kept = splitExecArgv(['--import', 'tsx', '--import', './instrument.ts'], true);
+  assert.equal(kept, { argv: ['--import', 'tsx', '--import', './instrument.ts'], deferred: [] });
 });
 
 test('a worker of plain tasks loads error and handle encoding only on first need; failures and later results still cross', async () => {

@@ -135,6 +135,9 @@ declare module 'node:fs' {
   export function mkdirSync(path: string, options?: { recursive?: boolean }): string | undefined;
   export function readdirSync(path: string): string[];
   export function statSync(path: string): Stats;
+  export function cpSync(source: string, destination: string, options?: { recursive?: boolean }): void;
+  export function copyFileSync(source: string, destination: string): void;
+  export function utimesSync(path: string, atime: Date | number, mtime: Date | number): void;
   export function openSync(path: string, flags: string): number;
   export function closeSync(fd: number): void;
 }

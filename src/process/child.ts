@@ -23,7 +23,7 @@ import type { FnSpec, FromChild, ProcessClassSpec, ToChild } from '../protocol/i
 import { checkVersion, EXIT_PROTOCOL, isBranded, PROTOCOL } from '../protocol/version.ts';
 import { flushAll, runtime } from '../runtime.ts';
 import { isThenable } from '../util.ts';
-import { explain, loadClass, loadFunction, taskName, WORKER_SITE, type LoadedFn } from './loader.ts';
+import { explain, loadClass, loadFunction, taskName, useCompiledTwins, WORKER_SITE, type LoadedFn } from './loader.ts';
 import { bytesOf, NumberPacker, PackScratch } from './numbers.ts';
 
 runtime.child = true;
@@ -356,6 +356,7 @@ async function runInit(m: Extract<ToChild, { type: 'init' }>): Promise<void> {
   runtime.parent = { name: m.parent ?? 'MainProcess', pid: parentPid };
   runtime.daemon = m.daemon ?? m.role === 'worker';
   runtime.loaders = m.loaders ?? [];
+  useCompiledTwins(m.sourceRoot);
   // A pool starts its next worker when this one's start is over (src/process/engine/engine.ts).
   if (m.role === 'worker') send({ mp: PROTOCOL, type: 'started' });
   if (m.initializer) {

@@ -15,13 +15,21 @@
 // They are registered here, once, in the order node would have, right before the first
 // import of a .ts/.mts/.cts/.tsx module; by-source functions and JavaScript modules never
 // pay for them.
+//
+// Compiled twins: a child of a parent that runs the library from its TypeScript sources
+// runs the compiled build instead when it is fresh (src/process/spawn.ts; the 'init'
+// message's `sourceRoot` says so). There, a module of the library's sources is imported as
+// its compiled twin (the manager server's module needs no loader then), and the deferred
+// loaders come with a resolve hook (src/process/twin-hook.ts) that does the same for the
+// library's sources a user's TypeScript module imports: one copy of the library per child.
 
 import * as nodeModule from 'node:module';
-import { join } from 'node:path';
+import { dirname, extname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { invalidArg, SerializationError } from '../errors.ts';
 import type { FnSpec } from '../protocol/index.ts';
-import { runtime } from '../runtime.ts';
+import { LIBRARY_ROOT, moduleFile, runtime } from '../runtime.ts';
+import type { TwinRoots } from './twin-hook.ts';
 
 /** A loaded function. */
 export type LoadedFn = (...args: unknown[]) => unknown;
@@ -149,9 +157,30 @@ function exportOf(mod: Record<string, unknown>, name: string): unknown {
 /** A module that needs a TypeScript loader, by its extension. */
 const TYPESCRIPT = /\.(?:[cm]?ts|tsx)$/;
 
+/**
+ * Set by src/process/child.ts from the 'init' message: this process runs the compiled build
+ * in place of the library's sources, whose root is `sourceRoot` (absent: it does not).
+ */
+let twins: (TwinRoots & { sourceRoot: string }) | null = null;
+
+/** This process runs the compiled build in place of the library's sources at `sourceRoot` (see the header). */
+export function useCompiledTwins(sourceRoot: string | undefined): void {
+  const dirUrl = (dir: string) => pathToFileURL(join(dir, '/')).href;
+  twins = sourceRoot === undefined ? null : { sourceRoot, source: dirUrl(sourceRoot), compiled: dirUrl(LIBRARY_ROOT) };
+}
+
+/** The sources this process runs the compiled twin of, handed on to the children it forks (src/process/spawn.ts). */
+export function compiledTwinsOf(): string | undefined {
+  return twins?.sourceRoot;
+}
+
 let registering: Promise<void> | null = null;
 
-/** Register the loaders the parent handed over (runtime.loaders), once, as node would have at start. */
+/**
+ * Register the loaders the parent handed over (runtime.loaders), once, as node would have at
+ * start; then, in a process that runs compiled twins, the hook that resolves the library's
+ * sources to them (registered last, it runs first: src/process/twin-hook.ts).
+ */
 function registerDeferredLoaders(): Promise<void> {
   registering ??= (async () => {
     for (const loader of runtime.loaders) {
@@ -159,6 +188,10 @@ function registerDeferredLoaders(): Promise<void> {
       else if (loader.kind === 'import') await importModule(loader.specifier);
       // module.register (Node >= 20.6; a namespace import, so that older 20.x still load this file).
       else nodeModule.register(loader.specifier);
+    }
+    if (twins) {
+      const hook = join(dirname(moduleFile()), `twin-hook${extname(moduleFile())}`);
+      nodeModule.register(pathToFileURL(hook), { data: { source: twins.source, compiled: twins.compiled } satisfies TwinRoots });
     }
   })();
   return registering;
@@ -171,8 +204,11 @@ function registerDeferredLoaders(): Promise<void> {
  * TypeScript files fails with node's ERR_UNKNOWN_FILE_EXTENSION, explained.
  */
 export async function importTaskModule(url: string): Promise<Record<string, unknown>> {
+  // A module of the library's own sources (the manager server's) is its compiled twin here,
+  // which needs no loader. The mapping is loaded only by a child that runs compiled twins.
+  if (twins) url = (await import('./twin-hook.ts')).compiledTwin(url, twins) ?? url;
   const deferred = runtime.loaders.length > 0;
-  if (deferred && TYPESCRIPT.test(new URL(url).pathname)) await registerDeferredLoaders();
+  if ((deferred || twins) && TYPESCRIPT.test(new URL(url).pathname)) await registerDeferredLoaders();
   runtime.importing++;
   try {
     return await importModule(url);
@@ -180,7 +216,8 @@ export async function importTaskModule(url: string): Promise<Record<string, unkn
     if (deferred && registering === null && (err as { code?: unknown } | null)?.code === 'ERR_UNKNOWN_FILE_EXTENSION') {
       throw new TypeError(
         `${url} imports a TypeScript file, but this worker did not start tsx: a child of a compiled multiproc registers the parent's TypeScript loader only before it imports a TypeScript task module. ` +
-          'Name the task by a .ts module, or give every child the loader through the environment (NODE_OPTIONS="--import tsx").',
+          'Name the task by a .ts module, or give every child the loader through the environment (NODE_OPTIONS="--import tsx")' +
+          (twins ? ", or have the children of a parent that runs the library's sources start from those sources too (MULTIPROC_CHILD_FROM_SOURCE=1)." : '.'),
         { cause: err },
       );
     }
@@ -236,10 +273,23 @@ export const WORKER_SITE: LoadSite = {
 /**
  * A by-source function that reads a variable of the scope it was written in fails where it
  * runs with "x is not defined": say what happened and how to fix it (a ReferenceError whose
- * cause is the original and whose stack keeps the original frames). Any other error, and any
- * error of a function loaded by module, is returned as it is.
+ * cause is the original and whose stack keeps the original frames). So for one that imports
+ * a TypeScript file where the parent's TypeScript loader is deferred and not registered yet
+ * (node's ERR_UNKNOWN_FILE_EXTENSION; a TypeError). Any other error, and any error of a
+ * function loaded by module, is returned as it is.
  */
 export function explain(err: unknown, spec: FnSpec, site: LoadSite): unknown {
+  if (spec.kind === 'source' && (err as { code?: unknown } | null)?.code === 'ERR_UNKNOWN_FILE_EXTENSION' && (runtime.loaders.length > 0 || twins) && registering === null) {
+    const better = new TypeError(
+      `${site.subject ?? `${spec.name}()`} was sent to ${site.place} by source and imports a TypeScript file, but ${site.place} did not start tsx: ` +
+        "a child that runs compiled JavaScript registers its parent's TypeScript loader only before it imports a TypeScript task module. " +
+        'Import that file in a task module and pass tasks(url), or give every child the loader through the environment (NODE_OPTIONS="--import tsx")' +
+        (twins ? ", or have the children of a parent that runs the library's sources start from those sources too (MULTIPROC_CHILD_FROM_SOURCE=1)." : '.'),
+      { cause: err },
+    );
+    better.stack = `${better.name}: ${better.message}\n${((err as Error).stack ?? '').split('\n').slice(1).join('\n')}`;
+    return better;
+  }
   if (spec.kind !== 'source' || !(err instanceof ReferenceError)) return err;
   const m = /^([\w$]+) is not defined$/.exec(err.message);
   if (!m) return err;

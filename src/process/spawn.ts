@@ -9,6 +9,16 @@
 // message and registered by the child only before it imports a TypeScript module
 // (src/process/loader.ts), so a by-source task or a `.js` module costs no loader.
 //
+// The library run from its TypeScript sources (src/*.ts under tsx: the repository's tests,
+// examples and benches) forks the compiled twin of the child entry (dist/esm/process/
+// child.js) when dist/ was built from the current sources (findStaleTwin), so its children
+// start without tsx too: tsx costs a child a loader thread and esbuild, ~250-400 ms, several
+// times the rest of its start. The child is told where the sources are ('init' sourceRoot)
+// and imports them as their compiled twins, so it holds one copy of the library
+// (src/process/twin-hook.ts). A stale or missing build, or MULTIPROC_CHILD_FROM_SOURCE=1
+// (to debug the child's own code from its sources), keeps the source entry, each child
+// starting tsx; NODE_DEBUG=multiproc says which entry was chosen and why.
+//
 // Whoever calls spawnChild owns the child and must reap it. Two last resorts end a child
 // its owner did not: when this process exits, every child still alive is killed here; and
 // when this process dies without running any code (SIGKILL, a crash), the watcher does it.
@@ -24,19 +34,107 @@
 // child's event loop (blind while a task spins).
 
 import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { debug } from '../diagnostics.ts';
 import { InvalidStateError } from '../errors.ts';
 import { PROTOCOL, type DeferredLoader, type ToChild } from '../protocol/index.ts';
-import { moduleFile, runtime } from '../runtime.ts';
+import { LIBRARY_ROOT, moduleFile, runtime } from '../runtime.ts';
+import { compiledTwinsOf } from './loader.ts';
 
 const here = moduleFile();
-/** child.ts beside spawn.ts under tsx, child.js beside spawn.js in dist/. */
+/** This copy's own child entry: child.ts beside spawn.ts under tsx, child.js beside spawn.js in dist/. */
 export const childEntry = join(dirname(here), `child${extname(here)}`);
-/** The child entry is compiled JavaScript: it needs no TypeScript loader to start. */
+/** This copy's child entry is compiled JavaScript: it needs no TypeScript loader to start. */
 const compiledEntry = !/\.[cm]?ts$/.test(childEntry);
+
+/**
+ * Set (to anything but '' or '0') in the environment of a process that runs the library from
+ * its TypeScript sources: its children start from the sources too, each with tsx, instead of
+ * from the compiled build (to debug the child's own code, or step through it in its .ts file).
+ */
+export const FROM_SOURCE_ENV = 'MULTIPROC_CHILD_FROM_SOURCE';
+
+/** What spawnChild forks, chosen once, at the first fork (forkedEntry). */
+interface Entry {
+  file: string;
+  /** `file` is compiled JavaScript: tsx is deferred (splitExecArgv). */
+  compiled: boolean;
+  /** The library's sources, when `file` is the compiled twin of their child entry. */
+  sourceRoot?: string;
+}
+
+let entry: Entry | undefined;
+
+function forkedEntry(): Entry {
+  entry ??= chooseEntry();
+  return entry;
+}
+
+/**
+ * This copy's own child entry; or, for a copy run from its TypeScript sources, the compiled
+ * twin of it when the build beside the sources (dist/esm) is fresh, which costs a walk of
+ * src/ and two stats per module (1.5-5 ms for the library's 70 modules), once per process.
+ */
+function chooseEntry(): Entry {
+  const own: Entry = { file: childEntry, compiled: compiledEntry };
+  if (compiledEntry) return own;
+  const forced = process.env[FROM_SOURCE_ENV];
+  if (forced !== undefined && forced !== '' && forced !== '0') {
+    debug('children start from the TypeScript sources (%s), each with tsx, as %s=%s asks', childEntry, FROM_SOURCE_ENV, forced);
+    return own;
+  }
+  const compiledRoot = join(dirname(LIBRARY_ROOT), 'dist', 'esm');
+  const t0 = performance.now();
+  const stale = findStaleTwin(LIBRARY_ROOT, compiledRoot);
+  const ms = (performance.now() - t0).toFixed(1);
+  if (stale !== null) {
+    debug('children start from the TypeScript sources (%s), each with tsx: the compiled build is not fresh (%s; checked in %s ms). `npm run build` makes it so', childEntry, stale, ms);
+    return own;
+  }
+  const file = join(compiledRoot, 'process', 'child.js');
+  debug('children start from the compiled build %s, built from the current sources (checked in %s ms): tsx only before they import a TypeScript module', file, ms);
+  return { file, compiled: true, sourceRoot: LIBRARY_ROOT };
+}
+
+/**
+ * Why the compiled build at `compiledRoot` is not the build of the TypeScript sources at
+ * `sourceRoot`, or null when it is: every module below `sourceRoot` (`x.ts`, `.mts`, `.cts`;
+ * declarations and the top `types/` folder aside) has its twin at the same path below
+ * `compiledRoot` (`x.js`, `.mjs`, `.cjs`), last written no earlier than the source was
+ * (tsc rewrites every output it emits). A source changed since the build, or added, makes it
+ * stale; so does a build that is missing.
+ */
+export function findStaleTwin(sourceRoot: string, compiledRoot: string): string | null {
+  const walk = (dir: string): string | null => {
+    let entries;
+    try {
+      entries = readdirSync(join(sourceRoot, dir), { withFileTypes: true });
+    } catch (err) {
+      return `${join(sourceRoot, dir)} cannot be read (${(err as NodeJS.ErrnoException).code})`;
+    }
+    for (const e of entries) {
+      if (e.isDirectory()) {
+        if (dir === '' && e.name === 'types') continue;
+        const stale = walk(join(dir, e.name));
+        if (stale !== null) return stale;
+        continue;
+      }
+      const m = /^(.*)\.([cm]?)ts$/.exec(e.name);
+      if (!m || !e.isFile() || /\.d$/.test(m[1]!)) continue;
+      const source = join(sourceRoot, dir, e.name);
+      const twin = join(compiledRoot, dir, `${m[1]}.${m[2]}js`);
+      const built = statSync(twin, { throwIfNoEntry: false });
+      if (!built) return `${twin} is missing`;
+      const written = statSync(source, { throwIfNoEntry: false });
+      if (written && built.mtimeMs < written.mtimeMs) return `${source} changed after ${twin} was built`;
+    }
+    return null;
+  };
+  return walk('');
+}
 
 const live = new Set<ChildProcess>();
 let exitHookInstalled = false;
@@ -182,10 +280,13 @@ export interface ChildArgv {
  * here against the working directory (as node resolves them at start), for the child to
  * register before it imports a TypeScript module (src/process/loader.ts). A flag whose module
  * does not resolve is kept as it is. When the library itself runs from its TypeScript
- * sources (its own tests, or a parent that registered tsx in-process), the child entry is a
- * .ts file and needs tsx at start: everything is kept, and `--import tsx` added if missing.
+ * sources with a stale build (or MULTIPROC_CHILD_FROM_SOURCE), the child entry is a .ts
+ * file and needs tsx at start: everything is kept, and `--import tsx` added if missing. So
+ * it is when another loader flag names a TypeScript file (`--import ./instrument.ts`): the
+ * child loads it at start, and needs tsx before it.
  */
 export function splitExecArgv(execArgv: readonly string[] = process.execArgv, compiled = compiledEntry): ChildArgv {
+  if (compiled && loadsTypeScriptAtStart(execArgv)) compiled = false;
   const argv: string[] = [];
   const deferred: DeferredLoader[] = [];
   for (let i = 0; i < execArgv.length; i++) {
@@ -212,6 +313,18 @@ export function splitExecArgv(execArgv: readonly string[] = process.execArgv, co
   return { argv, deferred };
 }
 
+/** Does a loader flag of `execArgv` other than tsx's name a TypeScript file? */
+function loadsTypeScriptAtStart(execArgv: readonly string[]): boolean {
+  for (let i = 0; i < execArgv.length; i++) {
+    const arg = execArgv[i]!;
+    const eq = arg.indexOf('=');
+    if (LOADER_FLAGS[eq === -1 ? arg : arg.slice(0, eq)] === undefined) continue;
+    const specifier = eq === -1 ? execArgv[++i] : arg.slice(eq + 1);
+    if (specifier !== undefined && !TSX.test(specifier) && /\.(?:[cm]?ts|tsx)$/.test(specifier)) return true;
+  }
+  return false;
+}
+
 /** The parent's execArgv as a child gets it (see splitExecArgv). */
 export function childExecArgv(execArgv: readonly string[] = process.execArgv): string[] {
   return splitExecArgv(execArgv).argv;
@@ -235,10 +348,17 @@ function resolveLoader(kind: DeferredLoader['kind'], specifier: string): string 
 
 let forChildren: ChildArgv | undefined;
 
-/** This process's split (computed once), plus the loaders it was itself handed and passes on. */
+/**
+ * This process's split (computed once) for the entry it forks, plus the loaders it was itself
+ * handed and passes on. A process running the library's sources has a TypeScript loader
+ * somewhere; when it is not on the command line (NODE_OPTIONS, or registered in-process), a
+ * child of the compiled twin is handed `--import tsx`, as a child of the sources is given it.
+ */
 function childArgv(): ChildArgv {
   if (!forChildren) {
-    const own = splitExecArgv();
+    const { compiled, sourceRoot } = forkedEntry();
+    const execArgv = sourceRoot !== undefined && !process.execArgv.some((arg) => arg.includes('tsx')) ? [...process.execArgv, '--import', 'tsx'] : process.execArgv;
+    const own = splitExecArgv(execArgv, compiled);
     const deferred = [...runtime.loaders];
     for (const l of own.deferred) if (!deferred.some((d) => d.kind === l.kind && d.specifier === l.specifier)) deferred.push(l);
     forChildren = { argv: own.argv, deferred };
@@ -249,16 +369,20 @@ function childArgv(): ChildArgv {
 /** The first message to a child. */
 export type InitMessage = Extract<ToChild, { type: 'init' }>;
 /** The fields of an 'init' message its sender chooses (who the child is, its initializer). */
-export type InitFields = Omit<InitMessage, 'mp' | 'type' | 'parent' | 'loaders'>;
+export type InitFields = Omit<InitMessage, 'mp' | 'type' | 'parent' | 'loaders' | 'sourceRoot'>;
 
 /**
  * The 'init' message for a child this process forked: `fields`, plus what every child learns
- * from its parent (the parent's name for parentProcess(), the loaders handed over).
+ * from its parent (the parent's name for parentProcess(), the loaders handed over, and the
+ * library's sources when the child runs their compiled twin: chosen here, or handed on by a
+ * child that runs it itself).
  */
 export function initMessage(fields: InitFields): InitMessage {
   const { deferred } = childArgv();
   const init: InitMessage = { mp: PROTOCOL, type: 'init', ...fields, parent: runtime.name };
   if (deferred.length > 0) init.loaders = deferred;
+  const sourceRoot = forkedEntry().sourceRoot ?? compiledTwinsOf();
+  if (sourceRoot !== undefined) init.sourceRoot = sourceRoot;
   return init;
 }
 
@@ -274,7 +398,7 @@ export interface SpawnOptions {
 export function spawnChild(what: string, options: SpawnOptions = {}): ChildProcess {
   assertMayFork(what);
   installExitHook();
-  const child = fork(childEntry, [], {
+  const child = fork(forkedEntry().file, [], {
     serialization: 'advanced',
     stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
     env: options.env ? { ...process.env, ...options.env } : process.env,

@@ -65,6 +65,13 @@ export type ToChild = Brand &
         daemon?: boolean;
         /** Loaders to register before importing a TypeScript module (absent: none). */
         loaders?: DeferredLoader[];
+        /**
+         * The directory of the library's TypeScript sources, set when the parent runs them
+         * but forked their compiled twin (the fresh dist/ build) as this child's entry: the
+         * child imports those sources as their compiled twins, one copy of the library
+         * (src/process/loader.ts, twin-hook.ts). Absent: the child runs what its parent runs.
+         */
+        sourceRoot?: string;
         initializer?: FnSpec;
         initargs?: unknown[];
         /** Arguments contain handles to revive. */

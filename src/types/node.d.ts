@@ -305,6 +305,8 @@ declare module 'node:module' {
   export function createRequire(path: string | URL): NodeRequire;
   /** Node >= 20.6: register module customization hooks (a loader) in this process. */
   export function register(specifier: string | URL, parentURL?: string | URL): void;
+  /** `data` reaches the hooks module's `initialize` export (structured clone). */
+  export function register(specifier: string | URL, options: { parentURL?: string | URL; data?: unknown }): void;
   export const builtinModules: string[];
 }
 
@@ -319,6 +321,8 @@ declare module 'node:fs' {
   export interface Stats { size: number; mtimeMs: number; isFile(): boolean; isDirectory(): boolean; isSocket(): boolean }
   export function readFileSync(path: string | URL, encoding: BufferEncoding): string;
   export function statSync(path: string | URL, options: { throwIfNoEntry: false }): Stats | undefined;
+  export interface Dirent { name: string; isFile(): boolean; isDirectory(): boolean }
+  export function readdirSync(path: string, options: { withFileTypes: true }): Dirent[];
   export function unlinkSync(path: string): void;
   export function mkdtempSync(prefix: string): string;
   export function writeSync(fd: number, data: string | Uint8Array): number;
