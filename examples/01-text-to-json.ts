@@ -35,8 +35,6 @@ import { ProcessPoolExecutor, collect, cpuCount, currentProcess, repeat } from '
 
 const SMALL = process.env.MULTIPROC_EXAMPLE_SMALL === '1';
 const FILES = SMALL ? 24 : 400;
-/** True under tsx (`npx tsx file.ts`): then every worker also loads the TypeScript loader. */
-const underTsx = process.execArgv.some((arg) => arg.includes('tsx'));
 
 /** One converted file, as the worker reports it. */
 interface Converted {
@@ -73,9 +71,9 @@ async function convert(inputPath: string, outDir: string): Promise<Converted> {
 
 /**
  * Start-up, timed apart from the work: an executor starts its processes at once, but each is a
- * new Node process (under tsx also loading the TypeScript loader) that is ready only some
- * hundreds of ms later. Run short tasks until each of the `n` workers has answered one; the
- * time after this is the work alone. Returns the milliseconds it took.
+ * new Node process that is ready only some tens to hundreds of ms later. Run short tasks until
+ * each of the `n` workers has answered one; the time after this is the work alone. Returns the
+ * milliseconds it took.
  */
 async function startUp(executor: ProcessPoolExecutor, n: number): Promise<number> {
   const t0 = performance.now();
@@ -121,7 +119,7 @@ try {
   {
     await using executor = new ProcessPoolExecutor({ maxWorkers: workers });
     const startupMs = await startUp(executor, workers);
-    console.log(`start-up: ${workers} workers ready in ${startupMs.toFixed(0)} ms (new processes${underTsx ? ', each loading tsx' : ''}); the time below counts the work only`);
+    console.log(`start-up: ${workers} workers ready in ${startupMs.toFixed(0)} ms (new processes); the time below counts the work only`);
     const t0 = performance.now();
     // The trailing plain object is map's options; `repeat(outDir)` is the constant extra
     // argument, endless like itertools.repeat: map stops when `files` runs out.

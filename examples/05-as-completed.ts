@@ -35,8 +35,6 @@ import { ProcessPoolExecutor, RemoteError, asCompleted, collect, cpuCount, curre
 const SMALL = process.env.MULTIPROC_EXAMPLE_SMALL === '1';
 const JOBS = SMALL ? 8 : 16;
 const SCALE = SMALL ? 0.3 : 1;
-/** True under tsx (`npx tsx file.ts`): then every worker also loads the TypeScript loader. */
-const underTsx = process.execArgv.some((arg) => arg.includes('tsx'));
 /** How busy the machine was before this program started: other programs share the cores. */
 const loadBefore = loadavg()[0]!;
 
@@ -96,7 +94,7 @@ let wallMs: number;
 {
   await using executor = new ProcessPoolExecutor({ maxWorkers });
   const startupMs = await startUp(executor, maxWorkers);
-  console.log(`start-up: ${maxWorkers} workers ready in ${startupMs.toFixed(0)} ms (new processes${underTsx ? ' loading tsx' : ''}), before the clock starts`);
+  console.log(`start-up: ${maxWorkers} workers ready in ${startupMs.toFixed(0)} ms (new processes), before the clock starts`);
   const t0 = performance.now();
   const futures = plan.map(([n, ms]) => executor.submit(job, n, ms));
   // Python's {future: input} dict.

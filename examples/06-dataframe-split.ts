@@ -30,8 +30,6 @@ import { Pool, arraySplit, cpuCount, currentProcess, repeat } from '../src/index
 
 const SMALL = process.env.MULTIPROC_EXAMPLE_SMALL === '1';
 const ROWS = SMALL ? 10_000 : 100_000;
-/** True under tsx (`npx tsx file.ts`): then every worker also loads the TypeScript loader. */
-const underTsx = process.execArgv.some((arg) => arg.includes('tsx'));
 /** How busy the machine was before this program started: other programs share the cores. */
 const loadBefore = loadavg()[0]!;
 
@@ -100,7 +98,7 @@ let copyMs: number;
 {
   await using pool = new Pool(n);
   const startupMs = await startUp(pool, n);
-  console.log(`start-up: ${n} workers ready in ${startupMs.toFixed(0)} ms (new processes${underTsx ? ' loading tsx' : ''}), not counted below`);
+  console.log(`start-up: ${n} workers ready in ${startupMs.toFixed(0)} ms (new processes), not counted below`);
   t0 = performance.now();
   const parts = await pool.map(transform, chunks);
   parallelMs = performance.now() - t0;

@@ -28,8 +28,6 @@
 import { Process, currentProcess } from '../src/index.ts';
 
 const SMALL = process.env.MULTIPROC_EXAMPLE_SMALL === '1';
-/** True under tsx (`npx tsx file.ts`): then every child also loads the TypeScript loader. */
-const underTsx = process.execArgv.some((arg) => arg.includes('tsx'));
 const items = SMALL ? ['apple', 'bad', 'cherry'] : ['apple', 'banana', 'bad', 'cherry', 'damson', 'elderberry'];
 
 /** The target of each process, sent by source. */
@@ -60,7 +58,7 @@ try {
   const longest = Math.max(...delays);
   console.log(
     `note: wall ${ms.toFixed(0)} ms for a longest job of ${longest} ms: ~${(ms - longest).toFixed(0)} ms went to starting ${procs.length} new node processes` +
-      `${underTsx ? ' (each loading tsx)' : ''}; for many small items use a Pool (examples 01-03), which starts its workers once`,
+      `; for many small items use a Pool (examples 01-03), which starts its workers once`,
   );
 } finally {
   // Whatever happened above, no child outlives this program (Process implements asyncDispose:

@@ -35,8 +35,6 @@ const WIDTH = SMALL ? 256 : 1536;
 const HEIGHT = SMALL ? 256 : 1536;
 const BANDS = 16;
 const PASSES = SMALL ? 4 : 200;
-/** True under tsx (`npx tsx file.ts`): then every worker also loads the TypeScript loader. */
-const underTsx = process.execArgv.some((arg) => arg.includes('tsx'));
 /** How busy the machine was before this program started: other programs share the cores. */
 const loadBefore = loadavg()[0]!;
 
@@ -145,7 +143,7 @@ for (const line of explain()) console.log(`note: ${line}`);
 
 /** What the table means on this run: the cpuCount row against its ideal, and the rows past it. */
 function explain(): string[] {
-  const lines = [`start-up has its own column and is not in the speedup: each worker is a new node process${underTsx ? ' loading tsx' : ''}, ready after some hundreds of ms`];
+  const lines = [`start-up has its own column and is not in the speedup: each worker is a new node process, ready only after its start-up`];
   const atCores = rows.find((r) => r.processes === cores)!;
   const speedup = base / atCores.ms;
   const bandMs = base / BANDS;

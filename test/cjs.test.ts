@@ -1,7 +1,5 @@
 // The built package from CommonJS: require('multiproc') in a plain .cjs file run by plain
 // node (no tsx), as a legacy service would. Needs `npm run build` first (npm test does it).
-// @lane dist: loads dist/, which package.test.ts's `npm pack` rebuilds (test/run.ts runs the
-// files of a lane one after another).
 import { suite } from 'uvu';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';

@@ -1,7 +1,5 @@
 // Every error class: name, code, Python twin, and instanceof across the three copies of the
 // library a process may load (src under tsx, dist/esm, dist/cjs).
-// @lane dist: loads dist/, which package.test.ts's `npm pack` rebuilds (test/run.ts runs the
-// files of a lane one after another).
 import { suite } from 'uvu';
 import { createRequire } from 'node:module';
 import * as src from '../src/index.ts';

@@ -8,8 +8,6 @@
 //   main.cjs              CommonJS: require, and the module referencing itself (tasks(__filename))
 // The snippets live in test/fixtures/quickstart/, which is what the README quotes.
 // Needs dist/ (npm test builds it first). Everything happens in one temp dir, removed at the end.
-// @lane dist: `npm pack` runs the `prepare` script, which rebuilds dist/ while cjs.test.ts and
-// errors.test.ts would load it (test/run.ts runs the files of a lane one after another).
 import { suite } from 'uvu';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

@@ -10,12 +10,11 @@
 // changes that, and `--jobs 1` runs every file in this one process, as uvu's own command
 // line does.
 //
-// Which files share a process: files that must not run next to each other name the same lane
-// in a line of their own, `// @lane <name>: why` (package.test.ts runs `npm pack`, whose
-// `prepare` script rebuilds dist/ while cjs.test.ts and errors.test.ts load it, so those three
-// share the lane `dist`); files that took under 5 s last time go together (a process costs
-// more to start, with tsx and the library, than their tests take); every other file has a
-// process of its own. The longest start first, as measured by the last run (kept in
+// Which files share a process: files that took under 5 s last time go together (a process
+// costs more to start, with tsx and the library, than their tests take); every other file has
+// a process of its own. (Files may run side by side because none rewrites what another
+// reads: npm test builds dist/ once before, package.test.ts packs with --ignore-scripts, and
+// worker-cost.test.ts builds its own copy in a temporary directory.) The longest start first, as measured by the last run (kept in
 // node_modules/.cache/multiproc-test-times.json), so that the run does not end with one long
 // file alone.
 //
@@ -75,10 +74,9 @@ const bail = extra.includes('--bail') || extra.includes('-b');
 /** Whether uvu colours its output, and so whether the summary below does. */
 const coloured = extra.includes('--color') || (!extra.includes('--no-color') && colour.length === 0 && !process.env.NO_COLOR);
 
-/** One test file: its name under test/ (uvu's suite name) and its lane, if it names one. */
+/** One test file: its name under test/ (uvu's suite name). */
 interface TestFile {
   name: string;
-  lane: string | null;
 }
 
 /** What a file's process reported. */
@@ -110,13 +108,13 @@ function writeTimes(times: Record<string, number>): void {
   }
 }
 
-/** The files uvu's CLI would run (same directory, pattern and order), with their lanes. */
+/** The files uvu's CLI would run (same directory, pattern and order). */
 async function testFiles(): Promise<TestFile[]> {
   const { parse } = (await import(pathToFileURL(createRequire(import.meta.url).resolve('uvu/parse')).href)) as {
     parse(dir: string, pattern: string, opts: { cwd: string }): Promise<{ suites: { name: string; file: string }[] }>;
   };
   const { suites } = await parse('test', pattern, { cwd: root });
-  return suites.map((s) => ({ name: s.name, lane: /^\/\/ @lane ([\w-]+)/m.exec(readFileSync(s.file, 'utf8'))?.[1] ?? null }));
+  return suites.map((s) => ({ name: s.name }));
 }
 
 /** Run `files` under uvu's CLI, one after another in a process of their own, with this process's loader flags (tsx). */
@@ -159,25 +157,16 @@ async function runFiles(): Promise<number> {
   const t0 = performance.now();
   const files = await testFiles();
   const times = readTimes();
-  // Work items, each a process running its files one after another: a lane's files; small
-  // files together, up to SMALL_MS * 2 in all (each process costs the start of node, tsx and
+  // Work items, each a process running its files one after another: small files together, up to SMALL_MS * 2 in all (each process costs the start of node, tsx and
   // the library, more than such a file's tests; their leak checks still run file by file,
   // as in a single uvu run); any other file alone. Longest first; a file with no time yet
   // counts as long, so a new file does not end the run alone.
-  const lanes = new Map<string, TestFile[]>();
   const items: TestFile[][] = [];
   let small: TestFile[] = [];
   const time = (f: TestFile) => times[f.name] ?? 60_000;
   const cost = (item: TestFile[]) => item.reduce((sum, f) => sum + time(f), 0);
   for (const file of files) {
-    if (file.lane !== null) {
-      if (lanes.has(file.lane)) lanes.get(file.lane)!.push(file);
-      else {
-        const lane = [file];
-        lanes.set(file.lane, lane);
-        items.push(lane);
-      }
-    } else if (time(file) < SMALL_MS) {
+    if (time(file) < SMALL_MS) {
       if (cost(small) + time(file) > SMALL_MS * 2) small = [];
       if (small.length === 0) items.push(small);
       small.push(file);

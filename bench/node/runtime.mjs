@@ -4,7 +4,9 @@
 //   the compiled package under plain node (what a user of the published package runs; the
 //   counted rows: bench/run.ts compiles src/ with tsc -p tsconfig.build.json into a
 //   temporary directory and passes its index.js), or
-//   src/index.ts under tsx (the information rows: every process carries the tsx loader).
+//   src/index.ts under tsx (the information rows: the parent carries the tsx loader; its
+//   children start from the fresh compiled build in dist/, as every run from the sources
+//   does, src/process/spawn.ts, and load tsx only to import a TypeScript module).
 //
 //   node bench/node/runtime.mjs --lib file:///tmp/…/esm/index.js --case startup --workers 2|cpu [--reps 3]
 //   node --import tsx bench/node/runtime.mjs --lib file:///…/src/index.ts --case memory --variant steady|stalled
