@@ -340,56 +340,55 @@ export interface Extracted {
 
 /**
  * Take the large binary values out of `values` (each item, or with `spread` each argument of
- * each item): null when there are none (the common case costs a typeof per value). `values`
- * itself is left as it is (a batch keeps its items to send them again should its worker
- * die); the copy holds null where a value was taken out. The same object twice is sent
- * once, as structured clone would (the receiver gets one object in both places).
+ * each item): null when there are none, the common case, which costs a typeof per value
+ * and allocates nothing (an apply in a loop is a hot path). `values` itself is left as it
+ * is (a batch keeps its items to send them again should its worker die); the copy holds
+ * null where a value was taken out. The same object twice is sent once, as structured
+ * clone would (the receiver gets one object in both places).
  */
 export function extractBinary(values: unknown[], spread: boolean): Extracted | null {
-  let out: Extracted | null = null;
-  let seen: Map<unknown, number> | null = null;
-  const take = (v: unknown, kind: BinaryKind, i: number, a: number | undefined): void => {
-    out ??= { values: values.slice(), slots: [], frames: [] };
-    seen ??= new Map();
-    const slot: FrameSlot = { i, k: kind };
-    if (a !== undefined) slot.a = a;
-    const earlier = seen.get(v);
-    if (earlier !== undefined) slot.same = earlier;
-    else {
-      seen.set(v, out.slots.length);
-      out.frames.push(bytesOfValue(v as ArrayBuffer | ArrayBufferView));
-    }
-    out.slots.push(slot);
-  };
+  let out: Taking | null = null;
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
     if (typeof v !== 'object' || v === null) continue;
     if (spread && Array.isArray(v)) {
       for (let a = 0; a < v.length; a++) {
         const kind = channelKind(v[a]);
-        if (kind === undefined) continue;
-        take(v[a], kind, i, a);
+        if (kind !== undefined) out = take(out, values, v[a], kind, i, a);
       }
     } else {
       const kind = channelKind(v);
-      if (kind !== undefined) take(v, kind, i, undefined);
+      if (kind !== undefined) out = take(out, values, v, kind, i, undefined);
     }
   }
-  if (out === null) return null;
-  // Null the taken places, copying each argument list that had one (the caller's stays whole).
-  const result: Extracted = out;
-  const copied = new Set<number>();
-  for (const slot of result.slots) {
-    if (slot.a === undefined) result.values[slot.i] = null;
-    else {
-      if (!copied.has(slot.i)) {
-        copied.add(slot.i);
-        result.values[slot.i] = (result.values[slot.i] as unknown[]).slice();
-      }
-      (result.values[slot.i] as unknown[])[slot.a] = null;
-    }
+  return out;
+}
+
+interface Taking extends Extracted {
+  /** Each value taken so far, with the index of its slot. */
+  seen: Map<unknown, number>;
+}
+
+/** Take `v` (item `i`, argument `a`) out of the copy of `values`, started on the first. */
+function take(out: Taking | null, values: unknown[], v: unknown, kind: BinaryKind, i: number, a: number | undefined): Taking {
+  out ??= { values: values.slice(), slots: [], frames: [], seen: new Map() };
+  const slot: FrameSlot = { i, k: kind };
+  const earlier = out.seen.get(v);
+  if (earlier !== undefined) slot.same = earlier;
+  else {
+    out.seen.set(v, out.slots.length);
+    out.frames.push(bytesOfValue(v as ArrayBuffer | ArrayBufferView));
   }
-  return result;
+  if (a === undefined) out.values[i] = null;
+  else {
+    slot.a = a;
+    // The argument list is copied on its first value taken out (the caller's stays whole).
+    let args = out.values[i] as unknown[];
+    if (args === values[i]) out.values[i] = args = args.slice();
+    args[a] = null;
+  }
+  out.slots.push(slot);
+  return out;
 }
 
 /** Put the values of `slots` back into `values` (freshly deserialized: changed in place) from the claim's frames. */

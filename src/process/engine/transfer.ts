@@ -31,9 +31,8 @@ type Call = Extract<ToChild, { type: 'call' }>;
  * for a value that cannot be cloned, before anything of the batch was sent.
  */
 export function sendCall(w: Worker, batch: Batch, msg: Call, scratches: ScratchPool): void {
-  const token = {};
-  batch.sendToken = token;
   batch.unwritten = 0;
+  batch.sendToken = null;
   const channel = w.bytes ? w.channel : null;
   let frames: Uint8Array[] | null = null;
   let pooled = false;
@@ -60,6 +59,8 @@ export function sendCall(w: Worker, batch: Batch, msg: Call, scratches: ScratchP
   w.child.send(msg);
   if (frames === null) return;
   const scratch = pooled ? scratches.handOver() : null;
+  const token = {};
+  batch.sendToken = token;
   batch.unwritten = frames.length;
   const written = (err: Error | null) => {
     if (err === null && batch.sendToken === token) batch.unwritten--;
