@@ -2,9 +2,9 @@
 // binary values and packed numbers travel on it as raw bytes, both ways. Over real workers:
 // every kind and size around the threshold arrives intact and in order among small and
 // non-binary items, as a value owning exactly its memory; arguments of apply, starmap and
-// submit; large results; packed numbers exact to the bit; a worker killed while a payload is
-// being written (its batch runs elsewhere, exactly once) or while it replies; terminate()
-// in the middle of a transfer.
+// submit; large results; packed numbers exact to the bit; workers recycled (maxTasksPerChild)
+// and an imap left early; a worker killed while a payload is being written (its batch runs
+// elsewhere, exactly once) or while it replies; terminate() in the middle of a transfer.
 import { suite } from 'uvu';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -140,6 +140,21 @@ test('maps over packed numbers stay exact (ints, floats, -0, NaN), inputs and re
   const typed = new Float64Array(floats);
   const out = await withinMs(pool.map(work.echo, typed), T, 'map(echo) over a Float64Array');
   assert.ok(out.every((v, i) => Object.is(v, typed[i])), 'a typed array input');
+});
+
+test('maxTasksPerChild: workers recycled between large payloads lose nothing; an imap left early over large payloads stops cleanly', async () => {
+  const pool = track(new Pool({ processes: 2, maxTasksPerChild: 1 }));
+  const payloads = Array.from({ length: 8 }, (_, i) => make('Buffer', MIB + i * 1000, i) as Buffer);
+  const out = await withinMs(pool.map(work.describe, payloads, { chunksize: 1 }), T, 'map on a recycling pool');
+  payloads.forEach((p, i) => sameValue(out[i], p, `item ${i}`));
+  const seen: unknown[] = [];
+  for await (const d of pool.imap(work.describe, payloads, { chunksize: 1 })) {
+    seen.push(d);
+    if (seen.length === 2) break;
+  }
+  sameValue(seen[1], payloads[1]!, 'the second imap result');
+  const again = await withinMs(pool.map(work.describe, payloads.slice(0, 3)), T, 'a map after the imap was left');
+  payloads.slice(0, 3).forEach((p, i) => sameValue(again[i], p, `item ${i} after`));
 });
 
 test('a worker SIGKILLed while a 64 MiB payload is being written to it: the map completes, every item run exactly once', async () => {
