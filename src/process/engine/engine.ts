@@ -55,11 +55,11 @@ import { checkCallOptions } from '../../options.ts';
 import { decodeError, PROTOCOL, type FnSpec, type FromChild, type ToChild } from '../../protocol/index.ts';
 import { encodeHandles, reviveHandles } from '../../remote/handle.ts';
 import { allNumbers, numbersOf, PackScratch, ScratchPool } from '../numbers.ts';
-import { initMessage } from '../spawn.ts';
 import { Batch, Job, keyOf, payloadOf, refuseClassInstance, serializationError, type BatchValues, type Sink } from './job.ts';
 import { setupEngine, type CallOptions, type EngineOptions } from './options.ts';
 import { startFailure, Worker, type WorkerEvents, type WorkerState } from './worker.ts';
 import { sendCall } from './transfer.ts';
+import { initMessage } from '../spawn.ts';
 
 /** Batches kept in flight per worker, so a worker never idles waiting for the next message. */
 export const PIPELINE_DEPTH = 2;
