@@ -188,7 +188,7 @@ test('a worker that dies while its large result is in transit: WorkerLostError, 
 });
 
 test('terminate() while payloads are being written: the map is cancelled and no worker is left', async () => {
-  const pool = new Pool(2);
+  const pool = track(new Pool(2));
   const pids = [...new Set(await pool.map(work.pid, [1, 2, 3, 4], { chunksize: 1 }))];
   pids.forEach(rememberPid);
   const payloads = [1, 2, 3, 4].map((seed) => Buffer.alloc(64 * MIB, seed));
