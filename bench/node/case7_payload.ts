@@ -3,8 +3,10 @@
 // timing; the map call alone is timed with default chunking (ceil(64 / (4 * workers)) items
 // per task, as Python's rule; the engine also caps a message near 4 MiB of binary payload,
 // engine.ts MAX_BATCH_BYTES, so here each Buffer travels in a message of its own). Every
-// byte crosses to a worker once (structured clone over the IPC channel) and only the length
-// comes back. The CPU time this process spent in the window is in `extra` (parent_cpu_s).
+// byte crosses to a worker once, as raw bytes on the worker's byte channel beside its IPC
+// channel (src/process/byte-channel.ts: the parent writes the Buffer itself, the worker
+// reads it into a Buffer of its own), and only the length comes back. The CPU time this
+// process spent in the window is in `extra` (parent_cpu_s).
 
 import { Pool, cpuCount, tasks } from '../../src/index.ts';
 import { closePool, emit, intFlag, parseArgs, size } from './common.ts';

@@ -6,7 +6,10 @@
 //           and the event loop has drained, leave with the code it set in process.exitCode
 //           (default 0), or with 1 after printing the error it threw
 //   define  remember how to load function `key` (by source or by module)
-//   call    run a batch of items through function `key`, reply 'result' or 'error'
+//   call    run a batch of items through function `key`, reply 'result' or 'error'; a batch
+//           whose large binary values or packed numbers follow on the byte channel
+//           (src/process/byte-channel.ts, pool workers only) runs once they have arrived,
+//           and large results go back the same way
 // One exception to the order: 'drop' is handled on arrival, since the batch it takes back
 // waits in the inbox (the parent pipelines a second batch behind a running one):
 //   drop    remove that batch from the inbox if it is still there, and reply 'dropped'
@@ -21,10 +24,11 @@
 import { Deque } from '../deque.ts';
 import type { FnSpec, FromChild, ProcessClassSpec, ToChild } from '../protocol/index.ts';
 import { checkVersion, EXIT_PROTOCOL, isBranded, PROTOCOL } from '../protocol/version.ts';
-import { flushAll, runtime } from '../runtime.ts';
+import { flushAll, registerFlusher, runtime } from '../runtime.ts';
 import { isThenable } from '../util.ts';
 import { explain, loadClass, loadFunction, taskName, useCompiledTwins, WORKER_SITE, type LoadedFn } from './loader.ts';
-import { bytesOf, NumberPacker, PackScratch } from './numbers.ts';
+import { ByteChannel, frameCount, insertBinary, MIN_CHANNEL_BYTES, extractBinary, type Claim } from './byte-channel.ts';
+import { bytesOf, NumberPacker, ScratchPool } from './numbers.ts';
 
 runtime.child = true;
 /** The parent's pid, read first thing: once the parent is gone, process.ppid names another process. */
@@ -37,6 +41,12 @@ const inbox = new Deque<Queued>();
 let pumping = false;
 /** The id of the batch running now, or -1 between batches (free, even with more queued). */
 let running = -1;
+/** The byte channel of a pool worker forked with one ('init' says so), once opened. */
+let channel: ByteChannel | null = null;
+/** The frames of each queued batch that has some, claimed when its message arrived (claims follow message order). */
+const claims = new Map<number, Claim>();
+/** An empty 'numbers' payload: its bytes follow on the byte channel. */
+const NO_BYTES = new Uint8Array(0);
 
 /**
  * The diagnostics channel's debug(), loaded on first use: only failures print through it,
@@ -131,6 +141,7 @@ function reply(id: number, values: unknown[], failure?: { index: number; error: 
   try {
     const out = handles ? wire!.encodeHandles(values).value : values;
     if (failure) send({ mp: PROTOCOL, type: 'error', id, index: failure.index, values: out, error: wire!.encodeError(failure.error) });
+    else if (channel !== null && process.connected) return replyFrames(channel, id, out);
     else send({ mp: PROTOCOL, type: 'result', id, values: out });
     return undefined;
   } catch (err) {
@@ -139,6 +150,26 @@ function reply(id: number, values: unknown[], failure?: { index: number; error: 
     replyUnsendable(id, values, failure, fnName, err);
     return undefined;
   }
+}
+
+/**
+ * Send results, their large binary values on the byte channel. The socket reads those
+ * values' own memory until each write calls back, and a task may keep and change what it
+ * returned (a buffer it reuses): the promise returned resolves then, and the pump starts
+ * nothing before (this also bounds what waits to be written to one batch's results).
+ */
+function replyFrames(ch: ByteChannel, id: number, values: unknown[]): Promise<void> | undefined {
+  const ex = extractBinary(values, false);
+  if (ex === null) {
+    send({ mp: PROTOCOL, type: 'result', id, values });
+    return undefined;
+  }
+  // Throws (to reply's catch) before any frame is written when the rest cannot be cloned.
+  send({ mp: PROTOCOL, type: 'result', id, values: ex.values, frames: ex.slots });
+  let left = ex.frames.length;
+  return new Promise<void>((resolve) => {
+    for (const frame of ex.frames) ch.write(frame, false, () => --left === 0 && resolve());
+  });
 }
 
 /** The results of batch `id` could not be sent (`err`): say which one, as a SerializationError. */
@@ -154,17 +185,38 @@ type Call = Extract<ToChild, { type: 'call' }>;
 
 /**
  * The typed arrays results are packed into, reused batch after batch (see PackScratch):
- * batches run one at a time, and a reply is serialized inside send(), so the arrays are
- * free again once the reply is sent.
+ * batches run one at a time, and a reply is serialized inside send(), so a scratch is free
+ * again once the reply is sent; one whose numbers went on the byte channel, once that
+ * write has called back (the next batch packs into another meanwhile).
  */
-const scratch = new PackScratch();
+const scratches = new ScratchPool();
 
 /**
  * Run a batch and reply. Returns undefined when it ran to the end synchronously (the
  * function is loaded, no handles to revive, no task returned a promise): then a stream of
  * small batches, or a sequence of `apply` calls, pays no promise or microtask per batch.
+ * A batch with values on the byte channel waits for them first; its pooled frames (packed
+ * numbers) are given back once it has replied.
  */
 function runCall(m: Call): Promise<void> | undefined {
+  if (m.frames === undefined) return runReady(m);
+  const claim = claims.get(m.id);
+  if (claim === undefined) return reply(m.id, [], { index: 0, error: new Error(`multiproc internal error: batch ${m.id} announced values on a byte channel this worker does not have`) });
+  if (!claim.done) return new Promise<void>((resolve) => claim.whenDone(resolve)).then(() => runCall(m));
+  claims.delete(m.id);
+  const slots = m.frames;
+  if (slots[0]!.i === -1) {
+    const bytes = claim.frames[0]!;
+    m.items = slots[0]!.k === 'Int32Array' ? new Int32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4) : new Float64Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 8);
+  } else insertBinary(m.items as unknown[], slots, claim.frames);
+  const r = runReady(m);
+  if (r !== undefined) return r.finally(() => claim.release());
+  claim.release();
+  return undefined;
+}
+
+/** runCall once the batch's items are all here. */
+function runReady(m: Call): Promise<void> | undefined {
   const entry = functions.get(m.key);
   if (entry?.fn !== undefined && !m.handles) return runItems(m, entry.fn, entry.spec, m.items);
   return prepareAndRun(m);
@@ -194,7 +246,7 @@ async function prepareAndRun(m: Call): Promise<void> {
  */
 function runItems(m: Call, fn: LoadedFn, spec: FnSpec, items: ArrayLike<unknown>): Promise<void> | undefined {
   const n = items.length;
-  const results = new NumberPacker(n, scratch);
+  const results = new NumberPacker(n, scratches.take());
   let i = 0;
   try {
     const direct = m.spread ? null : results.direct;
@@ -241,20 +293,36 @@ async function runRest(m: Call, fn: LoadedFn, spec: FnSpec, items: ArrayLike<unk
 
 /** Reply that item `i` of batch `id` failed with `err`, with the results of the items before it. */
 function replyFailed(id: number, spec: FnSpec, results: NumberPacker, i: number, err: unknown): Promise<void> | undefined {
-  return reply(id, results.list(i), { index: i, error: explain(err, spec, WORKER_SITE) }, taskName(spec));
+  const values = results.list(i);
+  scratches.give(results.scratch!);
+  return reply(id, values, { index: i, error: explain(err, spec, WORKER_SITE) }, taskName(spec));
 }
 
 /** Reply with every result of batch `id`: packed when all are numbers (src/process/numbers.ts). */
 function replyDone(id: number, spec: FnSpec, results: NumberPacker): Promise<void> | undefined {
   const packed = results.packed();
-  if (packed === null) return reply(id, results.list(), undefined, taskName(spec));
+  const scratch = results.scratch!;
+  if (packed === null) {
+    const values = results.list();
+    scratches.give(scratch);
+    return reply(id, values, undefined, taskName(spec));
+  }
+  const ints = packed instanceof Int32Array;
   try {
-    send({ mp: PROTOCOL, type: 'numbers', id, values: bytesOf(packed), ints: packed instanceof Int32Array });
+    if (channel !== null && packed.byteLength >= MIN_CHANNEL_BYTES && process.connected) {
+      // The scratch is read by the socket until the write calls back; the next batch packs
+      // into another one meanwhile.
+      send({ mp: PROTOCOL, type: 'numbers', id, values: NO_BYTES, ints, frames: [{ i: -1, k: ints ? 'Int32Array' : 'Float64Array' }] });
+      channel.write(bytesOf(packed), true, () => scratches.give(scratch));
+      return undefined;
+    }
+    send({ mp: PROTOCOL, type: 'numbers', id, values: bytesOf(packed), ints });
   } catch {
     // A typed array always clones, so only a closed channel gets here; whatever it was,
     // the generic path reports it.
     if (process.connected) return reply(id, results.list(), undefined, taskName(spec));
   }
+  scratches.give(scratch);
   return undefined;
 }
 
@@ -358,7 +426,7 @@ async function runInit(m: Extract<ToChild, { type: 'init' }>): Promise<void> {
   runtime.loaders = m.loaders ?? [];
   useCompiledTwins(m.sourceRoot);
   // A pool starts its next worker when this one's start is over (src/process/engine/engine.ts).
-  if (m.role === 'worker') send({ mp: PROTOCOL, type: 'started' });
+  if (m.role === 'worker') send(channel !== null ? { mp: PROTOCOL, type: 'started', bytes: true } : { mp: PROTOCOL, type: 'started' });
   if (m.initializer) {
     initializing = true;
     try {
@@ -379,6 +447,23 @@ async function runInit(m: Extract<ToChild, { type: 'init' }>): Promise<void> {
   // Python; now leave.
   if (disconnected) return void (await leave());
   send({ mp: PROTOCOL, type: 'ready', pid: process.pid });
+}
+
+/**
+ * Open the byte channel on file descriptor 4 (src/process/spawn.ts). It keeps nothing alive
+ * (the IPC channel decides when this process leaves), and leave() waits for what it still
+ * writes (a flusher), as for the replies on the IPC channel. Without it (an fd that is not
+ * a socket), the parent is not told of one and sends everything by IPC.
+ */
+function openChannel(): void {
+  try {
+    const ch = new ByteChannel(4);
+    ch.socket.unref();
+    registerFlusher(() => ch.drained());
+    channel = ch;
+  } catch (err) {
+    void debug('worker %d: no byte channel: %s', process.pid, (err as Error).message);
+  }
 }
 
 function handle(m: Queued): Promise<void> | void {
@@ -443,6 +528,9 @@ function drop(m: Extract<ToChild, { type: 'drop' }>): void {
   const i = inbox.findIndex((q) => q.type === 'call' && q.id === m.id);
   if (i !== -1 && !(m.steal && running === -1)) {
     inbox.removeAt(i);
+    // Its frames still arrive (they follow the message): read and given back, never run.
+    claims.get(m.id)?.abandon();
+    claims.delete(m.id);
     send({ mp: PROTOCOL, type: 'dropped', id: m.id, taken: true });
   } else if (i !== -1 || m.id === running) {
     send({ mp: PROTOCOL, type: 'dropped', id: m.id, taken: false });
@@ -466,6 +554,11 @@ function onMessage(m: unknown): void {
   const message = m as ToChild;
   if (message.type === 'drop') drop(message);
   else {
+    // Opened on arrival, not in inbox order: the parent writes frames from the fork on, and
+    // the batches right behind 'init' claim theirs as they arrive (below).
+    if (message.type === 'init' && message.bytes) openChannel();
+    // Claimed now, in message order, as the frames are written in that order.
+    if (message.type === 'call' && message.frames !== undefined && channel !== null) claims.set(message.id, channel.claim(frameCount(message.frames)));
     inbox.push(message);
     // Started in a microtask, not now: Node emits each message of one read in its own
     // tick, and microtasks run after them all, so a 'drop' read together with the batch it

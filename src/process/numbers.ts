@@ -54,6 +54,36 @@ export class PackScratch {
   }
 }
 
+/**
+ * PackScratch objects for packed numbers that may be written to a byte channel
+ * (src/process/byte-channel.ts), whose memory the socket reads until the write calls back.
+ * `current` serves as long as what is packed into it is serialized at once (IPC); a
+ * write hands it over (`handOver`), and the next batch packs into another one, until the
+ * write's callback gives it back (`give`). Grows to the writes in flight (a few per
+ * worker), then reuses them.
+ */
+export class ScratchPool {
+  readonly #free: PackScratch[] = [];
+  #current: PackScratch | null = null;
+  /** The scratch to pack into now. */
+  get current(): PackScratch {
+    return (this.#current ??= this.take());
+  }
+  /** A scratch of its own, until `give`. */
+  take(): PackScratch {
+    return this.#free.pop() ?? new PackScratch();
+  }
+  /** `current`, taken out of use until `give`. */
+  handOver(): PackScratch {
+    const s = this.current;
+    this.#current = null;
+    return s;
+  }
+  give(scratch: PackScratch): void {
+    this.#free.push(scratch);
+  }
+}
+
 /** Room for `n`, rounded up to a power of two so that a few sizes cover every message. */
 function grow(n: number): number {
   return 2 ** Math.ceil(Math.log2(Math.max(n, 1024)));
@@ -135,14 +165,15 @@ export function unpack(packed: PackedNumbers, n: number): unknown[] {
  */
 export class NumberPacker {
   #packed: Float64Array | null;
-  readonly #scratch: PackScratch | undefined;
   // Grown with push, not preallocated: V8 serializes a holey array (new Array(n)) element
   // by element, several times slower than a packed one.
   #values: unknown[] = [];
+  /** The scratch the results are packed into: in use until what packed() returned is no longer read. */
+  readonly scratch: PackScratch | undefined;
 
   /** For a batch of `n` items; fewer than MIN_PACKED_NUMBERS are never packed. */
   constructor(n: number, scratch?: PackScratch) {
-    this.#scratch = scratch;
+    this.scratch = scratch;
     this.#packed = n < MIN_PACKED_NUMBERS ? null : scratch ? scratch.doubles(n) : new Float64Array(n);
   }
 
@@ -180,7 +211,7 @@ export class NumberPacker {
     const packed = this.#packed;
     if (packed === null) return null;
     if (!allInt32(packed)) return packed;
-    const ints = this.#scratch ? this.#scratch.ints(packed.length) : new Int32Array(packed.length);
+    const ints = this.scratch ? this.scratch.ints(packed.length) : new Int32Array(packed.length);
     ints.set(packed);
     return ints;
   }

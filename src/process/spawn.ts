@@ -389,6 +389,11 @@ export function initMessage(fields: InitFields): InitMessage {
 export interface SpawnOptions {
   /** Extra environment for the child (merged over process.env). */
   env?: Record<string, string | undefined>;
+  /**
+   * Give the child a byte channel (src/process/byte-channel.ts): a duplex stdio 'pipe' on
+   * file descriptor 4, `child.stdio[4]` here. Pool workers only.
+   */
+  bytes?: boolean;
 }
 
 /**
@@ -400,7 +405,7 @@ export function spawnChild(what: string, options: SpawnOptions = {}): ChildProce
   installExitHook();
   const child = fork(forkedEntry().file, [], {
     serialization: 'advanced',
-    stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
+    stdio: options.bytes ? ['inherit', 'inherit', 'inherit', 'ipc', 'pipe'] : ['inherit', 'inherit', 'inherit', 'ipc'],
     env: options.env ? { ...process.env, ...options.env } : process.env,
     execArgv: childArgv().argv,
   });

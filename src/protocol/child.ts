@@ -30,6 +30,42 @@ export type FnSpec =
 /** Numbers packed as raw bytes: read by index, as an array would be (rules: src/process/numbers.ts). */
 export type PackedNumbers = Int32Array | Float64Array;
 
+/** What the bytes of a frame on the byte channel become: the class of the value sent. */
+export type BinaryKind =
+  | 'Buffer'
+  | 'ArrayBuffer'
+  | 'DataView'
+  | 'Int8Array'
+  | 'Uint8Array'
+  | 'Uint8ClampedArray'
+  | 'Int16Array'
+  | 'Uint16Array'
+  | 'Int32Array'
+  | 'Uint32Array'
+  | 'Float32Array'
+  | 'Float64Array'
+  | 'BigInt64Array'
+  | 'BigUint64Array';
+
+/**
+ * A value of a message that travels on a pool worker's byte channel (src/process/byte-channel.ts)
+ * instead of in the message: a Buffer, typed array, DataView or ArrayBuffer of at least
+ * MIN_CHANNEL_BYTES, or a whole list of packed numbers. The message holds null in its place;
+ * its bytes follow on the channel as one frame, the frames of a message in the order of its
+ * `frames` and of messages in the order they were sent. The receiver runs (or delivers) the
+ * message once all its frames have arrived.
+ */
+export interface FrameSlot {
+  /** The item (or result) index; -1: the whole list, packed numbers of kind `k` (Int32Array or Float64Array). */
+  i: number;
+  /** For a batch of argument lists (`spread`): the argument's index within item `i`. */
+  a?: number;
+  /** The class the bytes become. */
+  k: BinaryKind;
+  /** This value is the same object as that of slot `same` (earlier in this list): it has no frame of its own. */
+  same?: number;
+}
+
 /**
  * A loader flag of the parent (`--import tsx`) the child registers only before it imports a
  * TypeScript module (src/process/spawn.ts says which). `specifier` is resolved already: a
@@ -76,6 +112,12 @@ export type ToChild = Brand &
         initargs?: unknown[];
         /** Arguments contain handles to revive. */
         handles?: boolean;
+        /**
+         * This worker was forked with a byte channel on file descriptor 4: open it on arrival
+         * (batches right behind may use it), and say so in 'started' (`bytes`). Absent: there
+         * is none, and nothing uses one.
+         */
+        bytes?: boolean;
       }
     | {
         /**
@@ -111,6 +153,12 @@ export type ToChild = Brand &
         items: unknown[] | PackedNumbers;
         spread: boolean;
         handles?: boolean;
+        /**
+         * Values of `items` that follow on the byte channel (null in their place; with a slot
+         * `i: -1`, `items` is empty and the whole list follows as packed numbers). Only to a
+         * worker told of a channel in 'init'. The child runs the batch once they arrived.
+         */
+        frames?: FrameSlot[];
       }
     | {
         /**
@@ -138,10 +186,19 @@ export type FromChild = Brand &
          * over; the initializer runs next. The engine starts the next worker then.
          */
         type: 'started';
+        /** It opened the byte channel 'init' told it of; without it the parent stops sending frames (FrameSlot). */
+        bytes?: boolean;
       }
     | { /** init finished, initializer (if any) ran. */ type: 'ready'; pid: number }
     | { /** the initializer threw; the child exits after sending this. */ type: 'init-failed'; error: WireError }
-    | { /** a batch finished: one value per item. */ type: 'result'; id: number; values: unknown[] }
+    | {
+        /** A batch finished: one value per item. */
+        type: 'result';
+        id: number;
+        values: unknown[];
+        /** Values that follow on the byte channel (null in their place), as in 'call'. */
+        frames?: FrameSlot[];
+      }
     | {
         /**
          * A batch finished and every value is a number: 'result' with the values packed
@@ -156,6 +213,11 @@ export type FromChild = Brand &
         id: number;
         values: Uint8Array;
         ints: boolean;
+        /**
+         * Set (to one slot `i: -1`) when the bytes follow on the byte channel as one frame
+         * instead: `values` is then empty. Only to a parent that told the child of a channel.
+         */
+        frames?: FrameSlot[];
       }
     | {
         /**

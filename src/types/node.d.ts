@@ -100,6 +100,7 @@ interface BufferConstructor {
   from(data: Uint8Array | readonly number[]): Buffer;
   alloc(size: number, fill?: number | string): Buffer;
   allocUnsafe(size: number): Buffer;
+  allocUnsafeSlow(size: number): Buffer;
   concat(list: readonly Uint8Array[], totalLength?: number): Buffer;
   byteLength(s: string | ArrayBufferView | ArrayBuffer, encoding?: BufferEncoding): number;
   isBuffer(obj: unknown): obj is Buffer;
@@ -196,7 +197,8 @@ declare module 'node:net' {
   import { EventEmitter } from 'node:events';
   export interface AddressInfo { address: string; family: string; port: number }
   export class Socket extends Duplex {
-    constructor(options?: { fd?: number; readable?: boolean; writable?: boolean; allowHalfOpen?: boolean });
+    /** `onread`: as in net.createConnection (src/types/queue.d.ts), for a socket over `fd` too. */
+    constructor(options?: { fd?: number; readable?: boolean; writable?: boolean; allowHalfOpen?: boolean; onread?: { buffer: Uint8Array | (() => Uint8Array); callback: (nread: number, buf: Buffer) => boolean | void } });
     remoteAddress?: string;
     remotePort?: number;
     bytesRead: number;

@@ -10,7 +10,7 @@
 //   sink.started  ◄── a batch became its worker's head
 //   sink.aborted  ◄── cancel / timeout / terminate / broken initializer
 //   next taken back (cancel, drop, steal) ── child.send('drop') ──► 'dropped' ──► forgotten or requeued
-//   a child gone (exit + channel closed) ──► head batch: WorkerLostError; the rest: requeued; replacement spawned
+//   a child gone (exit + channels closed) ──► head batch: WorkerLostError (unless still being written); the rest: requeued; replacement spawned
 //   a child gone before 'ready' (ran nothing) ──► all requeued; replaced, unless the 3rd in a row: pool broken
 //
 // Starting workers: at most cpuCount() start at once, the next one forks when one says
@@ -37,7 +37,8 @@
 // results. The engine's files, by concept:
 //   engine.ts     this file: the scheduler (queue, dispatch, pipelining, steal), crash
 //                 recovery, cancellation, recycling, lifecycle (close, join, terminate)
-//   worker.ts     one worker: its child process, what it holds, how it ended
+//   worker.ts     one worker: its child process, what it holds, how it ended; transfer.ts:
+//                 how a batch is sent, its large values on the worker's byte channel
 //   job.ts        Job, Batch, Sink, FnEntry: what is scheduled, what a batch sends, where
 //                 results go; call-site.ts: the caller's line, added to a task's error
 //   shapes.ts     the shared shapes of work, `call` (one call), `mapAll` (a list, all at
@@ -53,10 +54,11 @@ import { Deque } from '../../deque.ts';
 import { checkCallOptions } from '../../options.ts';
 import { decodeError, PROTOCOL, type FnSpec, type FromChild, type ToChild } from '../../protocol/index.ts';
 import { encodeHandles, reviveHandles } from '../../remote/handle.ts';
-import { allNumbers, numbersOf, PackScratch } from '../numbers.ts';
+import { allNumbers, numbersOf, PackScratch, ScratchPool } from '../numbers.ts';
 import { Batch, Job, keyOf, payloadOf, refuseClassInstance, serializationError, type BatchValues, type Sink } from './job.ts';
 import { setupEngine, type CallOptions, type EngineOptions } from './options.ts';
 import { startFailure, Worker, type WorkerEvents, type WorkerState } from './worker.ts';
+import { sendCall } from './transfer.ts';
 import { initMessage } from '../spawn.ts';
 
 /** Batches kept in flight per worker, so a worker never idles waiting for the next message. */
@@ -144,8 +146,8 @@ export class Engine {
   #broken: { message: string; cause: unknown } | null = null;
   #nextBatchId = 1;
   #joiners: (() => void)[] = [];
-  /** Typed arrays a range of numbers is packed into when its batch is sent (#payload). */
-  readonly #packScratch = new PackScratch();
+  /** Typed arrays a range of numbers is packed into when its batch is sent (payloadOf, sendCall). */
+  readonly #packs = new ScratchPool();
   /** Typed arrays a 'numbers' reply is copied into when its bytes cannot be viewed in place (numbersOf). */
   readonly #readScratch = new PackScratch();
   #terminating: Promise<void> | null = null;
@@ -388,24 +390,21 @@ export class Engine {
 
   #send(w: Worker, batch: Batch): void {
     const job = batch.job;
-    const child = w.child;
     const fn = job.fn;
-    const items = payloadOf(batch, this.#packScratch);
+    const items = payloadOf(batch, this.#packs.current);
     if (items instanceof Error) {
       this.#failUnsent(batch, items);
       return;
     }
     if (!w.defined.has(fn.key)) {
-      child.send({ mp: PROTOCOL, type: 'define', key: fn.key, fn: fn.spec } satisfies ToChild);
+      w.child.send({ mp: PROTOCOL, type: 'define', key: fn.key, fn: fn.spec } satisfies ToChild);
       w.defined.add(fn.key);
     }
     const msg: ToChild = { mp: PROTOCOL, type: 'call', id: batch.id, key: fn.key, items, spread: job.spread };
     if (batch.handles) msg.handles = true;
     try {
-      // Serialization happens synchronously inside send(): a value that cannot be cloned
-      // throws here, before anything reaches the child, so the worker is unaffected. (The
-      // same fact frees #packScratch for the next batch as soon as this returns.)
-      child.send(msg);
+      // A value that cannot be cloned throws inside send(), before anything reaches the child.
+      sendCall(w, batch, msg, this.#packs);
     } catch (err) {
       this.#failUnsent(batch, serializationError(batch, err));
       return;
@@ -435,7 +434,7 @@ export class Engine {
     this.#workers.push(w);
     this.#all.add(w);
     // Python's pool workers are daemons: killed when the pool's owner exits.
-    const init = initMessage({ name: w.name, role: 'worker', daemon: true });
+    const init = initMessage({ name: w.name, role: 'worker', daemon: true, bytes: w.channel !== null });
     if (this.#initializer) {
       init.initializer = this.#initializer;
       init.initargs = this.#initargs;
@@ -681,8 +680,8 @@ export class Engine {
         job.batches.delete(batch);
         continue;
       }
-      if (i === 0 && !w.killedByUs && w.ready) {
-        // The head was running when the worker died: it is the one that (may have) killed it.
+      if (i === 0 && !w.killedByUs && w.ready && batch.unwritten === 0) {
+        // The head was running when the worker died (not still being written: transfer.ts).
         job.batches.delete(batch);
         job.sink.failed(batch, [], 0, job.site.annotate(w.lostError(batch)));
         this.maybeFinish(job);

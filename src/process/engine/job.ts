@@ -59,6 +59,13 @@ export class Batch {
   runMs = 0;
   /** A 'drop' was sent for it and not answered yet: whether it started is not known. */
   dropping = false;
+  /**
+   * Frames of its last send still being written to the worker's byte channel (transfer.ts):
+   * while any is, the child cannot have all of the batch, so it cannot have started it.
+   */
+  unwritten = 0;
+  /** Its last send, to tell a late write callback of an earlier send from one of this send. */
+  sendToken: object | null = null;
   /** How many items it holds. */
   readonly count: number;
   constructor(

@@ -1,11 +1,16 @@
 // One worker of the engine: a child process, the batches it holds, and the facts of its end.
 // Parent side. The engine (engine.ts) decides what a worker runs and what its death means;
 // this module forks it, follows its child until it is really gone, and words that end.
+// It also owns the worker's byte channel (../byte-channel.ts): a reply whose values follow
+// on it is held back, with every message after it, until they have arrived, so the engine
+// sees replies whole and in the order the child sent them.
 
 import type { ChildProcess } from 'node:child_process';
+import type { Socket } from 'node:net';
 import { constants } from 'node:os';
 import { BrokenProcessPool, ProtocolError, WorkerLostError } from '../../errors.ts';
 import { checkVersion, EXIT_PROTOCOL, isBranded, PROTOCOL, versionMismatch, type FromChild } from '../../protocol/index.ts';
+import { ByteChannel, frameCount, insertBinary, type Claim } from '../byte-channel.ts';
 import { spawnChild } from '../spawn.ts';
 import type { Batch } from './job.ts';
 
@@ -53,11 +58,26 @@ export class Worker {
   signal: string | null = null;
   /** Gone for good (see WorkerEvents.closed). */
   closed = false;
+  /** The byte channel to the child (null: the fork gave none). */
+  readonly channel: ByteChannel | null;
+  /**
+   * Batches may use the channel. From the fork on: the child opens its end when 'init'
+   * arrives, before any batch (it is of this build: spawn.ts forks its own child entry), and
+   * claims each batch's frames as its message arrives. A child that could not open it says
+   * so by a 'started' without `bytes`, and nothing more is sent on it.
+   */
+  bytes: boolean;
+  /** Messages held back until the frames of the first have arrived (see the header). */
+  readonly #parked: { m: FromChild; claim: Claim | null }[] = [];
 
   private constructor(
     readonly child: ChildProcess,
     readonly name: string,
-  ) {}
+  ) {
+    const socket = child.stdio[4] as Socket | null | undefined;
+    this.channel = socket ? new ByteChannel(socket) : null;
+    this.bytes = this.channel !== null;
+  }
 
   /**
    * Fork a worker for the pool `label` and follow its child. The caller sends it 'init' (and
@@ -65,33 +85,48 @@ export class Worker {
    */
   static spawn(label: string, events: WorkerEvents): Worker {
     const name = `PoolWorker-${++workerCounter}`;
-    const child = spawnChild(`${label} worker ${name}`);
+    // A stdio pipe is a socketpair on Unix; on Windows a named pipe, which a child cannot open by fd.
+    const child = spawnChild(`${label} worker ${name}`, { bytes: process.platform !== 'win32' });
     const w = new Worker(child, name);
     child.on('message', (m: unknown) => {
-      if (isBranded(m)) return events.message(w, m as FromChild);
+      if (isBranded(m)) return w.#receive(m as FromChild, events);
       // Not ours: a user message (ignored), or one of another multiproc build (the pool cannot use it).
       const mismatch = checkVersion(m);
       if (mismatch) events.foreign(w, versionMismatch(mismatch.peerVersion!, `worker ${name} (pid ${child.pid})`));
     });
-    // A worker is gone once it has exited AND its channel has closed: only then have all
+    // A worker is gone once it has exited AND its channels have closed: only then have all
     // the results it sent before dying been delivered. ('close' is not enough: Node does not
     // emit it after a parent-side disconnect().)
     let exited = false;
     let disconnected = false;
+    let bytesClosed = w.channel === null;
     let fallback: NodeTimeout | undefined;
+    const gone = () => {
+      if (!exited || !disconnected || !bytesClosed) return;
+      clearTimeout(fallback);
+      events.closed(w);
+    };
     child.once('exit', (code: number | null, signal: string | null) => {
       exited = true;
       w.exitCode = exitCodeOf(code, signal);
       w.signal = signal;
-      if (disconnected) events.closed(w);
-      // A fallback so that a channel that never reports closing cannot hang anything.
-      else fallback = setTimeout(() => events.closed(w), CLOSE_FALLBACK_MS);
+      gone();
+      // A fallback so that a channel that never reports closing cannot hang anything (a
+      // process the task started may hold the child's end of a channel open): the byte
+      // channel is destroyed then, with what it still had to write.
+      if (!w.closed)
+        fallback = setTimeout(() => {
+          w.channel?.socket.destroy();
+          events.closed(w);
+        }, CLOSE_FALLBACK_MS);
     });
     child.once('disconnect', () => {
       disconnected = true;
-      if (!exited) return;
-      clearTimeout(fallback);
-      events.closed(w);
+      gone();
+    });
+    w.channel?.socket.once('close', () => {
+      bytesClosed = true;
+      gone();
     });
     child.on('error', (err: Error) => {
       // A fork that failed has no pid and will never exit; other errors (a failed kill or
@@ -99,6 +134,38 @@ export class Worker {
       if (child.pid === undefined) events.forkFailed(w, err);
     });
     return w;
+  }
+
+  /** A message from the child: to the engine now, or once the frames it announces have arrived. */
+  #receive(m: FromChild, events: WorkerEvents): void {
+    if (m.type === 'started' && m.bytes !== true) this.bytes = false;
+    const slots = m.type === 'result' || m.type === 'numbers' ? m.frames : undefined;
+    if (slots === undefined && this.#parked.length === 0) return events.message(this, m);
+    this.#parked.push({ m, claim: slots === undefined || this.channel === null ? null : this.channel.claim(frameCount(slots)) });
+    if (this.#parked.length === 1) this.#deliver(events);
+  }
+
+  /**
+   * Deliver held-back messages in order while their frames are all here. Pooled frames
+   * (packed numbers) are given back once the engine has read them (Sink.result's contract).
+   * A child that dies mid-frame leaves its message here: its batch is judged by the exit.
+   */
+  #deliver(events: WorkerEvents): void {
+    const parked = this.#parked;
+    while (parked.length > 0) {
+      const { m, claim } = parked[0]!;
+      if (claim !== null && !claim.done) return claim.whenDone(() => this.#deliver(events));
+      parked.shift();
+      if (claim !== null) {
+        if (m.type === 'numbers') m.values = claim.frames[0]!;
+        else if (m.type === 'result') insertBinary(m.values, m.frames!, claim.frames);
+      }
+      try {
+        events.message(this, m);
+      } finally {
+        claim?.release();
+      }
+    }
   }
 
   get pid(): number | undefined {
@@ -125,9 +192,11 @@ export class Worker {
     if (ref) {
       this.child.ref();
       this.child.channel?.ref();
+      this.channel?.socket.ref();
     } else {
       this.child.unref();
       this.child.channel?.unref();
+      this.channel?.socket.unref();
     }
   }
 
