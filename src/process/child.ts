@@ -21,6 +21,7 @@
 // in a CPU-bound task cannot be noticed from here: the parent's watcher kills this process
 // then (src/process/spawn.ts), so a child costs no watchdog thread of its own.
 
+import { fstatSync } from 'node:fs';
 import { Deque } from '../deque.ts';
 import type { FnSpec, FromChild, ProcessClassSpec, ToChild } from '../protocol/index.ts';
 import { checkVersion, EXIT_PROTOCOL, isBranded, PROTOCOL } from '../protocol/version.ts';
@@ -41,8 +42,10 @@ const inbox = new Deque<Queued>();
 let pumping = false;
 /** The id of the batch running now, or -1 between batches (free, even with more queued). */
 let running = -1;
-/** The byte channel of a pool worker forked with one ('init' says so), once opened. */
+/** The byte channel of a pool worker forked with one ('init' says so), once opened (channelNow). */
 let channel: ByteChannel | null = null;
+/** 'init' offered a byte channel on fd 4 and it is a socket, not opened yet (see channelNow). */
+let channelOffered = false;
 /** The frames of each queued batch that has some, claimed when its message arrived (claims follow message order). */
 const claims = new Map<number, Claim>();
 /** An empty 'numbers' payload: its bytes follow on the byte channel. */
@@ -141,7 +144,7 @@ function reply(id: number, values: unknown[], failure?: { index: number; error: 
   try {
     const out = handles ? wire!.encodeHandles(values).value : values;
     if (failure) send({ mp: PROTOCOL, type: 'error', id, index: failure.index, values: out, error: wire!.encodeError(failure.error) });
-    else if (channel !== null && process.connected) return replyFrames(channel, id, out);
+    else if ((channel !== null || channelOffered) && process.connected) return replyFrames(id, out);
     else send({ mp: PROTOCOL, type: 'result', id, values: out });
     return undefined;
   } catch (err) {
@@ -158,9 +161,10 @@ function reply(id: number, values: unknown[], failure?: { index: number; error: 
  * returned (a buffer it reuses): the promise returned resolves then, and the pump starts
  * nothing before (this also bounds what waits to be written to one batch's results).
  */
-function replyFrames(ch: ByteChannel, id: number, values: unknown[]): Promise<void> | undefined {
+function replyFrames(id: number, values: unknown[]): Promise<void> | undefined {
   const ex = extractBinary(values, false);
-  if (ex === null) {
+  const ch = ex === null ? null : channelNow();
+  if (ex === null || ch === null) {
     send({ mp: PROTOCOL, type: 'result', id, values });
     return undefined;
   }
@@ -309,11 +313,12 @@ function replyDone(id: number, spec: FnSpec, results: NumberPacker): Promise<voi
   }
   const ints = packed instanceof Int32Array;
   try {
-    if (channel !== null && packed.byteLength >= MIN_CHANNEL_BYTES && process.connected) {
+    const ch = packed.byteLength >= MIN_CHANNEL_BYTES && process.connected ? channelNow() : null;
+    if (ch !== null) {
       // The scratch is read by the socket until the write calls back; the next batch packs
       // into another one meanwhile.
       send({ mp: PROTOCOL, type: 'numbers', id, values: NO_BYTES, ints, frames: [{ i: -1, k: ints ? 'Int32Array' : 'Float64Array' }] });
-      channel.write(bytesOf(packed), true, () => scratches.give(scratch));
+      ch.write(bytesOf(packed), true, () => scratches.give(scratch));
       return undefined;
     }
     send({ mp: PROTOCOL, type: 'numbers', id, values: bytesOf(packed), ints });
@@ -426,7 +431,7 @@ async function runInit(m: Extract<ToChild, { type: 'init' }>): Promise<void> {
   runtime.loaders = m.loaders ?? [];
   useCompiledTwins(m.sourceRoot);
   // A pool starts its next worker when this one's start is over (src/process/engine/engine.ts).
-  if (m.role === 'worker') send(channel !== null ? { mp: PROTOCOL, type: 'started', bytes: true } : { mp: PROTOCOL, type: 'started' });
+  if (m.role === 'worker') send(channel !== null || channelOffered ? { mp: PROTOCOL, type: 'started', bytes: true } : { mp: PROTOCOL, type: 'started' });
   if (m.initializer) {
     initializing = true;
     try {
@@ -450,12 +455,28 @@ async function runInit(m: Extract<ToChild, { type: 'init' }>): Promise<void> {
 }
 
 /**
- * Open the byte channel on file descriptor 4 (src/process/spawn.ts). It keeps nothing alive
- * (the IPC channel decides when this process leaves), and leave() waits for what it still
- * writes (a flusher), as for the replies on the IPC channel. Without it (an fd that is not
- * a socket), the parent is not told of one and sends everything by IPC.
+ * 'init' offers a byte channel on file descriptor 4 (src/process/spawn.ts): note it when fd 4
+ * is a socket (the parent is told so in 'started'; without one, it sends everything by IPC).
+ * It is opened on first need (channelNow): opening costs ~2 ms of a worker's start, and a
+ * pool whose values are all small never needs it. Frames the parent writes before then wait
+ * in the socket.
  */
-function openChannel(): void {
+function offerChannel(): void {
+  try {
+    channelOffered = fstatSync(4).isSocket();
+  } catch (err) {
+    void debug('worker %d: no byte channel: %s', process.pid, (err as Error).message);
+  }
+}
+
+/**
+ * The byte channel, opened now if it was offered and is not open yet; null without one. It
+ * keeps nothing alive (the IPC channel decides when this process leaves), and leave() waits
+ * for what it still writes (a flusher), as for the replies on the IPC channel.
+ */
+function channelNow(): ByteChannel | null {
+  if (channel !== null || !channelOffered) return channel;
+  channelOffered = false;
   try {
     const ch = new ByteChannel(4);
     ch.socket.unref();
@@ -464,6 +485,7 @@ function openChannel(): void {
   } catch (err) {
     void debug('worker %d: no byte channel: %s', process.pid, (err as Error).message);
   }
+  return channel;
 }
 
 function handle(m: Queued): Promise<void> | void {
@@ -554,11 +576,14 @@ function onMessage(m: unknown): void {
   const message = m as ToChild;
   if (message.type === 'drop') drop(message);
   else {
-    // Opened on arrival, not in inbox order: the parent writes frames from the fork on, and
-    // the batches right behind 'init' claim theirs as they arrive (below).
-    if (message.type === 'init' && message.bytes) openChannel();
+    // Noted on arrival, not in inbox order: the batches right behind 'init' claim their
+    // frames as they arrive (below).
+    if (message.type === 'init' && message.bytes) offerChannel();
     // Claimed now, in message order, as the frames are written in that order.
-    if (message.type === 'call' && message.frames !== undefined && channel !== null) claims.set(message.id, channel.claim(frameCount(message.frames)));
+    if (message.type === 'call' && message.frames !== undefined) {
+      const ch = channelNow();
+      if (ch !== null) claims.set(message.id, ch.claim(frameCount(message.frames)));
+    }
     inbox.push(message);
     // Started in a microtask, not now: Node emits each message of one read in its own
     // tick, and microtasks run after them all, so a 'drop' read together with the batch it

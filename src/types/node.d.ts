@@ -323,6 +323,7 @@ declare module 'node:fs' {
   export interface Stats { size: number; mtimeMs: number; isFile(): boolean; isDirectory(): boolean; isSocket(): boolean }
   export function readFileSync(path: string | URL, encoding: BufferEncoding): string;
   export function statSync(path: string | URL, options: { throwIfNoEntry: false }): Stats | undefined;
+  export function fstatSync(fd: number): Stats;
   export interface Dirent { name: string; isFile(): boolean; isDirectory(): boolean }
   export function readdirSync(path: string, options: { withFileTypes: true }): Dirent[];
   export function unlinkSync(path: string): void;
