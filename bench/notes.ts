@@ -22,10 +22,20 @@ function cpuShare(st: Stat, key: string): string {
 function flatText(s: Summary): string {
   const f = s.flat;
   if (!f) return 'RSS samples: none';
-  const h = s.node!.results.flatMap((r) => (r.extra.samples as { heap_mb: number }[] | undefined)?.map((x) => x.heap_mb) ?? []);
+  type Sample = { heap_mb: number; new_space_mb?: number; old_space_mb?: number };
+  const all = s.node!.results.map((r) => (r.extra.samples as Sample[] | undefined) ?? []);
+  const h = all.flatMap((xs) => xs.map((x) => x.heap_mb));
+  // V8's young generation (new space) as the first and the last sample saw it, per repetition.
+  const space = (key: 'new_space_mb' | 'old_space_mb') => {
+    const runs = all.filter((xs) => xs.length > 0 && xs[0]![key] !== undefined);
+    return runs.length ? runs.map((xs) => `${f0(xs[0]![key]!)}→${f0(xs[xs.length - 1]![key]!)}`).join('/') : null;
+  };
+  const young = space('new_space_mb');
+  const old = space('old_space_mb');
   return (
     `RSS against items consumed (a sample per sixteenth): first-quarter max ${f.first.map(f1).join('/')} MB, last-quarter max ${f.last.map(f1).join('/')} MB, median growth ${f1(f.growth)} MB ` +
-    `(flat = at most ${FLAT_MARGIN_MB} MB: ${f.ok ? 'yes' : '**no**'})${h.length ? `; live heap ${f1(Math.min(...h))}–${f1(Math.max(...h))} MB` : ''}`
+    `(flat = at most ${FLAT_MARGIN_MB} MB: ${f.ok ? 'yes' : '**no**'})${h.length ? `; live heap ${f1(Math.min(...h))}–${f1(Math.max(...h))} MB` : ''}` +
+    (young && old ? `; V8's new space ${young} MB and old space ${old} MB from the first sample to the last` : '')
   );
 }
 
@@ -234,12 +244,12 @@ export function bounds(s: Summary, view: ReportView): string | null {
       );
     }
     case 'startup-tsx':
-      return `**6 start-up under tsx${adv}.** Under tsx every worker loads the loader before the child entry (its module hooks and esbuild): first result ${f1(n.median)} ms against ${p ? `${f1(p.median)} ms` : 'n/a'} compiled in this run.`;
+      return `**6 start-up under tsx${adv}.** From src/ under tsx, workers start from the compiled build in dist/ when it is fresh (src/process/spawn.ts) and load tsx only to import a TypeScript module; with a stale build each worker loads tsx (its module hooks and esbuild) before the child entry: first result ${f1(n.median)} ms against ${p ? `${f1(p.median)} ms` : 'n/a'} compiled in this run.`;
     case 'payload': {
       const low = n.values.filter((v) => v < 1000).length;
       return (
         `**7 payload: ${low} of ${n.n} repetitions below 1000 MB/s${s.nodeFailed ? `, ${s.nodeFailed} failed` : ''}** (${n.values.map(f0).join(', ')} MB/s). ` +
-        `The parent was on CPU for ${cpuShare(n, 'parent_cpu_s')} of the window: every byte is copied by the serializer into the IPC channel in the parent and read back in a worker.`
+        `The parent was on CPU for ${cpuShare(n, 'parent_cpu_s')} of the window. The Buffers travel as raw bytes on each worker's byte channel (src/process/byte-channel.ts), written from the caller's memory; a worker reads each into memory of its own that it touches for the first time (page faults), which is what the rate costs in the workers.`
       );
     }
     case 'memory-steady':
@@ -247,7 +257,7 @@ export function bounds(s: Summary, view: ReportView): string | null {
       const nb = medianOf(n, 'baseline_mb');
       return (
         `**8 ${s.row.id.replace('memory-', '')} (peak ${f1(n.median)} MB, of which ${f1(nb)} MB is the baseline before the pool starts).** ` +
-        `${flatText(s)}. A live heap that stays level while the RSS grows is V8 and the allocator keeping capacity, not items piling up.`
+        `${flatText(s)}. A live heap that stays level while the RSS grows is V8 keeping capacity, not items piling up: under a long stream of short-lived allocations V8 grows its young generation (new space) step by step up to its maximum, while the old space, where anything kept would end up, stays level.`
       );
     }
     case 'tiny': {

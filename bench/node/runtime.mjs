@@ -23,9 +23,12 @@
 //          `await` (the event loop keeps running, so results could keep arriving and pile
 //          up, as in Python; a blocking sleep would stop this process's IPC reads and prove
 //          nothing). multiproc's imap keeps a bounded number of batches outstanding.
-//          `extra.samples`: the resident set (process.memoryUsage().rss) and live heap
-//          (heapUsed) each time another sixteenth of the items has been consumed, so that
-//          bench/run.ts can check the RSS stays flat against items consumed.
+//          `extra.samples`: the resident set (process.memoryUsage().rss), live heap
+//          (heapUsed) and the sizes of V8's new and old spaces each time another sixteenth of
+//          the items has been consumed, so that bench/run.ts can check the RSS stays flat
+//          against items consumed and say which part grew.
+
+import { getHeapSpaceStatistics } from 'node:v8';
 
 const args = {};
 let quick = false;
@@ -93,7 +96,9 @@ if (args.case === 'startup') {
     if (expected === 1 && variant === 'stalled') await new Promise((r) => setTimeout(r, stallMs));
     if (expected % every === 0) {
       const m = process.memoryUsage();
-      samples.push({ items: expected, rss_mb: m.rss / MIB, heap_mb: m.heapUsed / MIB });
+      // V8's young and old generations as reserved (space_size): what of the RSS V8 holds.
+      const spaces = Object.fromEntries(getHeapSpaceStatistics().map((sp) => [sp.space_name, sp.space_size / MIB]));
+      samples.push({ items: expected, rss_mb: m.rss / MIB, heap_mb: m.heapUsed / MIB, new_space_mb: spaces.new_space, old_space_mb: spaces.old_space });
     }
   }
   pool.close();
