@@ -187,10 +187,14 @@ export class Channel {
     this.#inflightCount -= n;
     while (n > 0) {
       const seg = f.segs.peek()!;
-      const k = Math.min(n, seg.count);
-      advance(seg, k);
-      if (seg.count === 0) f.segs.shift();
-      n -= k;
+      if (n >= seg.count) {
+        // The whole part was handed to user code: dropped without walking its items.
+        n -= seg.count;
+        f.segs.shift();
+        continue;
+      }
+      advance(seg, n);
+      n = 0;
     }
     if (this.maxsize > 0) this.#serve();
   }

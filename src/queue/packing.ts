@@ -239,6 +239,16 @@ export function takeFrom(segs: Deque<Segment>, n: number, budget: number): Batch
     const seg = segs.peek();
     if (!seg) break;
     const start = seg.pos;
+    if (seg.count <= n - taken && bytes + (seg.end - start) <= budget) {
+      // The whole rest of the segment fits: its size is known without reading each item's
+      // header (a put batch of ~1 KB items holds hundreds of them).
+      parts.push({ buf: seg.buf, pos: start, end: seg.end, count: seg.count });
+      taken += seg.count;
+      bytes += seg.end - start;
+      segs.shift();
+      if (bytes >= budget) break;
+      continue;
+    }
     let p = seg.pos;
     let k = 0;
     while (k < seg.count && taken + k < n) {

@@ -94,6 +94,8 @@ export class Encoder {
    * Set beyond SEEN_LIST (a Set's clear() allocates a new table, a list's does not).
    */
   readonly #seenList: object[] = [];
+  /** Entries of #seenList in use: the list is reused, never truncated (that costs a call per value). */
+  #seenCount = 0;
   #seenSet: Set<object> | null = null;
 
   /**
@@ -196,7 +198,11 @@ export class Encoder {
     try {
       return this.#tree(v, 0);
     } finally {
-      this.#seenList.length = 0;
+      // Cleared slot by slot (no more than SEEN_LIST), so no object of the value stays
+      // reachable from the encoder.
+      const list = this.#seenList;
+      for (let i = 0; i < this.#seenCount; i++) list[i] = undefined as unknown as object;
+      this.#seenCount = 0;
       this.#seenSet = null;
     }
   }
@@ -204,15 +210,15 @@ export class Encoder {
   #sawBefore(v: object): boolean {
     if (this.#seenSet !== null) return this.#seenSet.has(v);
     const list = this.#seenList;
-    for (let i = 0; i < list.length; i++) if (list[i] === v) return true;
+    for (let i = 0; i < this.#seenCount; i++) if (list[i] === v) return true;
     return false;
   }
 
   #saw(v: object): void {
     if (this.#seenSet !== null) {
       this.#seenSet.add(v);
-    } else if (this.#seenList.length < SEEN_LIST) {
-      this.#seenList.push(v);
+    } else if (this.#seenCount < SEEN_LIST) {
+      this.#seenList[this.#seenCount++] = v;
     } else {
       this.#seenSet = new Set(this.#seenList);
       this.#seenSet.add(v);

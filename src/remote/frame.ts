@@ -2,8 +2,8 @@
 // (src/remote/link.ts reads and writes them). The length is checked against a cap before
 // anything is buffered, and a large frame's buffer grows with the bytes that actually arrive
 // (not with the length its header claims), so a peer cannot make us allocate without limit
-// or hold memory it never sent. A client socket may read a large frame's bytes straight into
-// its buffer (room() / filled(), src/remote/link.ts's connect()), so they are not copied at
+// or hold memory it never sent. A socket may read a large frame's bytes straight into
+// its buffer (room() / filled(), src/remote/link.ts: connect() and accept()), so they are not copied at
 // all. Imports nothing of the library.
 
 import { ProtocolError } from '../errors.ts';
