@@ -73,6 +73,15 @@ export function isThenable(value: unknown): value is PromiseLike<unknown> {
 }
 
 /**
+ * Resolve after the event loop has polled for I/O once: what the kernel already holds for
+ * this process (a message, a peer's EOF) has then been read. An immediate alone can run
+ * before the poll phase (when set from a microtask after it), so two are chained.
+ */
+export function pollOnce(): Promise<void> {
+  return new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
+}
+
+/**
  * Keep the event loop alive until the returned function is called. For a wait that only
  * unref'd handles can end (every socket of a host is unref'd, a daemon process is): without
  * it, a program whose last step awaits such a wait could exit with the await unsettled.

@@ -274,6 +274,23 @@ test('wait() resolves with the connections ready to read: pipe ends and sockets 
   for (const c of [a1, b1, a2, b2, s]) await c.close();
 });
 
+test('wait(objects, 0) reports what has already arrived, as a poll of the OS would (a message, then the peer\'s close)', async () => {
+  const l = listener({ authkey: KEY });
+  await l.ready;
+  const accepted = l.accept<string>();
+  const c = await withinMs(Client<string>(l.address, { authkey: KEY }), 20_000, 'Client()');
+  const s = await withinMs(accepted, 20_000, 'accept()');
+  await c.send('hello');
+  // Let the kernel hold it, with this process not reading in between (a blocking wait).
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+  assert.equal(await connection.wait([s], 0), [s], 'a message the kernel holds is ready');
+  assert.is(await s.recv(), 'hello');
+  await c.close();
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+  assert.equal(await connection.wait([s], 0), [s], "the peer's close is ready (recv() reports EOF)");
+  await s.close();
+});
+
 test("wait() over a pipe end hosted by another process: a poll there that lost the race is cancelled, and the end keeps working", async () => {
   const out = new Queue<unknown>();
   const go = new Event();

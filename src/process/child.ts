@@ -26,7 +26,7 @@ import { Deque } from '../deque.ts';
 import type { FnSpec, FromChild, ProcessClassSpec, ToChild } from '../protocol/index.ts';
 import { checkVersion, EXIT_PROTOCOL, isBranded, PROTOCOL } from '../protocol/version.ts';
 import { flushAll, registerFlusher, runtime } from '../runtime.ts';
-import { isThenable } from '../util.ts';
+import { isThenable, pollOnce } from '../util.ts';
 import { explain, loadClass, loadFunction, taskName, useCompiledTwins, WORKER_SITE, type LoadedFn } from './loader.ts';
 import { ByteChannel, frameCount, insertBinary, MIN_CHANNEL_BYTES, extractBinary, type Claim } from './byte-channel.ts';
 import { bytesOf, NumberPacker, ScratchPool } from './numbers.ts';
@@ -515,11 +515,6 @@ function handle(m: Queued): Promise<void> | void {
  */
 const READ_BETWEEN_MS = 20;
 
-/** Let the event loop poll the IPC channel once (an immediate alone can run before the poll). */
-function readPending(): Promise<void> {
-  return new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
-}
-
 /** Handle the inbox in order until it is empty. `pumping` is set by whoever starts it. */
 async function pump(): Promise<void> {
   try {
@@ -534,7 +529,7 @@ async function pump(): Promise<void> {
       } finally {
         running = -1;
       }
-      if (call && inbox.length > 0 && performance.now() - started > READ_BETWEEN_MS) await readPending();
+      if (call && inbox.length > 0 && performance.now() - started > READ_BETWEEN_MS) await pollOnce();
     }
   } finally {
     pumping = false;

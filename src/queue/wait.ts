@@ -11,6 +11,7 @@
 
 import { invalidArg } from '../errors.ts';
 import { checkTimeout } from '../options.ts';
+import { pollOnce } from '../util.ts';
 
 /** The method wait() calls on each object (see the header). */
 export const readyWhen = Symbol.for('multiproc.readyWhen');
@@ -53,6 +54,10 @@ export async function wait<T extends Waitable>(objects: Iterable<T>, timeout?: n
     if (!isWaitable(o)) throw invalidArg(`wait(objects): item ${i} is not a Connection or a Listener`);
   });
   const limit = checkTimeout(timeout, 'wait()');
+  // A poll (timeout 0) reports what can be read now, as the kernel sees it, as Python's
+  // select does: let the event loop read what has already arrived (a message, a peer's EOF
+  // whose process exit this program may have heard of first) before asking.
+  if (limit === 0) await pollOnce();
   const now = await readyNow(list);
   if (now.length > 0 || limit === 0 || list.length === 0) return now;
   const stop = new AbortController();
