@@ -29,7 +29,7 @@ import { flushAll, registerFlusher, runtime } from '../runtime.ts';
 import { isThenable, pollOnce } from '../util.ts';
 import { explain, loadClass, loadFunction, taskName, useCompiledTwins, WORKER_SITE, type LoadedFn } from './loader.ts';
 import { ByteChannel, frameCount, insertBinary, MIN_CHANNEL_BYTES, extractBinary, type Claim } from './byte-channel.ts';
-import { bytesOf, NumberPacker, ScratchPool } from './numbers.ts';
+import { bytesOf, NumberPacker, numbersOf, ScratchPool } from './numbers.ts';
 
 runtime.child = true;
 /** The parent's pid, read first thing: once the parent is gone, process.ppid names another process. */
@@ -209,10 +209,10 @@ function runCall(m: Call): Promise<void> | undefined {
   if (!claim.done) return new Promise<void>((resolve) => claim.whenDone(resolve)).then(() => runCall(m));
   claims.delete(m.id);
   const slots = m.frames;
-  if (slots[0]!.i === -1) {
-    const bytes = claim.frames[0]!;
-    m.items = slots[0]!.k === 'Int32Array' ? new Int32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4) : new Float64Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 8);
-  } else insertBinary(m.items as unknown[], slots, claim.frames);
+  // Packed numbers: viewed in place as the parent reads a 'numbers' reply (numbersOf; copied
+  // into the pool's current scratch only if misaligned: results pack into scratches taken).
+  if (slots[0]!.i === -1) m.items = numbersOf(claim.frames[0]!, slots[0]!.k === 'Int32Array', scratches.current);
+  else insertBinary(m.items as unknown[], slots, claim.frames);
   const r = runReady(m);
   if (r !== undefined) return r.finally(() => claim.release());
   claim.release();
