@@ -190,7 +190,8 @@ function registerDeferredLoaders(): Promise<void> {
       else nodeModule.register(loader.specifier);
     }
     if (twins) {
-      const hook = join(dirname(moduleFile()), `twin-hook${extname(moduleFile())}`);
+      const here = moduleFile();
+      const hook = join(dirname(here), `twin-hook${extname(here)}`);
       nodeModule.register(pathToFileURL(hook), { data: { source: twins.source, compiled: twins.compiled } satisfies TwinRoots });
     }
   })();
