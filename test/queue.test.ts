@@ -329,6 +329,17 @@ test('a queue is a Pool task argument (Python refuses this) and a Pool initarg',
   await pool.terminate();
 });
 
+test('a pool task may return a queue it made, inside an object or as the value: the parent gets a working proxy', async () => {
+  const pool = track(new Pool(1));
+  const [made] = await withinMs(pool.map(work.madeHere, ['first']), 20_000, 'map returning a queue inside an object');
+  assert.ok(made!.q instanceof Queue, 'the handle was revived, not left a plain record');
+  assert.is(await withinMs(made!.q.get(), 10_000, 'get from the queue the worker hosts'), 'first');
+  const bare = await withinMs(pool.apply(work.madeHereBare, ['second']), 20_000, 'apply returning a queue');
+  assert.ok(bare instanceof Queue);
+  assert.is(await withinMs(bare.get(), 10_000, 'get from the second queue'), 'second');
+  await pool.terminate();
+});
+
 test('Host: method dispatch by allow-list, reference counts, leases and closed connections release objects', async () => {
   const host = new Host({ leaseTimeout: 100 });
   await host.listen();

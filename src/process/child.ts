@@ -142,10 +142,13 @@ function reply(id: number, values: unknown[], failure?: { index: number; error: 
   const handles = mayHoldHandles();
   if ((failure || handles) && wire === null) return loadWire().then((): Promise<void> | undefined => reply(id, values, failure, fnName));
   try {
-    const out = handles ? wire!.encodeHandles(values).value : values;
-    if (failure) send({ mp: PROTOCOL, type: 'error', id, index: failure.index, values: out, error: wire!.encodeError(failure.error) });
-    else if ((channel !== null || channelOffered) && process.connected) return replyFrames(id, out);
-    else send({ mp: PROTOCOL, type: 'result', id, values: out });
+    // The parent scans results for handles only when told to (a walk of every object).
+    const encoded = handles ? wire!.encodeHandles(values) : null;
+    const out = encoded === null ? values : encoded.value;
+    const scan = encoded?.handles === true ? { handles: true } : null;
+    if (failure) send({ mp: PROTOCOL, type: 'error', id, index: failure.index, values: out, error: wire!.encodeError(failure.error), ...scan });
+    else if ((channel !== null || channelOffered) && process.connected) return replyFrames(id, out, scan !== null);
+    else send({ mp: PROTOCOL, type: 'result', id, values: out, ...scan });
     return undefined;
   } catch (err) {
     if (!process.connected) return undefined;
@@ -161,15 +164,16 @@ function reply(id: number, values: unknown[], failure?: { index: number; error: 
  * returned (a buffer it reuses): the promise returned resolves then, and the pump starts
  * nothing before (this also bounds what waits to be written to one batch's results).
  */
-function replyFrames(id: number, values: unknown[]): Promise<void> | undefined {
+function replyFrames(id: number, values: unknown[], handles: boolean): Promise<void> | undefined {
   const ex = extractBinary(values, false);
   const ch = ex === null ? null : channelNow();
+  const scan = handles ? { handles } : null;
   if (ex === null || ch === null) {
-    send({ mp: PROTOCOL, type: 'result', id, values });
+    send({ mp: PROTOCOL, type: 'result', id, values, ...scan });
     return undefined;
   }
   // Throws (to reply's catch) before any frame is written when the rest cannot be cloned.
-  send({ mp: PROTOCOL, type: 'result', id, values: ex.values, frames: ex.slots });
+  send({ mp: PROTOCOL, type: 'result', id, values: ex.values, frames: ex.slots, ...scan });
   let left = ex.frames.length;
   return new Promise<void>((resolve) => {
     for (const frame of ex.frames) ch.write(frame, false, () => --left === 0 && resolve());
@@ -521,7 +525,10 @@ async function pump(): Promise<void> {
     while (inbox.length > 0) {
       const m = inbox.shift()!;
       const call = m.type === 'call';
-      const started = call ? performance.now() : 0;
+      // Date.now(), not performance.now(): the `performance` global loads perf_hooks on first
+      // use, about a millisecond of every worker's start (its first batch), and whole
+      // milliseconds are enough against READ_BETWEEN_MS.
+      const started = call ? Date.now() : 0;
       if (call) running = m.id;
       try {
         const r = handle(m);
@@ -529,7 +536,7 @@ async function pump(): Promise<void> {
       } finally {
         running = -1;
       }
-      if (call && inbox.length > 0 && performance.now() - started > READ_BETWEEN_MS) await pollOnce();
+      if (call && inbox.length > 0 && Date.now() - started > READ_BETWEEN_MS) await pollOnce();
     }
   } finally {
     pumping = false;

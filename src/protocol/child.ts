@@ -198,6 +198,8 @@ export type FromChild = Brand &
         values: unknown[];
         /** Values that follow on the byte channel (null in their place), as in 'call'. */
         frames?: FrameSlot[];
+        /** `values` contain handles to revive (a task returned a Queue); else the parent scans nothing. */
+        handles?: boolean;
       }
     | {
         /**
@@ -229,6 +231,8 @@ export type FromChild = Brand &
         index: number;
         values: unknown[];
         error: WireError;
+        /** As in 'result'. */
+        handles?: boolean;
       }
     | {
         /**

@@ -508,13 +508,13 @@ export class Engine {
   #onMessage(w: Worker, m: FromChild): void {
     switch (m.type) {
       case 'result':
-        this.#onResult(w, m.id, m.values, null);
+        this.#onResult(w, m.id, m.values, null, m.handles === true);
         return;
       case 'numbers':
         this.#onResult(w, m.id, numbersOf(m.values, m.ints, this.#readScratch), null);
         return;
       case 'error':
-        this.#onResult(w, m.id, m.values, m);
+        this.#onResult(w, m.id, m.values, m, m.handles === true);
         return;
       case 'dropped':
         this.#onDropped(w, m.id, m.taken);
@@ -549,7 +549,8 @@ export class Engine {
     }
   }
 
-  #onResult(w: Worker, id: number, rawValues: BatchValues, failure: Extract<FromChild, { type: 'error' }> | null): void {
+  /** A batch's reply: `handles` when the child said its values hold handles to revive (else nothing is scanned). */
+  #onResult(w: Worker, id: number, rawValues: BatchValues, failure: Extract<FromChild, { type: 'error' }> | null, handles = false): void {
     const inflight = w.inflight;
     // Replies come in the order batches were sent, so this is almost always the head.
     let at = 0;
@@ -569,10 +570,11 @@ export class Engine {
     job.batches.delete(batch);
     if (!job.dead) {
       // Numbers hold no handles: a typed array goes to the sink as it is.
-      if (failure) job.sink.failed(batch, reviveResults(rawValues as unknown[]), failure.index, job.site.annotate(decodeError(failure.error)));
-      else if (Array.isArray(rawValues)) {
-        job.fn.numbers = allNumbers(rawValues);
-        job.sink.result(batch, reviveResults(rawValues));
+      const values = handles ? reviveHandles(rawValues as unknown[]) : rawValues;
+      if (failure) job.sink.failed(batch, values as unknown[], failure.index, job.site.annotate(decodeError(failure.error)));
+      else if (Array.isArray(values)) {
+        job.fn.numbers = allNumbers(values);
+        job.sink.result(batch, values);
       } else {
         job.fn.numbers = true;
         job.sink.result(batch, rawValues);
@@ -782,17 +784,5 @@ export class Engine {
     });
     return this.#terminating;
   }
-}
-
-/**
- * Results may hold handles (a Queue returned by a task). Scanning numbers and strings is a
- * typeof per value; only results containing objects pay for a walk.
- */
-function reviveResults(values: unknown[]): unknown[] {
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i];
-    if (typeof v === 'object' && v !== null) return reviveHandles(values);
-  }
-  return values;
 }
 
