@@ -30,6 +30,19 @@ export interface RuntimeState {
    * a TypeScript module, and hands on to the children it forks (src/process/spawn.ts).
    */
   loaders: readonly { kind: 'import' | 'require' | 'loader'; specifier: string }[];
+  /**
+   * Set by child.ts from 'init' when the child entry runs from another build than the one
+   * user code imports (the CommonJS entry forked by an ES module parent, src/process/
+   * spawn.ts): the root of that build (dist/esm). What the child shares with user code
+   * (handles and the classes they revive into, the twin hook) is loaded from there.
+   */
+  libraryRoot: string | null;
+  /**
+   * Set by child.ts from 'init' in a child of a parent that runs the library from its
+   * TypeScript sources: those sources' root, and the root of the compiled build imported in
+   * their place (src/process/loader.ts, twin-hook.ts). Handed on to the children it forks.
+   */
+  twins: { sourceRoot: string; compiledRoot: string } | null;
 }
 
 const defaults: RuntimeState = {
@@ -40,6 +53,8 @@ const defaults: RuntimeState = {
   daemon: false,
   parent: null,
   loaders: [],
+  libraryRoot: null,
+  twins: null,
 };
 
 export const runtime: RuntimeState = ((globalThis as Record<symbol, unknown>)[KEY] ??= { ...defaults }) as RuntimeState;

@@ -211,6 +211,26 @@ for (const q of quickstarts) {
   });
 }
 
+test('in the installed package, a by-source task imports multiproc by name: the copy its worker runs, which knows the worker', async () => {
+  assert.ok(existsSync(join(app, 'node_modules', 'multiproc')), 'multiproc is not installed: the install test failed');
+  // The worker's entry is the CommonJS build (src/process/spawn.ts, cjsEntry); the task's
+  // import() resolves the package's ES module build, whose currentProcess() reads the
+  // runtime record the entry filled in.
+  const script = [
+    "import { Pool, Queue } from 'multiproc';",
+    'const pool = new Pool(1);',
+    'const q = new Queue();',
+    "const seen = await pool.apply(async (q) => { const mp = await import('multiproc'); return { name: mp.currentProcess().name, queue: q instanceof mp.Queue, entry: process.argv[1].split('node_modules/multiproc')[1] }; }, [q]);",
+    'console.log(JSON.stringify(seen));',
+    'await pool.terminate();',
+  ].join('\n');
+  writeFileSync(join(app, 'by-name.mjs'), script);
+  const r = await run(process.execPath, ['by-name.mjs'], app, env);
+  assert.is(r.code, 0, describe('by-name.mjs', r));
+  assert.equal(JSON.parse(r.stdout), { name: 'PoolWorker-1', queue: true, entry: '/dist/cjs/process/child.js' }, describe('by-name.mjs', r));
+  assert.equal(await leftBehind(r.pgid), [], 'by-name.mjs left processes behind');
+});
+
 test('the quick starts load multiproc from the installed tarball, not from the repository', async () => {
   const r = await run(process.execPath, ['-e', "console.log(require.resolve('multiproc'))"], app, env);
   assert.is(r.code, 0, describe('require.resolve', r));

@@ -88,9 +88,11 @@ test('currentProcess().name in the child is the Process name; parentProcess() is
       args: [file],
     }),
   );
-  // The package by its name, as a user's by-source function imports it (src/index.ts would
-  // need tsx, which a child of a fresh build starts only for a TypeScript task module).
-  process.env.MP_INDEX = 'multiproc';
+  // The compiled build this process's children import (src/index.ts would need tsx, which a
+  // child of a fresh build starts only for a TypeScript task module), by its URL: a
+  // by-source function's import() resolves from the library's own folder, where the package
+  // name resolves only in an installed package (test/package.test.ts imports it by name).
+  process.env.MP_INDEX = new URL('../dist/esm/index.js', import.meta.url).href;
   p.start();
   await p.join();
   assert.is(p.exitCode, 0);

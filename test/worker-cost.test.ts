@@ -18,7 +18,7 @@ import { assert, disposeAllAndCheckLeaks, rememberPid, track, waitFor, withinMs 
 const test = suite('worker-cost');
 const root = fileURLToPath(new URL('..', import.meta.url));
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
-/** A temporary copy of the repository: src/, its dist/esm build, package.json, the twin-* fixtures. */
+/** A temporary copy of the repository: src/, its dist/esm and dist/cjs builds, package.json, the twin-* fixtures. */
 let built = '';
 let lib = '';
 
@@ -46,6 +46,9 @@ test.before(() => {
   for (const name of ['twin-parent.ts', 'twin-tasks.ts']) copyFileSync(fixture(name), join(built, 'test', 'fixtures', name));
   const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
   execFileSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json'), '--outDir', join(built, 'dist', 'esm'), '--declaration', 'false', '--sourceMap', 'false'], { cwd: root, stdio: 'inherit', timeout: 120_000 });
+  // The CommonJS build after it, as `npm run build` makes it: children start from its entry.
+  execFileSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.cjs.json'), '--outDir', join(built, 'dist', 'cjs'), '--declaration', 'false', '--sourceMap', 'false'], { cwd: root, stdio: 'inherit', timeout: 120_000 });
+  writeFileSync(join(built, 'dist', 'cjs', 'package.json'), '{ "type": "commonjs" }\n');
   writeFileSync(join(built, 'package.json'), '{ "type": "module" }\n');
   lib = pathToFileURL(join(built, 'dist', 'esm', 'index.js')).href;
 });
@@ -105,11 +108,11 @@ async function runFromSources(env: Record<string, string> = {}): Promise<{ repor
 
 test('sources under tsx, fresh build: pool workers, Process and manager children start from the compiled build, without tsx', async () => {
   const { report, stderr } = await runFromSources();
-  const compiled = { tsx: false, execArgv: [], entry: join(built, 'dist', 'esm', 'process', 'child.js') };
+  const compiled = { tsx: false, execArgv: [], entry: join(built, 'dist', 'cjs', 'process', 'child.js') };
   assert.equal(report.worker, compiled, 'a pool worker after a by-source task');
   assert.equal(report.child, compiled, 'a Process running a by-source target');
   assert.equal(report.server, compiled, "the manager's server process (it imports src/manager/server.ts as its compiled twin)");
-  assert.match(stderr, /children start from the compiled build .*dist[\\/]esm[\\/]process[\\/]child\.js, built from the current sources/, 'NODE_DEBUG says which entry');
+  assert.match(stderr, /children start from the compiled build .*dist[\\/]cjs[\\/]process[\\/]child\.js, built from the current sources/, 'NODE_DEBUG says which entry');
   // A by-source function that imports a .ts file before any TypeScript task module ran: said why.
   assert.match(report.bySourceImport, /was sent to the worker by source and imports a TypeScript file, but the worker did not start tsx/);
   assert.match(report.bySourceImport, /MULTIPROC_CHILD_FROM_SOURCE=1/);
@@ -120,7 +123,24 @@ test('sources under tsx, fresh build: a worker importing a .ts module that impor
   // The Queue passed in is revived by the copy that runs the child entry; it is a Queue of
   // the module's import only if that import resolved to the same (compiled) copy.
   assert.equal(report.copies, { tsx: true, passedIsOurs: true, fromPassed: 'put by the worker', fromMade: 'made by the worker' });
-  assert.equal(report.afterTs, { tsx: true, execArgv: [], entry: join(built, 'dist', 'esm', 'process', 'child.js') }, 'tsx registered for the .ts module, entry unchanged');
+  assert.equal(report.afterTs, { tsx: true, execArgv: [], entry: join(built, 'dist', 'cjs', 'process', 'child.js') }, 'tsx registered for the .ts module, entry unchanged');
+});
+
+test('sources under tsx: a CommonJS build older than the ES module one keeps the ES module entry (one copy still), and NODE_DEBUG says why', async () => {
+  const cjsEntry = join(built, 'dist', 'cjs', 'process', 'child.js');
+  const { mtimeMs } = statSync(cjsEntry);
+  const old = new Date(Date.now() - 3_600_000);
+  utimesSync(cjsEntry, old, old);
+  try {
+    const { report, stderr } = await runFromSources();
+    const esm = { tsx: false, execArgv: [], entry: join(built, 'dist', 'esm', 'process', 'child.js') };
+    assert.equal(report.worker, esm, 'a pool worker');
+    assert.equal(report.child, esm, 'a Process');
+    assert.equal(report.copies, { tsx: true, passedIsOurs: true, fromPassed: 'put by the worker', fromMade: 'made by the worker' });
+    assert.match(stderr, /children start from the ES module entry .*dist[\\/]esm[\\/]process[\\/]child\.js: the CommonJS build beside it is older/);
+  } finally {
+    utimesSync(cjsEntry, new Date(), new Date(mtimeMs));
+  }
 });
 
 test(`sources under tsx: a stale build, or ${FROM_SOURCE_ENV}=1, keeps the source entry, each child with tsx, and NODE_DEBUG says why`, async () => {

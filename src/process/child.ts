@@ -27,7 +27,7 @@ import type { FnSpec, FromChild, ProcessClassSpec, ToChild } from '../protocol/i
 import { checkVersion, EXIT_PROTOCOL, isBranded, PROTOCOL } from '../protocol/version.ts';
 import { flushAll, registerFlusher, runtime } from '../runtime.ts';
 import { isThenable, pollOnce } from '../util.ts';
-import { explain, loadClass, loadFunction, taskName, useCompiledTwins, WORKER_SITE, type LoadedFn } from './loader.ts';
+import { explain, importLibraryModule, loadClass, loadFunction, taskName, useCompiledTwins, WORKER_SITE, type LoadedFn } from './loader.ts';
 import { ByteChannel, frameCount, insertBinary, MIN_CHANNEL_BYTES, extractBinary, type Claim } from './byte-channel.ts';
 import { bytesOf, NumberPacker, numbersOf, ScratchPool } from './numbers.ts';
 
@@ -107,11 +107,22 @@ let wire: Wire | null = null;
 let wireLoading: Promise<Wire> | null = null;
 
 function loadWire(): Promise<Wire> {
-  wireLoading ??= Promise.all([import('../protocol/index.ts'), import('../remote/handle.ts')]).then(([p, h]) => {
+  wireLoading ??= wireModules().then(([p, h]) => {
     wire = { encodeError: p.encodeError, findUncloneable: p.findUncloneable, unsendable: p.unsendable, encodeHandles: h.encodeHandles, reviveHandlesAsync: h.reviveHandlesAsync };
     return wire;
   });
   return wireLoading;
+}
+
+/**
+ * The wire's modules, from the build user code imports (runtime.libraryRoot, when this entry
+ * is another build's): a handle must revive into the Queue class that a task module's
+ * `instanceof` knows, and a reviver module loads from its own build's root.
+ */
+function wireModules(): Promise<[typeof import('../protocol/index.ts'), typeof import('../remote/handle.ts')]> {
+  const root = runtime.libraryRoot;
+  if (root === null) return Promise.all([import('../protocol/index.ts'), import('../remote/handle.ts')]);
+  return Promise.all([importLibraryModule(root, 'protocol/index'), importLibraryModule(root, 'remote/handle')]) as Promise<[typeof import('../protocol/index.ts'), typeof import('../remote/handle.ts')]>;
 }
 
 /**
@@ -433,6 +444,7 @@ async function runInit(m: Extract<ToChild, { type: 'init' }>): Promise<void> {
   runtime.parent = { name: m.parent ?? 'MainProcess', pid: parentPid };
   runtime.daemon = m.daemon ?? m.role === 'worker';
   runtime.loaders = m.loaders ?? [];
+  runtime.libraryRoot = m.libraryRoot ?? null;
   useCompiledTwins(m.sourceRoot);
   // A pool starts its next worker when this one's start is over (src/process/engine/engine.ts).
   if (m.role === 'worker') send(channel !== null || channelOffered ? { mp: PROTOCOL, type: 'started', bytes: true } : { mp: PROTOCOL, type: 'started' });

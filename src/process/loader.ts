@@ -24,11 +24,11 @@
 // library's sources a user's TypeScript module imports: one copy of the library per child.
 
 import * as nodeModule from 'node:module';
-import { dirname, extname, join } from 'node:path';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { invalidArg, SerializationError } from '../errors.ts';
 import type { FnSpec } from '../protocol/index.ts';
-import { LIBRARY_ROOT, moduleFile, runtime } from '../runtime.ts';
+import { LIBRARY_ROOT, runtime } from '../runtime.ts';
 import type { TwinRoots } from './twin-hook.ts';
 
 /** A loaded function. */
@@ -159,19 +159,36 @@ const TYPESCRIPT = /\.(?:[cm]?ts|tsx)$/;
 
 /**
  * Set by src/process/child.ts from the 'init' message: this process runs the compiled build
- * in place of the library's sources, whose root is `sourceRoot` (absent: it does not).
+ * in place of the library's sources, whose root is `sourceRoot` (absent: it does not). The
+ * roots are kept in the runtime record, which every copy of the library in this process
+ * shares: the child entry may be another build's than the one user code imports, and the
+ * children that user code forks are told of the sources too (compiledTwinsOf).
  */
-let twins: (TwinRoots & { sourceRoot: string }) | null = null;
+let twins: (TwinRoots & { sourceRoot: string; compiledRoot: string }) | null = null;
 
-/** This process runs the compiled build in place of the library's sources at `sourceRoot` (see the header). */
+/**
+ * This process runs the compiled build in place of the library's sources at `sourceRoot`
+ * (see the header): the build user code imports (runtime.libraryRoot, set first), else
+ * this copy's own.
+ */
 export function useCompiledTwins(sourceRoot: string | undefined): void {
   const dirUrl = (dir: string) => pathToFileURL(join(dir, '/')).href;
-  twins = sourceRoot === undefined ? null : { sourceRoot, source: dirUrl(sourceRoot), compiled: dirUrl(LIBRARY_ROOT) };
+  const compiledRoot = runtime.libraryRoot ?? LIBRARY_ROOT;
+  runtime.twins = sourceRoot === undefined ? null : { sourceRoot, compiledRoot };
+  twins = sourceRoot === undefined ? null : { sourceRoot, compiledRoot, source: dirUrl(sourceRoot), compiled: dirUrl(compiledRoot) };
 }
 
 /** The sources this process runs the compiled twin of, handed on to the children it forks (src/process/spawn.ts). */
 export function compiledTwinsOf(): string | undefined {
-  return twins?.sourceRoot;
+  return runtime.twins?.sourceRoot;
+}
+
+/**
+ * Import module `name` ('remote/handle', no extension) of the compiled build at `root`
+ * (dist/esm), with a real import(): from the CommonJS child entry too.
+ */
+export function importLibraryModule(root: string, name: string): Promise<Record<string, unknown>> {
+  return importModule(pathToFileURL(join(root, `${name}.js`)).href);
 }
 
 let registering: Promise<void> | null = null;
@@ -190,8 +207,8 @@ function registerDeferredLoaders(): Promise<void> {
       else nodeModule.register(loader.specifier);
     }
     if (twins) {
-      const here = moduleFile();
-      const hook = join(dirname(here), `twin-hook${extname(here)}`);
+      // The hook of the compiled build the sources map to (an ES module, as register() needs).
+      const hook = join(twins.compiledRoot, 'process', 'twin-hook.js');
       nodeModule.register(pathToFileURL(hook), { data: { source: twins.source, compiled: twins.compiled } satisfies TwinRoots });
     }
   })();

@@ -108,6 +108,13 @@ export type ToChild = Brand &
          * (src/process/loader.ts, twin-hook.ts). Absent: the child runs what its parent runs.
          */
         sourceRoot?: string;
+        /**
+         * The root of the compiled build user code imports (dist/esm), when the child entry
+         * is another build's (the CommonJS entry, which starts faster: src/process/spawn.ts).
+         * The child loads from there what it shares with user code: handles, the classes
+         * they revive into, the twin hook. Absent: the entry's own build.
+         */
+        libraryRoot?: string;
         initializer?: FnSpec;
         initargs?: unknown[];
         /** Arguments contain handles to revive. */
