@@ -153,9 +153,11 @@ export function details(view: ReportView): string[] {
       default:
         if (s.row.id.startsWith('worker-')) {
           const e = medianResult(n).extra;
+          // The module row reads the by-module variants (a task module imported, in the reference too).
+          const [mp, bare] = s.row.id.startsWith('worker-start-module') ? [e.multiproc_module_start_ms, e.bare_module_start_ms] : [e.multiproc_start_ms, e.bare_start_ms];
           out.push(
             s.row.id.startsWith('worker-start')
-              ? `- ${tag}: Pool(1) → first result ${f1(e.multiproc_start_ms)} ms, bare fork → first round trip ${f1(e.bare_start_ms)} ms (${f2(e.multiproc_start_ms / e.bare_start_ms)}×; medians of ${n.results[0]!.params.reps} alternating runs per repetition).`
+              ? `- ${tag}: Pool(1) → first result ${f1(mp)} ms, bare fork → first round trip ${f1(bare)} ms (${f2(mp / bare)}×; medians of ${n.results[0]!.params.reps} rotating runs per repetition).`
               : `- ${tag}: multiproc worker ${f1(e.multiproc_rss_mb)} MB settled (${f1(e.multiproc_first_rss_mb)} MB at its first result), Pss ${f1(e.multiproc_pss_mb)} MB, ${f0(e.multiproc_threads)} threads; ` +
                   `bare fork ${f1(e.bare_rss_mb)} MB (${f1(e.bare_first_rss_mb)} at its first reply), Pss ${f1(e.bare_pss_mb)} MB, ${f0(e.bare_threads)} threads (${f2(e.multiproc_rss_mb / e.bare_rss_mb)}×; VmRSS ${n.results[0]!.params.settle_ms} ms after the first result).`,
           );
@@ -272,8 +274,9 @@ export function bounds(s: Summary, view: ReportView): string | null {
     default:
       if (s.row.id.startsWith('worker-')) {
         const e = medianResult(n).extra;
+        const [mp, bare] = s.row.id.startsWith('worker-start-module') ? [e.multiproc_module_start_ms, e.bare_module_start_ms] : [e.multiproc_start_ms, e.bare_start_ms];
         return s.row.id.startsWith('worker-start')
-          ? `**10 ${s.row.title}${adv}.** Pool(1) → first result ${f1(e.multiproc_start_ms)} ms against ${f1(e.bare_start_ms)} ms for a bare fork → first round trip: the child entry’s own loading and start-up take ${f1(e.multiproc_start_ms - e.bare_start_ms)} ms more.`
+          ? `**10 ${s.row.title}${adv}.** Pool(1) → first result ${f1(mp)} ms against ${f1(bare)} ms for a bare fork → first round trip: the child entry’s own loading and start-up take ${f1(mp - bare)} ms more.`
           : `**10 ${s.row.title}${adv}.** A settled worker is ${f1(e.multiproc_rss_mb)} MB with ${f0(e.multiproc_threads)} threads, a bare forked node ${f1(e.bare_rss_mb)} MB with ${f0(e.bare_threads)} threads: ${f1(e.multiproc_rss_mb - e.bare_rss_mb)} MB more, of which ${f1(e.multiproc_rss_mb - e.multiproc_first_rss_mb)} MB arrive between its first result and the settle time (${n.results[0]!.params.settle_ms} ms later).`;
       }
       return null;
@@ -296,7 +299,7 @@ export function caseNotes(view: ReportView): string[] {
     '- Case 7’s target holds only if every repetition reaches 1000 MB/s (a failed repetition counts as a miss).',
     `- Case 8: both sides use chunksize 100; the stalled consumer waits with \`await sleep(2000)\` (the event loop keeps running, so results could arrive; Python’s result thread keeps receiving during its \`time.sleep\`). Peak RSS is getrusage ru_maxrss of the parent in both, baseline included. multiproc also samples its RSS and live heap each time another sixteenth of the items is consumed; “flat” means the largest sample of the last quarter is at most ${FLAT_MARGIN_MB} MB above the largest of the first quarter (median over repetitions), and is part of the target.`,
     '- Case 9 (bench/node/processes.mjs, bench/python/case9_processes.py): see its section above. The tiny-task row times `new Pool(64)` → `map(pid, 256 items, chunksize 1)` returning, whichever workers are up serve them (the details say how many did); Python the same with `ctx.Pool(64)`. Its floor: 64 bare forks of bench/node/bare-child.cjs answering 256 messages round-robin.',
-    '- Case 10 (bench/node/worker-cost.mjs): in one process, alternating, a bare `child_process.fork` of bench/node/bare-child.cjs (advanced serialization, environment inherited) → first IPC round trip, and `new Pool(1)` → first `apply` result; each child’s VmRSS and threads from /proc/<pid>/status at that moment and after a settle time (the value), then it is let go. The “unset” rows remove NODE_EXTRA_CA_CERTS from the environment of the whole process tree of the invocation.',
+    '- Case 10 (bench/node/worker-cost.mjs): in one process, in rotating order, a bare `child_process.fork` of bench/node/bare-child.cjs (advanced serialization, environment inherited) → first IPC round trip, and `new Pool(1)` → first `apply` result of a task by source; and the same two where the task is by module (bench/node/processes-tasks.mjs) and the bare child imports that module before it answers; each child’s VmRSS and threads from /proc/<pid>/status at that moment and after a settle time (the value), then it is let go. The “unset” rows remove NODE_EXTRA_CA_CERTS from the environment of the whole process tree of the invocation.',
     ...(quick ? ['- --quick runs one variant per case, smaller sizes, case 9 up to 8 workers, and no “under tsx” information rows except case 6’s ratio.'] : []),
   ];
 }

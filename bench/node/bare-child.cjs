@@ -4,5 +4,10 @@
 // parent disconnects. CommonJS, so the listener is attached synchronously while the main
 // module loads: a message sent right after fork() cannot arrive before it.
 
-process.on('message', (message) => process.send({ ...message, by: process.pid }));
+// A message with `import` (a module URL) is answered once that module is imported (case 10's
+// reference for a worker that imports its task module).
+process.on('message', (message) => {
+  if (typeof message.import === 'string') import(message.import).then(() => process.send({ ...message, by: process.pid }));
+  else process.send({ ...message, by: process.pid });
+});
 process.on('disconnect', () => process.exit(0));

@@ -5,14 +5,19 @@
 //
 //   node bench/node/worker-cost.mjs --lib URL [--reps 4] [--settle-ms 250] [--quick]
 //
-// bare       t0; fork(bare-child.cjs, { serialization: 'advanced' }) (env inherited, no
-//            execArgv); send one message; its echo arrives -> start_ms (start -> first IPC
-//            round trip).
-// multiproc  t0; new Pool(1); await pool.apply(pid) -> start_ms (start -> first result).
+// bare              t0; fork(bare-child.cjs, { serialization: 'advanced' }) (env
+//                   inherited, no execArgv); send one message; its echo arrives -> start_ms
+//                   (start -> first IPC round trip).
+// multiproc         t0; new Pool(1); await pool.apply(() => process.pid) -> start_ms (start
+//                   -> first result of a by-source task: what the library itself costs).
+// bare_module       bare, but the message asks the child to import processes-tasks.mjs
+//                   first (as a worker imports a task module): node's ES module loader and
+//                   the module, in the reference too.
+// multiproc_module  multiproc with the task pid of processes-tasks.mjs (by module).
 // For each, the child's VmRSS and thread count from /proc/<pid>/status right then
 // (`first`) and --settle-ms later (`settled`: what a started worker keeps while it waits
 // for work, after whatever it starts in the background), and its Pss; then the child is
-// let go (disconnect / close + join) before the next run. --reps of each, in alternating
+// let go (disconnect / close + join) before the next run. --reps of each, in rotating
 // order; medians are reported, samples in `extra`. value = multiproc's start_ms.
 
 import { fork } from 'node:child_process';
@@ -35,14 +40,15 @@ async function measure(pid) {
   return { first_rss_mb: first.rssMb, rss_mb: settled.rssMb, threads: settled.threads, pss_mb: pssMb(pid) };
 }
 
-async function bare() {
+/** A bare fork's first round trip; with `module`, the child imports it before answering. */
+async function bare(module) {
   const t0 = performance.now();
   const child = fork(bareScript, [], { serialization: 'advanced', execArgv: [] });
   const exited = new Promise((resolve) => child.once('exit', resolve));
   await new Promise((resolve, reject) => {
     child.once('error', reject);
     child.once('message', resolve);
-    child.send({ ping: 1 });
+    child.send(module ? { ping: 1, import: module } : { ping: 1 });
   });
   const startMs = performance.now() - t0;
   const m = await measure(child.pid);
@@ -51,10 +57,11 @@ async function bare() {
   return { start_ms: startMs, ...m };
 }
 
-async function multiproc() {
+/** Pool(1) start -> first result of `task`. */
+async function multiproc(task) {
   const t0 = performance.now();
   const pool = new Pool(1);
-  const pid = await pool.apply(work.pid);
+  const pid = await pool.apply(task);
   const startMs = performance.now() - t0;
   const m = await measure(pid);
   pool.close();
@@ -62,15 +69,23 @@ async function multiproc() {
   return { start_ms: startMs, ...m };
 }
 
-const runs = { bare: [], multiproc: [] };
+const moduleUrl = new URL('./processes-tasks.mjs', import.meta.url).href;
+const variants = {
+  bare: () => bare(null),
+  multiproc: () => multiproc(() => process.pid),
+  bare_module: () => bare(moduleUrl),
+  multiproc_module: () => multiproc(work.pid),
+};
+const names = Object.keys(variants);
+const runs = Object.fromEntries(names.map((who) => [who, []]));
 for (let i = 0; i < reps; i++) {
-  // Alternate who goes first, so neither always runs right after the other's exit.
-  const order = i % 2 === 0 ? ['bare', 'multiproc'] : ['multiproc', 'bare'];
-  for (const who of order) runs[who].push(await (who === 'bare' ? bare() : multiproc()));
+  // Rotate who goes first, so none always runs right after the same other's exit.
+  const order = names.map((_, k) => names[(i + k) % names.length]);
+  for (const who of order) runs[who].push(await variants[who]());
 }
 const med = (who, key) => median(runs[who].map((r) => r[key]));
 const extra = {};
-for (const who of ['bare', 'multiproc']) {
+for (const who of names) {
   for (const key of ['start_ms', 'rss_mb', 'first_rss_mb', 'pss_mb', 'threads']) extra[`${who}_${key}`] = med(who, key);
   extra[`${who}_samples`] = runs[who];
 }
