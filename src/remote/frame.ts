@@ -76,23 +76,63 @@ export class FrameReader {
    */
   push(chunk: Buffer, transient = false): void {
     if (chunk.length === 0) return;
-    let body = this.#body;
-    if (body !== null) {
-      const count = Math.min(chunk.length, this.#need - this.#filled);
-      if (this.#filled + count > body.length) {
-        // Grow geometrically, never past the frame's length.
-        const grown = Buffer.allocUnsafe(Math.min(this.#need, Math.max(body.length * 2, this.#filled + count)));
-        body.copy(grown, 0, 0, this.#filled);
-        this.#body = body = grown;
-      }
-      chunk.copy(body, this.#filled, 0, count);
-      this.#filled += count;
+    if (this.#body !== null) {
+      const count = this.complete(chunk, chunk.length);
       if (count === chunk.length) return;
       chunk = chunk.subarray(count);
+    } else if (transient && this.#bytes === 0 && this.#need < 0 && this.#begin(chunk)) {
+      return;
     }
     if (transient) chunk = Buffer.from(chunk);
     this.#chunks.push(chunk);
     this.#bytes += chunk.length;
+  }
+
+  /**
+   * Copy into the large frame being assembled what it still lacks of `buf[0, end)`; returns
+   * how many bytes that took (0 when no large frame is being assembled). What follows them
+   * in `buf` is the start of the next frame.
+   */
+  complete(buf: Buffer, end: number): number {
+    let body = this.#body;
+    if (body === null) return 0;
+    const count = Math.min(end, this.#need - this.#filled);
+    if (this.#filled + count > body.length) {
+      // Grow geometrically, never past the frame's length.
+      const grown = Buffer.allocUnsafe(Math.min(this.#need, Math.max(body.length * 2, this.#filled + count)));
+      body.copy(grown, 0, 0, this.#filled);
+      this.#body = body = grown;
+    }
+    buf.copy(body, this.#filled, 0, count);
+    this.#filled += count;
+    return count;
+  }
+
+  /**
+   * `chunk` (about to be overwritten by the caller) starts a frame, with nothing buffered:
+   * when it is the head of a large frame, copy its bytes straight into that frame's own
+   * buffer (once, instead of into a copy of the chunk and then from there) and return true.
+   */
+  #begin(chunk: Buffer): boolean {
+    if (chunk.length < 4) return false;
+    const length = chunk.readUInt32BE(0);
+    // Too long: next() reports it, as for any frame.
+    if (length < BIG_FRAME || length > this.max || chunk.length - 4 >= length) return false;
+    const have = chunk.length - 4;
+    const body = this.#bodyFor(length, have);
+    chunk.copy(body, 0, 4);
+    this.#body = body;
+    this.#filled = have;
+    this.#need = length;
+    return true;
+  }
+
+  /**
+   * The buffer a large frame of `length` bytes is assembled in, `have` of them arrived:
+   * sized by what has arrived, not by `length` (see the class comment).
+   */
+  #bodyFor(length: number, have: number): Buffer {
+    return Buffer.allocUnsafe(Math.min(length, Math.max(BIG_FRAME, have * 2, this.#largest)));
   }
 
   /** The next complete frame, or null. Throws ProtocolError (fault 'frame') for an oversized frame. */
@@ -118,7 +158,7 @@ export class FrameReader {
         // Assemble it in its own buffer: later chunks are copied straight into it. Sized by
         // what has arrived, not by #need (see the class comment).
         const have = this.#bytes;
-        const body = Buffer.allocUnsafe(Math.min(this.#need, Math.max(BIG_FRAME, have * 2, this.#largest)));
+        const body = this.#bodyFor(this.#need, have);
         if (have > 0) this.#take(have).copy(body, 0);
         this.#body = body;
         this.#filled = have;
