@@ -166,6 +166,27 @@ test('producer child -> consumer parent with a sentinel, and parent -> consumer 
   await c.join();
 });
 
+test('until() in a child: next() calls made together stop at the sentinel; return() before next() takes nothing; what follows a loop left early stays for another process', async () => {
+  const q = new Queue<unknown>();
+  const out = new Queue<Record<string, unknown>>();
+  for (const v of [1, 2, 3, 'END', 4, 5, 6, 7, 8, 'END2']) await q.put(v);
+  const c = start(work.untilOrder, [q, out]);
+  const report = await withinMs(out.get(), 20_000, 'the child reporting');
+  assert.equal(report.together, [
+    { value: 1, done: false },
+    { value: 2, done: false },
+    { value: 3, done: false },
+    { value: undefined, done: true },
+    { value: undefined, done: true },
+  ]);
+  assert.is(report.afterSentinel, 4, 'the item after the sentinel is still queued');
+  assert.equal(report.returned, { value: undefined, done: true });
+  assert.equal(report.looped, [5, 6]);
+  assert.equal([await q.get(), await q.get(), await q.get()], [7, 8, 'END2']);
+  await c.join();
+  assert.is(c.exitCode, 0);
+});
+
 test('4 producers x 4 consumers move 200,000 numbered items: none lost, none duplicated', async () => {
   const q = new Queue<number | null>();
   const out = new Queue<{ pid: number; got: number[] }>();

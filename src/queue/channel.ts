@@ -18,7 +18,7 @@ import { Deque } from '../deque.ts';
 import { Empty, Full, QueueClosed, ShutDown, TimeoutError } from '../errors.ts';
 import type { CallContext } from '../remote/host.ts';
 import { abortError, Waiter, type WaiterOptions } from '../remote/waiter.ts';
-import { advance, chained, itemBytes, joined, packOne, PackWriter, readItem, takeFrom, type Batch, type Packed, type Segment } from './packing.ts';
+import { advance, chained, itemBytes, joined, NOTHING, packOne, PackWriter, readItem, takeFrom, type Batch, type Packed, type Segment } from './packing.ts';
 
 const RESOLVED = Promise.resolve();
 const noop = (): void => {};
@@ -416,20 +416,29 @@ export class Channel {
     });
   }
 
+  /**
+   * The front item for this process, if one is there and no other get waits for it (they are
+   * served in arrival order); NOTHING otherwise. Throws what decoding it throws (the item is
+   * consumed all the same).
+   */
+  takeLocal(): unknown {
+    if (this.#available === 0 || this.#getters.size > 0) return NOTHING;
+    // Decode straight from the front segment: no batch, no buffer view.
+    if (this.#count === 0) this.#seal();
+    const seg = this.#segs.peek()!;
+    const at = seg.pos;
+    seg.pos += itemBytes(seg.buf, at);
+    if (--seg.count === 0) this.#segs.shift();
+    this.#count--;
+    if (this.maxsize > 0) this.#serve();
+    return readItem(seg.buf, at);
+  }
+
   /** Get one item in this process. Rejects Empty (nowait or timed out; a pipe's timeout: TimeoutError), CancelledError, QueueClosed (EOF), ShutDown. */
   getLocal(wait: boolean, options: WaiterOptions, what: string, hold?: (what: string) => () => void): Promise<unknown> {
     if (options.signal?.aborted) return Promise.reject(abortError(options.signal, what));
-    if (this.#available > 0 && this.#getters.size === 0) {
-      // Decode straight from the front segment: no batch, no buffer view.
-      if (this.#count === 0) this.#seal();
-      const seg = this.#segs.peek()!;
-      const at = seg.pos;
-      seg.pos += itemBytes(seg.buf, at);
-      if (--seg.count === 0) this.#segs.shift();
-      this.#count--;
-      if (this.maxsize > 0) this.#serve();
-      return Promise.resolve(readItem(seg.buf, at));
-    }
+    const item = this.takeLocal();
+    if (item !== NOTHING) return Promise.resolve(item);
     if (this.#eof !== null && this.#available === 0) return Promise.reject(new QueueClosed(this.#eof));
     if (this.#shutDown && this.#available === 0) return Promise.reject(getAfterShutdown(what, this.#immediate));
     if (!wait) return Promise.reject(new Empty());

@@ -35,6 +35,9 @@ export interface Packed {
   count: number;
 }
 
+/** What ChannelOps.getNow() returns when no item is ready (an item may be any value, undefined too). */
+export const NOTHING: unique symbol = Symbol('multiproc.nothing');
+
 /** Bytes of the item starting at `pos` (header included). */
 export function itemBytes(buf: Buffer, pos: number): number {
   return 4 + buf.readUInt32LE(pos);

@@ -23,7 +23,7 @@ import { ByteChain } from '../remote/codec.ts';
 import { Waiter, type WaiterOptions } from '../remote/waiter.ts';
 import { getTimedOut, putAfterShutdown, type ChannelKind, type PutRequest, type TakeRequest } from './channel.ts';
 import type { ChannelOps } from './ops.ts';
-import { itemBytes, MAX_ITEM, packOne, PackWriter, readItem, type Packed, type Segment } from './packing.ts';
+import { itemBytes, MAX_ITEM, NOTHING, packOne, PackWriter, readItem, type Packed, type Segment } from './packing.ts';
 
 const RESOLVED = Promise.resolve();
 const noop = (): void => {};
@@ -228,6 +228,11 @@ export class RemoteChannel implements ChannelOps {
     });
     this.#fetch = settled;
     return call;
+  }
+
+  /** A prefetched item, handed to user code now; NOTHING when none is here. Throws what decoding it throws. */
+  getNow(): unknown {
+    return this.#rcount > 0 ? this.#takeOne() : NOTHING;
   }
 
   get(wait: boolean, options: WaiterOptions, what: string): Promise<unknown> {
