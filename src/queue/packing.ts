@@ -5,7 +5,9 @@
 // call, and a later mutation does not change what was queued, as with Python's pickling).
 // item := u32le byteLength, value (src/remote/codec.ts: plain data written directly, anything
 // else through v8.serialize, i.e. structured clone). A Segment is a run of items in one
-// buffer; a take hands a run over as Packed bytes.
+// buffer; a take hands a run over as Packed bytes. Items that arrived in a received frame
+// (a put batch at the host, a take reply at a consumer) carry its FrameItems: the frame's
+// buffer is reused for a later frame once every item of it is done.
 
 import { serialize } from 'node:v8';
 import type { Deque } from '../deque.ts';
@@ -13,6 +15,7 @@ import { InvalidStateError, SerializationError } from '../errors.ts';
 import { unsendable } from '../protocol/index.ts';
 import { ByteChain, decodeValue, Encoder, NeedsRevive, T_NUM } from '../remote/codec.ts';
 import { encodeHandles, reviveHandlesSoon } from '../remote/handle.ts';
+import { claimFrame, type FrameLease } from '../remote/frame.ts';
 import { DEFAULT_MAX_FRAME } from '../remote/link.ts';
 
 /** Largest packed item: one must fit in a frame with room for the message around it. */
@@ -24,6 +27,46 @@ export interface Segment {
   pos: number;
   end: number;
   count: number;
+  /** The received frame the items lie in, when its buffer is to be reused once they are done. */
+  frame: FrameItems | null;
+}
+
+/**
+ * The items of one received frame (a put batch at the host, a take reply at a consumer) that
+ * are still to be read: the frame's buffer is reused (src/remote/frame.ts) once every one is
+ * done, i.e. decoded in this process, or acknowledged by the process that took it (which
+ * received the whole reply holding it, so no write of its bytes is pending either). Items
+ * dropped (a queue shut down, a pipe end closed) are never done: their frame is left to the
+ * garbage collector, as is one whose items left in a way nobody tracks (escape()).
+ */
+export class FrameItems {
+  #left: number;
+  #lease: FrameLease | null;
+
+  constructor(lease: FrameLease, count: number) {
+    this.#lease = lease;
+    this.#left = count;
+  }
+
+  /** The frame of `data` (a queue's put batch or take reply of `count` items) if it can be reused, else null. */
+  static claim(data: Buffer, count: number): FrameItems | null {
+    const lease = claimFrame(data);
+    return lease === null ? null : new FrameItems(lease, count);
+  }
+
+  /** `n` of the items were read, or acknowledged by the process that took them. */
+  done(n: number): void {
+    this.#left -= n;
+    if (this.#left <= 0 && this.#lease !== null) {
+      this.#lease.release();
+      this.#lease = null;
+    }
+  }
+
+  /** Some of the items were handed over with no account of when they are read: never reuse the buffer. */
+  escape(): void {
+    this.#lease = null;
+  }
 }
 
 /**
@@ -193,7 +236,7 @@ export class PackWriter extends Encoder {
   take(exceptLast = false): Segment {
     const end = exceptLast ? this.start + this.#lastRel : this.end;
     const count = exceptLast ? this.#count - 1 : this.#count;
-    const seg: Segment = { buf: this.buf, pos: this.start, end, count };
+    const seg: Segment = { buf: this.buf, pos: this.start, end, count, frame: null };
     this.start = end;
     this.#count -= count;
     this.#lastRel = 0;
@@ -245,7 +288,7 @@ export function takeFrom(segs: Deque<Segment>, n: number, budget: number): Batch
     if (seg.count <= n - taken && bytes + (seg.end - start) <= budget) {
       // The whole rest of the segment fits: its size is known without reading each item's
       // header (a put batch of ~1 KB items holds hundreds of them).
-      parts.push({ buf: seg.buf, pos: start, end: seg.end, count: seg.count });
+      parts.push({ buf: seg.buf, pos: start, end: seg.end, count: seg.count, frame: seg.frame });
       taken += seg.count;
       bytes += seg.end - start;
       segs.shift();
@@ -262,7 +305,7 @@ export function takeFrom(segs: Deque<Segment>, n: number, budget: number): Batch
       k++;
     }
     if (k === 0) break;
-    parts.push({ buf: seg.buf, pos: start, end: p, count: k });
+    parts.push({ buf: seg.buf, pos: start, end: p, count: k, frame: seg.frame });
     seg.pos = p;
     seg.count -= k;
     taken += k;

@@ -5,6 +5,13 @@
 // or hold memory it never sent. A socket may read a large frame's bytes straight into
 // its buffer (room() / filled(), src/remote/link.ts: connect() and accept()), so they are not copied at
 // all. Imports nothing of the library.
+//
+// Large frames' buffers are reused (claimFrame()): a queue moves ~1 KB items in 256 KiB put
+// batches and 1 MiB take replies, and a fresh buffer per frame costs the process page faults
+// on its first touch and, as external memory, full garbage collections (in the host that
+// relays a queue's items: ~30 ms per 100 MB, and 4 KiB page faults for every byte). A frame's
+// buffer is reused only when the code that took its bytes over claimed it, and says when
+// nothing reads them any more; any other frame is left to the garbage collector.
 
 import { ProtocolError } from '../errors.ts';
 
@@ -14,6 +21,102 @@ const EMPTY = Buffer.alloc(0);
 /** A read goes straight into a frame being assembled when at least this much of it is missing. */
 const DIRECT_MIN = 16 * 1024;
 
+
+/** Spare buffers of large frames are kept up to this many bytes, all together. */
+const SPARE_BYTES = 8 * 1024 * 1024;
+/** A spare buffer serves a frame of at least this part of its size (no more is wasted). */
+const SPARE_FIT = 0.5;
+/** Buffers of large frames are allocated in multiples of this, so that a slightly larger frame fits. */
+const SPARE_STEP = 64 * 1024;
+/** Spare buffers not used for this long are dropped (an idle process holds no memory for frames), ms. */
+const SPARE_IDLE_MS = 5000;
+
+/** Buffers of large frames that nothing reads any more, ready for the next ones. */
+const spare: Buffer[] = [];
+let spareBytes = 0;
+let spareUsed = false;
+let spareTimer: NodeTimeout | null = null;
+/**
+ * Large frames handed to their readers and not claimed yet: their whole buffer, by its memory
+ * (a frame is a view of it). Weak: a frame nobody claims goes with its last view.
+ */
+const unclaimed = new WeakMap<ArrayBufferLike, Buffer>();
+
+/** A buffer for a large frame of `length` bytes: a spare one that fits, else a new one; registered as unclaimed. */
+function frameBuffer(length: number): Buffer {
+  let whole: Buffer | undefined;
+  for (let i = spare.length - 1; i >= 0; i--) {
+    const b = spare[i]!;
+    if (b.length >= length && b.length * SPARE_FIT <= length) {
+      whole = b;
+      spare[i] = spare[spare.length - 1]!;
+      spare.pop();
+      spareBytes -= b.length;
+      spareUsed = true;
+      break;
+    }
+  }
+  whole ??= Buffer.allocUnsafe(Math.ceil(length / SPARE_STEP) * SPARE_STEP);
+  unclaimed.set(whole.buffer, whole);
+  return whole.subarray(0, length);
+}
+
+function dropIdleSpares(): void {
+  spareTimer = null;
+  if (!spareUsed) {
+    spare.length = 0;
+    spareBytes = 0;
+    return;
+  }
+  spareUsed = false;
+  armSpareTimer();
+}
+
+function armSpareTimer(): void {
+  if (spareTimer !== null || spare.length === 0) return;
+  spareTimer = setTimeout(dropIdleSpares, SPARE_IDLE_MS);
+  // Bookkeeping only: it must not keep the process alive.
+  spareTimer.unref();
+}
+
+/**
+ * The right to reuse the buffer of a large frame once nothing reads its bytes any more
+ * (release()). Only one holder: claimFrame() gives it once per frame.
+ */
+export class FrameLease {
+  #whole: Buffer | null;
+
+  constructor(whole: Buffer) {
+    this.#whole = whole;
+  }
+
+  /**
+   * Nothing reads this frame's bytes any more, nor ever will (no view of it is kept, none is
+   * waiting to be written): its buffer may hold the next frame. Idempotent.
+   */
+  release(): void {
+    const whole = this.#whole;
+    if (whole === null) return;
+    this.#whole = null;
+    if (spareBytes + whole.length > SPARE_BYTES) return;
+    spare.push(whole);
+    spareBytes += whole.length;
+    armSpareTimer();
+  }
+}
+
+/**
+ * Claim the frame `view` lies in, to reuse its buffer once its bytes are no longer read:
+ * null when it is not a large frame read by this process, or was claimed already. Claim only
+ * a frame whose every reader you control: a message whose one Buffer you take over (a
+ * queue's put batch or take reply), not one whose values other code may keep.
+ */
+export function claimFrame(view: Buffer): FrameLease | null {
+  const whole = unclaimed.get(view.buffer);
+  if (whole === undefined) return null;
+  unclaimed.delete(view.buffer);
+  return new FrameLease(whole);
+}
 
 /**
  * Reassembles frames from socket chunks without quadratic copying: chunks are kept in a
@@ -132,6 +235,8 @@ export class FrameReader {
    * sized by what has arrived, not by `length` (see the class comment).
    */
   #bodyFor(length: number, have: number): Buffer {
+    // A frame no longer than one the peer sent already: all of it at once, in a reused buffer.
+    if (length <= this.#largest) return frameBuffer(length);
     return Buffer.allocUnsafe(Math.min(length, Math.max(BIG_FRAME, have * 2, this.#largest)));
   }
 
