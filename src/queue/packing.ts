@@ -15,6 +15,7 @@ import { InvalidStateError, SerializationError } from '../errors.ts';
 import { unsendable } from '../protocol/index.ts';
 import { ByteChain, decodeValue, Encoder, NeedsRevive, T_NUM } from '../remote/codec.ts';
 import { encodeHandles, reviveHandlesSoon } from '../remote/handle.ts';
+import { largeBuffer, recycle } from '../remote/buffers.ts';
 import { claimFrame, type FrameLease } from '../remote/frame.ts';
 import { DEFAULT_MAX_FRAME } from '../remote/link.ts';
 
@@ -107,16 +108,15 @@ export class PackWriter extends Encoder {
   #lastRel = 0; // where the last item written starts, relative to start
   /** Recycling writers: buffers with segments handed out, and how many of those are not settled. */
   readonly #lent: Map<Buffer, number> | null;
-  /** Recycling writers: buffers all of whose segments settled, for the next runs. */
-  readonly #spare: Buffer[] = [];
 
   /**
    * @param capacity Smallest buffer to allocate: about the bytes one batch holds.
    * @param recycle The owner calls settled() for every segment take() returns, once nothing
-   *   reads it any more; a buffer all of whose segments settled is written again. A producer
-   *   streaming ~1 KB items then reuses two or three buffers instead of allocating a fresh one
-   *   per batch (fresh memory costs page faults and, as external memory, full garbage
-   *   collections in a process whose heap holds many objects).
+   *   reads it any more; a buffer all of whose segments settled goes back to the process's
+   *   spare large buffers (src/remote/buffers.ts), where the next runs take theirs. A producer
+   *   streaming ~1 KB items then writes a handful of buffers over and over, as many as its
+   *   batches in flight, instead of a fresh one per batch (fresh memory costs page faults
+   *   and, as external memory, garbage collections).
    */
   constructor(capacity = 4096, recycle = false) {
     super(capacity);
@@ -137,7 +137,7 @@ export class PackWriter extends Encoder {
     }
     lent.delete(seg.buf);
     // The buffer being written now is not spare; one grown for a huge item is not kept.
-    if (seg.buf !== this.buf && seg.buf.length >= this.chunk && seg.buf.length <= 2 * this.chunk && this.#spare.length < 2) this.#spare.push(seg.buf);
+    if (seg.buf !== this.buf && seg.buf.length <= 2 * this.chunk) recycle(seg.buf);
   }
 
   #tooBig(rel: number, what: string): void {
@@ -242,7 +242,7 @@ export class PackWriter extends Encoder {
     this.#lastRel = 0;
     if (this.#lent !== null) {
       this.#lent.set(seg.buf, (this.#lent.get(seg.buf) ?? 0) + 1);
-      this.renew(() => this.#spare.pop());
+      this.renew(() => largeBuffer(this.chunk));
     } else {
       this.renew();
     }

@@ -4,16 +4,15 @@
 // (not with the length its header claims), so a peer cannot make us allocate without limit
 // or hold memory it never sent. A socket may read a large frame's bytes straight into
 // its buffer (room() / filled(), src/remote/link.ts: connect() and accept()), so they are not copied at
-// all. Imports nothing of the library.
+// all. Imports nothing of the library outside src/remote/.
 //
-// Large frames' buffers are reused (claimFrame()): a queue moves ~1 KB items in 256 KiB put
-// batches and 1 MiB take replies, and a fresh buffer per frame costs the process page faults
-// on its first touch and, as external memory, full garbage collections (in the host that
-// relays a queue's items: ~30 ms per 100 MB, and 4 KiB page faults for every byte). A frame's
-// buffer is reused only when the code that took its bytes over claimed it, and says when
-// nothing reads them any more; any other frame is left to the garbage collector.
+// Large frames' buffers are reused (src/remote/buffers.ts): a queue's put batches and take
+// replies would otherwise each cost a fresh buffer. A frame's buffer is reused only when the
+// code that took its bytes over claimed it (claimFrame()) and says when nothing reads them
+// any more; any other frame is left to the garbage collector.
 
 import { ProtocolError } from '../errors.ts';
+import { largeBuffer, recycle } from './buffers.ts';
 
 /** A frame at least this large, arriving in pieces, is assembled in place (one copy). */
 const BIG_FRAME = 64 * 1024;
@@ -22,61 +21,21 @@ const EMPTY = Buffer.alloc(0);
 const DIRECT_MIN = 16 * 1024;
 
 
-/** Spare buffers of large frames are kept up to this many bytes, all together. */
-const SPARE_BYTES = 8 * 1024 * 1024;
-/** A spare buffer serves a frame of at least this part of its size (no more is wasted). */
-const SPARE_FIT = 0.5;
-/** Buffers of large frames are allocated in multiples of this, so that a slightly larger frame fits. */
-const SPARE_STEP = 64 * 1024;
-/** Spare buffers not used for this long are dropped (an idle process holds no memory for frames), ms. */
-const SPARE_IDLE_MS = 5000;
-
-/** Buffers of large frames that nothing reads any more, ready for the next ones. */
-const spare: Buffer[] = [];
-let spareBytes = 0;
-let spareUsed = false;
-let spareTimer: NodeTimeout | null = null;
 /**
  * Large frames handed to their readers and not claimed yet: their whole buffer, by its memory
  * (a frame is a view of it). Weak: a frame nobody claims goes with its last view.
  */
 const unclaimed = new WeakMap<ArrayBufferLike, Buffer>();
 
-/** A buffer for a large frame of `length` bytes: a spare one that fits, else a new one; registered as unclaimed. */
-function frameBuffer(length: number): Buffer {
-  let whole: Buffer | undefined;
-  for (let i = spare.length - 1; i >= 0; i--) {
-    const b = spare[i]!;
-    if (b.length >= length && b.length * SPARE_FIT <= length) {
-      whole = b;
-      spare[i] = spare[spare.length - 1]!;
-      spare.pop();
-      spareBytes -= b.length;
-      spareUsed = true;
-      break;
-    }
-  }
-  whole ??= Buffer.allocUnsafe(Math.ceil(length / SPARE_STEP) * SPARE_STEP);
+/**
+ * A buffer for a large frame of `length` bytes, registered as unclaimed: a reused one
+ * (src/remote/buffers.ts) of `size` bytes, the longest frame of its link, so that the frames
+ * of a link, short or long, keep coming in buffers of one size.
+ */
+function frameBuffer(length: number, size: number): Buffer {
+  const whole = largeBuffer(size);
   unclaimed.set(whole.buffer, whole);
   return whole.subarray(0, length);
-}
-
-function dropIdleSpares(): void {
-  spareTimer = null;
-  if (!spareUsed) {
-    spare.length = 0;
-    spareBytes = 0;
-    return;
-  }
-  spareUsed = false;
-  armSpareTimer();
-}
-
-function armSpareTimer(): void {
-  if (spareTimer !== null || spare.length === 0) return;
-  spareTimer = setTimeout(dropIdleSpares, SPARE_IDLE_MS);
-  // Bookkeeping only: it must not keep the process alive.
-  spareTimer.unref();
 }
 
 /**
@@ -98,10 +57,7 @@ export class FrameLease {
     const whole = this.#whole;
     if (whole === null) return;
     this.#whole = null;
-    if (spareBytes + whole.length > SPARE_BYTES) return;
-    spare.push(whole);
-    spareBytes += whole.length;
-    armSpareTimer();
+    recycle(whole);
   }
 }
 
@@ -236,7 +192,7 @@ export class FrameReader {
    */
   #bodyFor(length: number, have: number): Buffer {
     // A frame no longer than one the peer sent already: all of it at once, in a reused buffer.
-    if (length <= this.#largest) return frameBuffer(length);
+    if (length <= this.#largest) return frameBuffer(length, this.#largest);
     return Buffer.allocUnsafe(Math.min(length, Math.max(BIG_FRAME, have * 2, this.#largest)));
   }
 
