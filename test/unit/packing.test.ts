@@ -98,6 +98,22 @@ test('random takes by count and budget match a model of the items', () => {
   }
 });
 
+test('strings of every kind come back as they were put: ASCII short and long (keys too), Latin-1, multi-byte, lone surrogates', () => {
+  const longKey = 'k'.repeat(40);
+  const values: unknown[] = [
+    'x'.repeat(1000),
+    'x'.repeat(33),
+    'a\u007f'.repeat(20),
+    'é'.repeat(40),
+    `${'x'.repeat(50)}\u0080`,
+    `${'x'.repeat(50)}😀`,
+    `${'x'.repeat(50)}\ud800`,
+    { [longKey]: 'v', [`${longKey}é`]: 'w', payload: 'y'.repeat(100) },
+    ['z'.repeat(64), '', 'short'],
+  ];
+  assert.equal(decode([segment(values)]), values);
+});
+
 /** A large frame (the same length each time) fed to `reader` in three pieces from a reused receive buffer. */
 function largeFrame(reader: FrameReader, fill: number): Buffer {
   const stream = Buffer.alloc(4 + 300_000, fill);
