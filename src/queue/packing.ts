@@ -13,7 +13,7 @@ import { serialize } from 'node:v8';
 import type { Deque } from '../deque.ts';
 import { InvalidStateError, SerializationError } from '../errors.ts';
 import { unsendable } from '../protocol/index.ts';
-import { ByteChain, decodeValue, Encoder, NeedsRevive, T_NUM } from '../remote/codec.ts';
+import { ByteChain, decodeValue, Encoder, NeedsRevive, putU32, T_NUM } from '../remote/codec.ts';
 import { encodeHandles, reviveHandlesSoon } from '../remote/handle.ts';
 import { largeBuffer, recycle } from '../remote/buffers.ts';
 import { claimFrame, type FrameLease } from '../remote/frame.ts';
@@ -205,7 +205,7 @@ export class PackWriter extends Encoder {
       this.ensure(13);
       const at = this.end;
       this.#lastRel = at - this.start;
-      this.buf.writeUInt32LE(9, at);
+      putU32(this.buf, 9, at);
       this.buf[at + 4] = T_NUM;
       this.buf.writeDoubleLE(item, at + 5);
       this.end = at + 13;
@@ -225,7 +225,7 @@ export class PackWriter extends Encoder {
     this.#tooBig(rel, what);
     this.#lastRel = rel;
     const at = this.start + rel;
-    this.buf.writeUInt32LE(this.end - at - 4, at);
+    putU32(this.buf, this.end - at - 4, at);
     this.#count++;
   }
 
