@@ -38,7 +38,9 @@ export interface Segment {
  * done, i.e. decoded in this process, or acknowledged by the process that took it (which
  * received the whole reply holding it, so no write of its bytes is pending either). Items
  * dropped (a queue shut down, a pipe end closed) are never done: their frame is left to the
- * garbage collector, as is one whose items left in a way nobody tracks (escape()).
+ * garbage collector, as is one whose items left in a way nobody tracks (escape()). A peer that
+ * acknowledges items before it received them can garble only what is being sent to itself:
+ * the frame is reused once every item of it is acknowledged, by whichever consumers took them.
  */
 export class FrameItems {
   #left: number;
