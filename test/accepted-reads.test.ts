@@ -89,6 +89,43 @@ test('frames of every size arrive whole and in order, both ways', async () => {
   assert.is(clientClosed, null);
 });
 
+test('large frames sharing reads with the frames around them arrive whole and in order, both ways', async () => {
+  // A queue's traffic: 256 KiB put batches and ~1 MiB take replies back to back with small
+  // calls, so that one read ends a large frame and begins the next ones, and a large frame's
+  // head arrives in a read with other frames (its bytes go straight into its own buffer).
+  const s = server();
+  await new Promise<void>((r) => s.server.once('listening', () => r()));
+  const results: LinkMessage[] = [];
+  const client = connect(s.path, KEY, { onMessage: (m) => results.push(m), onClose: () => {} });
+  await withinMs(client.ready, 10_000, 'the handshake');
+  let seed = 12345;
+  const random = (n: number): number => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff), seed % n);
+  const sent: Buffer[] = [];
+  for (let round = 0; round < 40; round++) {
+    const burst = 1 + random(6);
+    for (let k = 0; k < burst; k++) {
+      const kind = random(4);
+      const size = kind === 0 ? 256 * 1024 + random(4096) : kind === 1 ? 65_536 + random(200_000) : kind === 2 ? random(2000) : (1 << 20) + random(1000);
+      const data = payload(size, sent.length);
+      sent.push(data);
+      client.send({ type: 'call', id: sent.length, obj: 'echo', method: 'echo', args: [data], handles: false });
+    }
+    await new Promise((r) => setImmediate(r));
+  }
+  await waitFor(() => results.length === sent.length, `${sent.length} echoes (got ${results.length})`, 60_000);
+  s.received.forEach((m, i) => {
+    const arg = (m as Extract<LinkMessage, { type: 'call' }>).args[0] as Buffer;
+    assert.ok(arg.equals(sent[i]!), `call ${i + 1} (${sent[i]!.length} bytes) arrived intact`);
+  });
+  results.forEach((m, i) => {
+    assert.is((m as Extract<LinkMessage, { type: 'result' }>).id, i + 1);
+    assert.ok(((m as Extract<LinkMessage, { type: 'result' }>).value as Buffer).equals(sent[i]!), `echo ${i + 1} intact`);
+  });
+  client.close();
+  await waitFor(() => s.closed.length === 1, 'the accepted link to see the close');
+  await withinMs(new Promise<void>((r) => s.server.close(() => r())), 10_000, 'server.close() to complete');
+});
+
 test('server.close() waits for an accepted connection until the accepting side closes it', async () => {
   const s = server();
   await new Promise<void>((r) => s.server.once('listening', () => r()));

@@ -27,6 +27,7 @@ import { connect } from '../src/remote/link.ts';
 import { Host, HostClient } from '../src/remote/host.ts';
 import { toHandle } from '../src/remote/handle.ts';
 import { assert, disposeAllAndCheckLeaks, rejection, track, waitFor, withinMs, startProcess as start } from './helpers.ts';
+import { docPayload } from './fixtures/queue-work.ts';
 
 const work = tasks<typeof import('./fixtures/queue-work.ts')>(new URL('./fixtures/queue-work.ts', import.meta.url));
 const test = suite('queue');
@@ -166,6 +167,27 @@ test('producer child -> consumer parent with a sentinel, and parent -> consumer 
   await c.join();
 });
 
+test('until() in a child: next() calls made together stop at the sentinel; return() before next() takes nothing; what follows a loop left early stays for another process', async () => {
+  const q = new Queue<unknown>();
+  const out = new Queue<Record<string, unknown>>();
+  for (const v of [1, 2, 3, 'END', 4, 5, 6, 7, 8, 'END2']) await q.put(v);
+  const c = start(work.untilOrder, [q, out]);
+  const report = await withinMs(out.get(), 20_000, 'the child reporting');
+  assert.equal(report.together, [
+    { value: 1, done: false },
+    { value: 2, done: false },
+    { value: 3, done: false },
+    { value: undefined, done: true },
+    { value: undefined, done: true },
+  ]);
+  assert.is(report.afterSentinel, 4, 'the item after the sentinel is still queued');
+  assert.equal(report.returned, { value: undefined, done: true });
+  assert.equal(report.looped, [5, 6]);
+  assert.equal([await q.get(), await q.get(), await q.get()], [7, 8, 'END2']);
+  await c.join();
+  assert.is(c.exitCode, 0);
+});
+
 test('4 producers x 4 consumers move 200,000 numbered items: none lost, none duplicated', async () => {
   const q = new Queue<number | null>();
   const out = new Queue<{ pid: number; got: number[] }>();
@@ -186,6 +208,36 @@ test('4 producers x 4 consumers move 200,000 numbered items: none lost, none dup
   assert.is(total, 4 * per, 'items received');
   assert.is(seen.size, 4 * per, 'distinct items received');
   assert.is(await q.qsize(), 0);
+});
+
+test('items keep their bytes while the buffers of the frames they came in are reused: 2 producers, 2 consumers and gets in the host', async () => {
+  // The host reuses a put batch's buffer once every item of it was acknowledged or taken
+  // here, and each consumer a take reply's once it took every item: items read from a
+  // buffer reused too early would carry another item's bytes.
+  const q = new Queue<{ id: number; payload: string } | null>();
+  const out = new Queue<{ ids: number[]; bad: number }>();
+  const per = 10_000;
+  const producers = [0, 1].map((k) => start(work.produceDocs, [q as Queue<unknown>, k * per, (k + 1) * per]));
+  const consumers = [0, 1].map(() => start(work.collectDocs, [q, out]));
+  const ids: number[] = [];
+  let bad = 0;
+  for (let i = 0; i < 3000; i++) {
+    const doc = (await withinMs(q.get(), 30_000, 'a get in the host'))!;
+    if (doc.payload !== docPayload(doc.id)) bad++;
+    ids.push(doc.id);
+  }
+  await withinMs(Promise.all(producers.map((p) => p.join())), 60_000, 'producers');
+  await q.put(null);
+  await q.put(null);
+  for (let i = 0; i < 2; i++) {
+    const report = await withinMs(out.get(), 60_000, 'a consumer report');
+    ids.push(...report.ids);
+    bad += report.bad;
+  }
+  await Promise.all(consumers.map((c) => c.join()));
+  assert.is(bad, 0, 'items whose payload is not theirs');
+  assert.is(ids.length, 2 * per, 'items received');
+  assert.is(new Set(ids).size, 2 * per, 'distinct items received');
 });
 
 test('backpressure: a producer blocked on a full queue resumes when a consumer gets', async () => {

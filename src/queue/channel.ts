@@ -18,7 +18,7 @@ import { Deque } from '../deque.ts';
 import { Empty, Full, QueueClosed, ShutDown, TimeoutError } from '../errors.ts';
 import type { CallContext } from '../remote/host.ts';
 import { abortError, Waiter, type WaiterOptions } from '../remote/waiter.ts';
-import { advance, chained, itemBytes, joined, packOne, PackWriter, readItem, takeFrom, type Batch, type Packed, type Segment } from './packing.ts';
+import { advance, chained, FrameItems, itemBytes, joined, NOTHING, packOne, PackWriter, readItem, takeFrom, type Batch, type Packed, type Segment } from './packing.ts';
 
 const RESOLVED = Promise.resolve();
 const noop = (): void => {};
@@ -159,7 +159,11 @@ export class Channel {
    * without joining its parts; for this process (connection 0), one Buffer.
    */
   #handOut(conn: number, batch: Batch): Packed {
-    if (conn === 0) return { data: joined(batch), count: batch.count };
+    if (conn === 0) {
+      // A get of this process: it decodes them when its promise settles, untracked.
+      for (const part of batch.parts) part.frame?.escape();
+      return { data: joined(batch), count: batch.count };
+    }
     this.#record(conn, batch);
     return { data: chained(batch), count: batch.count };
   }
@@ -191,22 +195,29 @@ export class Channel {
         // The whole part was handed to user code: dropped without walking its items.
         n -= seg.count;
         f.segs.shift();
+        seg.frame?.done(seg.count);
         continue;
       }
       advance(seg, n);
+      seg.frame?.done(n);
       n = 0;
     }
     if (this.maxsize > 0) this.#serve();
   }
 
-  /** Put back `n` in-flight items of `conn` (the oldest first after the acked ones) at the front. */
-  #requeue(conn: number, n: number): void {
+  /**
+   * Put back `n` in-flight items of `conn` (the oldest first after the acked ones) at the front.
+   * `closed`: the connection closed; a reply it was still writing may hold the items' bytes
+   * for a while yet (a graceful close writes what is queued), so their frames are never reused.
+   */
+  #requeue(conn: number, n: number, closed = false): void {
     const f = this.#inflight.get(conn);
     if (!f || n <= 0) return;
     n = Math.min(n, f.count);
     const back = takeFrom(f.segs, n, Infinity);
     f.count -= back.count;
     this.#inflightCount -= back.count;
+    if (closed) for (const part of back.parts) part.frame?.escape();
     if (this.#immediate) {
       // Terminated: what comes back is dropped, and done as far as join() is concerned.
       this.#finishDropped(back.count);
@@ -221,7 +232,7 @@ export class Channel {
     this.#hooked.delete(conn);
     const f = this.#inflight.get(conn);
     if (f) {
-      this.#requeue(conn, f.count);
+      this.#requeue(conn, f.count, true);
       this.#inflight.delete(conn);
     }
   }
@@ -280,7 +291,9 @@ export class Channel {
   put(ctx: CallContext, data: Buffer, count: number, request: PutRequest = {}): number | Promise<number> {
     if (this.#broken !== null) throw new QueueClosed(this.#broken);
     if (this.#shutDown) throw putAfterShutdown('put()');
-    const seg: Segment = { buf: data, pos: 0, end: data.length, count };
+    // The batch's frame is this channel's alone (the message holds no other bytes anyone
+    // reads): its buffer is reused once the items are done (see FrameItems).
+    const seg: Segment = { buf: data, pos: 0, end: data.length, count, frame: FrameItems.claim(data, count) };
     if (this.#hasRoom() && this.#putters.size === 0) {
       const n = this.#accept(seg);
       this.#serve();
@@ -416,20 +429,33 @@ export class Channel {
     });
   }
 
+  /**
+   * The front item for this process, if one is there and no other get waits for it (they are
+   * served in arrival order); NOTHING otherwise. Throws what decoding it throws (the item is
+   * consumed all the same).
+   */
+  takeLocal(): unknown {
+    if (this.#available === 0 || this.#getters.size > 0) return NOTHING;
+    // Decode straight from the front segment: no batch, no buffer view.
+    if (this.#count === 0) this.#seal();
+    const seg = this.#segs.peek()!;
+    const at = seg.pos;
+    seg.pos += itemBytes(seg.buf, at);
+    if (--seg.count === 0) this.#segs.shift();
+    this.#count--;
+    if (this.maxsize > 0) this.#serve();
+    try {
+      return readItem(seg.buf, at);
+    } finally {
+      seg.frame?.done(1);
+    }
+  }
+
   /** Get one item in this process. Rejects Empty (nowait or timed out; a pipe's timeout: TimeoutError), CancelledError, QueueClosed (EOF), ShutDown. */
   getLocal(wait: boolean, options: WaiterOptions, what: string, hold?: (what: string) => () => void): Promise<unknown> {
     if (options.signal?.aborted) return Promise.reject(abortError(options.signal, what));
-    if (this.#available > 0 && this.#getters.size === 0) {
-      // Decode straight from the front segment: no batch, no buffer view.
-      if (this.#count === 0) this.#seal();
-      const seg = this.#segs.peek()!;
-      const at = seg.pos;
-      seg.pos += itemBytes(seg.buf, at);
-      if (--seg.count === 0) this.#segs.shift();
-      this.#count--;
-      if (this.maxsize > 0) this.#serve();
-      return Promise.resolve(readItem(seg.buf, at));
-    }
+    const item = this.takeLocal();
+    if (item !== NOTHING) return Promise.resolve(item);
     if (this.#eof !== null && this.#available === 0) return Promise.reject(new QueueClosed(this.#eof));
     if (this.#shutDown && this.#available === 0) return Promise.reject(getAfterShutdown(what, this.#immediate));
     if (!wait) return Promise.reject(new Empty());

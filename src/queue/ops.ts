@@ -22,6 +22,11 @@ export interface ChannelOps {
   /** Send bytes (Connection.sendBytes): a Buffer item, or a raw frame on a socket. */
   putBytes(data: Buffer, what: string): Promise<void>;
   get(wait: boolean, options: WaiterOptions, what: string): Promise<unknown>;
+  /**
+   * The next item if one is ready now (prefetched, or queued in this process), handed over
+   * as get() would; NOTHING otherwise. Throws what decoding it throws. Queues only.
+   */
+  getNow?(): unknown;
   /** Whether an item is ready, waiting up to `timeout` ms; `signal` abandons the wait (wait() racing several). */
   poll(timeout: number | undefined, what: string, signal?: AbortSignal): Promise<boolean>;
   qsize(): Promise<number>;
@@ -66,6 +71,10 @@ class LocalOps implements ChannelOps {
 
   get(wait: boolean, options: WaiterOptions, what: string): Promise<unknown> {
     return this.#in!.getLocal(wait, options, what, this.#hold);
+  }
+
+  getNow(): unknown {
+    return this.#in!.takeLocal();
   }
 
   poll(timeout: number | undefined, _what: string, signal?: AbortSignal): Promise<boolean> {

@@ -5,14 +5,18 @@
 // call, and a later mutation does not change what was queued, as with Python's pickling).
 // item := u32le byteLength, value (src/remote/codec.ts: plain data written directly, anything
 // else through v8.serialize, i.e. structured clone). A Segment is a run of items in one
-// buffer; a take hands a run over as Packed bytes.
+// buffer; a take hands a run over as Packed bytes. Items that arrived in a received frame
+// (a put batch at the host, a take reply at a consumer) carry its FrameItems: the frame's
+// buffer is reused for a later frame once every item of it is done.
 
 import { serialize } from 'node:v8';
 import type { Deque } from '../deque.ts';
 import { InvalidStateError, SerializationError } from '../errors.ts';
 import { unsendable } from '../protocol/index.ts';
-import { ByteChain, decodeValue, Encoder, NeedsRevive, T_NUM } from '../remote/codec.ts';
+import { ByteChain, decodeValue, Encoder, NeedsRevive, putU32, T_NUM } from '../remote/codec.ts';
 import { encodeHandles, reviveHandlesSoon } from '../remote/handle.ts';
+import { largeBuffer, recycle } from '../remote/buffers.ts';
+import { claimFrame, type FrameLease } from '../remote/frame.ts';
 import { DEFAULT_MAX_FRAME } from '../remote/link.ts';
 
 /** Largest packed item: one must fit in a frame with room for the message around it. */
@@ -24,6 +28,48 @@ export interface Segment {
   pos: number;
   end: number;
   count: number;
+  /** The received frame the items lie in, when its buffer is to be reused once they are done. */
+  frame: FrameItems | null;
+}
+
+/**
+ * The items of one received frame (a put batch at the host, a take reply at a consumer) that
+ * are still to be read: the frame's buffer is reused (src/remote/frame.ts) once every one is
+ * done, i.e. decoded in this process, or acknowledged by the process that took it (which
+ * received the whole reply holding it, so no write of its bytes is pending either). Items
+ * dropped (a queue shut down, a pipe end closed) are never done: their frame is left to the
+ * garbage collector, as is one whose items left in a way nobody tracks (escape()). A peer that
+ * acknowledges items before it received them can garble only what is being sent to itself:
+ * the frame is reused once every item of it is acknowledged, by whichever consumers took them.
+ */
+export class FrameItems {
+  #left: number;
+  #lease: FrameLease | null;
+
+  constructor(lease: FrameLease, count: number) {
+    this.#lease = lease;
+    this.#left = count;
+  }
+
+  /** The frame of `data` (a queue's put batch or take reply of `count` items) if it can be reused, else null. */
+  static claim(data: Buffer, count: number): FrameItems | null {
+    const lease = claimFrame(data);
+    return lease === null ? null : new FrameItems(lease, count);
+  }
+
+  /** `n` of the items were read, or acknowledged by the process that took them. */
+  done(n: number): void {
+    this.#left -= n;
+    if (this.#left <= 0 && this.#lease !== null) {
+      this.#lease.release();
+      this.#lease = null;
+    }
+  }
+
+  /** Some of the items were handed over with no account of when they are read: never reuse the buffer. */
+  escape(): void {
+    this.#lease = null;
+  }
 }
 
 /**
@@ -34,6 +80,9 @@ export interface Packed {
   data: Buffer | ByteChain;
   count: number;
 }
+
+/** What ChannelOps.getNow() returns when no item is ready (an item may be any value, undefined too). */
+export const NOTHING: unique symbol = Symbol('multiproc.nothing');
 
 /** Bytes of the item starting at `pos` (header included). */
 export function itemBytes(buf: Buffer, pos: number): number {
@@ -61,16 +110,15 @@ export class PackWriter extends Encoder {
   #lastRel = 0; // where the last item written starts, relative to start
   /** Recycling writers: buffers with segments handed out, and how many of those are not settled. */
   readonly #lent: Map<Buffer, number> | null;
-  /** Recycling writers: buffers all of whose segments settled, for the next runs. */
-  readonly #spare: Buffer[] = [];
 
   /**
    * @param capacity Smallest buffer to allocate: about the bytes one batch holds.
    * @param recycle The owner calls settled() for every segment take() returns, once nothing
-   *   reads it any more; a buffer all of whose segments settled is written again. A producer
-   *   streaming ~1 KB items then reuses two or three buffers instead of allocating a fresh one
-   *   per batch (fresh memory costs page faults and, as external memory, full garbage
-   *   collections in a process whose heap holds many objects).
+   *   reads it any more; a buffer all of whose segments settled goes back to the process's
+   *   spare large buffers (src/remote/buffers.ts), where the next runs take theirs. A producer
+   *   streaming ~1 KB items then writes a handful of buffers over and over, as many as its
+   *   batches in flight, instead of a fresh one per batch (fresh memory costs page faults
+   *   and, as external memory, garbage collections).
    */
   constructor(capacity = 4096, recycle = false) {
     super(capacity);
@@ -91,7 +139,7 @@ export class PackWriter extends Encoder {
     }
     lent.delete(seg.buf);
     // The buffer being written now is not spare; one grown for a huge item is not kept.
-    if (seg.buf !== this.buf && seg.buf.length >= this.chunk && seg.buf.length <= 2 * this.chunk && this.#spare.length < 2) this.#spare.push(seg.buf);
+    if (seg.buf !== this.buf && seg.buf.length <= 2 * this.chunk) recycle(seg.buf);
   }
 
   #tooBig(rel: number, what: string): void {
@@ -159,7 +207,7 @@ export class PackWriter extends Encoder {
       this.ensure(13);
       const at = this.end;
       this.#lastRel = at - this.start;
-      this.buf.writeUInt32LE(9, at);
+      putU32(this.buf, 9, at);
       this.buf[at + 4] = T_NUM;
       this.buf.writeDoubleLE(item, at + 5);
       this.end = at + 13;
@@ -179,7 +227,7 @@ export class PackWriter extends Encoder {
     this.#tooBig(rel, what);
     this.#lastRel = rel;
     const at = this.start + rel;
-    this.buf.writeUInt32LE(this.end - at - 4, at);
+    putU32(this.buf, this.end - at - 4, at);
     this.#count++;
   }
 
@@ -190,13 +238,13 @@ export class PackWriter extends Encoder {
   take(exceptLast = false): Segment {
     const end = exceptLast ? this.start + this.#lastRel : this.end;
     const count = exceptLast ? this.#count - 1 : this.#count;
-    const seg: Segment = { buf: this.buf, pos: this.start, end, count };
+    const seg: Segment = { buf: this.buf, pos: this.start, end, count, frame: null };
     this.start = end;
     this.#count -= count;
     this.#lastRel = 0;
     if (this.#lent !== null) {
       this.#lent.set(seg.buf, (this.#lent.get(seg.buf) ?? 0) + 1);
-      this.renew(() => this.#spare.pop());
+      this.renew(() => largeBuffer(this.chunk));
     } else {
       this.renew();
     }
@@ -242,7 +290,7 @@ export function takeFrom(segs: Deque<Segment>, n: number, budget: number): Batch
     if (seg.count <= n - taken && bytes + (seg.end - start) <= budget) {
       // The whole rest of the segment fits: its size is known without reading each item's
       // header (a put batch of ~1 KB items holds hundreds of them).
-      parts.push({ buf: seg.buf, pos: start, end: seg.end, count: seg.count });
+      parts.push({ buf: seg.buf, pos: start, end: seg.end, count: seg.count, frame: seg.frame });
       taken += seg.count;
       bytes += seg.end - start;
       segs.shift();
@@ -259,7 +307,7 @@ export function takeFrom(segs: Deque<Segment>, n: number, budget: number): Batch
       k++;
     }
     if (k === 0) break;
-    parts.push({ buf: seg.buf, pos: start, end: p, count: k });
+    parts.push({ buf: seg.buf, pos: start, end: p, count: k, frame: seg.frame });
     seg.pos = p;
     seg.count -= k;
     taken += k;

@@ -23,7 +23,7 @@ import { ByteChain } from '../remote/codec.ts';
 import { Waiter, type WaiterOptions } from '../remote/waiter.ts';
 import { getTimedOut, putAfterShutdown, type ChannelKind, type PutRequest, type TakeRequest } from './channel.ts';
 import type { ChannelOps } from './ops.ts';
-import { itemBytes, MAX_ITEM, packOne, PackWriter, readItem, type Packed, type Segment } from './packing.ts';
+import { FrameItems, itemBytes, MAX_ITEM, NOTHING, packOne, PackWriter, readItem, type Packed, type Segment } from './packing.ts';
 
 const RESOLVED = Promise.resolve();
 const noop = (): void => {};
@@ -113,9 +113,11 @@ export class RemoteChannel implements ChannelOps {
       this.#batchStart = performance.now();
       this.#batchItems = 0;
     }
-    // Received: the host's ByteChain arrives as one Buffer.
+    // Received: the host's ByteChain arrives as one Buffer. The reply's frame is ours alone
+    // (the reply holds no other bytes anyone reads): its buffer is reused once every item
+    // was taken (see FrameItems).
     const data = batch.data as Buffer;
-    this.#rbuf.push({ buf: data, pos: 0, end: data.length, count: batch.count });
+    this.#rbuf.push({ buf: data, pos: 0, end: data.length, count: batch.count, frame: FrameItems.claim(data, batch.count) });
     this.#rcount += batch.count;
     this.#batchItems += batch.count;
     this.#armIdle();
@@ -145,7 +147,11 @@ export class RemoteChannel implements ChannelOps {
       // consumer that is not waiting cannot hoard items another one is waiting for.
       void this.#startFetch(false, undefined, undefined, 'get()').catch(noop);
     }
-    return readItem(seg.buf, at);
+    try {
+      return readItem(seg.buf, at);
+    } finally {
+      seg.frame?.done(1);
+    }
   }
 
   /** Grow the batch while the consumer drains fast; shrink it for slow consumers (fairness). */
@@ -228,6 +234,11 @@ export class RemoteChannel implements ChannelOps {
     });
     this.#fetch = settled;
     return call;
+  }
+
+  /** A prefetched item, handed to user code now; NOTHING when none is here. Throws what decoding it throws. */
+  getNow(): unknown {
+    return this.#rcount > 0 ? this.#takeOne() : NOTHING;
   }
 
   get(wait: boolean, options: WaiterOptions, what: string): Promise<unknown> {

@@ -4,9 +4,15 @@
 // (not with the length its header claims), so a peer cannot make us allocate without limit
 // or hold memory it never sent. A socket may read a large frame's bytes straight into
 // its buffer (room() / filled(), src/remote/link.ts: connect() and accept()), so they are not copied at
-// all. Imports nothing of the library.
+// all. Imports nothing of the library outside src/remote/.
+//
+// Large frames' buffers are reused (src/remote/buffers.ts): a queue's put batches and take
+// replies would otherwise each cost a fresh buffer. A frame's buffer is reused only when the
+// code that took its bytes over claimed it (claimFrame()) and says when nothing reads them
+// any more; any other frame is left to the garbage collector.
 
 import { ProtocolError } from '../errors.ts';
+import { largeBuffer, recycle } from './buffers.ts';
 
 /** A frame at least this large, arriving in pieces, is assembled in place (one copy). */
 const BIG_FRAME = 64 * 1024;
@@ -14,6 +20,59 @@ const EMPTY = Buffer.alloc(0);
 /** A read goes straight into a frame being assembled when at least this much of it is missing. */
 const DIRECT_MIN = 16 * 1024;
 
+
+/**
+ * Large frames handed to their readers and not claimed yet: their whole buffer, by its memory
+ * (a frame is a view of it). Weak: a frame nobody claims goes with its last view.
+ */
+const unclaimed = new WeakMap<ArrayBufferLike, Buffer>();
+
+/**
+ * A buffer for a large frame of `length` bytes, registered as unclaimed: a reused one
+ * (src/remote/buffers.ts) of `size` bytes, the longest frame of its link, so that the frames
+ * of a link, short or long, keep coming in buffers of one size.
+ */
+function frameBuffer(length: number, size: number): Buffer {
+  const whole = largeBuffer(size);
+  unclaimed.set(whole.buffer, whole);
+  return whole.subarray(0, length);
+}
+
+/**
+ * The right to reuse the buffer of a large frame once nothing reads its bytes any more
+ * (release()). Only one holder: claimFrame() gives it once per frame.
+ */
+export class FrameLease {
+  #whole: Buffer | null;
+
+  constructor(whole: Buffer) {
+    this.#whole = whole;
+  }
+
+  /**
+   * Nothing reads this frame's bytes any more, nor ever will (no view of it is kept, none is
+   * waiting to be written): its buffer may hold the next frame. Idempotent.
+   */
+  release(): void {
+    const whole = this.#whole;
+    if (whole === null) return;
+    this.#whole = null;
+    recycle(whole);
+  }
+}
+
+/**
+ * Claim the frame `view` lies in, to reuse its buffer once its bytes are no longer read:
+ * null when it is not a large frame read by this process, or was claimed already. Claim only
+ * a frame whose every reader you control: a message whose one Buffer you take over (a
+ * queue's put batch or take reply), not one whose values other code may keep.
+ */
+export function claimFrame(view: Buffer): FrameLease | null {
+  const whole = unclaimed.get(view.buffer);
+  if (whole === undefined) return null;
+  unclaimed.delete(view.buffer);
+  return new FrameLease(whole);
+}
 
 /**
  * Reassembles frames from socket chunks without quadratic copying: chunks are kept in a
@@ -76,23 +135,65 @@ export class FrameReader {
    */
   push(chunk: Buffer, transient = false): void {
     if (chunk.length === 0) return;
-    let body = this.#body;
-    if (body !== null) {
-      const count = Math.min(chunk.length, this.#need - this.#filled);
-      if (this.#filled + count > body.length) {
-        // Grow geometrically, never past the frame's length.
-        const grown = Buffer.allocUnsafe(Math.min(this.#need, Math.max(body.length * 2, this.#filled + count)));
-        body.copy(grown, 0, 0, this.#filled);
-        this.#body = body = grown;
-      }
-      chunk.copy(body, this.#filled, 0, count);
-      this.#filled += count;
+    if (this.#body !== null) {
+      const count = this.complete(chunk, chunk.length);
       if (count === chunk.length) return;
       chunk = chunk.subarray(count);
+    } else if (transient && this.#bytes === 0 && this.#need < 0 && this.#begin(chunk)) {
+      return;
     }
     if (transient) chunk = Buffer.from(chunk);
     this.#chunks.push(chunk);
     this.#bytes += chunk.length;
+  }
+
+  /**
+   * Copy into the large frame being assembled what it still lacks of `buf[0, end)`; returns
+   * how many bytes that took (0 when no large frame is being assembled). What follows them
+   * in `buf` is the start of the next frame.
+   */
+  complete(buf: Buffer, end: number): number {
+    let body = this.#body;
+    if (body === null) return 0;
+    const count = Math.min(end, this.#need - this.#filled);
+    if (this.#filled + count > body.length) {
+      // Grow geometrically, never past the frame's length.
+      const grown = Buffer.allocUnsafe(Math.min(this.#need, Math.max(body.length * 2, this.#filled + count)));
+      body.copy(grown, 0, 0, this.#filled);
+      this.#body = body = grown;
+    }
+    buf.copy(body, this.#filled, 0, count);
+    this.#filled += count;
+    return count;
+  }
+
+  /**
+   * `chunk` (about to be overwritten by the caller) starts a frame, with nothing buffered:
+   * when it is the head of a large frame, copy its bytes straight into that frame's own
+   * buffer (once, instead of into a copy of the chunk and then from there) and return true.
+   */
+  #begin(chunk: Buffer): boolean {
+    if (chunk.length < 4) return false;
+    const length = chunk.readUInt32BE(0);
+    // Too long: next() reports it, as for any frame.
+    if (length < BIG_FRAME || length > this.max || chunk.length - 4 >= length) return false;
+    const have = chunk.length - 4;
+    const body = this.#bodyFor(length, have);
+    chunk.copy(body, 0, 4);
+    this.#body = body;
+    this.#filled = have;
+    this.#need = length;
+    return true;
+  }
+
+  /**
+   * The buffer a large frame of `length` bytes is assembled in, `have` of them arrived:
+   * sized by what has arrived, not by `length` (see the class comment).
+   */
+  #bodyFor(length: number, have: number): Buffer {
+    // A frame no longer than one the peer sent already: all of it at once, in a reused buffer.
+    if (length <= this.#largest) return frameBuffer(length, this.#largest);
+    return Buffer.allocUnsafe(Math.min(length, Math.max(BIG_FRAME, have * 2, this.#largest)));
   }
 
   /** The next complete frame, or null. Throws ProtocolError (fault 'frame') for an oversized frame. */
@@ -118,7 +219,7 @@ export class FrameReader {
         // Assemble it in its own buffer: later chunks are copied straight into it. Sized by
         // what has arrived, not by #need (see the class comment).
         const have = this.#bytes;
-        const body = Buffer.allocUnsafe(Math.min(this.#need, Math.max(BIG_FRAME, have * 2, this.#largest)));
+        const body = this.#bodyFor(this.#need, have);
         if (have > 0) this.#take(have).copy(body, 0);
         this.#body = body;
         this.#filled = have;

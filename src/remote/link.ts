@@ -266,13 +266,24 @@ export class Link {
   /**
    * A read into the socket's reused receive buffer: frames that lie whole inside it are
    * copied out one by one (a message's Buffers may point into its frame), the rest is kept
-   * by the reader (copied, since `buf` is overwritten by the next read).
+   * by the reader (copied, since `buf` is overwritten by the next read): the head of a large
+   * frame straight into the buffer that frame is assembled in, so each of its bytes is
+   * copied once (a queue's 256 KiB put batches and 1 MiB take replies mostly begin and end
+   * inside such reads).
    */
   #onRead(nread: number, buf: Buffer): void {
     if (this.#state === 'closed') return;
     // The read landed in the frame being assembled (FrameReader.room()): nothing to copy.
     if (this.#reader.filled(buf, nread)) return this.#onData(EMPTY);
     let off = 0;
+    if (!this.#reader.empty) {
+      // The head of the read finishes the large frame being assembled: copied into it, that
+      // frame delivered, and the rest read below as if it had come on its own (its frames
+      // copied out one by one, the head of a large one straight into that one's buffer).
+      off = this.#reader.complete(buf, nread);
+      if (off > 0) this.#onData(EMPTY);
+      if ((this.#state as LinkState) === 'closed' || off === nread) return;
+    }
     if (this.#reader.empty) {
       while (nread - off >= 4) {
         // Read each time: the handshake raises the cap.

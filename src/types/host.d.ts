@@ -42,4 +42,5 @@ interface Buffer {
   ucs2Write(string: string, offset: number, length?: number): number;
   utf8Slice(start: number, end: number): string;
   ucs2Slice(start: number, end: number): string;
+  latin1Slice(start: number, end: number): string;
 }

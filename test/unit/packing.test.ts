@@ -1,10 +1,12 @@
 // Queue item packing (src/queue/packing.ts): takeFrom() hands out items by count and by byte
 // budget, whole segments at once or item by item, and always at least one item; the parts
 // it returns cover exactly the items taken, in order. Checked against a model that walks
-// every item. No processes.
+// every item. Received frames (FrameItems) are reused only once all their items are done.
+// No processes.
 import { suite } from 'uvu';
 import { Deque } from '../../src/deque.ts';
-import { itemBytes, PackWriter, readItem, takeFrom, type Segment } from '../../src/queue/packing.ts';
+import { FrameItems, itemBytes, PackWriter, readItem, takeFrom, type Segment } from '../../src/queue/packing.ts';
+import { FrameReader } from '../../src/remote/frame.ts';
 import { assert, disposeAllAndCheckLeaks } from '../helpers.ts';
 
 const test = suite('packing');
@@ -94,6 +96,56 @@ test('random takes by count and budget match a model of the items', () => {
     }
     assert.equal(got, items);
   }
+});
+
+test('strings of every kind come back as they were put: ASCII short and long (keys too), Latin-1, multi-byte, lone surrogates', () => {
+  const longKey = 'k'.repeat(40);
+  const values: unknown[] = [
+    'x'.repeat(1000),
+    'x'.repeat(33),
+    'a\u007f'.repeat(20),
+    'é'.repeat(40),
+    `${'x'.repeat(50)}\u0080`,
+    `${'x'.repeat(50)}😀`,
+    `${'x'.repeat(50)}\ud800`,
+    { [longKey]: 'v', [`${longKey}é`]: 'w', payload: 'y'.repeat(100) },
+    ['z'.repeat(64), '', 'short'],
+  ];
+  assert.equal(decode([segment(values)]), values);
+});
+
+/** A large frame (the same length each time) fed to `reader` in three pieces from a reused receive buffer. */
+function largeFrame(reader: FrameReader, fill: number): Buffer {
+  const stream = Buffer.alloc(4 + 300_000, fill);
+  stream.writeUInt32BE(300_000, 0);
+  for (const [from, to] of [[0, 1000], [1000, 150_000], [150_000, stream.length]] as const) reader.push(Buffer.from(stream.subarray(from, to)), true);
+  const f = reader.next();
+  assert.ok(f !== null && f.length === 300_000 && f[0] === fill && f[299_999] === fill, 'the frame arrived whole');
+  return f!;
+}
+
+test('a large frame is claimed once; its buffer holds a later frame only once all its items are done, never after escape()', () => {
+  const reader = new FrameReader(64 * 1024 * 1024);
+  const first = largeFrame(reader, 1);
+  assert.is(FrameItems.claim(first, 3), null, 'the first frame of its size has a buffer of its own');
+  const second = largeFrame(reader, 2);
+  const items = FrameItems.claim(second, 3);
+  assert.ok(items !== null, 'a frame of a size seen before is claimable');
+  assert.is(FrameItems.claim(second, 3), null, 'claimed once only');
+  assert.is(FrameItems.claim(Buffer.alloc(300_000), 1), null, 'a buffer that is no received frame');
+  items!.done(2);
+  const third = largeFrame(reader, 3);
+  assert.ok(third.buffer !== second.buffer, 'not reused while an item is not done');
+  assert.is(second[0], 2, 'the frame still holds its bytes');
+  items!.done(1);
+  const fourth = largeFrame(reader, 4);
+  assert.ok(fourth.buffer === second.buffer, 'reused once every item is done');
+  const escaped = FrameItems.claim(fourth, 1)!;
+  escaped.escape();
+  escaped.done(1);
+  const fifth = largeFrame(reader, 5);
+  assert.ok(fifth.buffer !== fourth.buffer, 'never reused after escape()');
+  assert.is(fourth[0], 4);
 });
 
 test('no leaks', disposeAllAndCheckLeaks);
