@@ -246,7 +246,13 @@ export class NumberPacker {
 
 /** Does every number of `values` survive an Int32Array unchanged (isInt32, written out)? */
 function allInt32(values: Float64Array): boolean {
-  for (let i = 0; i < values.length; i++) {
+  // The last one first: results that grow with their items (squares, running sums) are
+  // largest there, so a batch that does not fit is known at once rather than after a pass
+  // over the part that does. A worker's first batch of map(square) over 0..124,999 made
+  // that pass over 46,341 results, in code not yet optimized: 1.2-2.0 ms of its reply.
+  const n = values.length;
+  if (n > 0 && !isInt32(values[n - 1]!)) return false;
+  for (let i = 0; i < n; i++) {
     const v = values[i]!;
     if ((v | 0) !== v || (v === 0 && 1 / v < 0)) return false;
   }
