@@ -5,14 +5,18 @@
 // submit; large results; packed numbers exact to the bit; workers recycled (maxTasksPerChild)
 // and an imap left early; a worker killed while a payload is being written (its batch runs
 // elsewhere, exactly once) or while it replies; terminate() in the middle of a transfer.
+// A bare channel to a forked child: the parent's end reads frames of every size whole and in
+// order into memory of their own (pooled ones into the channel's reused buffers), and the
+// child process still reports 'close' once it has gone.
 import { suite } from 'uvu';
+import { fork } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CancelledError, ProcessPoolExecutor, tasks, WorkerLostError } from '../src/index.ts';
 import { Pool } from '../src/process/index.ts';
-import { MIN_CHANNEL_BYTES } from '../src/process/byte-channel.ts';
+import { ByteChannel, MIN_CHANNEL_BYTES } from '../src/process/byte-channel.ts';
 import { pidAlive } from '../src/process/spawn.ts';
 import { assert, disposeAllAndCheckLeaks, rejection, rememberPid, track, waitFor, withinMs } from './helpers.ts';
 import type { Described } from './fixtures/bytes-work.ts';
@@ -196,6 +200,40 @@ test('terminate() while payloads are being written: the map is cancelled and no 
   await withinMs(pool.terminate(), T, 'terminate() mid-transfer');
   await doomed;
   await waitFor(() => pids.every((p) => !pidAlive(p)), 'the terminated workers to be gone');
+});
+
+test("a bare channel: the parent's end reads frames whole and in order, small and large, pooled and kept; the child still reports 'close'", async () => {
+  // The parent's end is the child process's stdio socket, whose reading the channel takes
+  // over (reads land in the frames themselves); child_process counts that socket's 'close'
+  // before it emits its own.
+  const child = track(fork(new URL('./fixtures/byte-frames.ts', import.meta.url), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc', 'pipe'] }));
+  rememberPid(child.pid);
+  const channel = new ByteChannel(child.stdio[4] as import('node:net').Socket);
+  const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
+  // Tiny frames many to a read, frames around a 64 KiB read, and frames over many reads.
+  const sizes = [0, 1, 8, 1000, 65_536 - 8, 65_536, 65_536 + 8, 300_000, 3, 5 * MIB, 17];
+  for (const pooled of [true, false]) {
+    const claim = channel.claim(sizes.length);
+    const written = new Promise<unknown>((resolve) => child.once('message', resolve));
+    child.send({ sizes, pooled });
+    await withinMs(new Promise<void>((resolve) => claim.whenDone(resolve)), T, `the ${pooled ? 'pooled' : 'kept'} frames to arrive`);
+    await withinMs(written, T, 'the child to have written them');
+    sizes.forEach((n, k) => {
+      const frame = claim.frames[k]!;
+      assert.is(frame.byteLength, n, `${pooled ? 'pooled' : 'kept'} frame ${k}: its length`);
+      let bad = -1;
+      for (let i = 0; i < n && bad === -1; i++) if (frame[i] !== ((i * 31 + n) & 0xff)) bad = i;
+      assert.is(bad, -1, `${pooled ? 'pooled' : 'kept'} frame ${k} (${n} bytes): first byte that differs`);
+      // A kept frame owns exactly its memory; a pooled one is a view of a reused buffer of its size class.
+      if (pooled) assert.ok(frame.buffer.byteLength >= Math.max(n, 65_536), `pooled frame ${k}: in a buffer of its size class`);
+      else assert.ok(frame.byteOffset === 0 && frame.buffer.byteLength === n, `kept frame ${k}: owns exactly its memory`);
+    });
+    claim.release();
+  }
+  // It leaves by itself: a parent-side disconnect() would keep Node from emitting 'close' at all.
+  child.send({ exit: true });
+  await withinMs(closed, T, "the child process's 'close' once it exited (its IPC channel and stdio sockets all closed)");
+  assert.ok(channel.socket.destroyed, "the channel's socket is closed");
 });
 
 test('no leaks', async () => {

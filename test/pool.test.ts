@@ -119,6 +119,32 @@ test('a map whose first items are numbers, then others: each batch as it is, cla
   assert.match(err.message, /input item 250/);
 });
 
+test('a batch of numbers whose task returns something else, a promise, or throws part-way: exact results, the failure at its item', async () => {
+  // A worker stores a batch's number results straight into a packed array until one is not
+  // a number (NumberPacker.storeAll); from there the general loop, or the async one, goes on.
+  const pool = track(new Pool(2));
+  const xs = Array.from({ length: 200 }, (_, i) => i);
+  const mixed = (x: number) => (x === 70 ? 'seventy' : x === 130 ? null : x * 1.5);
+  assert.equal(await withinMs(pool.map(mixed, xs, { chunksize: 100 }), T, 'a map whose results turn into strings and null'), xs.map(mixed));
+  const later = (x: number) => (x >= 60 && x < 65 ? Promise.resolve(-x) : -x);
+  assert.equal(await withinMs(pool.map(later, xs, { chunksize: 100 }), T, 'a map whose task returns promises part-way'), xs.map((x) => -x));
+  const failAt137 = (x: number) => {
+    if (x === 137) throw new RangeError(`item ${x} is bad`);
+    return x * 2;
+  };
+  const got: number[] = [];
+  const err = await rejection(
+    (async () => {
+      for await (const y of pool.imap(failAt137, xs, { chunksize: 100 })) got.push(y);
+    })(),
+    RemoteError,
+    'an imap whose item 137 throws in the middle of a packed batch',
+    T,
+  );
+  assert.match(err.message, /item 137 is bad/);
+  assert.equal(got, xs.slice(0, 137).map((x) => x * 2), 'the results before the failure, none after');
+});
+
 test('packed numeric results kept by imap and imapUnordered until read stay intact', async () => {
   // Numeric results may arrive as views of memory the engine reuses for the next reply; a
   // stream that keeps them until they are read must hold its own copy.

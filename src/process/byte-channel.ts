@@ -20,8 +20,10 @@
 // Memory: a 'keep' frame is read into a fresh ArrayBuffer of exactly its length (a value
 // the task or the caller keeps); a 'pool' frame (packed numbers, read by index during one
 // batch or one reply) into a reused buffer of BytePool, given back by the claim's owner.
-// Where a frame's remaining bytes fill a read, the child reads straight into the frame's
-// memory (onread with a buffer function): the one copy a receiver must make is the kernel's.
+// Where a frame's remaining bytes fill a read, either side reads straight into the frame's
+// memory (onread with a buffer function; the parent moves the stdio socket child_process made
+// into a socket of its own to get one, see adoptReads): the one copy a receiver must make is
+// the kernel's, and no read allocates.
 //
 // Writes: the writer's own memory is handed to the socket (no copy), so it must stay
 // untouched until the write's callback: each owner says how (src/process/engine/transfer.ts,
@@ -136,28 +138,27 @@ export class ByteChannel {
   #got = 0;
   /** onread: the buffer handed to the last read is the frame itself (not the staging buffer). */
   #direct = false;
-  readonly #staging: Uint8Array | null;
+  readonly #staging: Uint8Array;
   /** Writes not yet called back. */
   #writing = 0;
   #drained: (() => void)[] = [];
 
   /**
-   * Over a socket Node made (the parent's `child.stdio[4]`: read by 'data' events), or over
-   * file descriptor `fd` (the child's end: read into the frames themselves).
+   * Over a socket Node made (the parent's `child.stdio[4]`, whose reading moves into a socket
+   * of our own, see adoptReads), or over file descriptor `fd` (the child's end). Either way
+   * a read lands in the frame it belongs to when the frame's remaining bytes fill it.
    */
   constructor(from: Socket | number) {
-    if (typeof from === 'number') {
-      this.#staging = new Uint8Array(STAGING);
-      this.socket = new Socket({
-        fd: from,
-        readable: true,
-        writable: true,
-        onread: { buffer: () => this.#nextBuffer(), callback: (n, buf) => this.#onRead(n, buf) },
-      });
-    } else {
-      this.#staging = null;
-      this.socket = from;
-      from.on('data', (chunk: Buffer) => this.#consume(chunk, 0, chunk.length));
+    this.#staging = new Uint8Array(STAGING);
+    const onread = { buffer: () => this.#nextBuffer(), callback: (n: number, buf: Buffer) => this.#onRead(n, buf) };
+    if (typeof from === 'number') this.socket = new Socket({ fd: from, readable: true, writable: true, onread });
+    else {
+      const own = adoptReads(from, onread);
+      if (own !== null) this.socket = own;
+      else {
+        this.socket = from;
+        from.on('data', (chunk: Buffer) => this.#consume(chunk, 0, chunk.length));
+      }
     }
     // A peer that dies makes reads and writes fail; its exit is what counts (see the header).
     this.socket.on('error', () => {});
@@ -213,7 +214,7 @@ export class ByteChannel {
       return frame.subarray(this.#got);
     }
     this.#direct = false;
-    return this.#staging!;
+    return this.#staging;
   }
 
   #onRead(n: number, buf: Uint8Array): void {
@@ -267,6 +268,50 @@ export class ByteChannel {
     claim.fill(frame, this.#pooled);
     if (claim.done) this.#claims.shift();
   }
+}
+
+/** What a socket's `onread` option is given. */
+interface OnRead {
+  buffer: () => Uint8Array;
+  callback: (nread: number, buf: Buffer) => void;
+}
+
+/** The parts of a net.Socket's libuv stream handle that adoptReads uses (Node's internals, checked before use). */
+interface StreamHandle {
+  reading?: boolean;
+  readStop?: () => number;
+  useUserBuffer?: (buf: Uint8Array) => void;
+}
+
+/**
+ * The connection of `socket`, a stdio socket child_process made, in a new Socket made with
+ * `onread`; null when that cannot be done here (the caller reads `socket` by 'data').
+ *
+ * Why: a socket Node made takes no `onread` (Node 20), so each read lands in a fresh 64 KiB
+ * buffer emitted as 'data', then copied into its frame. A map of a million numbers receives
+ * 8 MB of results so: 8 MB of buffers touched for the first time (a page fault per 4 KiB,
+ * ~1-2 ms per MB on the benchmark VM), a copy of 8 MB, and the stream machinery of a 'data'
+ * event per read, all in the parent, which bounds such a map.
+ *
+ * How (as src/remote/link.ts adopts an accepted socket): child_process started reading in
+ * the tick that forked the child, and nothing can have been read before a later turn of the
+ * event loop; reading stops, the libuv handle moves into the new Socket (net.Socket's
+ * `handle` option, as Node's own child_process and cluster hand sockets over), which reads
+ * into our buffers. The emptied `socket` is destroyed when the new one closes: the child
+ * process counts the 'close' of its stdio sockets before it emits its own 'close'.
+ */
+function adoptReads(socket: Socket, onread: OnRead): Socket | null {
+  const shell = socket as unknown as { _handle?: StreamHandle | null };
+  const handle = shell._handle;
+  if (!handle || typeof handle.readStop !== 'function' || typeof handle.useUserBuffer !== 'function') return null;
+  if (socket.destroyed || socket.bytesRead > 0) return null;
+  if (handle.readStop() !== 0) return null;
+  // The new Socket starts reading only if the handle says it is not reading already.
+  handle.reading = false;
+  shell._handle = null;
+  const own = new Socket({ handle, onread, readable: true, writable: true } as unknown as ConstructorParameters<typeof Socket>[0]);
+  own.once('close', () => socket.destroy());
+  return own;
 }
 
 // ---------------------------------------------------------------------------------------

@@ -255,7 +255,7 @@ export class Pool {
    * results in input order.
    *
    * Python: Pool.map — same default chunksize (about four chunks per worker) but at most
-   * 4096 items per message (32768 for numbers in and out; a bigger chunk is split);
+   * 4096 items per message (131072 for numbers in and out; a bigger chunk is split);
    * accepts async iterables; `progress`
    * draws a bar. Like Python's, it lists its input first: an input that is not an array
    * and has not ended after 2^22 items (an endless generator) is refused; use `imap`.

@@ -35,7 +35,7 @@ export interface MapOptions extends CallOptions {
    * worker (Python's rule). `imap`/`imapUnordered`/executor `map` default to adaptive
    * chunks: one item at first, doubling (up to 1024) while chunks finish in under 2 ms, so
    * tiny tasks are not dominated by IPC while slow ones go one at a time. At most 4096
-   * items travel in one message (32768 for a map of numbers returning numbers); a larger
+   * items travel in one message (131072 for a map of numbers returning numbers); a larger
    * chunksize is split into several tasks.
    * @default map: ceil(n / (processes * 4)); imap: adaptive from 1
    */

@@ -29,13 +29,19 @@ export const MAX_BATCH_ITEMS = 4096;
 /**
  * Most items of one message of a `map`/`starmap` whose items are numbers, over a function
  * not known to return anything but numbers. Items and results then both travel as typed
- * arrays (raw bytes), so the per-item cost does not grow with message size and fewer,
- * larger messages win. Measured for map(square, 1e6) on 2 workers, medians of 6-7
- * interleaved runs: 4096 → 4.6-5.0M/s, 16384 → 5.7-5.8M/s, 32768 → 5.6-6.2M/s,
- * 65536 → 5.5M/s. (Results that are objects measured ~25% slower at 32768 than at 4096,
- * which is why other maps keep MAX_BATCH_ITEMS.)
+ * arrays on the worker's byte channel (raw bytes, read into reused memory), so the per-item
+ * cost does not grow with message size, and each message costs a fixed amount of work in
+ * the parent (two IPC messages, a frame each way, the engine's bookkeeping), most of it in
+ * code that a single map runs too few times for V8 to optimize. The default chunking
+ * (about four chunks per worker, Python's rule) is then kept up to this size. Measured with
+ * bench case 1 (map(square) over 1e6 ints, 2 workers: chunks of 125,000), 8 interleaved
+ * runs each, M items/s and parent CPU ms, medians: 32768 → 9.2 / 70, 65536 → 11.3 / 53,
+ * 131072 → 13.4 / 49. Beyond it a chunk is split, which bounds what a worker's channel
+ * keeps pooled (BytePool) to a few 1 MiB buffers. (Before the byte channel, when numbers
+ * crossed in IPC messages, 32768 was best; results that are objects measured ~25% slower
+ * at 32768 than at 4096, which is why other maps keep MAX_BATCH_ITEMS.)
  */
-export const MAX_NUMERIC_BATCH_ITEMS = 32768;
+export const MAX_NUMERIC_BATCH_ITEMS = 131072;
 /**
  * Adaptive chunks of imap/imapUnordered/executor map without a chunksize: a chunk that ran
  * in under ADAPT_GROW_MS doubles the next one (up to ADAPT_MAX_CHUNK items); one that ran
