@@ -33,6 +33,7 @@
 
 import { Socket } from 'node:net';
 import type { BinaryKind, FrameSlot } from '../protocol/index.ts';
+import { adoptReads } from '../remote/adopt.ts';
 
 /**
  * Values of at least this many bytes travel on the byte channel; smaller ones stay in the
@@ -268,50 +269,6 @@ export class ByteChannel {
     claim.fill(frame, this.#pooled);
     if (claim.done) this.#claims.shift();
   }
-}
-
-/** What a socket's `onread` option is given. */
-interface OnRead {
-  buffer: () => Uint8Array;
-  callback: (nread: number, buf: Buffer) => void;
-}
-
-/** The parts of a net.Socket's libuv stream handle that adoptReads uses (Node's internals, checked before use). */
-interface StreamHandle {
-  reading?: boolean;
-  readStop?: () => number;
-  useUserBuffer?: (buf: Uint8Array) => void;
-}
-
-/**
- * The connection of `socket`, a stdio socket child_process made, in a new Socket made with
- * `onread`; null when that cannot be done here (the caller reads `socket` by 'data').
- *
- * Why: a socket Node made takes no `onread` (Node 20), so each read lands in a fresh 64 KiB
- * buffer emitted as 'data', then copied into its frame. A map of a million numbers receives
- * 8 MB of results so: 8 MB of buffers touched for the first time (a page fault per 4 KiB,
- * ~1-2 ms per MB on the benchmark VM), a copy of 8 MB, and the stream machinery of a 'data'
- * event per read, all in the parent, which bounds such a map.
- *
- * How (as src/remote/link.ts adopts an accepted socket): child_process started reading in
- * the tick that forked the child, and nothing can have been read before a later turn of the
- * event loop; reading stops, the libuv handle moves into the new Socket (net.Socket's
- * `handle` option, as Node's own child_process and cluster hand sockets over), which reads
- * into our buffers. The emptied `socket` is destroyed when the new one closes: the child
- * process counts the 'close' of its stdio sockets before it emits its own 'close'.
- */
-function adoptReads(socket: Socket, onread: OnRead): Socket | null {
-  const shell = socket as unknown as { _handle?: StreamHandle | null };
-  const handle = shell._handle;
-  if (!handle || typeof handle.readStop !== 'function' || typeof handle.useUserBuffer !== 'function') return null;
-  if (socket.destroyed || socket.bytesRead > 0) return null;
-  if (handle.readStop() !== 0) return null;
-  // The new Socket starts reading only if the handle says it is not reading already.
-  handle.reading = false;
-  shell._handle = null;
-  const own = new Socket({ handle, onread, readable: true, writable: true } as unknown as ConstructorParameters<typeof Socket>[0]);
-  own.once('close', () => socket.destroy());
-  return own;
 }
 
 // ---------------------------------------------------------------------------------------

@@ -40,6 +40,7 @@ import { decodeMessage, MessageEncoder, type LinkMessage } from './codec.ts';
 import { FrameReader, frame } from './frame.ts';
 import { SocketWriter } from './writer.ts';
 import { formatAddress, type Address } from './address.ts';
+import { adoptReads, type OnRead } from './adopt.ts';
 
 /** Default cap on one frame, in bytes: 64 MiB (the `maxFrameSize` option changes it). */
 export const DEFAULT_MAX_FRAME = 64 * 1024 * 1024;
@@ -475,11 +476,6 @@ export function connect(address: Address, authkey: Buffer | string, options: Con
   return link;
 }
 
-/** What a socket's `onread` option is given. */
-interface OnRead {
-  buffer: () => Buffer;
-  callback: (nread: number, buf: Buffer) => void;
-}
 
 /**
  * An `onread` option for a socket, and the Link constructor's `reads` argument that plugs
@@ -496,45 +492,6 @@ function directReads(): { onread: OnRead; bind: (onRead: (nread: number, buf: Bu
       room = target;
     },
   };
-}
-
-/** The parts of a net.Socket's libuv stream handle that adopt() uses (Node's internals, checked before use). */
-interface StreamHandle {
-  reading?: boolean;
-  readStop?: () => number;
-  useUserBuffer?: (buf: Uint8Array) => void;
-}
-
-/**
- * The accepted `socket`'s connection in a new Socket made with `onread`, as connect()'s
- * client sockets are; null when that cannot be done here (the caller keeps `socket`).
- *
- * Why: a server's sockets take no `onread` option (Node 20), so each read lands in a fresh
- * 64 KiB buffer emitted as 'data', and a frame larger than that is copied out of those
- * buffers into its own. A host relaying a queue's ~1 KB items receives every byte that way:
- * 100k items cost it ~200 MB of short-lived buffers (garbage collections driven by external
- * memory) and a copy of 100 MB. Read into the frame's own buffer instead, the bytes are
- * neither copied nor held twice (host CPU per 100k items 0.50 s -> 0.35 s).
- *
- * How: before anything is read (the server made `socket` in this same tick; its first read
- * comes from a later turn of the event loop), reading stops, its libuv handle moves into the
- * new Socket, which reads into our buffers (net.Socket's `handle` option, as Node's own
- * child_process and cluster use to hand sockets over). The emptied `socket` stays open until
- * the new one closes: the server counts its connections by the sockets it made, and
- * server.close() waits for them.
- */
-function adopt(socket: Socket, onread: OnRead): Socket | null {
-  const shell = socket as unknown as { _handle?: StreamHandle | null };
-  const handle = shell._handle;
-  if (!handle || typeof handle.readStop !== 'function' || typeof handle.useUserBuffer !== 'function') return null;
-  if (socket.destroyed || socket.bytesRead > 0) return null;
-  if (handle.readStop() !== 0) return null;
-  // The new Socket starts reading only if the handle says it is not reading already.
-  handle.reading = false;
-  shell._handle = null;
-  const own = new Socket({ handle, onread, readable: true, writable: true } as unknown as ConstructorParameters<typeof Socket>[0]);
-  own.once('close', () => socket.destroy());
-  return own;
 }
 
 /** Proxy-side links not closed yet: what they hold is written at exit. */
@@ -570,7 +527,7 @@ function flushProxyLinks(): void {
  */
 export function accept(socket: Socket, authkey: Buffer | string, options: LinkOptions): Link {
   const reads = directReads();
-  const own = adopt(socket, reads.onread);
+  const own = adoptReads(socket, reads.onread);
   const link = own === null ? new Link(socket, options) : new Link(own, options, reads.bind);
   link.unref();
   link.startServer(toKey(authkey));
