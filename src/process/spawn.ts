@@ -9,9 +9,13 @@
 // message and registered by the child only before it imports a TypeScript module
 // (src/process/loader.ts), so a by-source task or a `.js` module costs no loader.
 //
+// The ES module build forks the CommonJS build's child entry (dist/cjs/process/child.js),
+// which node loads faster; the child loads what it shares with user code from the build
+// user code imports (see cjsEntry).
+//
 // The library run from its TypeScript sources (src/*.ts under tsx: the repository's tests,
-// examples and benches) forks the compiled twin of the child entry (dist/esm/process/
-// child.js) when dist/ was built from the current sources (findStaleTwin), so its children
+// examples and benches) forks the compiled child entry (dist/cjs/process/child.js, or
+// dist/esm's) when dist/ was built from the current sources (findStaleTwin), so its children
 // start without tsx too: tsx costs a child a loader thread and esbuild, ~250-400 ms, several
 // times the rest of its start. The child is told where the sources are ('init' sourceRoot)
 // and imports them as their compiled twins, so it holds one copy of the library

@@ -2,8 +2,8 @@
 // place of the library's TypeScript sources. Runs in node's module loader thread, not in the
 // child's main thread, so it imports nothing and keeps no state but the two roots it is given.
 //
-// Why: a parent that runs the library from src/*.ts under tsx forks the compiled twin of
-// the child entry (dist/esm/process/child.js) when dist/ was built from the current sources
+// Why: a parent that runs the library from src/*.ts under tsx forks the compiled child entry
+// (dist/cjs/process/child.js, or dist/esm's) when dist/ was built from the current sources
 // (src/process/spawn.ts), so that a child starts without tsx. A user's TypeScript module that
 // the child imports (a task module, a Process subclass's module, an initializer's) may itself
 // import the library by its sources (`../src/index.ts`), as the repository's tests and
