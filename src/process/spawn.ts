@@ -111,8 +111,10 @@ function chooseEntry(): Entry {
  * otherwise, and for a copy that is not an ES module build.
  *
  * Why: node loads an ES module entry through its ES module loader, which costs a child
- * 15-20 ms more than `require` of the same nine modules (issue 15: start -> first result
- * 70 vs 58 ms, measured interleaved on the 2-core VM without NODE_EXTRA_CA_CERTS). What a
+ * 10-16 ms more than `require` of the same nine modules (issue 15, timestamps in the child
+ * from its main module's start to its first message handled: 19-26 ms vs 8.5-10 ms, on the
+ * 2-core VM without NODE_EXTRA_CA_CERTS). A task module by import() pays the ES module
+ * loader's start then, as a bare child importing it would (bench case 10). What a
  * child shares with user code is not in those modules: the runtime record and the exit
  * hooks live on globalThis for every copy (src/runtime.ts), errors are recognised across
  * copies (src/errors.ts), and handles, the classes they revive into and the twin hook are
