@@ -100,7 +100,10 @@ interface ChildState {
 }
 
 /** Run the copy's twin-parent.ts from its sources under tsx, with NODE_DEBUG=multiproc and `env`. */
-async function runFromSources(env: Record<string, string> = {}): Promise<{ report: { worker: ChildState; bySourceImport: string; child: ChildState; server: ChildState; afterTs: ChildState; copies: Record<string, unknown> }; stderr: string }> {
+async function runFromSources(env: Record<string, string> = {}): Promise<{
+  report: { worker: ChildState; bySourceImport: string; child: ChildState; server: ChildState; serverFactory: { tsx: boolean; library: string }; afterTs: ChildState; copies: Record<string, unknown> };
+  stderr: string;
+}> {
   const out = await run(['--import', 'tsx', join(built, 'test', 'fixtures', 'twin-parent.ts')], 'twin-parent.ts under tsx', 90_000, { ...process.env, NODE_DEBUG: 'multiproc', ...env });
   assert.is(out.code, 0, out.stderr);
   return { report: lastLine(out.stdout), stderr: out.stderr };
@@ -124,6 +127,9 @@ test('sources under tsx, fresh build: a worker importing a .ts module that impor
   // the module's import only if that import resolved to the same (compiled) copy.
   assert.equal(report.copies, { tsx: true, passedIsOurs: true, fromPassed: 'put by the worker', fromMade: 'made by the worker' });
   assert.equal(report.afterTs, { tsx: true, execArgv: [], entry: join(built, 'dist', 'cjs', 'process', 'child.js') }, 'tsx registered for the .ts module, entry unchanged');
+  // The manager's server loads a typeid factory with the loader of the copy its module
+  // belongs to (dist/esm), not the child entry's (dist/cjs): the twins hold there too.
+  assert.equal(report.serverFactory, { tsx: true, library: pathToFileURL(join(built, 'dist', 'esm', 'index.js')).href }, "a manager factory's module imports the sources as their compiled twins");
 });
 
 test('sources under tsx: a CommonJS build older than the ES module one keeps the ES module entry (one copy still), and NODE_DEBUG says why', async () => {

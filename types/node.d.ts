@@ -23,7 +23,7 @@ declare class DOMException extends Error {
   readonly code: number;
 }
 
-interface ImportMeta { url: string; dirname?: string; filename?: string }
+interface ImportMeta { url: string; dirname?: string; filename?: string; resolve(specifier: string): string }
 
 declare namespace NodeJS {
   interface ReadableStream { isTTY?: boolean; fd?: number }

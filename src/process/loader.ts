@@ -158,29 +158,29 @@ function exportOf(mod: Record<string, unknown>, name: string): unknown {
 const TYPESCRIPT = /\.(?:[cm]?ts|tsx)$/;
 
 /**
- * Set by src/process/child.ts from the 'init' message: this process runs the compiled build
- * in place of the library's sources, whose root is `sourceRoot` (absent: it does not). The
- * roots are kept in the runtime record, which every copy of the library in this process
- * shares: the child entry may be another build's than the one user code imports, and the
- * children that user code forks are told of the sources too (compiledTwinsOf).
- */
-let twins: (TwinRoots & { sourceRoot: string; compiledRoot: string }) | null = null;
-
-/**
  * This process runs the compiled build in place of the library's sources at `sourceRoot`
- * (see the header): the build user code imports (runtime.libraryRoot, set first), else
- * this copy's own.
+ * (see the header), set by src/process/child.ts from the 'init' message: the build user code
+ * imports (runtime.libraryRoot, set first), else this copy's own. The roots live in the
+ * runtime record, which every copy of the library in this process shares: the child entry
+ * may be another build's than the one user code imports, whose loader also imports modules
+ * (the manager server's typeid factories), and the children user code forks are told of the
+ * sources too (compiledTwinsOf).
  */
 export function useCompiledTwins(sourceRoot: string | undefined): void {
-  const dirUrl = (dir: string) => pathToFileURL(join(dir, '/')).href;
-  const compiledRoot = runtime.libraryRoot ?? LIBRARY_ROOT;
-  runtime.twins = sourceRoot === undefined ? null : { sourceRoot, compiledRoot };
-  twins = sourceRoot === undefined ? null : { sourceRoot, compiledRoot, source: dirUrl(sourceRoot), compiled: dirUrl(compiledRoot) };
+  runtime.twins = sourceRoot === undefined ? null : { sourceRoot, compiledRoot: runtime.libraryRoot ?? LIBRARY_ROOT };
 }
 
 /** The sources this process runs the compiled twin of, handed on to the children it forks (src/process/spawn.ts). */
 export function compiledTwinsOf(): string | undefined {
   return runtime.twins?.sourceRoot;
+}
+
+/** The twin roots of the runtime record, with the URLs the twin hook compares (null: no twins). */
+function twinsNow(): (TwinRoots & { compiledRoot: string }) | null {
+  const t = runtime.twins;
+  if (t === null) return null;
+  const dirUrl = (dir: string) => pathToFileURL(join(dir, '/')).href;
+  return { compiledRoot: t.compiledRoot, source: dirUrl(t.sourceRoot), compiled: dirUrl(t.compiledRoot) };
 }
 
 /**
@@ -191,7 +191,14 @@ export function importLibraryModule(root: string, name: string): Promise<Record<
   return importModule(pathToFileURL(join(root, `${name}.js`)).href);
 }
 
-let registering: Promise<void> | null = null;
+/**
+ * The registration of the deferred loaders, once per process whichever copy of the library
+ * does it (keyed by Symbol.for, as the runtime record): two copies that import TypeScript
+ * modules (the child entry's, the manager server's) must not register tsx twice.
+ */
+const REGISTERING = Symbol.for('multiproc.loadersRegistering');
+const shared = globalThis as Record<symbol, Promise<void> | undefined>;
+const registered = (): boolean => shared[REGISTERING] !== undefined;
 
 /**
  * Register the loaders the parent handed over (runtime.loaders), once, as node would have at
@@ -199,20 +206,20 @@ let registering: Promise<void> | null = null;
  * sources to them (registered last, it runs first: src/process/twin-hook.ts).
  */
 function registerDeferredLoaders(): Promise<void> {
-  registering ??= (async () => {
+  return (shared[REGISTERING] ??= (async () => {
     for (const loader of runtime.loaders) {
       if (loader.kind === 'require') taskRequire(loader.specifier);
       else if (loader.kind === 'import') await importModule(loader.specifier);
       // module.register (Node >= 20.6; a namespace import, so that older 20.x still load this file).
       else nodeModule.register(loader.specifier);
     }
+    const twins = twinsNow();
     if (twins) {
       // The hook of the compiled build the sources map to (an ES module, as register() needs).
       const hook = join(twins.compiledRoot, 'process', 'twin-hook.js');
       nodeModule.register(pathToFileURL(hook), { data: { source: twins.source, compiled: twins.compiled } satisfies TwinRoots });
     }
-  })();
-  return registering;
+  })());
 }
 
 /**
@@ -224,6 +231,7 @@ function registerDeferredLoaders(): Promise<void> {
 export async function importTaskModule(url: string): Promise<Record<string, unknown>> {
   // A module of the library's own sources (the manager server's) is its compiled twin here,
   // which needs no loader. The mapping is loaded only by a child that runs compiled twins.
+  const twins = twinsNow();
   if (twins) url = (await import('./twin-hook.ts')).compiledTwin(url, twins) ?? url;
   const deferred = runtime.loaders.length > 0;
   if ((deferred || twins) && TYPESCRIPT.test(new URL(url).pathname)) await registerDeferredLoaders();
@@ -231,7 +239,7 @@ export async function importTaskModule(url: string): Promise<Record<string, unkn
   try {
     return await importModule(url);
   } catch (err) {
-    if (deferred && registering === null && (err as { code?: unknown } | null)?.code === 'ERR_UNKNOWN_FILE_EXTENSION') {
+    if (deferred && !registered() && (err as { code?: unknown } | null)?.code === 'ERR_UNKNOWN_FILE_EXTENSION') {
       throw new TypeError(
         `${url} imports a TypeScript file, but this worker did not start tsx: a child of a compiled multiproc registers the parent's TypeScript loader only before it imports a TypeScript task module. ` +
           'Name the task by a .ts module, or give every child the loader through the environment (NODE_OPTIONS="--import tsx")' +
@@ -297,7 +305,8 @@ export const WORKER_SITE: LoadSite = {
  * function loaded by module, is returned as it is.
  */
 export function explain(err: unknown, spec: FnSpec, site: LoadSite): unknown {
-  if (spec.kind === 'source' && (err as { code?: unknown } | null)?.code === 'ERR_UNKNOWN_FILE_EXTENSION' && (runtime.loaders.length > 0 || twins) && registering === null) {
+  const twins = runtime.twins !== null;
+  if (spec.kind === 'source' && (err as { code?: unknown } | null)?.code === 'ERR_UNKNOWN_FILE_EXTENSION' && (runtime.loaders.length > 0 || twins) && !registered()) {
     const better = new TypeError(
       `${site.subject ?? `${spec.name}()`} was sent to ${site.place} by source and imports a TypeScript file, but ${site.place} did not start tsx: ` +
         "a child that runs compiled JavaScript registers its parent's TypeScript loader only before it imports a TypeScript task module. " +
