@@ -28,7 +28,7 @@ import { checkVersion, EXIT_PROTOCOL, isBranded, PROTOCOL } from '../protocol/ve
 import { flushAll, registerFlusher, runtime } from '../runtime.ts';
 import { isThenable, pollOnce } from '../util.ts';
 import { explain, importLibraryModule, loadClass, loadFunction, taskName, useCompiledTwins, WORKER_SITE, type LoadedFn } from './loader.ts';
-import { ByteChannel, frameCount, insertBinary, MIN_CHANNEL_BYTES, extractBinary, type Claim } from './byte-channel.ts';
+import { ByteChannel, frameCount, insertBinary, MIN_CHANNEL_BYTES, extractBinary, packedSlot, type Claim } from './byte-channel.ts';
 import { bytesOf, NumberPacker, numbersOf, ScratchPool } from './numbers.ts';
 
 runtime.child = true;
@@ -156,9 +156,9 @@ function reply(id: number, values: unknown[], failure?: { index: number; error: 
     // The parent scans results for handles only when told to (a walk of every object).
     const encoded = handles ? wire!.encodeHandles(values) : null;
     const out = encoded === null ? values : encoded.value;
-    const scan = encoded?.handles === true ? { handles: true } : null;
+    const scan = encoded?.handles === true ? ({ handles: true } as const) : null;
     if (failure) send({ mp: PROTOCOL, type: 'error', id, index: failure.index, values: out, error: wire!.encodeError(failure.error), ...scan });
-    else if ((channel !== null || channelOffered) && process.connected) return replyFrames(id, out, scan !== null);
+    else if ((channel !== null || channelOffered) && process.connected) return replyFrames(id, out, scan);
     else send({ mp: PROTOCOL, type: 'result', id, values: out, ...scan });
     return undefined;
   } catch (err) {
@@ -175,10 +175,9 @@ function reply(id: number, values: unknown[], failure?: { index: number; error: 
  * returned (a buffer it reuses): the promise returned resolves then, and the pump starts
  * nothing before (this also bounds what waits to be written to one batch's results).
  */
-function replyFrames(id: number, values: unknown[], handles: boolean): Promise<void> | undefined {
+function replyFrames(id: number, values: unknown[], scan: { handles: true } | null): Promise<void> | undefined {
   const ex = extractBinary(values, false);
   const ch = ex === null ? null : channelNow();
-  const scan = handles ? { handles } : null;
   if (ex === null || ch === null) {
     send({ mp: PROTOCOL, type: 'result', id, values, ...scan });
     return undefined;
@@ -332,7 +331,7 @@ function replyDone(id: number, spec: FnSpec, results: NumberPacker): Promise<voi
     if (ch !== null) {
       // The scratch is read by the socket until the write calls back; the next batch packs
       // into another one meanwhile.
-      send({ mp: PROTOCOL, type: 'numbers', id, values: NO_BYTES, ints, frames: [{ i: -1, k: ints ? 'Int32Array' : 'Float64Array' }] });
+      send({ mp: PROTOCOL, type: 'numbers', id, values: NO_BYTES, ints, frames: [packedSlot(ints)] });
       ch.write(bytesOf(packed), true, () => scratches.give(scratch));
       return undefined;
     }

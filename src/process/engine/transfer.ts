@@ -17,7 +17,7 @@
 //     without bound on the JavaScript side.
 
 import type { PackedNumbers, ToChild } from '../../protocol/index.ts';
-import { extractBinary, MIN_CHANNEL_BYTES } from '../byte-channel.ts';
+import { extractBinary, MIN_CHANNEL_BYTES, packedSlot } from '../byte-channel.ts';
 import { bytesOf, type ScratchPool } from '../numbers.ts';
 import type { Batch } from './job.ts';
 import type { Worker } from './worker.ts';
@@ -44,7 +44,7 @@ export function sendCall(w: Worker, batch: Batch, msg: Call, scratches: ScratchP
         frames = [bytesOf(packed)];
         pooled = true;
         msg.items = [];
-        msg.frames = [{ i: -1, k: packed instanceof Int32Array ? 'Int32Array' : 'Float64Array' }];
+        msg.frames = [packedSlot(packed instanceof Int32Array)];
       }
     } else {
       const ex = extractBinary(items, msg.spread);

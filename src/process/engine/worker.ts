@@ -62,7 +62,8 @@ export class Worker {
   readonly channel: ByteChannel | null;
   /**
    * Batches may use the channel. From the fork on: the child opens its end when 'init'
-   * arrives, before any batch (it is of this build: spawn.ts forks its own child entry), and
+   * arrives, before any batch (it is of this package: spawn.ts forks this build's child
+   * entry or the CommonJS one built beside it), and
    * claims each batch's frames as its message arrives. A child that could not open it says
    * so by a 'started' without `bytes`, and nothing more is sent on it.
    */
