@@ -67,7 +67,8 @@ for (const key of Object.keys(defaults) as (keyof RuntimeState)[]) {
  * The path of the module that calls this function, found from a call site. The same source
  * compiles to ESM and CommonJS, and neither `import.meta.url` nor `__filename` exists in
  * both, so modules that need their own location (spawn.ts for the child entry, the manager
- * server for its own module reference) ask the stack instead.
+ * server for its own module reference) ask the stack instead. A call site in the bundled
+ * child entry, which holds several modules in one file, is mapped to its module's file.
  */
 export function moduleFile(): string {
   const holder: { stack?: unknown } = {};
@@ -76,9 +77,32 @@ export function moduleFile(): string {
   Error.captureStackTrace(holder, moduleFile);
   const frames = holder.stack as unknown as NodeCallSite[];
   Error.prepareStackTrace = previous;
-  const file = frames[0]?.getFileName();
-  if (!file) throw new Error('multiproc: cannot locate its own module file');
+  const frame = frames[0];
+  const file = frame?.getFileName();
+  if (!frame || !file) throw new Error('multiproc: cannot locate its own module file');
+  const bundled = bundledFile(file, frame.getLineNumber());
+  if (bundled !== null) return bundled;
   return file.startsWith('file:') ? fileURLToPath(file) : file;
+}
+
+/**
+ * Set by the bundled child entry (dist/cjs/process/child-bundle.js, written by
+ * src/build/bundle-child.mjs), which holds several modules in one file: the first line of
+ * each in it, and the module file each stands for.
+ */
+interface BundleRecord {
+  file: string;
+  lines: readonly number[];
+  files: readonly string[];
+}
+
+/** The module file whose code is at `line` of `file`, when `file` is the bundled child entry; else null. */
+function bundledFile(file: string, line: number | null): string | null {
+  const bundle = (globalThis as Record<symbol, BundleRecord | undefined>)[Symbol.for('multiproc.bundle')];
+  if (bundle === undefined || file !== bundle.file || line === null) return null;
+  let i = bundle.lines.length - 1;
+  while (i > 0 && bundle.lines[i]! > line) i--;
+  return bundle.files[i] ?? null;
 }
 
 /**

@@ -170,7 +170,7 @@ test('npm pack makes a tarball holding the build and no tests, examples or bench
   tarball = join(dir, info!.filename);
   assert.ok(existsSync(tarball), `npm pack reported ${info!.filename}, not found in ${dir}`);
   const paths = info!.files.map((f) => f.path);
-  for (const needed of ['package.json', 'README.md', 'dist/esm/index.js', 'dist/esm/index.d.ts', 'dist/cjs/index.js', 'dist/cjs/package.json', 'dist/cjs/process/child.js']) {
+  for (const needed of ['package.json', 'README.md', 'dist/esm/index.js', 'dist/esm/index.d.ts', 'dist/cjs/index.js', 'dist/cjs/package.json', 'dist/cjs/process/child.js', 'dist/cjs/process/child-bundle.js']) {
     assert.ok(paths.includes(needed), `the tarball lacks ${needed}`);
   }
   const stray = paths.filter((p) => /^(test|examples|bench|node_modules|src\/types)\//.test(p));
@@ -213,7 +213,8 @@ for (const q of quickstarts) {
 
 test('in the installed package, a by-source task imports multiproc by name: the copy its worker runs, which knows the worker', async () => {
   assert.ok(existsSync(join(app, 'node_modules', 'multiproc')), 'multiproc is not installed: the install test failed');
-  // The worker's entry is the CommonJS build (src/process/spawn.ts, cjsEntry); the task's
+  // The worker's entry is the CommonJS build's, bundled (src/process/spawn.ts, cjsEntry,
+  // bundledEntry; npm's tarball gives every file one mtime, so the bundle is no older); the task's
   // import() resolves the package's ES module build, whose currentProcess() reads the
   // runtime record the entry filled in.
   const script = [
@@ -227,7 +228,7 @@ test('in the installed package, a by-source task imports multiproc by name: the 
   writeFileSync(join(app, 'by-name.mjs'), script);
   const r = await run(process.execPath, ['by-name.mjs'], app, env);
   assert.is(r.code, 0, describe('by-name.mjs', r));
-  assert.equal(JSON.parse(r.stdout), { name: 'PoolWorker-1', queue: true, entry: '/dist/cjs/process/child.js' }, describe('by-name.mjs', r));
+  assert.equal(JSON.parse(r.stdout), { name: 'PoolWorker-1', queue: true, entry: '/dist/cjs/process/child-bundle.js' }, describe('by-name.mjs', r));
   assert.equal(await leftBehind(r.pgid), [], 'by-name.mjs left processes behind');
 });
 

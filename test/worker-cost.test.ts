@@ -49,6 +49,8 @@ test.before(() => {
   // The CommonJS build after it, as `npm run build` makes it: children start from its entry.
   execFileSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.cjs.json'), '--outDir', join(built, 'dist', 'cjs'), '--declaration', 'false', '--sourceMap', 'false'], { cwd: root, stdio: 'inherit', timeout: 120_000 });
   writeFileSync(join(built, 'dist', 'cjs', 'package.json'), '{ "type": "commonjs" }\n');
+  // And the bundled child entry, last, as `npm run build` makes it: children start from it.
+  execFileSync(process.execPath, [join(root, 'src', 'build', 'bundle-child.mjs'), join(built, 'dist', 'cjs')], { cwd: root, stdio: 'ignore', timeout: 60_000 });
   writeFileSync(join(built, 'package.json'), '{ "type": "module" }\n');
   lib = pathToFileURL(join(built, 'dist', 'esm', 'index.js')).href;
 });
@@ -111,11 +113,11 @@ async function runFromSources(env: Record<string, string> = {}): Promise<{
 
 test('sources under tsx, fresh build: pool workers, Process and manager children start from the compiled build, without tsx', async () => {
   const { report, stderr } = await runFromSources();
-  const compiled = { tsx: false, execArgv: [], entry: join(built, 'dist', 'cjs', 'process', 'child.js') };
+  const compiled = { tsx: false, execArgv: [], entry: join(built, 'dist', 'cjs', 'process', 'child-bundle.js') };
   assert.equal(report.worker, compiled, 'a pool worker after a by-source task');
   assert.equal(report.child, compiled, 'a Process running a by-source target');
   assert.equal(report.server, compiled, "the manager's server process (it imports src/manager/server.ts as its compiled twin)");
-  assert.match(stderr, /children start from the compiled build .*dist[\\/]cjs[\\/]process[\\/]child\.js, built from the current sources/, 'NODE_DEBUG says which entry');
+  assert.match(stderr, /children start from the compiled build .*dist[\\/]cjs[\\/]process[\\/]child-bundle\.js, built from the current sources/, 'NODE_DEBUG says which entry');
   // A by-source function that imports a .ts file before any TypeScript task module ran: said why.
   assert.match(report.bySourceImport, /was sent to the worker by source and imports a TypeScript file, but the worker did not start tsx/);
   assert.match(report.bySourceImport, /MULTIPROC_CHILD_FROM_SOURCE=1/);
@@ -126,7 +128,7 @@ test('sources under tsx, fresh build: a worker importing a .ts module that impor
   // The Queue passed in is revived by the copy that runs the child entry; it is a Queue of
   // the module's import only if that import resolved to the same (compiled) copy.
   assert.equal(report.copies, { tsx: true, passedIsOurs: true, fromPassed: 'put by the worker', fromMade: 'made by the worker' });
-  assert.equal(report.afterTs, { tsx: true, execArgv: [], entry: join(built, 'dist', 'cjs', 'process', 'child.js') }, 'tsx registered for the .ts module, entry unchanged');
+  assert.equal(report.afterTs, { tsx: true, execArgv: [], entry: join(built, 'dist', 'cjs', 'process', 'child-bundle.js') }, 'tsx registered for the .ts module, entry unchanged');
   // The manager's server loads a typeid factory with the loader of the copy its module
   // belongs to (dist/esm), not the child entry's (dist/cjs): the twins hold there too.
   assert.equal(report.serverFactory, { tsx: true, library: pathToFileURL(join(built, 'dist', 'esm', 'index.js')).href }, "a manager factory's module imports the sources as their compiled twins");
@@ -146,6 +148,37 @@ test('sources under tsx: a CommonJS build older than the ES module one keeps the
     assert.match(stderr, /children start from the ES module entry .*dist[\\/]esm[\\/]process[\\/]child\.js: the CommonJS build beside it is older/);
   } finally {
     utimesSync(cjsEntry, new Date(), new Date(mtimeMs));
+  }
+});
+
+test('the bundled child entry, from either build: each module it holds is the CommonJS module of its own file (one instance, in require.cache) and finds its own file', async () => {
+  const bundled = ['process/child.js', 'deque.js', 'protocol/version.js', 'errors.js', 'runtime.js', 'util.js', 'process/loader.js', 'process/byte-channel.js', 'remote/adopt.js', 'process/numbers.js'];
+  for (const build of ['esm', 'cjs']) {
+    const out = await run([fixture('worker-cost-bundle.mjs'), pathToFileURL(join(built, 'dist', build, 'index.js')).href], `worker-cost-bundle.mjs (${build})`);
+    assert.is(out.code, 0, out.stderr);
+    const report = lastLine(out.stdout) as { entry: string; libraryRoot: string; modules: Record<string, { filename: string; loaded: boolean }> };
+    assert.is(report.entry, 'process/child-bundle.js', `a worker of the ${build} build starts from the bundle`);
+    // moduleFile() maps a call site in the bundle to the module's own file: the runtime module
+    // of dist/cjs says the library lives there, not in dist/cjs/process where the bundle is.
+    assert.is(report.libraryRoot, '.', `LIBRARY_ROOT of the worker's runtime module (${build})`);
+    for (const file of bundled) assert.equal(report.modules[file], { filename: file, loaded: true }, `${file} in require.cache (${build})`);
+  }
+});
+
+test('sources under tsx: a bundled entry older than the CommonJS entry is not used (child.js instead), and NODE_DEBUG says why', async () => {
+  const bundle = join(built, 'dist', 'cjs', 'process', 'child-bundle.js');
+  const { mtimeMs } = statSync(bundle);
+  const old = new Date(Date.now() - 3_600_000);
+  utimesSync(bundle, old, old);
+  try {
+    const { report, stderr } = await runFromSources();
+    const plain = { tsx: false, execArgv: [], entry: join(built, 'dist', 'cjs', 'process', 'child.js') };
+    assert.equal(report.worker, plain, 'a pool worker');
+    assert.equal(report.child, plain, 'a Process');
+    assert.equal(report.copies, { tsx: true, passedIsOurs: true, fromPassed: 'put by the worker', fromMade: 'made by the worker' });
+    assert.match(stderr, /children start from .*dist[\\/]cjs[\\/]process[\\/]child\.js: the bundled entry beside it is older/);
+  } finally {
+    utimesSync(bundle, new Date(), new Date(mtimeMs));
   }
 });
 
