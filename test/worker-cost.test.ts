@@ -134,21 +134,33 @@ test('sources under tsx, fresh build: a worker importing a .ts module that impor
   assert.equal(report.serverFactory, { tsx: true, library: pathToFileURL(join(built, 'dist', 'esm', 'index.js')).href }, "a manager factory's module imports the sources as their compiled twins");
 });
 
-test('sources under tsx: a CommonJS build older than the ES module one keeps the ES module entry (one copy still), and NODE_DEBUG says why', async () => {
-  const cjsEntry = join(built, 'dist', 'cjs', 'process', 'child.js');
-  const { mtimeMs } = statSync(cjsEntry);
+/**
+ * Run twin-parent.ts from the sources with `file` of the build an hour older than the rest
+ * (an earlier build's), then give it its time back; `expected` is the entry its children
+ * should start from instead, `why` what NODE_DEBUG should say.
+ */
+async function withAgedFile(file: string, expected: string, why: RegExp): Promise<void> {
+  const { mtimeMs } = statSync(file);
   const old = new Date(Date.now() - 3_600_000);
-  utimesSync(cjsEntry, old, old);
+  utimesSync(file, old, old);
   try {
     const { report, stderr } = await runFromSources();
-    const esm = { tsx: false, execArgv: [], entry: join(built, 'dist', 'esm', 'process', 'child.js') };
-    assert.equal(report.worker, esm, 'a pool worker');
-    assert.equal(report.child, esm, 'a Process');
+    const entry = { tsx: false, execArgv: [], entry: expected };
+    assert.equal(report.worker, entry, 'a pool worker');
+    assert.equal(report.child, entry, 'a Process');
     assert.equal(report.copies, { tsx: true, passedIsOurs: true, fromPassed: 'put by the worker', fromMade: 'made by the worker' });
-    assert.match(stderr, /children start from the ES module entry .*dist[\\/]esm[\\/]process[\\/]child\.js: the CommonJS build beside it is older/);
+    assert.match(stderr, why);
   } finally {
-    utimesSync(cjsEntry, new Date(), new Date(mtimeMs));
+    utimesSync(file, new Date(), new Date(mtimeMs));
   }
+}
+
+test('sources under tsx: a CommonJS build older than the ES module one keeps the ES module entry (one copy still), and NODE_DEBUG says why', async () => {
+  await withAgedFile(
+    join(built, 'dist', 'cjs', 'process', 'child.js'),
+    join(built, 'dist', 'esm', 'process', 'child.js'),
+    /children start from the ES module entry .*dist[\\/]esm[\\/]process[\\/]child\.js: the CommonJS build beside it is older/,
+  );
 });
 
 test('the bundled child entry, from either build: each module it holds is the CommonJS module of its own file (one instance, in require.cache) and finds its own file', async () => {
@@ -166,20 +178,11 @@ test('the bundled child entry, from either build: each module it holds is the Co
 });
 
 test('sources under tsx: a bundled entry older than the CommonJS entry is not used (child.js instead), and NODE_DEBUG says why', async () => {
-  const bundle = join(built, 'dist', 'cjs', 'process', 'child-bundle.js');
-  const { mtimeMs } = statSync(bundle);
-  const old = new Date(Date.now() - 3_600_000);
-  utimesSync(bundle, old, old);
-  try {
-    const { report, stderr } = await runFromSources();
-    const plain = { tsx: false, execArgv: [], entry: join(built, 'dist', 'cjs', 'process', 'child.js') };
-    assert.equal(report.worker, plain, 'a pool worker');
-    assert.equal(report.child, plain, 'a Process');
-    assert.equal(report.copies, { tsx: true, passedIsOurs: true, fromPassed: 'put by the worker', fromMade: 'made by the worker' });
-    assert.match(stderr, /children start from .*dist[\\/]cjs[\\/]process[\\/]child\.js: the bundled entry beside it is older/);
-  } finally {
-    utimesSync(bundle, new Date(), new Date(mtimeMs));
-  }
+  await withAgedFile(
+    join(built, 'dist', 'cjs', 'process', 'child-bundle.js'),
+    join(built, 'dist', 'cjs', 'process', 'child.js'),
+    /children start from .*dist[\\/]cjs[\\/]process[\\/]child\.js: the bundled entry beside it is older/,
+  );
 });
 
 test(`sources under tsx: a stale build, or ${FROM_SOURCE_ENV}=1, keeps the source entry, each child with tsx, and NODE_DEBUG says why`, async () => {
