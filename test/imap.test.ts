@@ -1,6 +1,7 @@
 // imap and imapUnordered: lazy over sync, async and infinite inputs, bounded in flight,
 // ordered vs completion order, errors at their position, early exit cancelling work.
 import { suite } from 'uvu';
+import { spawn } from 'node:child_process';
 import { CancelledError, InvalidStateError, RemoteError, tasks, TimeoutError } from '../src/index.ts';
 import { Pool } from '../src/process/index.ts';
 import { Barrier } from '../src/queue/index.ts';
@@ -196,6 +197,29 @@ test('signal and timeout on imap', async () => {
   assert.equal(got, ['a']);
   const timedOut = await rejection(collect(pool.imap((ms: number) => new Promise((r) => setTimeout(r, ms)), [60_000], { timeout: 200 }), 'imap with timeout'), TimeoutError, 'imap with timeout 200 over a 60 s task');
   assert.is(timedOut.name, 'TimeoutError');
+});
+
+test('a long imap keeps no completed batch alive in the parent (built package, plain node)', async () => {
+  // Node's IPC serializer keeps each message it sent alive until the next scavenge; a 'call'
+  // built as an object literal was then pretenured by V8, and every later one, allocated in
+  // the old generation, kept its batch's items (a typed array) until a full GC: 1.6 MB of
+  // ArrayBuffers over these 480,000 items, growing with the run (engine/transfer.ts, CallMessage).
+  const root = new URL('../', import.meta.url).pathname;
+  const fixture = new URL('./fixtures/imap-retention.mjs', import.meta.url).pathname;
+  const lib = new URL('../dist/esm/index.js', import.meta.url).href;
+  const out = await withinMs(
+    new Promise<string>((resolve, reject) => {
+      const child = track(spawn(process.execPath, ['--min-semi-space-size=1', '--max-semi-space-size=1', fixture, lib, '600000'], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] }));
+      let stdout = '';
+      child.stdout!.on('data', (d: Buffer) => (stdout += d));
+      child.on('exit', (code) => (code === 0 ? resolve(stdout) : reject(new Error(`imap-retention.mjs exited with code ${code}: ${stdout}`))));
+    }),
+    60_000,
+    'imap-retention.mjs (600,000 items through imap with plain node)',
+  );
+  const report = JSON.parse(out) as { items: number; oldGrowthMb: number; arrayBufferGrowthMb: number };
+  assert.is(report.items, 600_000);
+  assert.ok(report.arrayBufferGrowthMb < 0.8, `ArrayBuffer memory grew by ${report.arrayBufferGrowthMb.toFixed(2)} MB over the last 480,000 items (batches retained)`);
 });
 
 test.after(async () => {

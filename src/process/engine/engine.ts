@@ -58,7 +58,7 @@ import { allNumbers, numbersOf, PackScratch, ScratchPool } from '../numbers.ts';
 import { Batch, Job, keyOf, payloadOf, refuseClassInstance, serializationError, type BatchValues, type Sink } from './job.ts';
 import { setupEngine, type CallOptions, type EngineOptions } from './options.ts';
 import { startFailure, Worker, type WorkerEvents, type WorkerState } from './worker.ts';
-import { sendCall } from './transfer.ts';
+import { CallMessage, sendCall } from './transfer.ts';
 import { initMessage } from '../spawn.ts';
 
 /** Batches kept in flight per worker, so a worker never idles waiting for the next message. */
@@ -400,7 +400,7 @@ export class Engine {
       w.child.send({ mp: PROTOCOL, type: 'define', key: fn.key, fn: fn.spec } satisfies ToChild);
       w.defined.add(fn.key);
     }
-    const msg: ToChild = { mp: PROTOCOL, type: 'call', id: batch.id, key: fn.key, items, spread: job.spread };
+    const msg = new CallMessage(batch.id, fn.key, items, job.spread);
     if (batch.handles) msg.handles = true;
     try {
       // A value that cannot be cloned throws inside send(), before anything reaches the child.
