@@ -39,6 +39,16 @@ function flatText(s: Summary): string {
   );
 }
 
+/**
+ * Case 10's ratios per repetition: multiproc and the bare fork are measured in the same
+ * invocation, interleaved (bench/node/worker-cost.mjs), so each repetition's pair shares the
+ * machine's state of that moment; the table's ratio of medians mixes repetitions.
+ */
+function pairedRatios(n: Stat, p: Stat | null): string {
+  if (!p || p.values.length !== n.values.length) return '';
+  return `; per repetition, multiproc ÷ bare fork measured together: ${n.values.map((v, i) => `${f2(v / p.values[i]!)}×`).join(', ')}`;
+}
+
 export function details(view: ReportView): string[] {
   const out: string[] = [];
   const ceiling = view.data.ceilingSamples;
@@ -153,11 +163,9 @@ export function details(view: ReportView): string[] {
       default:
         if (s.row.id.startsWith('worker-')) {
           const e = medianResult(n).extra;
-          // The module row reads the by-module variants (a task module imported, in the reference too).
-          const [mp, bare] = s.row.id.startsWith('worker-start-module') ? [e.multiproc_module_start_ms, e.bare_module_start_ms] : [e.multiproc_start_ms, e.bare_start_ms];
           out.push(
             s.row.id.startsWith('worker-start')
-              ? `- ${tag}: Pool(1) → first result ${f1(mp)} ms, bare fork → first round trip ${f1(bare)} ms (${f2(mp / bare)}×; medians of ${n.results[0]!.params.reps} rotating runs per repetition).`
+              ? `- ${tag}: Pool(1) → first result ${f1(n.median)} ms, bare fork → first round trip ${p ? `${f1(p.median)} ms` : 'n/a'} (medians of the repetitions, each the median of ${n.results[0]!.params.reps} rotating runs)${pairedRatios(n, p)}.`
               : `- ${tag}: multiproc worker ${f1(e.multiproc_rss_mb)} MB settled (${f1(e.multiproc_first_rss_mb)} MB at its first result), Pss ${f1(e.multiproc_pss_mb)} MB, ${f0(e.multiproc_threads)} threads; ` +
                   `bare fork ${f1(e.bare_rss_mb)} MB (${f1(e.bare_first_rss_mb)} at its first reply), Pss ${f1(e.bare_pss_mb)} MB, ${f0(e.bare_threads)} threads (${f2(e.multiproc_rss_mb / e.bare_rss_mb)}×; VmRSS ${n.results[0]!.params.settle_ms} ms after the first result).`,
           );
@@ -274,9 +282,8 @@ export function bounds(s: Summary, view: ReportView): string | null {
     default:
       if (s.row.id.startsWith('worker-')) {
         const e = medianResult(n).extra;
-        const [mp, bare] = s.row.id.startsWith('worker-start-module') ? [e.multiproc_module_start_ms, e.bare_module_start_ms] : [e.multiproc_start_ms, e.bare_start_ms];
         return s.row.id.startsWith('worker-start')
-          ? `**10 ${s.row.title}${adv}.** Pool(1) → first result ${f1(mp)} ms against ${f1(bare)} ms for a bare fork → first round trip: the child entry’s own loading and start-up take ${f1(mp - bare)} ms more.`
+          ? `**10 ${s.row.title}${adv}.** Pool(1) → first result ${f1(n.median)} ms against ${p ? `${f1(p.median)} ms` : 'n/a'} for a bare fork → first round trip (medians): the child entry’s own loading and start-up take ${p ? f1(n.median - p.median) : 'n/a'} ms more${pairedRatios(n, p)}.`
           : `**10 ${s.row.title}${adv}.** A settled worker is ${f1(e.multiproc_rss_mb)} MB with ${f0(e.multiproc_threads)} threads, a bare forked node ${f1(e.bare_rss_mb)} MB with ${f0(e.bare_threads)} threads: ${f1(e.multiproc_rss_mb - e.bare_rss_mb)} MB more, of which ${f1(e.multiproc_rss_mb - e.multiproc_first_rss_mb)} MB arrive between its first result and the settle time (${n.results[0]!.params.settle_ms} ms later).`;
       }
       return null;
@@ -294,7 +301,7 @@ export function caseNotes(view: ReportView): string[] {
     '- Case 4: the producer does `await q.put(item)` per item and the consumer `for await (… of q.until(null))`; the queue is hosted by the parent process (the Python queue is a pipe between the two children). CPU times per process come from process.cpuUsage / time.process_time.',
     '- Case 5: multiproc pipelines dict sets and list appends (one-way frames, see src/manager/proxy.ts); Python waits for a reply on every call. The timed window of the writes ends with one get in both languages, so it closes when the manager has applied every write. Gets are round trips in both. The 64-in-flight row has no Python twin (a proxy serves one call at a time per thread) and is compared with Python’s sequential get, for information. Floors: bench/node/probe-socket.mjs and bench/python/probe_socket.py, a bare 8-byte request/reply over a unix socket.',
     '- Case 6: a multiproc worker is a new Node process (child_process.fork of the child entry), the counterpart of Python’s spawn; Python’s fork is shown for information. The tsx row compares Pool(2) start → first result from src/ under tsx with the compiled build, both from this run.',
-    '- Cases 6, 8, 9 and 10 measure the runtime itself (start-up, resident memory), so they run multiproc as it is published: compiled to JavaScript (tsc -p tsconfig.build.json into a temporary directory) and run by plain `node`. Rows and columns marked “tsx” run the same script from src/ under tsx, as the examples and tests do.',
+    '- Cases 6, 8, 9 and 10 measure the runtime itself (start-up, resident memory), so they run multiproc as it is published: built as `npm run build` builds it (src/build/build.mjs into a temporary directory: the ES module and CommonJS builds and the bundled child entry) and run by plain `node`. Rows and columns marked “tsx” run the same script from src/ under tsx, as the examples and tests do.',
     '- Case 3’s machine ceiling: bench/node/spin.mjs runs the work loop in one plain node process, then in cpuCount() processes at once, twice, interleaved; efficiency = mean time alone / mean time side by side (no library involved).',
     '- Case 7’s target holds only if every repetition reaches 1000 MB/s (a failed repetition counts as a miss).',
     `- Case 8: both sides use chunksize 100; the stalled consumer waits with \`await sleep(2000)\` (the event loop keeps running, so results could arrive; Python’s result thread keeps receiving during its \`time.sleep\`). Peak RSS is getrusage ru_maxrss of the parent in both, baseline included. multiproc also samples its RSS and live heap each time another sixteenth of the items is consumed; “flat” means the largest sample of the last quarter is at most ${FLAT_MARGIN_MB} MB above the largest of the first quarter (median over repetitions), and is part of the target.`,

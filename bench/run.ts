@@ -140,17 +140,18 @@ let plainLib: string | null = null;
 let plainNote: string | null = null;
 let plainDir: string | null = null;
 if (rows.some((r) => [r.node, r.ref].some((s) => s?.inv.lang === 'plain'))) {
+  // Built as `npm run build` builds the package (src/build/build.mjs): both builds and the
+  // bundled child entry, so the children start from the entry a user's children start from.
   plainDir = mkdtempSync(join(tmpdir(), 'multiproc-bench-'));
-  const outDir = join(plainDir, 'esm');
-  const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+  const outDir = join(plainDir, 'dist');
   const t0 = performance.now();
-  const ok = tryExec(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json'), '--outDir', outDir, '--declaration', 'false', '--sourceMap', 'false'], 120_000) !== null;
-  if (ok && existsSync(join(outDir, 'index.js'))) {
+  const ok = tryExec(process.execPath, [join(root, 'src', 'build', 'build.mjs'), outDir, '--fast'], 120_000) !== null;
+  if (ok && existsSync(join(outDir, 'esm', 'index.js'))) {
     writeFileSync(join(plainDir, 'package.json'), '{ "type": "module" }\n');
-    plainLib = pathToFileURL(join(outDir, 'index.js')).href;
-    log(`bench: compiled src/ to ${outDir} for the plain-node rows (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+    plainLib = pathToFileURL(join(outDir, 'esm', 'index.js')).href;
+    log(`bench: built src/ to ${outDir} for the plain-node rows (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
   } else {
-    plainNote = 'src/ did not compile with tsconfig.build.json, so the plain-node rows (cases 6, 8, 9, 10) were skipped';
+    plainNote = 'src/ did not build (src/build/build.mjs), so the plain-node rows (cases 6, 8, 9, 10) were skipped';
     log(`bench: ${plainNote}`);
   }
 }

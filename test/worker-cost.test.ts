@@ -44,13 +44,9 @@ test.before(() => {
   cpSync(join(root, 'src'), join(built, 'src'), { recursive: true });
   mkdirSync(join(built, 'test', 'fixtures'), { recursive: true });
   for (const name of ['twin-parent.ts', 'twin-tasks.ts']) copyFileSync(fixture(name), join(built, 'test', 'fixtures', name));
-  const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
-  execFileSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json'), '--outDir', join(built, 'dist', 'esm'), '--declaration', 'false', '--sourceMap', 'false'], { cwd: root, stdio: 'inherit', timeout: 120_000 });
-  // The CommonJS build after it, as `npm run build` makes it: children start from its entry.
-  execFileSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.cjs.json'), '--outDir', join(built, 'dist', 'cjs'), '--declaration', 'false', '--sourceMap', 'false'], { cwd: root, stdio: 'inherit', timeout: 120_000 });
-  writeFileSync(join(built, 'dist', 'cjs', 'package.json'), '{ "type": "commonjs" }\n');
-  // And the bundled child entry, last, as `npm run build` makes it: children start from it.
-  execFileSync(process.execPath, [join(root, 'src', 'build', 'bundle-child.mjs'), join(built, 'dist', 'cjs')], { cwd: root, stdio: 'ignore', timeout: 60_000 });
+  // Built as `npm run build` builds the package (both builds, then the bundled child
+  // entry), from the real src/ (the same text): children start from the bundle.
+  execFileSync(process.execPath, [join(root, 'src', 'build', 'build.mjs'), join(built, 'dist'), '--fast'], { cwd: root, stdio: 'inherit', timeout: 120_000 });
   writeFileSync(join(built, 'package.json'), '{ "type": "module" }\n');
   lib = pathToFileURL(join(built, 'dist', 'esm', 'index.js')).href;
 });

@@ -2,8 +2,8 @@
 // case8_memory.py. Plain JavaScript, so that it runs either build of multiproc, named by
 // --lib:
 //   the compiled package under plain node (what a user of the published package runs; the
-//   counted rows: bench/run.ts compiles src/ with tsc -p tsconfig.build.json into a
-//   temporary directory and passes its index.js), or
+//   counted rows: bench/run.ts builds src/ as `npm run build` does, src/build/build.mjs, into
+//   a temporary directory and passes its esm/index.js), or
 //   src/index.ts under tsx (the information rows: the parent carries the tsx loader; its
 //   children start from the fresh compiled build in dist/, as every run from the sources
 //   does, src/process/spawn.ts, and load tsx only to import a TypeScript module).

@@ -165,7 +165,8 @@ function bundledEntry(entry: Entry): Entry {
  * npm writes an installed package's files in the tarball's order, milliseconds apart (it
  * keeps no mtimes: dist/cjs lands before dist/esm, child-bundle.js before child.js), so
  * files of one `npm run build` can look older than one another by that much; a file left
- * from an earlier build is older by the seconds a build takes at least (each tsc run).
+ * from an earlier build is older by the time between that build and the next (a whole build
+ * takes 1-2 s here, a person or a script that runs one step alone takes longer).
  */
 const SAME_BUILD_MS = 2_000;
 
