@@ -145,7 +145,7 @@ function cjsEntry(entry: Entry, root: string): Entry {
 /**
  * The bundled child entry beside the CommonJS one (child-bundle.js, written by `npm run
  * build`: src/build/bundle-child.mjs) in place of `entry`, when it is there and no older;
- * `entry` otherwise. The same modules in one file start a child ~3 ms sooner (see that
+ * `entry` otherwise. The same modules in one file start a child 1-3 ms sooner (see that
  * script). "No older" (see olderBuild): tsc rewrites child.js on every build, so a bundle
  * older than it was made from an earlier build and may not match the modules beside it.
  */
