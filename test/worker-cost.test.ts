@@ -237,6 +237,17 @@ test('splitExecArgv for a compiled child entry: tsx is deferred, unless another 
   assert.equal(kept, { argv: ['--import', 'tsx', '--import', './instrument.ts'], deferred: [] });
 });
 
+test("a worker loads node:module only when a by-source task first calls require(), which is node's own (resolve, cache, main); so on a node without process.getBuiltinModule", async () => {
+  const inTask = { basename: 'b.txt', resolved: 'node:path', cache: 'object', main: 'object', loaded: true };
+  const plain = await run([fixture('worker-cost-require.mjs'), lib], 'worker-cost-require.mjs');
+  assert.is(plain.code, 0, plain.stderr);
+  assert.equal(lastLine(plain.stdout), { getBuiltinModule: true, loadedBefore: false, inTask, parentLoaded: true });
+  // Node 20 before 20.16 (simulated; workers inherit the --require): loaded before a by-source task is compiled.
+  const older = await run(['--require', fixture('no-get-builtin.cjs'), fixture('worker-cost-require.mjs'), lib], 'worker-cost-require.mjs without process.getBuiltinModule');
+  assert.is(older.code, 0, older.stderr);
+  assert.equal(lastLine(older.stdout), { getBuiltinModule: false, loadedBefore: true, inTask, parentLoaded: true });
+});
+
 test('a worker of plain tasks loads error and handle encoding only on first need; failures and later results still cross', async () => {
   const work = tasks<typeof import('./fixtures/worker-cost-tasks.ts')>(new URL('./fixtures/worker-cost-tasks.ts', import.meta.url));
   const pool = track(new Pool(1));

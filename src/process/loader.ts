@@ -23,7 +23,6 @@
 // loaders come with a resolve hook (src/process/twin-hook.ts) that does the same for the
 // library's sources a user's TypeScript module imports: one copy of the library per child.
 
-import * as nodeModule from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { invalidArg, SerializationError } from '../errors.ts';
@@ -41,8 +40,42 @@ export type LoadedFn = (...args: unknown[]) => unknown;
  */
 const importModule = new Function('url', 'return import(url)') as (url: string) => Promise<Record<string, unknown>>;
 
-/** `require` for by-source functions: resolves from the working directory, like a script there. */
-const taskRequire = nodeModule.createRequire(join(process.cwd(), '[multiproc task]'));
+/**
+ * node:module, loaded on first need: loading it costs a child ~0.5 ms of its start (it brings
+ * the internals of node's ES module loader and of source maps with it), and most workers never
+ * need it (a by-source task that calls no require(), no deferred loader). Synchronous through
+ * process.getBuiltinModule (Node >= 20.16); on older versions, loadFunction and the loaders'
+ * registration (both async) import it first (nodeModuleReady).
+ */
+let nodeModule: typeof import('node:module') | undefined;
+
+function nodeModuleNow(): typeof import('node:module') {
+  nodeModule ??= process.getBuiltinModule?.('node:module');
+  if (nodeModule === undefined) throw new Error('multiproc internal error: node:module used before nodeModuleReady()');
+  return nodeModule;
+}
+
+/** Resolves once nodeModuleNow() can answer (at once where process.getBuiltinModule exists). */
+async function nodeModuleReady(): Promise<void> {
+  if (nodeModule === undefined && process.getBuiltinModule === undefined) nodeModule = await import('node:module');
+}
+
+let madeTaskRequire: NodeRequire | undefined;
+const realTaskRequire = (): NodeRequire => (madeTaskRequire ??= nodeModuleNow().createRequire(join(process.cwd(), '[multiproc task]')));
+
+/**
+ * `require` for by-source functions: resolves from the working directory, like a script there.
+ * The real one is made on its first use (see nodeModule); `resolve`, `cache`, `main` and
+ * `extensions` are the real one's.
+ */
+const taskRequire = Object.defineProperties(function require(id: string): unknown {
+  return realTaskRequire()(id);
+}, {
+  resolve: { get: () => realTaskRequire().resolve, enumerable: true },
+  cache: { get: () => (realTaskRequire() as NodeRequire & { cache?: unknown }).cache, enumerable: true },
+  main: { get: () => realTaskRequire().main, enumerable: true },
+  extensions: { get: () => (realTaskRequire() as NodeRequire & { extensions?: unknown }).extensions, enumerable: true },
+}) as NodeRequire;
 
 /**
  * esbuild (which tsx uses) rewrites nested named functions and classes as
@@ -71,6 +104,7 @@ export function taskName(spec: FnSpec): string {
 export async function loadFunction(spec: FnSpec, subject?: string): Promise<LoadedFn> {
   const prefix = subject === undefined ? '' : `${subject}: `;
   if (spec.kind === 'source') {
+    if (process.getBuiltinModule === undefined) await nodeModuleReady();
     const fn = compileSource(spec)(taskRequire, __name);
     if (typeof fn !== 'function') throw invalidArg(`${prefix}the source of ${spec.name}() did not evaluate to a function`);
     return readsOwnThis(spec.source) ? fn.bind(lostObject(spec.name)) : (fn as LoadedFn);
@@ -207,6 +241,8 @@ const registered = (): boolean => shared[REGISTERING] !== undefined;
  */
 function registerDeferredLoaders(): Promise<void> {
   return (shared[REGISTERING] ??= (async () => {
+    await nodeModuleReady();
+    const nodeModule = nodeModuleNow();
     for (const loader of runtime.loaders) {
       if (loader.kind === 'require') taskRequire(loader.specifier);
       else if (loader.kind === 'import') await importModule(loader.specifier);

@@ -140,6 +140,8 @@ declare namespace NodeJS {
     on(event: string, listener: (...args: any[]) => void): this;
     once(event: string, listener: (...args: any[]) => void): this;
     off(event: string, listener: (...args: any[]) => void): this;
+    /** Node >= 20.16: a built-in module, loaded now if it was not (synchronous, in either module system). */
+    getBuiltinModule?(id: 'node:module'): typeof import('node:module');
   }
 }
 declare var process: NodeJS.Process;
