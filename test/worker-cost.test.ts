@@ -7,7 +7,7 @@
 // encoding only when a reply needs it.
 import { suite } from 'uvu';
 import { execFileSync, spawn } from 'node:child_process';
-import { copyFileSync, cpSync, mkdirSync, mkdtempSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -164,12 +164,34 @@ test('the bundled child entry, from either build: each module it holds is the Co
   for (const build of ['esm', 'cjs']) {
     const out = await run([fixture('worker-cost-bundle.mjs'), pathToFileURL(join(built, 'dist', build, 'index.js')).href], `worker-cost-bundle.mjs (${build})`);
     assert.is(out.code, 0, out.stderr);
-    const report = lastLine(out.stdout) as { entry: string; libraryRoot: string; modules: Record<string, { filename: string; loaded: boolean }> };
+    const report = lastLine(out.stdout) as { entry: string; libraryRoot: string; modules: Record<string, { filename: string; loaded: boolean }>; cache: string };
     assert.is(report.entry, 'process/child-bundle.js', `a worker of the ${build} build starts from the bundle`);
     // moduleFile() maps a call site in the bundle to the module's own file: the runtime module
     // of dist/cjs says the library lives there, not in dist/cjs/process where the bundle is.
     assert.is(report.libraryRoot, '.', `LIBRARY_ROOT of the worker's runtime module (${build})`);
     for (const file of bundled) assert.equal(report.modules[file], { filename: file, loaded: true }, `${file} in require.cache (${build})`);
+    assert.is(report.cache, 'accepted', `the body compiled with the code cache this node built (${build})`);
+  }
+});
+
+test("the bundled entry's code cache: one this node rejects, or none, only costs the compile; tasks still run", async () => {
+  const cacheFile = join(built, 'dist', 'cjs', 'process', 'child-bundle.cache');
+  const cache = readFileSync(cacheFile);
+  const report = async (what: string) => {
+    const out = await run([fixture('worker-cost-bundle.mjs'), lib], `worker-cost-bundle.mjs (${what})`);
+    assert.is(out.code, 0, out.stderr);
+    return lastLine(out.stdout) as { cache: string; libraryRoot: string };
+  };
+  try {
+    // Another node's cache, as far as V8 can tell: its header does not match this V8.
+    writeFileSync(cacheFile, Buffer.alloc(cache.length, 7));
+    const foreign = await report('a foreign cache');
+    assert.is(foreign.cache, 'rejected');
+    assert.is(foreign.libraryRoot, '.', 'the worker ran its task');
+    rmSync(cacheFile);
+    assert.is((await report('no cache')).cache, 'absent');
+  } finally {
+    writeFileSync(cacheFile, cache);
   }
 });
 

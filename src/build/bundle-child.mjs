@@ -1,13 +1,20 @@
-// Build step (src/build/build.mjs, after tsc): writes dist/cjs/process/child-bundle.js, the
-// child entry and the modules it requires at start, in one file. Not part of the library:
-// plain JavaScript run by node, so that it needs nothing but the CommonJS build it reads.
+// Build step (src/build/build.mjs, after tsc): the child entry and the modules it requires at
+// start, compiled in one go. Not part of the library: plain JavaScript run by node, so that it
+// needs nothing but the CommonJS build it reads. Writes into dist/cjs/process/:
+//   child-bundle.body.js   child.js and the nine modules it requires at start, in one
+//                          function expression, each module a function of its own in it
+//   child-bundle.cache     V8's code cache of that body, made by the node that builds
+//   child-bundle.js        the entry forked: compiles the body (node:vm) with the cache when
+//                          this node accepts it (another V8 or other V8 flags reject it: the
+//                          body is then compiled as if there were none), and runs it
 //
-// Why (issue 15, bench case 10): a child loads its entry and nine CommonJS modules before it
-// reads its first message. Node compiles each module on its own (a wrapper function per
-// file, resolved, read and compiled apart); the same code as one script starts a child
-// 1-3 ms sooner on the 2-core VM (timestamps in the child from its preload to its first
-// result sent, 40 pools of each build alternating: 12.1 -> 11.0 and 14.0 -> 10.7 ms median),
-// of the ~10 ms a worker's start costs beyond a bare fork's (43.2 vs 32.9 ms, 30 pairs).
+// Why (issue 15, bench case 10): after node's own bootstrap, a worker spent ~4 ms compiling
+// the library's code before it read its first message (child CPU profiles: the ten files'
+// wrappers ~2.2 ms, their module functions ~2 ms). One script instead of ten files saved 1-3
+// ms (timestamps in the child from its preload to its first result sent, 40 pools of each
+// build alternating: 12.1 -> 11.0 and 14.0 -> 10.7 ms median); the code cache 1.5-2 ms more
+// (12.1 -> 10.0, 12.4 -> 10.3, 12.1 -> 10.6 ms), of the ~10 ms a worker's start cost beyond a
+// bare fork's (43.2 vs 32.9 ms, 30 pairs).
 //
 // What the bundle keeps of node's module semantics, so that it changes nothing else:
 //   - each module runs as a CommonJS module of its own file: a Module with that filename
@@ -19,28 +26,68 @@
 //   - a module runs on its first require, in the order node would run it; a require that
 //     is not one of the bundled files (node: builtins, modules loaded on demand) is node's;
 //   - runtime.js's moduleFile() finds a module's own file from a call site, which here
-//     names the bundle: the bundle registers where each module starts in it (a process-wide
-//     record, src/runtime.ts), so moduleFile() answers with the module's own file.
-// What it does not keep: stack frames of the library's child code name the bundle and its
+//     names the body: the body registers where each module starts in it (a process-wide
+//     record, src/runtime.ts), so moduleFile() answers with the module's own file;
+//   - import(): code compiled by node:vm cannot import() on Node 20 (no module loader without
+//     a flag; the constant that allows it prints an ExperimentalWarning), so the entry lends
+//     the body its import() and a Function constructor whose functions can (the library's
+//     only import() and new Function in a child are in src/process/loader.ts, which takes
+//     them; a new one there must too, or import() in a bundled child fails with
+//     ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING).
+// What it does not keep: stack frames of the library's child code name the body and its
 // lines. (A task's own frames are unchanged: tasks are never bundled.)
 //
 // Which modules: those child.js requires at its top level, and theirs, transitively (the
 // `const x = require("./y.js")` lines tsc writes for static imports). Dynamic imports,
 // compiled by tsc into `Promise.resolve().then(() => require(...))`, stay outside: they
-// load from disk, on demand, as before. src/process/spawn.ts forks the bundle only when it
+// load from disk, on demand, as before. src/process/spawn.ts forks the entry only when it
 // is no older than dist/cjs/process/child.js (tsc rewrites that file on every build; a
-// bundle left from an earlier build is ignored).
+// bundle left from an earlier build is ignored) and the body is there; the entry uses the
+// cache only when it is no older than the body.
 
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
+import { Script } from 'node:vm';
 
 const ENTRY = 'process/child.js';
 const OUT = 'process/child-bundle.js';
+const BODY = 'process/child-bundle.body.js';
+const CACHE = 'process/child-bundle.cache';
 const STATIC_REQUIRE = /^(?:const [\w$]+ = )?(?:__importStar\()?require\("(\.\.?\/[^"]+)"\)\)?;$/gm;
 
 /**
- * Write process/child-bundle.js into the CommonJS build at `root` (dist/cjs) from the modules
- * there; returns what it wrote.
+ * The entry forked (process/child-bundle.js): compiles the body with its code cache and runs
+ * it as this module. Code that node:vm compiled cannot import() on Node 20 (no loader without
+ * a flag), so the entry, a module node loaded itself, lends the body its import() and a
+ * Function constructor for code that may import() (src/process/loader.ts: task modules, the
+ * library's wire, by-source tasks).
+ */
+const ENTRY_TEXT = `"use strict";
+// Generated by src/build/bundle-child.mjs: do not edit. The child entry: compiles
+// child-bundle.body.js (the child's modules in one script) with its V8 code cache,
+// child-bundle.cache, when this node accepts it, and runs it as this module.
+const { readFileSync, statSync } = require("node:fs");
+const { join } = require("node:path");
+const { Script } = require("node:vm");
+const body = join(__dirname, "child-bundle.body.js");
+const cacheFile = join(__dirname, "child-bundle.cache");
+let cachedData;
+try {
+  // A cache written before the body (by more than one build's spread) is not the body's.
+  if (statSync(cacheFile).mtimeMs >= statSync(body).mtimeMs - 2000) cachedData = readFileSync(cacheFile);
+} catch {}
+const script = new Script(readFileSync(body, "utf8"), { filename: body, cachedData });
+globalThis[Symbol.for("multiproc.childRealm")] = {
+  importModule: (url) => import(url),
+  newFunction: (...args) => new Function(...args),
+  cache: cachedData === undefined ? "absent" : script.cachedDataRejected ? "rejected" : "accepted",
+};
+script.runInThisContext()(exports, require, module, body, __dirname);
+`;
+
+/**
+ * Write the bundled child entry, its body and its code cache into the CommonJS build at
+ * `root` (dist/cjs) from the modules there; returns what it wrote.
  */
 export function writeChildBundle(root) {
   /** @type {Map<string, { source: string, deps: Record<string, string> }>} path below root -> module */
@@ -60,25 +107,29 @@ export function writeChildBundle(root) {
   visit(ENTRY);
 
   const files = [...modules.keys()];
+  // The body: one function expression, which the entry compiles with node:vm (see the header).
   const head = [
+    '(function (exports, require, module, __filename, __dirname) {',
     '"use strict";',
     `// Generated by src/build/bundle-child.mjs from ${files.length} modules of this build: do not edit.`,
     '// The child entry (process/child.js) and the modules it requires at start, each run as',
     '// the CommonJS module of its own file (see the header of src/build/bundle-child.mjs).',
     // The Module class, without require('node:module'): that loads the public module API and,
-  // with it, internals of the ES module loader and of source maps (~0.5 ms of a child's start).
-  'const Module = module.constructor;',
+    // with it, internals of the ES module loader and of source maps (~0.5 ms of a child's start).
+    'const Module = module.constructor;',
     'const { dirname, join } = require("node:path");',
     'const root = dirname(__dirname);',
     `const files = ${JSON.stringify(files)};`,
     `const deps = ${JSON.stringify(files.map((f) => Object.fromEntries(Object.entries(modules.get(f).deps).map(([s, d]) => [s, files.indexOf(d)]))))};`,
   ];
   const prefix = `${head.join('\n')}\nconst factories = [\n`;
-  // Each module's first line in the bundle, for moduleFile() (src/runtime.ts): counted as written.
+  // Each module's first line in the body, for moduleFile() (src/runtime.ts): counted as written.
+  // In parentheses, so that V8 compiles each module function with the script (they all run
+  // at once) and the code cache holds them.
   const lines = [];
   let line = prefix.split('\n').length;
   const bodies = files.map((f) => {
-    const body = `function (exports, require, module, __filename, __dirname) {\n${modules.get(f).source}},`;
+    const body = `(function (exports, require, module, __filename, __dirname) {\n${modules.get(f).source}}),`;
     lines.push(line);
     line += body.split('\n').length;
     return body;
@@ -112,16 +163,25 @@ function load(i, parent) {
   return m.exports;
 }
 load(0, module);
+})
 `;
   const text = `${prefix}${bodies.join('\n')}\n${tail}`;
-  writeFileSync(join(root, OUT), text);
+  const bodyFile = join(root, BODY);
+  writeFileSync(bodyFile, text);
 
   // The line numbers above are what moduleFile() relies on: check them against the text.
   const written = text.split('\n');
   for (const [i, n] of lines.entries()) {
-    if (!written[n - 1].startsWith('function (exports, require, module, __filename, __dirname) {')) {
-      throw new Error(`bundle-child: line ${n} of ${OUT} does not start module ${files[i]}`);
+    if (!written[n - 1].startsWith('(function (exports, require, module, __filename, __dirname) {')) {
+      throw new Error(`bundle-child: line ${n} of ${BODY} does not start module ${files[i]}`);
     }
   }
-  return { file: join(root, OUT), modules: files.length, bytes: text.length };
+
+  // The code cache, for the node that builds: the body compiled as the entry compiles it.
+  // Another node (another V8, other V8 flags) rejects it, and the entry then compiles the
+  // body as if there were none.
+  const cache = new Script(text, { filename: bodyFile }).createCachedData();
+  writeFileSync(join(root, CACHE), cache);
+  writeFileSync(join(root, OUT), ENTRY_TEXT);
+  return { file: join(root, OUT), modules: files.length, bytes: text.length, cacheBytes: cache.length };
 }

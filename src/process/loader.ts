@@ -34,11 +34,27 @@ import type { TwinRoots } from './twin-hook.ts';
 export type LoadedFn = (...args: unknown[]) => unknown;
 
 /**
+ * Set by the bundled child entry (dist/cjs/process/child-bundle.js, written by
+ * src/build/bundle-child.mjs), which runs this module compiled by node:vm: code compiled
+ * there, and functions it makes with new Function, cannot import() on Node 20 (no module
+ * loader without a flag), so the entry, a module node loaded itself, lends both.
+ */
+const realm = (globalThis as Record<symbol, ChildRealm | undefined>)[Symbol.for('multiproc.childRealm')];
+
+interface ChildRealm {
+  importModule(url: string): Promise<Record<string, unknown>>;
+  newFunction(...args: string[]): Function;
+}
+
+/**
  * A real dynamic import(). Written through Function because the CommonJS build would
  * otherwise compile `import(url)` into `require(url)`, which cannot load ES modules or file
- * URLs.
+ * URLs; the bundled entry's own (see realm) where there is one.
  */
-const importModule = new Function('url', 'return import(url)') as (url: string) => Promise<Record<string, unknown>>;
+const importModule = realm?.importModule ?? (new Function('url', 'return import(url)') as (url: string) => Promise<Record<string, unknown>>);
+
+/** new Function, made where the function's code may import() (see realm). */
+const makeFunction = realm?.newFunction ?? ((...args: string[]) => new Function(...args));
 
 /**
  * node:module, loaded on first need: loading it costs a child ~0.5 ms of its start (it brings
@@ -126,7 +142,7 @@ export async function loadFunction(spec: FnSpec, subject?: string): Promise<Load
  */
 function compileSource(spec: Extract<FnSpec, { kind: 'source' }>): (r: unknown, n: unknown) => unknown {
   const origin = spec.origin;
-  if (!origin) return new Function('require', '__name', `return (${spec.source}\n);`) as (r: unknown, n: unknown) => unknown;
+  if (!origin) return makeFunction('require', '__name', `return (${spec.source}\n);`) as (r: unknown, n: unknown) => unknown;
   // V8 ignores a sourceURL with white space in it; a file: URL has none.
   const file = /\s/.test(origin.file) ? pathToFileURL(origin.file).href : origin.file;
   const { line, column } = origin;
@@ -134,11 +150,11 @@ function compileSource(spec: Extract<FnSpec, { kind: 'source' }>): (r: unknown, 
     // new Function puts the body on the third line of the function it builds: blank lines
     // bring the source's first line to its own line number, spaces to its column.
     const body = `return (${'\n'.repeat(line - 3)}${' '.repeat(column - 1)}${spec.source}\n);\n//# sourceURL=${file}`;
-    return new Function('require', '__name', body) as (r: unknown, n: unknown) => unknown;
+    return makeFunction('require', '__name', body) as (r: unknown, n: unknown) => unknown;
   }
   // As the default of a third parameter, the source starts on the first line. `(0, …)` keeps
   // an anonymous function from taking the parameter's name.
-  return new Function('require', '__name', `__fn = (0, ${spec.source}\n)`, `return __fn;\n//# sourceURL=${file}#${spec.name.replace(/\s+/g, '_')}`) as (r: unknown, n: unknown) => unknown;
+  return makeFunction('require', '__name', `__fn = (0, ${spec.source}\n)`, `return __fn;\n//# sourceURL=${file}#${spec.name.replace(/\s+/g, '_')}`) as (r: unknown, n: unknown) => unknown;
 }
 
 /**
