@@ -258,18 +258,18 @@ const registered = (): boolean => shared[REGISTERING] !== undefined;
 function registerDeferredLoaders(): Promise<void> {
   return (shared[REGISTERING] ??= (async () => {
     await nodeModuleReady();
-    const nodeModule = nodeModuleNow();
+    const { register } = nodeModuleNow();
     for (const loader of runtime.loaders) {
       if (loader.kind === 'require') taskRequire(loader.specifier);
       else if (loader.kind === 'import') await importModule(loader.specifier);
-      // module.register (Node >= 20.6; a namespace import, so that older 20.x still load this file).
-      else nodeModule.register(loader.specifier);
+      // module.register (Node >= 20.6; read from the namespace, so that older 20.x still load this file).
+      else register(loader.specifier);
     }
     const twins = twinsNow();
     if (twins) {
       // The hook of the compiled build the sources map to (an ES module, as register() needs).
       const hook = join(twins.compiledRoot, 'process', 'twin-hook.js');
-      nodeModule.register(pathToFileURL(hook), { data: { source: twins.source, compiled: twins.compiled } satisfies TwinRoots });
+      register(pathToFileURL(hook), { data: { source: twins.source, compiled: twins.compiled } satisfies TwinRoots });
     }
   })());
 }
