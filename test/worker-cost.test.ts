@@ -4,7 +4,9 @@
 // sources under tsx, whose children start from the fresh compiled build the same way, with
 // one copy of the library each. Figures live in bench/ (bench/node/worker-cost.mjs); this
 // file asserts facts, not timings. A worker of plain tasks loads the error and handle
-// encoding only when a reply needs it.
+// encoding only when a reply needs it, and node:module only when a task calls require(). A
+// worker starts from the bundled entry (its modules in one script, compiled with a code
+// cache), whose modules are each the CommonJS module of its own file.
 import { suite } from 'uvu';
 import { execFileSync, spawn } from 'node:child_process';
 import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
