@@ -9,7 +9,7 @@
 // cache), whose modules are each the CommonJS module of its own file.
 import { suite } from 'uvu';
 import { execFileSync, spawn } from 'node:child_process';
-import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -194,6 +194,19 @@ test("the bundled entry's code cache: one this node rejects, or none, only costs
     assert.is((await report('no cache')).cache, 'absent');
   } finally {
     writeFileSync(cacheFile, cache);
+  }
+});
+
+test('a bundled entry without its body is not used (child.js instead), and NODE_DEBUG says why', async () => {
+  const body = join(built, 'dist', 'cjs', 'process', 'child-bundle.body.js');
+  renameSync(body, `${body}.away`);
+  try {
+    const out = await run([fixture('worker-cost-bundle.mjs'), lib], 'worker-cost-bundle.mjs (no body)', 60_000, { ...process.env, NODE_DEBUG: 'multiproc' });
+    assert.is(out.code, 0, out.stderr);
+    assert.is((lastLine(out.stdout) as { entry: string }).entry, 'process/child.js');
+    assert.match(out.stderr, /children start from .*dist[\\/]cjs[\\/]process[\\/]child\.js: the bundled entry beside it has no body/);
+  } finally {
+    renameSync(`${body}.away`, body);
   }
 });
 

@@ -139,23 +139,32 @@ function cjsEntry(entry: Entry, root: string): Entry {
     debug('children start from the ES module entry %s: the CommonJS build beside it %s', entry.file, cjs ? 'is older' : 'is missing');
     return entry;
   }
-  return bundledEntry({ ...entry, file, libraryRoot: root });
+  return bundledEntry({ ...entry, file, libraryRoot: root }, cjs);
 }
 
 /**
  * The bundled child entry beside the CommonJS one (child-bundle.js, written by `npm run
- * build`: src/build/bundle-child.mjs) in place of `entry`, when it is there and no older;
- * `entry` otherwise. The same modules compiled as one script, with a V8 code cache, start a
- * child 3-4 ms sooner (see that script). "No older" (see olderBuild): tsc rewrites child.js on every build, so a bundle
- * older than it was made from an earlier build and may not match the modules beside it.
+ * build`: src/build/bundle-child.mjs) in place of `entry`, when it and the body it compiles
+ * are there and it is no older; `entry` otherwise. The same modules compiled as one script,
+ * with a V8 code cache, start a child 3-4 ms sooner (see that script). "No older" (see
+ * olderBuild): tsc rewrites child.js on every build, so a bundle older than it was made from
+ * an earlier build and may not match the modules beside it. `plain` is entry.file's stat when
+ * the caller has it.
  */
-function bundledEntry(entry: Entry): Entry {
-  const file = join(dirname(entry.file), 'child-bundle.js');
+function bundledEntry(entry: Entry, plain = statSync(entry.file, { throwIfNoEntry: false })): Entry {
+  const dir = dirname(entry.file);
+  const file = join(dir, 'child-bundle.js');
   const bundle = statSync(file, { throwIfNoEntry: false });
-  const plain = statSync(entry.file, { throwIfNoEntry: false });
   // The entry compiles the body beside it (its code cache is optional).
-  if (!bundle || !plain || olderBuild(bundle, plain) || !statSync(join(dirname(entry.file), 'child-bundle.body.js'), { throwIfNoEntry: false })) {
-    debug('children start from %s: the bundled entry beside it %s', entry.file, bundle ? 'is older' : 'is missing');
+  const why = !bundle
+    ? 'is missing'
+    : !plain || olderBuild(bundle, plain)
+      ? 'is older'
+      : statSync(join(dir, 'child-bundle.body.js'), { throwIfNoEntry: false })
+        ? null
+        : 'has no body';
+  if (why !== null) {
+    debug('children start from %s: the bundled entry beside it %s', entry.file, why);
     return entry;
   }
   return { ...entry, file };

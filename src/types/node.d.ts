@@ -329,6 +329,7 @@ declare module 'node:fs' {
   export interface Dirent { name: string; isFile(): boolean; isDirectory(): boolean }
   export function readdirSync(path: string, options: { withFileTypes: true }): Dirent[];
   export function unlinkSync(path: string): void;
+  export function renameSync(from: string, to: string): void;
   export function mkdtempSync(prefix: string): string;
   export function writeSync(fd: number, data: string | Uint8Array): number;
   export function writevSync(fd: number, buffers: readonly ArrayBufferView[], position?: number | null): number;
