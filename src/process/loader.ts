@@ -71,9 +71,12 @@ function nodeModuleNow(): typeof import('node:module') {
   return nodeModule;
 }
 
-/** Resolves once nodeModuleNow() can answer (at once where process.getBuiltinModule exists). */
-async function nodeModuleReady(): Promise<void> {
-  if (nodeModule === undefined && process.getBuiltinModule === undefined) nodeModule = await import('node:module');
+/** What to wait for before nodeModuleNow() can answer: undefined where it can now (process.getBuiltinModule, or loaded). */
+function nodeModuleReady(): Promise<void> | undefined {
+  if (nodeModule !== undefined || process.getBuiltinModule !== undefined) return undefined;
+  return import('node:module').then((m) => {
+    nodeModule = m;
+  });
 }
 
 let madeTaskRequire: NodeRequire | undefined;
@@ -88,9 +91,9 @@ const taskRequire = Object.defineProperties(function require(id: string): unknow
   return realTaskRequire()(id);
 }, {
   resolve: { get: () => realTaskRequire().resolve, enumerable: true },
-  cache: { get: () => (realTaskRequire() as NodeRequire & { cache?: unknown }).cache, enumerable: true },
+  cache: { get: () => realTaskRequire().cache, enumerable: true },
   main: { get: () => realTaskRequire().main, enumerable: true },
-  extensions: { get: () => (realTaskRequire() as NodeRequire & { extensions?: unknown }).extensions, enumerable: true },
+  extensions: { get: () => realTaskRequire().extensions, enumerable: true },
 }) as NodeRequire;
 
 /**
@@ -120,7 +123,8 @@ export function taskName(spec: FnSpec): string {
 export async function loadFunction(spec: FnSpec, subject?: string): Promise<LoadedFn> {
   const prefix = subject === undefined ? '' : `${subject}: `;
   if (spec.kind === 'source') {
-    if (process.getBuiltinModule === undefined) await nodeModuleReady();
+    const waiting = nodeModuleReady();
+    if (waiting !== undefined) await waiting;
     const fn = compileSource(spec)(taskRequire, __name);
     if (typeof fn !== 'function') throw invalidArg(`${prefix}the source of ${spec.name}() did not evaluate to a function`);
     return readsOwnThis(spec.source) ? fn.bind(lostObject(spec.name)) : (fn as LoadedFn);

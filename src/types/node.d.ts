@@ -145,7 +145,7 @@ declare namespace NodeJS {
   }
 }
 declare var process: NodeJS.Process;
-interface NodeRequire { (id: string): any; resolve(id: string): string; main?: unknown }
+interface NodeRequire { (id: string): any; resolve(id: string): string; main?: unknown; cache?: unknown; extensions?: unknown }
 
 declare module 'node:events' {
   type Listener = (...args: any[]) => void;
