@@ -9,13 +9,25 @@
 // a socketpair, duplex) written with the caller's own Buffers and read straight into the
 // memory the receiver keeps moved 2.3-2.5 GB/s in the same probe.
 //
-// The bytes only ever follow an IPC message that announces them (a batch, a reply; the
-// fields are in src/protocol/child.ts, `frames`). Each value is one frame: an 8-byte header
-// (mode, length) and its bytes. Both streams are FIFO and each side writes a message's
-// frames right after the message, so frames belong to announcing messages in order: the
-// reader hands complete frames to claims (one per announcing message, made when the message
-// arrives), whichever of the two arrives first. A frame read before its message waits in
-// `#ready`; a claim made before its frames waits for them.
+// Two kinds of frame, each an 8-byte header (flags, message tag, length) and its bytes:
+//   - a message frame: one message of src/protocol/child.ts, encoded by
+//     src/protocol/child-frames.ts. Once a worker has its channel, every message between it
+//     and the parent travels here (only 'init' and what precedes the channel stay on IPC),
+//     so one FIFO stream orders them all: 'define' before the 'call' that uses it, a reply
+//     before the 'dropped' that follows it, every reply before the end of file that tells
+//     the parent the child is gone. A message frame is handed to `onMessage` the moment it
+//     is complete, before the next frame is parsed.
+//   - a value frame: the bytes of one value a message announces (`frames`, see
+//     src/protocol/child.ts), written right after that message. The owner claims a
+//     message's value frames when `onMessage` hands it over (one claim per announcing
+//     message), so frames go to claims in order. A value frame read before its claim waits
+//     in `#ready` (a message that came by IPC, as before the channel carried messages).
+//
+// Why messages left Node's IPC channel (issue 15, bench case 8): Node's IPC serializer and
+// deserializer keep every message they handled alive until the next scavenge (~670 B per
+// round trip), which over a long imap grows the parent's young generation from 8 to 32 MB.
+// The hot messages (a batch of packed numbers, a reply of numbers) are laid out by hand
+// here and allocate nothing that outlives them.
 //
 // Memory: a 'keep' frame is read into a fresh ArrayBuffer of exactly its length (a value
 // the task or the caller keeps); a 'pool' frame (packed numbers, read by index during one
@@ -46,9 +58,12 @@ import { adoptReads } from '../remote/adopt.ts';
 export const MIN_CHANNEL_BYTES = 16 * 1024;
 
 const HEADER = 8;
-/** Frame modes: the receiver keeps fresh memory, or reads into a pooled buffer it gives back. */
-const KEEP = 0;
+/** Header flags: the receiver reads into a pooled buffer it gives back (else memory of its own). */
 const POOL = 1;
+/** Header flags: a message frame, whose tag is the header's second byte (else a value frame). */
+const MESSAGE = 2;
+/** Message frames up to this many bytes are written as one buffer, header included (one socket write). */
+const COALESCE = 4096;
 /** Reads smaller than this go through the staging buffer (several frames per read). */
 const STAGING = 64 * 1024;
 /** Largest frame: the length is a 32-bit field. Larger values stay in the IPC message. */
@@ -136,6 +151,8 @@ export class ByteChannel {
   #headGot = 0;
   #frame: Uint8Array | null = null;
   #pooled = false;
+  /** The tag of the message frame being read, or -1 for a value frame. */
+  #tag = -1;
   #got = 0;
   /** onread: the buffer handed to the last read is the frame itself (not the staging buffer). */
   #direct = false;
@@ -143,6 +160,11 @@ export class ByteChannel {
   /** Writes not yet called back. */
   #writing = 0;
   #drained: (() => void)[] = [];
+  /**
+   * Receives each message frame, in stream order, as soon as it is complete: `frame` is
+   * pooled memory when `pooled` (the receiver gives it back, or owns it through `own`).
+   */
+  onMessage: ((tag: number, frame: Uint8Array, pooled: boolean) => void) | null = null;
 
   /**
    * Over a socket Node made (the parent's `child.stdio[4]`, whose reading moves into a socket
@@ -177,21 +199,56 @@ export class ByteChannel {
     return claim;
   }
 
+  /** A claim that owns `frame` already (the numbers a message frame carried in itself). */
+  own(frame: Uint8Array, pooled: boolean): Claim {
+    const claim = new Claim(1, this.pool);
+    claim.fill(frame, pooled);
+    return claim;
+  }
+
   /**
-   * Write `bytes` as one frame: `pooled` when the receiver may read it into reused memory
-   * (packed numbers), else it gets fresh memory of its own. `bytes` is handed to the socket
-   * as it is and must not change until `done` is called (with an error when the peer went
-   * away before it was all written).
+   * Write `bytes` as one value frame: `pooled` when the receiver may read it into reused
+   * memory (packed numbers), else it gets fresh memory of its own. `bytes` is handed to the
+   * socket as it is and must not change until `done` is called (with an error when the peer
+   * went away before it was all written).
    */
   write(bytes: Uint8Array, pooled: boolean, done?: (err: Error | null) => void): void {
-    const head = new Uint8Array(HEADER);
-    head[0] = pooled ? POOL : KEEP;
-    new DataView(head.buffer).setUint32(4, bytes.byteLength, true);
+    this.#writeFrame(pooled ? POOL : 0, 0, [bytes], done);
+  }
+
+  /**
+   * Write one message frame of tag `tag` whose bytes are `parts` joined (see
+   * src/protocol/child-frames.ts); `pooled` and `done` as for write(). A small message is
+   * copied into one buffer with its header (its parts are free at once; `done` still waits
+   * for the write).
+   */
+  writeMessage(tag: number, parts: Uint8Array[], pooled: boolean, done?: (err: Error | null) => void): void {
+    this.#writeFrame(MESSAGE | (pooled ? POOL : 0), tag, parts, done);
+  }
+
+  #writeFrame(flags: number, tag: number, parts: Uint8Array[], done: ((err: Error | null) => void) | undefined): void {
+    let length = 0;
+    for (const p of parts) length += p.byteLength;
+    const small = (flags & MESSAGE) !== 0 && length <= COALESCE;
+    const head = new Uint8Array(small ? HEADER + length : HEADER);
+    head[0] = flags;
+    head[1] = tag;
+    new DataView(head.buffer).setUint32(4, length, true);
+    if (small) {
+      let at = HEADER;
+      for (const p of parts) {
+        head.set(p, at);
+        at += p.byteLength;
+      }
+    }
     this.#writing++;
     const socket = this.socket;
-    socket.cork();
-    socket.write(head);
-    socket.write(bytes, (err) => {
+    if (!small) socket.cork();
+    if (!small) {
+      socket.write(head);
+      for (let i = 0; i < parts.length - 1; i++) socket.write(parts[i]!);
+    }
+    socket.write(small ? head : parts[parts.length - 1]!, (err) => {
       this.#writing--;
       // Node calls back without an error when the socket was destroyed first (the peer
       // died: end of file, then destroy): whether every byte got across is not known then,
@@ -199,7 +256,7 @@ export class ByteChannel {
       done?.(err ?? (socket.destroyed ? new Error('the byte channel closed before this frame was written') : null));
       if (this.#writing === 0) for (const resolve of this.#drained.splice(0)) resolve();
     });
-    socket.uncork();
+    if (!small) socket.uncork();
   }
 
   /** Resolves once every frame written so far has been handed to the OS (or failed). */
@@ -235,7 +292,8 @@ export class ByteChannel {
         off += k;
         if (this.#headGot < HEADER) return;
         this.#headGot = 0;
-        this.#start(this.#head[0] === POOL, new DataView(this.#head.buffer).getUint32(4, true));
+        const flags = this.#head[0]!;
+        this.#start((flags & POOL) !== 0, (flags & MESSAGE) !== 0 ? this.#head[1]! : -1, new DataView(this.#head.buffer).getUint32(4, true));
         continue;
       }
       const k = Math.min(frame.byteLength - this.#got, end - off);
@@ -246,21 +304,30 @@ export class ByteChannel {
     }
   }
 
-  #start(pooled: boolean, length: number): void {
+  #start(pooled: boolean, tag: number, length: number): void {
     this.#pooled = pooled;
+    this.#tag = tag;
     this.#got = 0;
     // A 'keep' frame is not zero-filled (allocUnsafeSlow: its own ArrayBuffer of exactly
     // `length` bytes, from malloc): every byte is written before anyone sees it (a frame cut
     // short by a dying peer is never delivered), and memory malloc reuses costs no page
     // faults, where zero-filled memory (calloc) of this size is fresh every time: 4 MiB
-    // Buffers were read ~1.4x faster so.
-    this.#frame = pooled ? this.pool.acquire(length) : Buffer.allocUnsafeSlow(length);
+    // Buffers were read ~1.4x faster so. A message frame that is not pooled (a structured
+    // clone, which v8.deserialize may view in place) needs no ArrayBuffer of its own: a small
+    // one comes from Node's shared slab.
+    this.#frame = pooled ? this.pool.acquire(length) : tag !== -1 ? Buffer.allocUnsafe(length) : Buffer.allocUnsafeSlow(length);
     if (length === 0) this.#complete();
   }
 
   #complete(): void {
     const frame = this.#frame!;
     this.#frame = null;
+    if (this.#tag !== -1) {
+      // A channel without a receiver of messages gives pooled memory straight back.
+      if (this.onMessage !== null) this.onMessage(this.#tag, frame, this.#pooled);
+      else if (this.#pooled) this.pool.release(frame);
+      return;
+    }
     const claim = this.#claims[0];
     if (claim === undefined) {
       this.#ready.push({ frame, pooled: this.#pooled });

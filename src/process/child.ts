@@ -7,9 +7,10 @@
 //           (default 0), or with 1 after printing the error it threw
 //   define  remember how to load function `key` (by source or by module)
 //   call    run a batch of items through function `key`, reply 'result' or 'error'; a batch
-//           whose large binary values or packed numbers follow on the byte channel
-//           (src/process/byte-channel.ts, pool workers only) runs once they have arrived,
-//           and large results go back the same way
+//           whose large binary values follow it on the byte channel runs once they have
+//           arrived, and large results go back the same way
+// A pool worker forked with a byte channel (src/process/byte-channel.ts) opens it when
+// 'init' arrives: every later message, both ways, travels on it (src/protocol/child-frames.ts).
 // One exception to the order: 'drop' is handled on arrival, since the batch it takes back
 // waits in the inbox (the parent pipelines a second batch behind a running one):
 //   drop    remove that batch from the inbox if it is still there, and reply 'dropped'
@@ -24,11 +25,12 @@
 import { fstatSync } from 'node:fs';
 import { Deque } from '../deque.ts';
 import type { FnSpec, FromChild, ProcessClassSpec, ToChild } from '../protocol/index.ts';
+import { decodeMessage, encodeMessage } from '../protocol/child-frames.ts';
 import { checkVersion, EXIT_PROTOCOL, isBranded, PROTOCOL } from '../protocol/version.ts';
 import { flushAll, registerFlusher, runtime } from '../runtime.ts';
 import { isThenable, pollOnce } from '../util.ts';
 import { explain, importLibraryModule, loadClass, loadFunction, taskName, useCompiledTwins, WORKER_SITE, type LoadedFn } from './loader.ts';
-import { ByteChannel, frameCount, insertBinary, MIN_CHANNEL_BYTES, extractBinary, packedSlot, type Claim } from './byte-channel.ts';
+import { ByteChannel, frameCount, insertBinary, extractBinary, type Claim } from './byte-channel.ts';
 import { bytesOf, NumberPacker, numbersOf, ScratchPool } from './numbers.ts';
 
 runtime.child = true;
@@ -42,14 +44,12 @@ const inbox = new Deque<Queued>();
 let pumping = false;
 /** The id of the batch running now, or -1 between batches (free, even with more queued). */
 let running = -1;
-/** The byte channel of a pool worker forked with one ('init' says so), once opened (channelNow). */
+/** The byte channel of a pool worker forked with one ('init' says so), opened when 'init' arrives (openChannel). */
 let channel: ByteChannel | null = null;
-/** 'init' offered a byte channel on fd 4 and it is a socket, not opened yet (see channelNow). */
-let channelOffered = false;
+/** Why 'init' offered a byte channel this child could not open (runInit reports it). */
+let channelFailure: Error | null = null;
 /** The frames of each queued batch that has some, claimed when its message arrived (claims follow message order). */
 const claims = new Map<number, Claim>();
-/** An empty 'numbers' payload: its bytes follow on the byte channel. */
-const NO_BYTES = new Uint8Array(0);
 
 /**
  * The diagnostics channel's debug(), loaded on first use: only failures print through it,
@@ -59,10 +59,17 @@ function debug(message: string, ...args: unknown[]): Promise<void> {
   return import('../diagnostics.ts').then((d) => d.debug(message, ...args));
 }
 
-function send(message: FromChild): void {
+/**
+ * Send `message` to the parent: on the byte channel once it is open, else by IPC. `done` is
+ * called once a message on the channel has been written (not for one by IPC). Throws what
+ * the serializer throws for a value that cannot be cloned, before anything is sent.
+ */
+function send(message: FromChild, done?: () => void): void {
   // A parent that closed the pool while this worker was starting is gone: nothing to tell.
   if (!process.connected) return;
-  process.send!(message, undefined, undefined, onSent);
+  if (channel === null) return void process.send!(message, undefined, undefined, onSent);
+  const e = encodeMessage(message);
+  channel.writeMessage(e.tag, e.parts, e.pooled, done === undefined ? onSent : (err) => (onSent(err), done()));
 }
 
 /**
@@ -158,7 +165,7 @@ function reply(id: number, values: unknown[], failure?: { index: number; error: 
     const out = encoded === null ? values : encoded.value;
     const scan = encoded?.handles === true ? ({ handles: true } as const) : null;
     if (failure) send({ mp: PROTOCOL, type: 'error', id, index: failure.index, values: out, error: wire!.encodeError(failure.error), ...scan });
-    else if ((channel !== null || channelOffered) && process.connected) return replyFrames(id, out, scan);
+    else if (channel !== null && process.connected) return replyFrames(id, out, scan);
     else send({ mp: PROTOCOL, type: 'result', id, values: out, ...scan });
     return undefined;
   } catch (err) {
@@ -177,7 +184,7 @@ function reply(id: number, values: unknown[], failure?: { index: number; error: 
  */
 function replyFrames(id: number, values: unknown[], scan: { handles: true } | null): Promise<void> | undefined {
   const ex = extractBinary(values, false);
-  const ch = ex === null ? null : channelNow();
+  const ch = channel;
   if (ex === null || ch === null) {
     send({ mp: PROTOCOL, type: 'result', id, values, ...scan });
     return undefined;
@@ -327,12 +334,10 @@ function replyDone(id: number, spec: FnSpec, results: NumberPacker): Promise<voi
   }
   const ints = packed instanceof Int32Array;
   try {
-    const ch = packed.byteLength >= MIN_CHANNEL_BYTES && process.connected ? channelNow() : null;
-    if (ch !== null) {
+    if (channel !== null) {
       // The scratch is read by the socket until the write calls back; the next batch packs
       // into another one meanwhile.
-      send({ mp: PROTOCOL, type: 'numbers', id, values: NO_BYTES, ints, frames: [packedSlot(ints)] });
-      ch.write(bytesOf(packed), true, () => scratches.give(scratch));
+      send({ mp: PROTOCOL, type: 'numbers', id, values: bytesOf(packed), ints }, () => scratches.give(scratch));
       return undefined;
     }
     send({ mp: PROTOCOL, type: 'numbers', id, values: bytesOf(packed), ints });
@@ -445,8 +450,16 @@ async function runInit(m: Extract<ToChild, { type: 'init' }>): Promise<void> {
   runtime.loaders = m.loaders ?? [];
   runtime.libraryRoot = m.libraryRoot ?? null;
   useCompiledTwins(m.sourceRoot);
+  if (channelFailure !== null) {
+    // The parent sends everything after 'init' on the channel: without it this worker would
+    // wait forever. Say why, by IPC, and leave; the pool reports it (never expected: fd 4 is
+    // the socketpair the parent made, unless something in this process closed it first).
+    const error = Object.assign(new Error(`${runtime.name} (pid ${process.pid}) could not open its byte channel to the parent on file descriptor 4: ${channelFailure.message}`), { code: 'MP_NO_CHANNEL' });
+    send({ mp: PROTOCOL, type: 'init-failed', error: (await loadWire()).encodeError(error) });
+    return void (await leave(1));
+  }
   // A pool starts its next worker when this one's start is over (src/process/engine/engine.ts).
-  if (m.role === 'worker') send(channel !== null || channelOffered ? { mp: PROTOCOL, type: 'started', bytes: true } : { mp: PROTOCOL, type: 'started' });
+  if (m.role === 'worker') send({ mp: PROTOCOL, type: 'started' });
   if (m.initializer) {
     initializing = true;
     try {
@@ -470,37 +483,26 @@ async function runInit(m: Extract<ToChild, { type: 'init' }>): Promise<void> {
 }
 
 /**
- * 'init' offers a byte channel on file descriptor 4 (src/process/spawn.ts): note it when fd 4
- * is a socket (the parent is told so in 'started'; without one, it sends everything by IPC).
- * It is opened on first need (channelNow): opening costs ~2 ms of a worker's start, and a
- * pool whose values are all small never needs it. Frames the parent writes before then wait
- * in the socket.
+ * 'init' offers a byte channel on file descriptor 4 (src/process/spawn.ts): open it now, as
+ * every later message comes on it. It keeps nothing alive (the IPC channel decides when this
+ * process leaves), and leave() waits for what it still writes (a flusher), as for replies on
+ * the IPC channel. A failure is kept for runInit to report.
  */
-function offerChannel(): void {
+function openChannel(): void {
   try {
-    channelOffered = fstatSync(4).isSocket();
-  } catch (err) {
-    void debug('worker %d: no byte channel: %s', process.pid, (err as Error).message);
-  }
-}
-
-/**
- * The byte channel, opened now if it was offered and is not open yet; null without one. It
- * keeps nothing alive (the IPC channel decides when this process leaves), and leave() waits
- * for what it still writes (a flusher), as for the replies on the IPC channel.
- */
-function channelNow(): ByteChannel | null {
-  if (channel !== null || !channelOffered) return channel;
-  channelOffered = false;
-  try {
+    if (!fstatSync(4).isSocket()) throw new Error('it is not a socket');
     const ch = new ByteChannel(4);
     ch.socket.unref();
+    ch.onMessage = (tag, frame, pooled) => {
+      const { message, numbers } = decodeMessage<ToChild>(tag, frame);
+      if (numbers === null && pooled) ch.pool.release(frame);
+      receive(message, numbers === null ? null : ch.own(numbers, pooled));
+    };
     registerFlusher(() => ch.drained());
     channel = ch;
   } catch (err) {
-    void debug('worker %d: no byte channel: %s', process.pid, (err as Error).message);
+    channelFailure = err as Error;
   }
-  return channel;
 }
 
 function handle(m: Queued): Promise<void> | void {
@@ -573,6 +575,11 @@ function drop(m: Extract<ToChild, { type: 'drop' }>): void {
 }
 
 function onMessage(m: unknown): void {
+  receive(m, null);
+}
+
+/** A message from the parent, by IPC or on the byte channel; `own`: the numbers a batch carried in itself (child-frames.ts). */
+function receive(m: unknown, own: Claim | null): void {
   if (!isBranded(m)) {
     // Not ours: a user message (ignored), or one of another multiproc build, which this
     // child cannot understand: say so, and exit with the code the parent recognises.
@@ -589,13 +596,13 @@ function onMessage(m: unknown): void {
   const message = m as ToChild;
   if (message.type === 'drop') drop(message);
   else {
-    // Noted on arrival, not in inbox order: the batches right behind 'init' claim their
-    // frames as they arrive (below).
-    if (message.type === 'init' && message.bytes) offerChannel();
-    // Claimed now, in message order, as the frames are written in that order.
+    // Opened on arrival, not in inbox order: every message after 'init' comes on it.
+    if (message.type === 'init' && message.bytes) openChannel();
+    // Claimed now, in message order, as the frames are written in that order (a batch of
+    // numbers laid out by hand brought its own, claimed by openChannel's reader).
     if (message.type === 'call' && message.frames !== undefined) {
-      const ch = channelNow();
-      if (ch !== null) claims.set(message.id, ch.claim(frameCount(message.frames)));
+      const claim = own ?? channel?.claim(frameCount(message.frames));
+      if (claim !== undefined) claims.set(message.id, claim);
     }
     inbox.push(message);
     // Started in a microtask, not now: Node emits each message of one read in its own

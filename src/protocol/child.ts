@@ -1,6 +1,7 @@
-// parent <-> child: the messages on Node's IPC channel of a forked process (advanced
-// serialization), as typed unions (ToChild, FromChild). Runs on every side. Requests carry a
-// numeric `id`; replies echo it. Every message carries the brand of version.ts.
+// parent <-> child: the messages between a parent and a forked process, as typed unions
+// (ToChild, FromChild): on Node's IPC channel (advanced serialization), or, for a pool worker
+// with a byte channel, every message after 'init' as a frame of that channel
+// (child-frames.ts). Runs on every side. Requests carry a numeric `id`; replies echo it. Every message carries the brand of version.ts.
 
 import type { WireError } from './errors.ts';
 import type { Brand } from './version.ts';
@@ -25,7 +26,7 @@ export type FnSpec =
   | { kind: 'module'; url: string; exportName: string };
 
 // ---------------------------------------------------------------------------------------
-// parent -> child (IPC)
+// parent -> child
 
 /** Numbers packed as raw bytes: read by index, as an array would be (rules: src/process/numbers.ts). */
 export type PackedNumbers = Int32Array | Float64Array;
@@ -50,7 +51,8 @@ export type BinaryKind =
 /**
  * A value of a message that travels on a pool worker's byte channel (src/process/byte-channel.ts)
  * instead of in the message: a Buffer, typed array, DataView or ArrayBuffer of at least
- * MIN_CHANNEL_BYTES, or a whole list of packed numbers. The message holds null in its place;
+ * MIN_CHANNEL_BYTES, or a whole list of packed numbers (carried in the message's own frame,
+ * child-frames.ts). The message holds null in its place;
  * its bytes follow on the channel as one frame, the frames of a message in the order of its
  * `frames` and of messages in the order they were sent. The receiver runs (or delivers) the
  * message once all its frames have arrived.
@@ -120,9 +122,10 @@ export type ToChild = Brand &
         /** Arguments contain handles to revive. */
         handles?: boolean;
         /**
-         * This worker was forked with a byte channel on file descriptor 4: open it on arrival
-         * (batches right behind may use it), and say so in 'started' (`bytes`). Absent: there
-         * is none, and nothing uses one.
+         * This worker was forked with a byte channel on file descriptor 4: open it on arrival,
+         * as every later message, both ways, travels on it (src/protocol/child-frames.ts); a
+         * child that cannot open it answers 'init-failed' by IPC and exits. Absent: there is
+         * none, and every message goes by IPC.
          */
         bytes?: boolean;
       }
@@ -162,8 +165,9 @@ export type ToChild = Brand &
         handles?: boolean;
         /**
          * Values of `items` that follow on the byte channel (null in their place; with a slot
-         * `i: -1`, `items` is empty and the whole list follows as packed numbers). Only to a
-         * worker told of a channel in 'init'. The child runs the batch once they arrived.
+         * `i: -1`, `items` is empty and the whole list is packed numbers, carried in the
+         * message frame itself: child-frames.ts, TAG_CALL). Only on a worker's channel. The
+         * child runs the batch once they arrived.
          */
         frames?: FrameSlot[];
       }
@@ -183,7 +187,7 @@ export type ToChild = Brand &
   );
 
 // ---------------------------------------------------------------------------------------
-// child -> parent (IPC)
+// child -> parent
 
 export type FromChild = Brand &
   (
@@ -193,8 +197,6 @@ export type FromChild = Brand &
          * over; the initializer runs next. The engine starts the next worker then.
          */
         type: 'started';
-        /** It opened the byte channel 'init' told it of; without it the parent stops sending frames (FrameSlot). */
-        bytes?: boolean;
       }
     | { /** init finished, initializer (if any) ran. */ type: 'ready'; pid: number }
     | { /** the initializer threw; the child exits after sending this. */ type: 'init-failed'; error: WireError }
@@ -223,8 +225,9 @@ export type FromChild = Brand &
         values: Uint8Array;
         ints: boolean;
         /**
-         * Set (to one slot `i: -1`) when the bytes follow on the byte channel as one frame
-         * instead: `values` is then empty. Only to a parent that told the child of a channel.
+         * Set (to one slot `i: -1`) when the message came as a frame of the byte channel
+         * laid out by hand (child-frames.ts, TAG_NUMBERS): the bytes are that frame's, and
+         * `values` is empty until the receiver puts them there.
          */
         frames?: FrameSlot[];
       }

@@ -1,6 +1,7 @@
 // The whole wire spec of multiproc, one module per channel: re-exports only.
 //   version.ts   the brand and version every message or handshake carries
 //   child.ts     parent <-> child IPC messages (ToChild, FromChild), task references
+//   child-frames.ts  the same messages as frames of a pool worker's byte channel
 //   host.ts      proxy <-> host socket messages (ToHost, FromHost)
 //   connection.ts  Listener <-> Client socket messages (ConnectionMessage)
 //   handle.ts    the Handle record that stands for a shared object across processes
@@ -10,6 +11,7 @@
 
 export * from './version.ts';
 export * from './child.ts';
+export * from './child-frames.ts';
 export * from './host.ts';
 export * from './connection.ts';
 export * from './handle.ts';

@@ -9,7 +9,7 @@
 import { ProtocolError } from '../errors.ts';
 
 /** Protocol brand and version; bump the number on any incompatible change. */
-export const PROTOCOL = 'multiproc/4' as const;
+export const PROTOCOL = 'multiproc/5' as const;
 export type Brand = { mp: typeof PROTOCOL };
 
 /** True when `m` is one of ours (branded), not a user message on the same channel. */

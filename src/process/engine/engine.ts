@@ -4,12 +4,12 @@
 //   ─────────                 ───                    ────────────                 ──────────────────────────
 //   apply / submit  ──►  job.add(items) ──► Batch ──► front (requeued) ┐
 //   map / starmap   (≤ MAX_BATCH_ITEMS, shapes.ts)   FIFO            ┴─ dispatch ─► inflight [head, next]
-//   imap / exec.map                                                     (≤ 2/worker)    │ child.send('call')
+//   imap / exec.map                                                     (≤ 2/worker)    │ w.send('call')
 //                                                                                       ▼
 //   sink.result / failed ◄── values, by batch id ◄──────────────────── 'result' | 'error' ◄── child.ts
 //   sink.started  ◄── a batch became its worker's head
 //   sink.aborted  ◄── cancel / timeout / terminate / broken initializer
-//   next taken back (cancel, drop, steal) ── child.send('drop') ──► 'dropped' ──► forgotten or requeued
+//   next taken back (cancel, drop, steal) ── w.send('drop') ──► 'dropped' ──► forgotten or requeued
 //   a child gone (exit + channels closed) ──► head batch: WorkerLostError (unless still being written); the rest: requeued; replacement spawned
 //   a child gone before 'ready' (ran nothing) ──► all requeued; replaced, unless the 3rd in a row: pool broken
 //
@@ -20,7 +20,7 @@
 // one start's time. Until all are forked, a worker holds one batch: the rest wait for the
 // others, not behind a task that may block it (a rendezvous; a 'drop' needs its answer).
 //
-// A Batch is one IPC message: a slice of a call's items run one after another by one worker.
+// A Batch is one message: a slice of a call's items run one after another by one worker.
 // The child runs the batches it is sent strictly in order, so of a worker's in-flight batches
 // only the head is running; the others wait in the child's inbox. That one fact drives crash
 // handling (only the head can have caused a death), cancellation (a worker is killed only when
@@ -288,7 +288,7 @@ export class Engine {
     batch.dropping = true;
     const msg: ToChild = { mp: PROTOCOL, type: 'drop', id: batch.id };
     if (steal) msg.steal = true;
-    w.child.send(msg);
+    w.send(msg);
   }
 
   #nextBatch(): Batch | undefined {
@@ -397,7 +397,7 @@ export class Engine {
       return;
     }
     if (!w.defined.has(fn.key)) {
-      w.child.send({ mp: PROTOCOL, type: 'define', key: fn.key, fn: fn.spec } satisfies ToChild);
+      w.send({ mp: PROTOCOL, type: 'define', key: fn.key, fn: fn.spec });
       w.defined.add(fn.key);
     }
     const msg = new CallMessage(batch.id, fn.key, items, job.spread);

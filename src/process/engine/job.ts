@@ -60,8 +60,9 @@ export class Batch {
   /** A 'drop' was sent for it and not answered yet: whether it started is not known. */
   dropping = false;
   /**
-   * Frames of its last send still being written to the worker's byte channel (transfer.ts):
-   * while any is, the child cannot have all of the batch, so it cannot have started it.
+   * Frames of its last send (its message, its values) still being written to the worker's
+   * byte channel (transfer.ts): while any is, the child cannot have all of the batch, so it
+   * cannot have started it.
    */
   unwritten = 0;
   /** Its last send, to tell a late write callback of an earlier send from one of this send. */

@@ -1,15 +1,16 @@
 // One worker of the engine: a child process, the batches it holds, and the facts of its end.
 // Parent side. The engine (engine.ts) decides what a worker runs and what its death means;
 // this module forks it, follows its child until it is really gone, and words that end.
-// It also owns the worker's byte channel (../byte-channel.ts): a reply whose values follow
-// on it is held back, with every message after it, until they have arrived, so the engine
-// sees replies whole and in the order the child sent them.
+// It also owns the worker's byte channel (../byte-channel.ts), on which every message after
+// 'init' travels both ways once the child has it: a reply whose values follow on it is held
+// back, with every message after it, until they have arrived, so the engine sees replies
+// whole and in the order the child sent them.
 
 import type { ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
 import { constants } from 'node:os';
 import { BrokenProcessPool, ProtocolError, WorkerLostError } from '../../errors.ts';
-import { checkVersion, EXIT_PROTOCOL, isBranded, PROTOCOL, versionMismatch, type FromChild } from '../../protocol/index.ts';
+import { checkVersion, decodeMessage, encodeMessage, EXIT_PROTOCOL, isBranded, PROTOCOL, versionMismatch, type FromChild, type ToChild } from '../../protocol/index.ts';
 import { ByteChannel, frameCount, insertBinary, type Claim } from '../byte-channel.ts';
 import { spawnChild } from '../spawn.ts';
 import type { Batch } from './job.ts';
@@ -58,16 +59,14 @@ export class Worker {
   signal: string | null = null;
   /** Gone for good (see WorkerEvents.closed). */
   closed = false;
-  /** The byte channel to the child (null: the fork gave none). */
-  readonly channel: ByteChannel | null;
   /**
-   * Batches may use the channel. From the fork on: the child opens its end when 'init'
-   * arrives, before any batch (it is of this package: spawn.ts forks this build's child
-   * entry or the CommonJS one built beside it), and
-   * claims each batch's frames as its message arrives. A child that could not open it says
-   * so by a 'started' without `bytes`, and nothing more is sent on it.
+   * The byte channel to the child (null: the fork gave none, on Windows). With one, every
+   * message after 'init' goes on it (send), and the child answers on it: it opens its end
+   * when 'init' arrives (it is of this package: spawn.ts forks this build's child entry or
+   * the CommonJS one built beside it), or, should it fail to, says so by 'init-failed' on
+   * the IPC channel and exits.
    */
-  bytes: boolean;
+  readonly channel: ByteChannel | null;
   /** Messages held back until the frames of the first have arrived (see the header). */
   readonly #parked: { m: FromChild; claim: Claim | null }[] = [];
 
@@ -77,7 +76,6 @@ export class Worker {
   ) {
     const socket = child.stdio[4] as Socket | null | undefined;
     this.channel = socket ? new ByteChannel(socket) : null;
-    this.bytes = this.channel !== null;
   }
 
   /**
@@ -89,8 +87,16 @@ export class Worker {
     // A stdio pipe is a socketpair on Unix; on Windows a named pipe, which a child cannot open by fd.
     const child = spawnChild(`${label} worker ${name}`, { bytes: process.platform !== 'win32' });
     const w = new Worker(child, name);
+    if (w.channel !== null) {
+      const channel = w.channel;
+      channel.onMessage = (tag, frame, pooled) => {
+        const { message, numbers } = decodeMessage<FromChild>(tag, frame);
+        if (numbers !== null) w.#receive(message, events, channel.own(numbers, pooled));
+        else w.#receive(message, events, null);
+      };
+    }
     child.on('message', (m: unknown) => {
-      if (isBranded(m)) return w.#receive(m as FromChild, events);
+      if (isBranded(m)) return w.#receive(m as FromChild, events, null);
       // Not ours: a user message (ignored), or one of another multiproc build (the pool cannot use it).
       const mismatch = checkVersion(m);
       if (mismatch) events.foreign(w, versionMismatch(mismatch.peerVersion!, `worker ${name} (pid ${child.pid})`));
@@ -137,12 +143,31 @@ export class Worker {
     return w;
   }
 
-  /** A message from the child: to the engine now, or once the frames it announces have arrived. */
-  #receive(m: FromChild, events: WorkerEvents): void {
-    if (m.type === 'started' && m.bytes !== true) this.bytes = false;
+  /**
+   * Send `m` to the child: on the byte channel when there is one, else by IPC. `done` is
+   * called once a message on the channel has been written (with an error when the child
+   * went away first); by IPC, never. Throws what the serializer throws for a value that
+   * cannot be cloned, before anything is sent.
+   */
+  send(m: ToChild, done?: (err: Error | null) => void): void {
+    const channel = this.channel;
+    if (channel === null) {
+      this.child.send(m);
+      return;
+    }
+    const e = encodeMessage(m);
+    channel.writeMessage(e.tag, e.parts, e.pooled, done);
+  }
+
+  /**
+   * A message from the child: to the engine now, or once the frames it announces have
+   * arrived. `own`: the frame of numbers it carried in itself (src/protocol/child-frames.ts).
+   */
+  #receive(m: FromChild, events: WorkerEvents, own: Claim | null): void {
     const slots = m.type === 'result' || m.type === 'numbers' ? m.frames : undefined;
     if (slots === undefined && this.#parked.length === 0) return events.message(this, m);
-    this.#parked.push({ m, claim: slots === undefined || this.channel === null ? null : this.channel.claim(frameCount(slots)) });
+    const claim = own ?? (slots === undefined || this.channel === null ? null : this.channel.claim(frameCount(slots)));
+    this.#parked.push({ m, claim });
     if (this.#parked.length === 1) this.#deliver(events);
   }
 
