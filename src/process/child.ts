@@ -452,10 +452,10 @@ async function runInit(m: Extract<ToChild, { type: 'init' }>): Promise<void> {
   useCompiledTwins(m.sourceRoot);
   if (channelFailure !== null) {
     // The parent sends everything after 'init' on the channel: without it this worker would
-    // wait forever. Say why, by IPC, and leave; the pool reports it (never expected: fd 4 is
-    // the socketpair the parent made, unless something in this process closed it first).
-    const error = Object.assign(new Error(`${runtime.name} (pid ${process.pid}) could not open its byte channel to the parent on file descriptor 4: ${channelFailure.message}`), { code: 'MP_NO_CHANNEL' });
-    send({ mp: PROTOCOL, type: 'init-failed', error: (await loadWire()).encodeError(error) });
+    // wait forever. Say why, by IPC, and leave; the pool breaks with it (never expected: fd 4
+    // is the socketpair the parent made, unless something in this process closed it first).
+    const error = new Error(`it could not open its byte channel to the parent on file descriptor 4: ${channelFailure.message}`, { cause: channelFailure });
+    send({ mp: PROTOCOL, type: 'start-failed', error: (await loadWire()).encodeError(error) });
     return void (await leave(1));
   }
   // A pool starts its next worker when this one's start is over (src/process/engine/engine.ts).

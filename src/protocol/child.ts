@@ -124,7 +124,7 @@ export type ToChild = Brand &
         /**
          * This worker was forked with a byte channel on file descriptor 4: open it on arrival,
          * as every later message, both ways, travels on it (src/protocol/child-frames.ts); a
-         * child that cannot open it answers 'init-failed' by IPC and exits. Absent: there is
+         * child that cannot open it answers 'start-failed' by IPC and exits. Absent: there is
          * none, and every message goes by IPC.
          */
         bytes?: boolean;
@@ -200,6 +200,15 @@ export type FromChild = Brand &
       }
     | { /** init finished, initializer (if any) ran. */ type: 'ready'; pid: number }
     | { /** the initializer threw; the child exits after sending this. */ type: 'init-failed'; error: WireError }
+    | {
+        /**
+         * A worker could not open the byte channel 'init' offered (by IPC: it has no other
+         * way to say so; the child exits after sending this). The pool cannot use it: the
+         * parent sends everything after 'init' on that channel.
+         */
+        type: 'start-failed';
+        error: WireError;
+      }
     | {
         /** A batch finished: one value per item. */
         type: 'result';

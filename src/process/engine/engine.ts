@@ -534,6 +534,11 @@ export class Engine {
         // It may take back work waiting in a busy worker.
         this.#dispatch();
         return;
+      case 'start-failed': {
+        const error = decodeError(m.error);
+        this.#breakPool(new BrokenProcessPool(`${this.label}: could not start worker ${w.name} (pid ${w.pid}): ${error.message}`, { cause: error }));
+        return;
+      }
       case 'init-failed': {
         const error = decodeError(m.error);
         this.#breakPool(error, `${this.label}: the initializer failed in ${w.name} (pid ${w.pid}): ${error.message}`);

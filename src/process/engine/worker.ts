@@ -63,7 +63,7 @@ export class Worker {
    * The byte channel to the child (null: the fork gave none, on Windows). With one, every
    * message after 'init' goes on it (send), and the child answers on it: it opens its end
    * when 'init' arrives (it is of this package: spawn.ts forks this build's child entry or
-   * the CommonJS one built beside it), or, should it fail to, says so by 'init-failed' on
+   * the CommonJS one built beside it), or, should it fail to, says so by 'start-failed' on
    * the IPC channel and exits.
    */
   readonly channel: ByteChannel | null;
