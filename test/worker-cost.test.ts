@@ -285,15 +285,18 @@ test("a worker loads node:module only when a by-source task first calls require(
   assert.equal(lastLine(older.stdout), { getBuiltinModule: false, loadedBefore: true, inTask, parentLoaded: true });
 });
 
-test('a worker that cannot open its byte channel breaks the pool with the reason, by IPC, instead of leaving its messages unread', async () => {
-  // Every message after 'init' travels on the channel: a worker without it would never see
-  // its first task. (Before messages moved onto the channel, it fell back to IPC.)
+test('a worker that cannot open its byte channel: small calls still run by IPC; the first batch that switches it to the channel breaks the pool with the reason, never a hang', async () => {
+  // After 'switch' every message travels on the channel: a worker without it would never
+  // see its batch. (Before messages moved onto the channel, only values did, and the worker
+  // fell back to IPC.)
   const r = await run(['--require', fixture('close-fd4.cjs'), fixture('no-channel.mjs'), lib], 'no-channel.mjs: a pool whose worker closed fd 4', 30_000);
   assert.is(r.code, 0, r.stderr);
-  const out = lastLine(r.stdout) as { name: string; code: string; message: string };
-  assert.is(out.name, 'BrokenProcessPool');
-  assert.is(out.code, 'MP_BROKEN_POOL');
-  assert.match(out.message, /could not start worker PoolWorker-\d+ \(pid \d+\): it could not open its byte channel to the parent on file descriptor 4: EBADF/);
+  const out = lastLine(r.stdout) as { apply: number; map?: number; error?: { name: string; code: string; message: string } };
+  assert.is(out.apply, 42, 'an apply of a small value never needs the channel');
+  assert.is(out.map, undefined, 'the map of numbers cannot run');
+  assert.is(out.error?.name, 'BrokenProcessPool');
+  assert.is(out.error?.code, 'MP_BROKEN_POOL');
+  assert.match(out.error!.message, /worker PoolWorker-\d+ \(pid \d+\) cannot be used: it could not open its byte channel to the parent on file descriptor 4: EBADF/);
 });
 
 test('a worker of plain tasks loads error and handle encoding only on first need; failures and later results still cross', async () => {

@@ -11,17 +11,18 @@
 //
 // Two kinds of frame, each an 8-byte header (flags, message tag, length) and its bytes:
 //   - a message frame: one message of src/protocol/child.ts, encoded by
-//     src/protocol/child-frames.ts. Once a worker has its channel, every message between it
-//     and the parent travels here (only 'init' and what precedes the channel stay on IPC),
-//     so one FIFO stream orders them all: 'define' before the 'call' that uses it, a reply
+//     src/protocol/child-frames.ts. Once the parent has switched a worker to its channel
+//     ('switch' and 'switched', the last messages by IPC each way, sent with the first batch
+//     that gains from the channel), every message between them travels here, so one FIFO
+//     stream orders them all: 'define' before the 'call' that uses it, a reply
 //     before the 'dropped' that follows it, every reply before the end of file that tells
 //     the parent the child is gone. A message frame is handed to `onMessage` the moment it
 //     is complete, before the next frame is parsed.
 //   - a value frame: the bytes of one value a message announces (`frames`, see
 //     src/protocol/child.ts), written right after that message. The owner claims a
 //     message's value frames when `onMessage` hands it over (one claim per announcing
-//     message), so frames go to claims in order. A value frame read before its claim waits
-//     in `#ready` (a message that came by IPC, as before the channel carried messages).
+//     message), so frames go to claims in order. (A value frame read before its claim would
+//     wait in `#ready`; with messages on the channel, a claim is always made first.)
 //
 // Why messages left Node's IPC channel (issue 15, bench case 8): Node's IPC serializer and
 // deserializer keep every message they handled alive until the next scavenge (~670 B per

@@ -9,8 +9,10 @@
 //   call    run a batch of items through function `key`, reply 'result' or 'error'; a batch
 //           whose large binary values follow it on the byte channel runs once they have
 //           arrived, and large results go back the same way
-// A pool worker forked with a byte channel (src/process/byte-channel.ts) opens it when
-// 'init' arrives: every later message, both ways, travels on it (src/protocol/child-frames.ts).
+// A pool worker forked with a byte channel (src/process/byte-channel.ts) opens it when the
+// parent switches to it: with the first batch that gains from it, the parent sends 'switch'
+// by IPC and every later message on the channel; the worker answers 'switched' by IPC and
+// sends everything after on the channel (src/protocol/child-frames.ts).
 // One exception to the order: 'drop' is handled on arrival, since the batch it takes back
 // waits in the inbox (the parent pipelines a second batch behind a running one):
 //   drop    remove that batch from the inbox if it is still there, and reply 'dropped'
@@ -38,16 +40,14 @@ runtime.child = true;
 const parentPid = process.ppid;
 
 const functions = new Map<number, { spec: FnSpec; fn?: LoadedFn; error?: unknown }>();
-type Queued = Exclude<ToChild, { type: 'drop' }>;
+type Queued = Exclude<ToChild, { type: 'drop' | 'switch' }>;
 /** Messages waiting to be handled, in arrival order (the FIFO the engine and the queues use too). */
 const inbox = new Deque<Queued>();
 let pumping = false;
 /** The id of the batch running now, or -1 between batches (free, even with more queued). */
 let running = -1;
-/** The byte channel of a pool worker forked with one ('init' says so), opened when 'init' arrives (openChannel). */
+/** The byte channel of a pool worker, once the parent switched to it (switchToChannel): replies go on it. */
 let channel: ByteChannel | null = null;
-/** Why 'init' offered a byte channel this child could not open (runInit reports it). */
-let channelFailure: Error | null = null;
 /** The frames of each queued batch that has some, claimed when its message arrived (claims follow message order). */
 const claims = new Map<number, Claim>();
 
@@ -450,14 +450,6 @@ async function runInit(m: Extract<ToChild, { type: 'init' }>): Promise<void> {
   runtime.loaders = m.loaders ?? [];
   runtime.libraryRoot = m.libraryRoot ?? null;
   useCompiledTwins(m.sourceRoot);
-  if (channelFailure !== null) {
-    // The parent sends everything after 'init' on the channel: without it this worker would
-    // wait forever. Say why, by IPC, and leave; the pool breaks with it (never expected: fd 4
-    // is the socketpair the parent made, unless something in this process closed it first).
-    const error = new Error(`it could not open its byte channel to the parent on file descriptor 4: ${channelFailure.message}`, { cause: channelFailure });
-    send({ mp: PROTOCOL, type: 'start-failed', error: (await loadWire()).encodeError(error) });
-    return void (await leave(1));
-  }
   // A pool starts its next worker when this one's start is over (src/process/engine/engine.ts).
   if (m.role === 'worker') send({ mp: PROTOCOL, type: 'started' });
   if (m.initializer) {
@@ -483,26 +475,39 @@ async function runInit(m: Extract<ToChild, { type: 'init' }>): Promise<void> {
 }
 
 /**
- * 'init' offers a byte channel on file descriptor 4 (src/process/spawn.ts): open it now, as
- * every later message comes on it. It keeps nothing alive (the IPC channel decides when this
- * process leaves), and leave() waits for what it still writes (a flusher), as for replies on
- * the IPC channel. A failure is kept for runInit to report.
+ * The parent sent 'switch' (handled on arrival): every message after it comes on the byte
+ * channel 'init' offered on file descriptor 4 (src/process/spawn.ts). Open it, say
+ * 'switched' by IPC (the parent reads this worker's channel messages only after it), then
+ * send everything on the channel. Opened only now, not at 'init': opening a socket is ~3 ms
+ * of cold code in a fresh process (measured: the first net.Socket, its fd, its first write),
+ * and a pool of small values never needs it. It keeps nothing alive (the IPC channel decides
+ * when this process leaves), and leave() waits for what it still writes (a flusher), as for
+ * replies by IPC. A channel that cannot be opened (never expected: fd 4 is the socketpair
+ * the parent made, unless something in this process closed it) ends this worker with the
+ * reason: what the parent sends next is on it.
  */
-function openChannel(): void {
+function switchToChannel(): void {
+  let ch: ByteChannel;
   try {
     if (!fstatSync(4).isSocket()) throw new Error('it is not a socket');
-    const ch = new ByteChannel(4);
-    ch.socket.unref();
-    ch.onMessage = (tag, frame, pooled) => {
-      const { message, numbers } = decodeMessage<ToChild>(tag, frame);
-      if (numbers === null && pooled) ch.pool.release(frame);
-      receive(message, numbers === null ? null : ch.own(numbers, pooled));
-    };
-    registerFlusher(() => ch.drained());
-    channel = ch;
+    ch = new ByteChannel(4);
   } catch (err) {
-    channelFailure = err as Error;
+    const error = new Error(`it could not open its byte channel to the parent on file descriptor 4: ${(err as Error).message}`, { cause: err });
+    void loadWire().then((w) => {
+      send({ mp: PROTOCOL, type: 'start-failed', error: w.encodeError(error) });
+      return leave(1);
+    });
+    return;
   }
+  ch.socket.unref();
+  ch.onMessage = (tag, frame, pooled) => {
+    const { message, numbers } = decodeMessage<ToChild>(tag, frame);
+    if (numbers === null && pooled) ch.pool.release(frame);
+    receive(message, numbers === null ? null : ch.own(numbers, pooled));
+  };
+  registerFlusher(() => ch.drained());
+  send({ mp: PROTOCOL, type: 'switched' });
+  channel = ch;
 }
 
 function handle(m: Queued): Promise<void> | void {
@@ -595,11 +600,10 @@ function receive(m: unknown, own: Claim | null): void {
   }
   const message = m as ToChild;
   if (message.type === 'drop') drop(message);
+  else if (message.type === 'switch') switchToChannel();
   else {
-    // Opened on arrival, not in inbox order: every message after 'init' comes on it.
-    if (message.type === 'init' && message.bytes) openChannel();
     // Claimed now, in message order, as the frames are written in that order (a batch of
-    // numbers laid out by hand brought its own, claimed by openChannel's reader).
+    // numbers laid out by hand brought its own, claimed by switchToChannel's reader).
     if (message.type === 'call' && message.frames !== undefined) {
       const claim = own ?? channel?.claim(frameCount(message.frames));
       if (claim !== undefined) claims.set(message.id, claim);

@@ -1,6 +1,6 @@
 // parent <-> child: the messages between a parent and a forked process, as typed unions
 // (ToChild, FromChild): on Node's IPC channel (advanced serialization), or, for a pool worker
-// with a byte channel, every message after 'init' as a frame of that channel
+// switched to its byte channel ('switch', 'switched'), as frames of that channel
 // (child-frames.ts). Runs on every side. Requests carry a numeric `id`; replies echo it. Every message carries the brand of version.ts.
 
 import type { WireError } from './errors.ts';
@@ -122,10 +122,8 @@ export type ToChild = Brand &
         /** Arguments contain handles to revive. */
         handles?: boolean;
         /**
-         * This worker was forked with a byte channel on file descriptor 4: open it on arrival,
-         * as every later message, both ways, travels on it (src/protocol/child-frames.ts); a
-         * child that cannot open it answers 'start-failed' by IPC and exits. Absent: there is
-         * none, and every message goes by IPC.
+         * This worker was forked with a byte channel on file descriptor 4, which the parent
+         * may 'switch' to. Absent: there is none, and every message goes by IPC.
          */
         bytes?: boolean;
       }
@@ -173,6 +171,16 @@ export type ToChild = Brand &
       }
     | {
         /**
+         * The last message by IPC: every later one comes on the byte channel, as frames
+         * (child-frames.ts). Sent once, with the first batch that gains from the channel
+         * (packed numbers, large binary values), to a worker 'init' told of one. Handled on
+         * arrival: the child opens the channel, answers 'switched' by IPC, and sends every
+         * later message on the channel.
+         */
+        type: 'switch';
+      }
+    | {
+        /**
          * Take back batch `id` if it has not started: it waits in the child's inbox behind
          * the running batch (the parent pipelines up to two per worker). Handled on arrival,
          * not in inbox order, and answered with one 'dropped' unless the batch has finished
@@ -198,13 +206,18 @@ export type FromChild = Brand &
          */
         type: 'started';
       }
+    | {
+        /** The answer to 'switch', the last message by IPC: every later one comes on the byte channel. */
+        type: 'switched';
+      }
     | { /** init finished, initializer (if any) ran. */ type: 'ready'; pid: number }
     | { /** the initializer threw; the child exits after sending this. */ type: 'init-failed'; error: WireError }
     | {
         /**
-         * A worker could not open the byte channel 'init' offered (by IPC: it has no other
-         * way to say so; the child exits after sending this). The pool cannot use it: the
-         * parent sends everything after 'init' on that channel.
+         * A worker could not open the byte channel the parent switched to (never expected:
+         * fd 4 is the socketpair the parent made). By IPC, the only way left; the child exits
+         * after sending this. The pool cannot use it: what the parent sent after 'switch' is
+         * on that channel.
          */
         type: 'start-failed';
         error: WireError;

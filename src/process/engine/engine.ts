@@ -536,7 +536,7 @@ export class Engine {
         return;
       case 'start-failed': {
         const error = decodeError(m.error);
-        this.#breakPool(new BrokenProcessPool(`${this.label}: could not start worker ${w.name} (pid ${w.pid}): ${error.message}`, { cause: error }));
+        this.#breakPool(new BrokenProcessPool(`${this.label}: worker ${w.name} (pid ${w.pid}) cannot be used: ${error.message}`, { cause: error }));
         return;
       }
       case 'init-failed': {
@@ -546,6 +546,9 @@ export class Engine {
       }
       case 'done':
         // Only Process targets send 'done'; a worker never runs one.
+        return;
+      case 'switched':
+        // The worker's own affair (worker.ts): it never reaches here.
         return;
       default: {
         const never: never = m;

@@ -1,6 +1,7 @@
-// How a batch's message goes to its worker: on the IPC channel alone (a worker without a
-// byte channel), or on the worker's byte channel (../byte-channel.ts), where its large
-// values follow it as frames of their own. Parent side.
+// How a batch's message goes to its worker: by IPC, or on the worker's byte channel
+// (../byte-channel.ts), where its large values follow it as frames of their own. Parent side.
+// A worker's messages move to the channel with the first batch that gains from it (packed
+// numbers, large binary values: Worker.useChannel), and stay there.
 //
 // On the channel, a batch of packed numbers is one message frame laid out by hand
 // (src/protocol/child-frames.ts, TAG_CALL); any other batch is a structured clone, its large
@@ -60,20 +61,20 @@ export class CallMessage implements Call {
 export function sendCall(w: Worker, batch: Batch, msg: CallMessage, scratches: ScratchPool): void {
   batch.unwritten = 0;
   batch.sendToken = null;
-  const channel = w.channel;
+  const packed = !Array.isArray(msg.items);
+  const ex = packed || w.channel === null ? null : extractBinary(msg.items as unknown[], msg.spread);
+  // A batch that gains from the channel switches its worker over; any batch after goes there too.
+  const channel = packed || ex !== null ? w.useChannel() : w.onChannel ? w.channel : null;
   if (channel === null) {
+    // By IPC: serialized inside send(), so packed numbers' scratch is free again at once.
     w.send(msg);
     return;
   }
-  const packed = !Array.isArray(msg.items);
   let frames: Uint8Array[] = [];
-  if (!packed) {
-    const ex = extractBinary(msg.items as unknown[], msg.spread);
-    if (ex !== null) {
-      frames = ex.frames;
-      msg.items = ex.values;
-      msg.frames = ex.slots;
-    }
+  if (ex !== null) {
+    frames = ex.frames;
+    msg.items = ex.values;
+    msg.frames = ex.slots;
   }
   const token = {};
   batch.sendToken = token;

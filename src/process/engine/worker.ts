@@ -60,13 +60,18 @@ export class Worker {
   /** Gone for good (see WorkerEvents.closed). */
   closed = false;
   /**
-   * The byte channel to the child (null: the fork gave none, on Windows). With one, every
-   * message after 'init' goes on it (send), and the child answers on it: it opens its end
-   * when 'init' arrives (it is of this package: spawn.ts forks this build's child entry or
-   * the CommonJS one built beside it), or, should it fail to, says so by 'start-failed' on
-   * the IPC channel and exits.
+   * The byte channel to the child (null: the fork gave none, on Windows). Messages go by IPC
+   * until a batch gains from the channel (useChannel): then this side sends 'switch' by IPC
+   * and every later message on the channel, and the child, once it has opened its end,
+   * answers 'switched' by IPC and sends everything after it on the channel.
    */
   readonly channel: ByteChannel | null;
+  /** This side sent 'switch': every message goes on the channel. */
+  #sending = false;
+  /** The child said 'switched': its messages on the channel are read from now on. */
+  #receiving = false;
+  /** Message frames read before 'switched' arrived by IPC (see useChannel). */
+  readonly #early: [tag: number, frame: Uint8Array, pooled: boolean][] = [];
   /** Messages held back until the frames of the first have arrived (see the header). */
   readonly #parked: { m: FromChild; claim: Claim | null }[] = [];
 
@@ -90,9 +95,8 @@ export class Worker {
     if (w.channel !== null) {
       const channel = w.channel;
       channel.onMessage = (tag, frame, pooled) => {
-        const { message, numbers } = decodeMessage<FromChild>(tag, frame);
-        if (numbers !== null) w.#receive(message, events, channel.own(numbers, pooled));
-        else w.#receive(message, events, null);
+        if (w.#receiving) w.#receiveFrame(tag, frame, pooled, events);
+        else w.#early.push([tag, frame, pooled]);
       };
     }
     child.on('message', (m: unknown) => {
@@ -144,19 +148,44 @@ export class Worker {
   }
 
   /**
-   * Send `m` to the child: on the byte channel when there is one, else by IPC. `done` is
+   * The channel, for a batch that gains from it (packed numbers, large binary values):
+   * switches this worker over on first use. Null: there is none.
+   */
+  useChannel(): ByteChannel | null {
+    if (this.#sending || this.channel === null) return this.channel;
+    this.child.send({ mp: PROTOCOL, type: 'switch' } satisfies ToChild);
+    this.#sending = true;
+    return this.channel;
+  }
+
+  /** Messages go on the channel (useChannel switched this worker over). */
+  get onChannel(): boolean {
+    return this.#sending;
+  }
+
+  /**
+   * Send `m` to the child: on the byte channel once switched to it, else by IPC. `done` is
    * called once a message on the channel has been written (with an error when the child
    * went away first); by IPC, never. Throws what the serializer throws for a value that
    * cannot be cloned, before anything is sent.
    */
   send(m: ToChild, done?: (err: Error | null) => void): void {
-    const channel = this.channel;
-    if (channel === null) {
+    if (!this.#sending) {
       this.child.send(m);
       return;
     }
     const e = encodeMessage(m);
-    channel.writeMessage(e.tag, e.parts, e.pooled, done);
+    this.channel!.writeMessage(e.tag, e.parts, e.pooled, done);
+  }
+
+  /** A message frame of the child's, once it said 'switched'. */
+  #receiveFrame(tag: number, frame: Uint8Array, pooled: boolean, events: WorkerEvents): void {
+    const { message, numbers } = decodeMessage<FromChild>(tag, frame);
+    if (numbers !== null) this.#receive(message, events, this.channel!.own(numbers, pooled));
+    else {
+      if (pooled) this.channel!.pool.release(frame);
+      this.#receive(message, events, null);
+    }
   }
 
   /**
@@ -164,6 +193,12 @@ export class Worker {
    * arrived. `own`: the frame of numbers it carried in itself (src/protocol/child-frames.ts).
    */
   #receive(m: FromChild, events: WorkerEvents, own: Claim | null): void {
+    if (m.type === 'switched') {
+      // The child's last message by IPC: what it wrote on the channel since comes next.
+      this.#receiving = true;
+      for (const [tag, frame, pooled] of this.#early.splice(0)) this.#receiveFrame(tag, frame, pooled, events);
+      return;
+    }
     const slots = m.type === 'result' || m.type === 'numbers' ? m.frames : undefined;
     if (slots === undefined && this.#parked.length === 0) return events.message(this, m);
     const claim = own ?? (slots === undefined || this.channel === null ? null : this.channel.claim(frameCount(slots)));
