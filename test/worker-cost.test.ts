@@ -285,6 +285,16 @@ test("a worker loads node:module only when a by-source task first calls require(
   assert.equal(lastLine(older.stdout), { getBuiltinModule: false, loadedBefore: true, inTask, parentLoaded: true });
 });
 
+test('a pool of small values never moves to the byte channel; the first batch of numbers moves that worker, and later calls still answer', async () => {
+  const r = await run([fixture('channel-switch.mjs'), lib], 'channel-switch.mjs', 30_000, { ...process.env, NODE_DEBUG: 'multiproc' });
+  assert.is(r.code, 0, r.stderr);
+  assert.equal(lastLine(r.stdout), { small: [0, 2, 4], sum: 500500, after: 'AFTER' });
+  const [before, after] = r.stderr.split('--- small applies done');
+  const moved = /worker PoolWorker-\d+ \(pid \d+\): its messages move to the byte channel/g;
+  assert.is(before!.match(moved), null, `no move before the map:\n${before}`);
+  assert.is(after!.match(moved)?.length, 1, `one move with the map:\n${after}`);
+});
+
 test('a worker that cannot open its byte channel: small calls still run by IPC; the first batch that switches it to the channel breaks the pool with the reason, never a hang', async () => {
   // After 'switch' every message travels on the channel: a worker without it would never
   // see its batch. (Before messages moved onto the channel, only values did, and the worker

@@ -473,11 +473,6 @@ export function insertBinary(values: unknown[], slots: FrameSlot[], frames: Uint
   }
 }
 
-/** The one slot of a message whose whole list follows as packed numbers (Int32Array when `ints`, else Float64Array). */
-export function packedSlot(ints: boolean): FrameSlot {
-  return { i: -1, k: ints ? 'Int32Array' : 'Float64Array' };
-}
-
 /** How many frames follow a message with these slots (a repeated value has none). */
 export function frameCount(slots: FrameSlot[]): number {
   let n = 0;

@@ -9,6 +9,7 @@
 import type { ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
 import { constants } from 'node:os';
+import { debug } from '../../diagnostics.ts';
 import { BrokenProcessPool, ProtocolError, WorkerLostError } from '../../errors.ts';
 import { checkVersion, decodeMessage, encodeMessage, EXIT_PROTOCOL, isBranded, PROTOCOL, versionMismatch, type FromChild, type ToChild } from '../../protocol/index.ts';
 import { ByteChannel, frameCount, insertBinary, type Claim } from '../byte-channel.ts';
@@ -155,6 +156,7 @@ export class Worker {
     if (this.#sending || this.channel === null) return this.channel;
     this.child.send({ mp: PROTOCOL, type: 'switch' } satisfies ToChild);
     this.#sending = true;
+    debug('worker %s (pid %d): its messages move to the byte channel', this.name, this.pid);
     return this.channel;
   }
 
