@@ -9,10 +9,12 @@
 //   call    run a batch of items through function `key`, reply 'result' or 'error'; a batch
 //           whose large binary values follow it on the byte channel runs once they have
 //           arrived, and large results go back the same way
-// A pool worker forked with a byte channel (src/process/byte-channel.ts) opens it when the
-// parent switches to it: with the first batch that gains from it, the parent sends 'switch'
-// by IPC and every later message on the channel; the worker answers 'switched' by IPC and
-// sends everything after on the channel (src/protocol/child-frames.ts).
+// A pool worker forked with a byte channel (src/process/byte-channel.ts) opens it on first
+// need. Each direction moves to it once, marked by its last IPC message: the parent sends
+// 'switch' with the first batch that gains from the channel, then every later message on it;
+// the worker sends 'switched' when the parent switched or when a reply of its own gains from
+// the channel (large binary values, many numbers), then every later message on it
+// (src/protocol/child-frames.ts).
 // One exception to the order: 'drop' is handled on arrival, since the batch it takes back
 // waits in the inbox (the parent pipelines a second batch behind a running one):
 //   drop    remove that batch from the inbox if it is still there, and reply 'dropped'
@@ -32,7 +34,7 @@ import { checkVersion, EXIT_PROTOCOL, isBranded, PROTOCOL } from '../protocol/ve
 import { flushAll, registerFlusher, runtime } from '../runtime.ts';
 import { isThenable, pollOnce } from '../util.ts';
 import { explain, importLibraryModule, loadClass, loadFunction, taskName, useCompiledTwins, WORKER_SITE, type LoadedFn } from './loader.ts';
-import { ByteChannel, frameCount, insertBinary, extractBinary, type Claim } from './byte-channel.ts';
+import { ByteChannel, frameCount, insertBinary, extractBinary, MIN_CHANNEL_BYTES, type Claim } from './byte-channel.ts';
 import { bytesOf, NumberPacker, numbersOf, ScratchPool } from './numbers.ts';
 
 runtime.child = true;
@@ -46,8 +48,16 @@ const inbox = new Deque<Queued>();
 let pumping = false;
 /** The id of the batch running now, or -1 between batches (free, even with more queued). */
 let running = -1;
-/** The byte channel of a pool worker, once the parent switched to it (switchToChannel): replies go on it. */
+/** 'init' offered a byte channel on fd 4 (a pool worker not on Windows), opened on first need (openChannel). */
+let channelOffered = false;
+/** The byte channel, once opened. */
 let channel: ByteChannel | null = null;
+/** This side sent 'switched': every message to the parent goes on the channel (sendOnChannel). */
+let sendingOnChannel = false;
+/** The parent sent 'switch': messages on the channel are read from now on. */
+let readingChannel = false;
+/** Message frames read before the parent's 'switch' arrived by IPC (it may not have switched at all). */
+const early: [tag: number, frame: Uint8Array, pooled: boolean][] = [];
 /** The frames of each queued batch that has some, claimed when its message arrived (claims follow message order). */
 const claims = new Map<number, Claim>();
 
@@ -67,9 +77,9 @@ function debug(message: string, ...args: unknown[]): Promise<void> {
 function send(message: FromChild, done?: () => void): void {
   // A parent that closed the pool while this worker was starting is gone: nothing to tell.
   if (!process.connected) return;
-  if (channel === null) return void process.send!(message, undefined, undefined, onSent);
+  if (!sendingOnChannel) return void process.send!(message, undefined, undefined, onSent);
   const e = encodeMessage(message);
-  channel.writeMessage(e.tag, e.parts, e.pooled, done === undefined ? onSent : (err) => (onSent(err), done()));
+  channel!.writeMessage(e.tag, e.parts, e.pooled, done === undefined ? onSent : (err) => (onSent(err), done()));
 }
 
 /**
@@ -165,7 +175,7 @@ function reply(id: number, values: unknown[], failure?: { index: number; error: 
     const out = encoded === null ? values : encoded.value;
     const scan = encoded?.handles === true ? ({ handles: true } as const) : null;
     if (failure) send({ mp: PROTOCOL, type: 'error', id, index: failure.index, values: out, error: wire!.encodeError(failure.error), ...scan });
-    else if (channel !== null && process.connected) return replyFrames(id, out, scan);
+    else if (channelOffered && process.connected) return replyFrames(id, out, scan);
     else send({ mp: PROTOCOL, type: 'result', id, values: out, ...scan });
     return undefined;
   } catch (err) {
@@ -184,7 +194,7 @@ function reply(id: number, values: unknown[], failure?: { index: number; error: 
  */
 function replyFrames(id: number, values: unknown[], scan: { handles: true } | null): Promise<void> | undefined {
   const ex = extractBinary(values, false);
-  const ch = channel;
+  const ch = ex === null ? null : sendOnChannel();
   if (ex === null || ch === null) {
     send({ mp: PROTOCOL, type: 'result', id, values, ...scan });
     return undefined;
@@ -334,7 +344,8 @@ function replyDone(id: number, spec: FnSpec, results: NumberPacker): Promise<voi
   }
   const ints = packed instanceof Int32Array;
   try {
-    if (channel !== null) {
+    // Many numbers are worth moving to the channel for; a few go the way messages go now.
+    if (sendingOnChannel || (packed.byteLength >= MIN_CHANNEL_BYTES && process.connected && sendOnChannel() !== null)) {
       // The scratch is read by the socket until the write calls back; the next batch packs
       // into another one meanwhile.
       send({ mp: PROTOCOL, type: 'numbers', id, values: bytesOf(packed), ints }, () => scratches.give(scratch));
@@ -475,23 +486,68 @@ async function runInit(m: Extract<ToChild, { type: 'init' }>): Promise<void> {
 }
 
 /**
+ * The byte channel 'init' offered on file descriptor 4 (src/process/spawn.ts), opened now if
+ * it is not open yet; it throws when it cannot be opened. Opened on first need, not at
+ * 'init': opening a socket is ~3 ms of cold code in a fresh process (measured: the first
+ * net.Socket, its fd, its first write), and a pool of small values never needs it. It keeps
+ * nothing alive (the IPC channel decides when this process leaves), and leave() waits for
+ * what it still writes (a flusher), as for replies by IPC.
+ */
+function openChannel(): ByteChannel {
+  if (channel !== null) return channel;
+  if (!fstatSync(4).isSocket()) throw new Error('it is not a socket');
+  const ch = new ByteChannel(4);
+  ch.socket.unref();
+  ch.onMessage = (tag, frame, pooled) => {
+    if (readingChannel) receiveFrame(tag, frame, pooled);
+    else early.push([tag, frame, pooled]);
+  };
+  registerFlusher(() => ch.drained());
+  channel = ch;
+  return ch;
+}
+
+/** A message frame of the parent's, once it sent 'switch'. */
+function receiveFrame(tag: number, frame: Uint8Array, pooled: boolean): void {
+  const { message, numbers } = decodeMessage<ToChild>(tag, frame);
+  if (numbers === null && pooled) channel!.pool.release(frame);
+  receive(message, numbers === null ? null : channel!.own(numbers, pooled));
+}
+
+/**
+ * Move this side's messages to the channel (once): say 'switched' by IPC, the last message
+ * that way (the parent reads this worker's channel messages only after it), then send
+ * everything on the channel. Returns the channel, or null when it cannot be opened (the
+ * messages stay on IPC; the diagnostics channel says why).
+ */
+function sendOnChannel(): ByteChannel | null {
+  if (sendingOnChannel) return channel;
+  if (!channelOffered) return null;
+  let ch: ByteChannel;
+  try {
+    ch = openChannel();
+  } catch (err) {
+    channelOffered = false;
+    void debug('worker %d: no byte channel: %s', process.pid, (err as Error).message);
+    return null;
+  }
+  send({ mp: PROTOCOL, type: 'switched' });
+  sendingOnChannel = true;
+  return ch;
+}
+
+/**
  * The parent sent 'switch' (handled on arrival): every message after it comes on the byte
- * channel 'init' offered on file descriptor 4 (src/process/spawn.ts). Open it, say
- * 'switched' by IPC (the parent reads this worker's channel messages only after it), then
- * send everything on the channel. Opened only now, not at 'init': opening a socket is ~3 ms
- * of cold code in a fresh process (measured: the first net.Socket, its fd, its first write),
- * and a pool of small values never needs it. It keeps nothing alive (the IPC channel decides
- * when this process leaves), and leave() waits for what it still writes (a flusher), as for
- * replies by IPC. A channel that cannot be opened (never expected: fd 4 is the socketpair
- * the parent made, unless something in this process closed it) ends this worker with the
+ * channel, read from now on (frames read before wait in `early`, in order). Replies move
+ * there too. A channel that cannot be opened (never expected: fd 4 is the socketpair the
+ * parent made, unless something in this process closed it) ends this worker with the
  * reason: what the parent sends next is on it.
  */
 function switchToChannel(): void {
-  let ch: ByteChannel;
   try {
-    if (!fstatSync(4).isSocket()) throw new Error('it is not a socket');
-    ch = new ByteChannel(4);
+    openChannel();
   } catch (err) {
+    channelOffered = false;
     const error = new Error(`it could not open its byte channel to the parent on file descriptor 4: ${(err as Error).message}`, { cause: err });
     void loadWire().then((w) => {
       send({ mp: PROTOCOL, type: 'start-failed', error: w.encodeError(error) });
@@ -499,15 +555,9 @@ function switchToChannel(): void {
     });
     return;
   }
-  ch.socket.unref();
-  ch.onMessage = (tag, frame, pooled) => {
-    const { message, numbers } = decodeMessage<ToChild>(tag, frame);
-    if (numbers === null && pooled) ch.pool.release(frame);
-    receive(message, numbers === null ? null : ch.own(numbers, pooled));
-  };
-  registerFlusher(() => ch.drained());
-  send({ mp: PROTOCOL, type: 'switched' });
-  channel = ch;
+  readingChannel = true;
+  for (const [tag, frame, pooled] of early.splice(0)) receiveFrame(tag, frame, pooled);
+  sendOnChannel();
 }
 
 function handle(m: Queued): Promise<void> | void {
@@ -602,6 +652,7 @@ function receive(m: unknown, own: Claim | null): void {
   if (message.type === 'drop') drop(message);
   else if (message.type === 'switch') switchToChannel();
   else {
+    if (message.type === 'init' && message.bytes) channelOffered = true;
     // Claimed now, in message order, as the frames are written in that order (a batch of
     // numbers laid out by hand brought its own, claimed by switchToChannel's reader).
     if (message.type === 'call' && message.frames !== undefined) {

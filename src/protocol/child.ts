@@ -174,8 +174,8 @@ export type ToChild = Brand &
          * The last message by IPC: every later one comes on the byte channel, as frames
          * (child-frames.ts). Sent once, with the first batch that gains from the channel
          * (packed numbers, large binary values), to a worker 'init' told of one. Handled on
-         * arrival: the child opens the channel, answers 'switched' by IPC, and sends every
-         * later message on the channel.
+         * arrival: the child reads the channel from then on, and moves its own messages there
+         * too ('switched') unless it already has.
          */
         type: 'switch';
       }
@@ -207,7 +207,11 @@ export type FromChild = Brand &
         type: 'started';
       }
     | {
-        /** The answer to 'switch', the last message by IPC: every later one comes on the byte channel. */
+        /**
+         * The worker's last message by IPC: every later one comes on the byte channel. Sent
+         * once, on 'switch' or when a reply of its own gains from the channel (large binary
+         * values, many numbers), whichever comes first: each direction moves on its own.
+         */
         type: 'switched';
       }
     | { /** init finished, initializer (if any) ran. */ type: 'ready'; pid: number }

@@ -61,10 +61,11 @@ export class Worker {
   /** Gone for good (see WorkerEvents.closed). */
   closed = false;
   /**
-   * The byte channel to the child (null: the fork gave none, on Windows). Messages go by IPC
-   * until a batch gains from the channel (useChannel): then this side sends 'switch' by IPC
-   * and every later message on the channel, and the child, once it has opened its end,
-   * answers 'switched' by IPC and sends everything after it on the channel.
+   * The byte channel to the child (null: the fork gave none, on Windows). Each direction moves
+   * to it once, marked by its last IPC message: this side sends 'switch' with the first batch
+   * that gains from the channel (useChannel), then every later message on it; the child sends
+   * 'switched' on 'switch' or with its first reply that gains from it, then every later
+   * message on it. Channel messages read before 'switched' wait in `#early`.
    */
   readonly channel: ByteChannel | null;
   /** This side sent 'switch': every message goes on the channel. */
