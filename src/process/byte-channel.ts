@@ -11,18 +11,19 @@
 //
 // Two kinds of frame, each an 8-byte header (flags, message tag, length) and its bytes:
 //   - a message frame: one message of src/protocol/child.ts, encoded by
-//     src/protocol/child-frames.ts. Once the parent has switched a worker to its channel
-//     ('switch' and 'switched', the last messages by IPC each way, sent with the first batch
-//     that gains from the channel), every message between them travels here, so one FIFO
-//     stream orders them all: 'define' before the 'call' that uses it, a reply
+//     src/protocol/child-frames.ts. Each direction moves its messages here once, marked by
+//     its last IPC message ('switch' from the parent, 'switched' from the worker, each sent
+//     with the first message that gains from the channel); from then on one FIFO stream
+//     orders that direction's messages: 'define' before the 'call' that uses it, a reply
 //     before the 'dropped' that follows it, every reply before the end of file that tells
 //     the parent the child is gone. A message frame is handed to `onMessage` the moment it
 //     is complete, before the next frame is parsed.
 //   - a value frame: the bytes of one value a message announces (`frames`, see
 //     src/protocol/child.ts), written right after that message. The owner claims a
 //     message's value frames when `onMessage` hands it over (one claim per announcing
-//     message), so frames go to claims in order. (A value frame read before its claim would
-//     wait in `#ready`; with messages on the channel, a claim is always made first.)
+//     message), so frames go to claims in order. A value frame read before its claim waits
+//     in `#ready`: its message may itself wait for the other side's switch to be seen
+//     (the owner holds message frames read before that, in order).
 //
 // Why messages left Node's IPC channel (issue 15, bench case 8): Node's IPC serializer and
 // deserializer keep every message they handled alive until the next scavenge (~670 B per
