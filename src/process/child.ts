@@ -654,7 +654,7 @@ function receive(m: unknown, own: Claim | null): void {
   else {
     if (message.type === 'init' && message.bytes) channelOffered = true;
     // Claimed now, in message order, as the frames are written in that order (a batch of
-    // numbers laid out by hand brought its own, claimed by switchToChannel's reader).
+    // numbers laid out by hand brought its own: receiveFrame).
     if (message.type === 'call' && message.frames !== undefined) {
       const claim = own ?? channel?.claim(frameCount(message.frames));
       if (claim !== undefined) claims.set(message.id, claim);

@@ -1,10 +1,10 @@
 // One worker of the engine: a child process, the batches it holds, and the facts of its end.
 // Parent side. The engine (engine.ts) decides what a worker runs and what its death means;
 // this module forks it, follows its child until it is really gone, and words that end.
-// It also owns the worker's byte channel (../byte-channel.ts), on which every message after
-// 'init' travels both ways once the child has it: a reply whose values follow on it is held
-// back, with every message after it, until they have arrived, so the engine sees replies
-// whole and in the order the child sent them.
+// It also owns the worker's byte channel (../byte-channel.ts), to which each direction's
+// messages move once (see `channel`): a reply whose values follow on it is held back, with
+// every message after it, until they have arrived, so the engine sees replies whole and in
+// the order the child sent them.
 
 import type { ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
