@@ -132,6 +132,19 @@ test('large binary results come back intact, each owning its memory, from a pool
   assert.equal(described((await withinMs(pool.apply(work.echo, [big]), T, 'apply(echo)')) as Buffer), described(big));
 });
 
+test('a small Uint8Array result of a worker on the channel is a view of its own message, not of a slab shared with other data', async () => {
+  const pool = track(new Pool(1));
+  // A map of many numbers moves both directions to the channel.
+  const squares = await withinMs(pool.map((x: number) => x * x, Array.from({ length: 20_000 }, (_, i) => i)), T, 'map of numbers');
+  assert.is(squares[19_999], 19_999 * 19_999);
+  const got = (await withinMs(pool.apply(work.make, ['Uint8Array', 64, 3]), T, 'apply(make) of 64 bytes')) as Uint8Array;
+  assert.equal(described(got), described(make('Uint8Array', 64, 3)));
+  // A small value stays inside the structured clone, whose deserializer returns a byte array
+  // as a view of the message: that memory must be the message's alone (Node's 8 KiB Buffer
+  // slab would also hold other Buffers of this process).
+  assert.ok(got.buffer.byteLength < 1024, `the view's buffer is ${got.buffer.byteLength} bytes`);
+});
+
 test('maps over packed numbers stay exact (ints, floats, -0, NaN), inputs and results on the channel', async () => {
   const pool = shared();
   const n = 200_000;
