@@ -12,8 +12,9 @@
 //
 // Watch for: the chunk sizes (they differ by at most one), which pid transformed which chunk,
 // that the concatenated rows come back in the original order, and the timings. Each chunk is
-// copied to its worker and the result copied back (structured clone), so parallelism pays
-// only when the per-row work outweighs that copying. The program measures the copying on its
+// copied to its worker and the result copied back (rows of one shape travel by columns,
+// rebuilt on arrival: see the README, "Tables of rows"), so parallelism pays only when the
+// per-row work outweighs that copying. The program measures the copying on its
 // own (the same chunks through a task that returns its input unchanged) and its "note:" line
 // splits the pool's time into copying and transforming; try making `work` smaller to watch
 // the speedup vanish. Start-up (new processes) is timed apart, before the clock starts.

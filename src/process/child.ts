@@ -30,6 +30,7 @@ import { fstatSync } from 'node:fs';
 import { Deque } from '../deque.ts';
 import type { FnSpec, FromChild, ProcessClassSpec, ToChild } from '../protocol/index.ts';
 import { decodeMessage, encodeMessage } from '../protocol/child-frames.ts';
+import { decodeRecords, encodeRecords, type EncodedRecords } from '../protocol/records.ts';
 import { checkVersion, EXIT_PROTOCOL, isBranded, PROTOCOL } from '../protocol/version.ts';
 import { flushAll, registerFlusher, runtime } from '../runtime.ts';
 import { isThenable, pollOnce } from '../util.ts';
@@ -174,7 +175,10 @@ function reply(id: number, values: unknown[], failure?: { index: number; error: 
     const encoded = handles ? wire!.encodeHandles(values) : null;
     const out = encoded === null ? values : encoded.value;
     const scan = encoded?.handles === true ? ({ handles: true } as const) : null;
-    if (failure) send({ mp: PROTOCOL, type: 'error', id, index: failure.index, values: out, error: wire!.encodeError(failure.error), ...scan });
+    // A batch's only result that is a table of rows goes by columns (records.ts).
+    const records = failure || scan !== null || out.length !== 1 ? null : encodeRecords(out[0]);
+    if (records !== null) send({ mp: PROTOCOL, type: 'result', id, values: [records], records: true });
+    else if (failure) send({ mp: PROTOCOL, type: 'error', id, index: failure.index, values: out, error: wire!.encodeError(failure.error), ...scan });
     else if (channelOffered && process.connected) return replyFrames(id, out, scan);
     else send({ mp: PROTOCOL, type: 'result', id, values: out, ...scan });
     return undefined;
@@ -234,6 +238,8 @@ const scratches = new ScratchPool();
  * numbers) are given back once it has replied.
  */
 function runCall(m: Call): Promise<void> | undefined {
+  // A table of rows sent by columns (records.ts): the batch's one item, rebuilt.
+  if (m.records === true) m.items = [decodeRecords((m.items as unknown[])[0] as EncodedRecords)];
   if (m.frames === undefined) return runReady(m);
   const claim = claims.get(m.id);
   if (claim === undefined) return reply(m.id, [], { index: 0, error: new Error(`multiproc internal error: batch ${m.id} announced values on a byte channel this worker does not have`) });

@@ -168,6 +168,8 @@ export type ToChild = Brand &
          * child runs the batch once they arrived.
          */
         frames?: FrameSlot[];
+        /** `items` is one array of rows sent by columns (records.ts): the child rebuilds it first. */
+        records?: boolean;
       }
     | {
         /**
@@ -235,6 +237,8 @@ export type FromChild = Brand &
         frames?: FrameSlot[];
         /** `values` contain handles to revive (a task returned a Queue); else the parent scans nothing. */
         handles?: boolean;
+        /** `values` is one array of rows sent by columns (records.ts): the parent rebuilds it first. */
+        records?: boolean;
       }
     | {
         /**

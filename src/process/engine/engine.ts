@@ -52,7 +52,7 @@ import { availableParallelism } from 'node:os';
 import { BrokenProcessPool, CancelledError, InvalidStateError } from '../../errors.ts';
 import { Deque } from '../../deque.ts';
 import { checkCallOptions } from '../../options.ts';
-import { decodeError, PROTOCOL, type FnSpec, type FromChild, type ToChild } from '../../protocol/index.ts';
+import { decodeError, decodeRecords, PROTOCOL, type EncodedRecords, type FnSpec, type FromChild, type ToChild } from '../../protocol/index.ts';
 import { encodeHandles, reviveHandles } from '../../remote/handle.ts';
 import { allNumbers, numbersOf, PackScratch, ScratchPool } from '../numbers.ts';
 import { Batch, Job, keyOf, payloadOf, refuseClassInstance, serializationError, type BatchValues, type Sink } from './job.ts';
@@ -508,7 +508,8 @@ export class Engine {
   #onMessage(w: Worker, m: FromChild): void {
     switch (m.type) {
       case 'result':
-        this.#onResult(w, m.id, m.values, null, m.handles === true);
+        // A table of rows came by columns (records.ts): the batch's one value, rebuilt.
+        this.#onResult(w, m.id, m.records === true ? [decodeRecords(m.values[0] as EncodedRecords)] : m.values, null, m.handles === true);
         return;
       case 'numbers':
         this.#onResult(w, m.id, numbersOf(m.values, m.ints, this.#readScratch), null);

@@ -19,7 +19,7 @@
 //     worker, each near MAX_BATCH_BYTES unless one value is larger), so nothing queues
 //     without bound on the JavaScript side.
 
-import { PROTOCOL, type FrameSlot, type PackedNumbers, type ToChild } from '../../protocol/index.ts';
+import { encodeRecords, PROTOCOL, type FrameSlot, type PackedNumbers, type ToChild } from '../../protocol/index.ts';
 import { extractBinary } from '../byte-channel.ts';
 import type { ScratchPool } from '../numbers.ts';
 import type { Batch } from './job.ts';
@@ -44,6 +44,7 @@ export class CallMessage implements Call {
   // Set only when needed (transfer, handles): a field declared here would be sent as undefined.
   declare handles?: boolean;
   declare frames?: FrameSlot[];
+  declare records?: boolean;
   constructor(
     readonly id: number,
     readonly key: number,
@@ -61,6 +62,15 @@ export class CallMessage implements Call {
 export function sendCall(w: Worker, batch: Batch, msg: CallMessage, scratches: ScratchPool): void {
   batch.unwritten = 0;
   batch.sendToken = null;
+  // A batch of one item that is a table of rows sends it by columns (records.ts). Only a
+  // batch's only item: no other item can then hold one of its rows.
+  if (!msg.spread && !msg.handles && Array.isArray(msg.items) && msg.items.length === 1) {
+    const records = encodeRecords(msg.items[0]);
+    if (records !== null) {
+      msg.items = [records];
+      msg.records = true;
+    }
+  }
   const packed = !Array.isArray(msg.items);
   const ex = packed || w.channel === null ? null : extractBinary(msg.items as unknown[], msg.spread);
   // A batch that gains from the channel switches its worker over; any batch after goes there too.
