@@ -14,13 +14,16 @@
 // What is encoded, so that the worker (or the caller) gets exactly what structured clone
 // would give: an array of at least MIN_RECORDS rows, of exactly Array (no subclass, no holes,
 // no named properties of its own), each row a distinct object whose prototype is
-// Object.prototype, with the same own enumerable string keys in the same order as the first
-// row (and no inherited enumerable ones, no `__proto__` key), every value a primitive
-// (number, string, boolean, null, undefined, bigint). Anything else is sent as it is. The
-// caller encodes a message's only item (or value) and nothing else, so no row can also be
-// referenced from elsewhere in the message (structured clone would keep that one object).
+// Object.prototype (not a Proxy, which structured clone refuses), with the same own
+// enumerable string keys in the same order as the first row (and no inherited enumerable
+// ones, no `__proto__` key), every value a primitive (number, string, boolean, null,
+// undefined, bigint). Anything else is sent as it is. The caller encodes a message's only
+// item (or value) and nothing else, so no row can also be referenced from elsewhere in the
+// message (structured clone would keep that one object).
 // A getter among the keys runs once, as structured clone runs it (twice when a later row
 // turns out not to fit and the array is sent as it is).
+
+import { types } from 'node:util';
 
 /** Fewer rows than this go as they are: the checks and the rebuilding cost about what they save. */
 export const MIN_RECORDS = 1024;
@@ -58,7 +61,7 @@ export function encodeRecords(rows: unknown): EncodedRecords | null {
   const anys: (unknown[] | null)[] = new Array(width).fill(null);
   for (let r = 0; r < n; r++) {
     const row = rows[r] as Record<string, unknown>;
-    if (typeof row !== 'object' || row === null || Object.getPrototypeOf(row) !== Object.prototype || seen.has(row)) return null;
+    if (typeof row !== 'object' || row === null || Object.getPrototypeOf(row) !== Object.prototype || seen.has(row) || types.isProxy(row)) return null;
     seen.add(row);
     let j = 0;
     // for-in: own keys in order, then inherited enumerable ones (which make the count differ).

@@ -69,6 +69,7 @@ test('what does not go by columns: short arrays, holes, own properties of the ar
     ['a row without a prototype', (r) => (r[800] = Object.assign(Object.create(null), { a: 1, b: 'x' }))],
     ['a row that is an array', (r) => ((r as unknown[])[800] = [1, 'x'])],
     ['a row that is a number', (r) => ((r as unknown[])[800] = 7)],
+    ['a Proxy row (structured clone refuses it)', (r) => (r[800] = new Proxy({ a: 1, b: 'x' }, {}))],
     ['a row with an inherited enumerable key', (r) => (r[800] = Object.assign(Object.create({ a: 0, b: '' }), { a: 1, b: 'x' }))],
   ];
   for (const [what, change] of cases) {
