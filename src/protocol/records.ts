@@ -108,23 +108,26 @@ export function encodeRecords(rows: unknown): EncodedRecords | null {
   return { keys, columns, length: n };
 }
 
-/** The rows `encoded` stands for: new objects, keys in the order they were sent. */
+/**
+ * The rows `encoded` stands for: new objects, keys in the order they were sent, in an array
+ * built by push (of packed elements, as structured clone makes it; `new Array(n)` is holey).
+ */
 export function decodeRecords(encoded: EncodedRecords): Record<string, unknown>[] {
   const { keys, columns, length } = encoded;
+  const rows: Record<string, unknown>[] = [];
+  const make = rowMaker(keys, columns);
+  if (make !== null) {
+    for (let i = 0; i < length; i++) rows.push(make(columns, i));
+    return rows;
+  }
   const read = columns.map((c): ((i: number) => unknown) => {
     if (c instanceof Float64Array || Array.isArray(c)) return (i) => c[i];
     return (i) => c.dict[c.index[i]!];
   });
-  const make = rowMaker(keys, columns);
-  const rows = new Array<Record<string, unknown>>(length);
-  if (make !== null) {
-    for (let i = 0; i < length; i++) rows[i] = make(columns, i);
-    return rows;
-  }
   for (let i = 0; i < length; i++) {
     const row: Record<string, unknown> = {};
     for (let j = 0; j < keys.length; j++) row[keys[j]!] = read[j]!(i);
-    rows[i] = row;
+    rows.push(row);
   }
   return rows;
 }
