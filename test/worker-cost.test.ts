@@ -23,6 +23,8 @@ const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, im
 /** A temporary copy of the repository: src/, its dist/esm and dist/cjs builds, package.json, the twin-* fixtures. */
 let built = '';
 let lib = '';
+/** Files of an earlier build, planted in dist/ before the build (see before()). */
+const STALE = ['esm/old-module.js', 'cjs/process/old-engine.js'];
 
 /** Run `args` with this node; resolve with its output; fail naming `what` if it hangs. */
 function run(args: string[], what: string, ms = 60_000, env: Record<string, string | undefined> = process.env): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -46,11 +48,22 @@ test.before(() => {
   cpSync(join(root, 'src'), join(built, 'src'), { recursive: true });
   mkdirSync(join(built, 'test', 'fixtures'), { recursive: true });
   for (const name of ['twin-parent.ts', 'twin-tasks.ts']) copyFileSync(fixture(name), join(built, 'test', 'fixtures', name));
+  // Files an older build left (a module since renamed): the build must remove them, or the
+  // package would ship them (see 'a build leaves no file of an earlier build').
+  for (const stale of STALE) {
+    mkdirSync(join(built, 'dist', stale, '..'), { recursive: true });
+    writeFileSync(join(built, 'dist', stale), 'module.exports = "stale";\n');
+  }
   // Built as `npm run build` builds the package (both builds, then the bundled child
   // entry), from the real src/ (the same text): children start from the bundle.
   execFileSync(process.execPath, [join(root, 'src', 'build', 'build.mjs'), join(built, 'dist'), '--fast'], { cwd: root, stdio: 'inherit', timeout: 120_000 });
   writeFileSync(join(built, 'package.json'), '{ "type": "module" }\n');
   lib = pathToFileURL(join(built, 'dist', 'esm', 'index.js')).href;
+});
+
+test('a build leaves no file of an earlier build in dist/ (the package ships all of dist/)', () => {
+  for (const stale of STALE) assert.throws(() => statSync(join(built, 'dist', stale)), /ENOENT/, `${stale} is gone`);
+  assert.ok(statSync(join(built, 'dist', 'esm', 'index.js')).isFile() && statSync(join(built, 'dist', 'cjs', 'process', 'child-bundle.js')).isFile());
 });
 
 test('no child outlives a SIGKILLed parent, pool workers in CPU-bound tasks included; its watcher leaves too', async () => {

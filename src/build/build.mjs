@@ -13,10 +13,11 @@
 //                  what `require('multiproc')` loads, and the child entry of both
 //   <outDir>/cjs/process/child-bundle.js   that child entry with the modules it requires at
 //                  start, in one file (src/build/bundle-child.mjs)
+// Each of esm/ and cjs/ is emptied first (files of an earlier build would otherwise stay).
 // --fast leaves out declarations and source maps (a build to run, not to publish).
 
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeChildBundle } from './bundle-child.mjs';
@@ -30,6 +31,9 @@ const extra = fast ? ['--declaration', 'false', '--sourceMap', 'false'] : [];
 
 const t0 = performance.now();
 for (const [config, dir] of [['tsconfig.build.json', 'esm'], ['tsconfig.cjs.json', 'cjs']]) {
+  // From empty: tsc only writes, so a module renamed or removed would leave its old output,
+  // which the package (all of dist/) would ship and nothing would update.
+  rmSync(join(outDir, dir), { recursive: true, force: true });
   execFileSync(process.execPath, [tsc, '-p', join(repo, config), '--outDir', join(outDir, dir), ...extra], { cwd: repo, stdio: 'inherit' });
 }
 writeFileSync(join(outDir, 'cjs', 'package.json'), `${JSON.stringify({ type: 'commonjs' })}\n`);
