@@ -16,14 +16,14 @@
 //     with the first message that gains from the channel); from then on one FIFO stream
 //     orders that direction's messages: 'define' before the 'call' that uses it, a reply
 //     before the 'dropped' that follows it, every reply before the end of file that tells
-//     the parent the child is gone. A message frame is handed to `onMessage` the moment it
-//     is complete, before the next frame is parsed.
+//     the parent the child is gone. A message frame is decoded and handed to `onMessage`
+//     the moment it is complete, before the next frame is parsed; until the owner has seen
+//     the other side's marker (openMessages), complete message frames wait here, in order.
 //   - a value frame: the bytes of one value a message announces (`frames`, see
 //     src/protocol/child.ts), written right after that message. The owner claims a
 //     message's value frames when `onMessage` hands it over (one claim per announcing
 //     message), so frames go to claims in order. A value frame read before its claim waits
-//     in `#ready`: its message may itself wait for the other side's switch to be seen
-//     (the owner holds message frames read before that, in order).
+//     in `#ready` (its message may itself wait for the other side's switch to be seen).
 //
 // Why messages left Node's IPC channel (issue 15, bench case 8): Node's IPC serializer and
 // deserializer keep every message they handled alive until the next scavenge (~670 B per
@@ -47,7 +47,8 @@
 // is decided by its exit, as for the IPC channel.
 
 import { Socket } from 'node:net';
-import type { BinaryKind, FrameSlot } from '../protocol/index.ts';
+import { decodeMessage } from '../protocol/child-frames.ts';
+import type { BinaryKind, FrameSlot, FromChild, ToChild } from '../protocol/index.ts';
 import { adoptReads } from '../remote/adopt.ts';
 
 /**
@@ -164,10 +165,17 @@ export class ByteChannel {
   #writing = 0;
   #drained: (() => void)[] = [];
   /**
-   * Receives each message frame, in stream order, as soon as it is complete: `frame` is
-   * pooled memory when `pooled` (the receiver gives it back, or owns it through `own`).
+   * Receives each message the other side wrote on this channel, decoded
+   * (src/protocol/child-frames.ts), in stream order, once messages are open (openMessages),
+   * with the claim of the numbers it carried in itself (else null).
    */
-  onMessage: ((tag: number, frame: Uint8Array, pooled: boolean) => void) | null = null;
+  onMessage: ((message: ToChild | FromChild, own: Claim | null) => void) | null = null;
+  /**
+   * Message frames complete before openMessages(), in order; null once open. A side reads
+   * the other side's channel messages only after the IPC message that marks its switch
+   * ('switch' from the parent, 'switched' from the worker), which may arrive after them.
+   */
+  #held: [tag: number, frame: Uint8Array, pooled: boolean][] | null = [];
 
   /**
    * Over a socket Node made (the parent's `child.stdio[4]`, whose reading moves into a socket
@@ -202,11 +210,25 @@ export class ByteChannel {
     return claim;
   }
 
-  /** A claim that owns `frame` already (the numbers a message frame carried in itself). */
-  own(frame: Uint8Array, pooled: boolean): Claim {
-    const claim = new Claim(1, this.pool);
-    claim.fill(frame, pooled);
-    return claim;
+  /** The other side's switch has been seen: hand over the messages held so far, and every later one as it completes. */
+  openMessages(): void {
+    const held = this.#held;
+    if (held === null) return;
+    this.#held = null;
+    for (const [tag, frame, pooled] of held) this.#deliver(tag, frame, pooled);
+  }
+
+  /** A complete message frame to `onMessage`: its numbers as a claim that owns them, other pooled memory given back. */
+  #deliver(tag: number, frame: Uint8Array, pooled: boolean): void {
+    const { message, numbers } = decodeMessage(tag, frame);
+    let own: Claim | null = null;
+    if (numbers !== null) {
+      own = new Claim(1, this.pool);
+      own.fill(numbers, pooled);
+    } else if (pooled) this.pool.release(frame);
+    if (this.onMessage !== null) this.onMessage(message, own);
+    // A channel without a receiver of messages gives pooled memory straight back.
+    else own?.release();
   }
 
   /**
@@ -327,9 +349,8 @@ export class ByteChannel {
     const frame = this.#frame!;
     this.#frame = null;
     if (this.#tag !== -1) {
-      // A channel without a receiver of messages gives pooled memory straight back.
-      if (this.onMessage !== null) this.onMessage(this.#tag, frame, this.#pooled);
-      else if (this.#pooled) this.pool.release(frame);
+      if (this.#held !== null) this.#held.push([this.#tag, frame, this.#pooled]);
+      else this.#deliver(this.#tag, frame, this.#pooled);
       return;
     }
     const claim = this.#claims[0];

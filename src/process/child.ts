@@ -29,7 +29,7 @@
 import { fstatSync } from 'node:fs';
 import { Deque } from '../deque.ts';
 import type { FnSpec, FromChild, ProcessClassSpec, ToChild } from '../protocol/index.ts';
-import { decodeMessage, encodeMessage } from '../protocol/child-frames.ts';
+import { encodeMessage } from '../protocol/child-frames.ts';
 import { decodeRecords, encodeRecords, type EncodedRecords } from '../protocol/records.ts';
 import { checkVersion, EXIT_PROTOCOL, isBranded, PROTOCOL } from '../protocol/version.ts';
 import { flushAll, registerFlusher, runtime } from '../runtime.ts';
@@ -55,10 +55,6 @@ let channelOffered = false;
 let channel: ByteChannel | null = null;
 /** This side sent 'switched': every message to the parent goes on the channel (sendOnChannel). */
 let sendingOnChannel = false;
-/** The parent sent 'switch': messages on the channel are read from now on. */
-let readingChannel = false;
-/** Message frames read before the parent's 'switch' arrived by IPC (it may not have switched at all). */
-const early: [tag: number, frame: Uint8Array, pooled: boolean][] = [];
 /** The frames of each queued batch that has some, claimed when its message arrived (claims follow message order). */
 const claims = new Map<number, Claim>();
 
@@ -504,20 +500,11 @@ function openChannel(): ByteChannel {
   if (!fstatSync(4).isSocket()) throw new Error('it is not a socket');
   const ch = new ByteChannel(4);
   ch.socket.unref();
-  ch.onMessage = (tag, frame, pooled) => {
-    if (readingChannel) receiveFrame(tag, frame, pooled);
-    else early.push([tag, frame, pooled]);
-  };
+  // Held by the channel until the parent's 'switch' arrives (it may not have switched at all).
+  ch.onMessage = receive;
   registerFlusher(() => ch.drained());
   channel = ch;
   return ch;
-}
-
-/** A message frame of the parent's, once it sent 'switch'. */
-function receiveFrame(tag: number, frame: Uint8Array, pooled: boolean): void {
-  const { message, numbers } = decodeMessage<ToChild>(tag, frame);
-  if (numbers === null && pooled) channel!.pool.release(frame);
-  receive(message, numbers === null ? null : channel!.own(numbers, pooled));
 }
 
 /**
@@ -544,7 +531,7 @@ function sendOnChannel(): ByteChannel | null {
 
 /**
  * The parent sent 'switch' (handled on arrival): every message after it comes on the byte
- * channel, read from now on (frames read before wait in `early`, in order). Replies move
+ * channel, read from now on (frames read before waited in the channel, in order). Replies move
  * there too. A channel that cannot be opened (never expected: fd 4 is the socketpair the
  * parent made, unless something in this process closed it) ends this worker with the
  * reason: what the parent sends next is on it.
@@ -561,8 +548,7 @@ function switchToChannel(): void {
     });
     return;
   }
-  readingChannel = true;
-  for (const [tag, frame, pooled] of early.splice(0)) receiveFrame(tag, frame, pooled);
+  channel!.openMessages();
   sendOnChannel();
 }
 
@@ -660,7 +646,7 @@ function receive(m: unknown, own: Claim | null): void {
   else {
     if (message.type === 'init' && message.bytes) channelOffered = true;
     // Claimed now, in message order, as the frames are written in that order (a batch of
-    // numbers laid out by hand brought its own: receiveFrame).
+    // numbers laid out by hand brought its own: ByteChannel.onMessage).
     if (message.type === 'call' && message.frames !== undefined) {
       const claim = own ?? channel?.claim(frameCount(message.frames));
       if (claim !== undefined) claims.set(message.id, claim);

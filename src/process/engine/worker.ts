@@ -11,7 +11,7 @@ import type { Socket } from 'node:net';
 import { constants } from 'node:os';
 import { debug } from '../../diagnostics.ts';
 import { BrokenProcessPool, ProtocolError, WorkerLostError } from '../../errors.ts';
-import { checkVersion, decodeMessage, encodeMessage, EXIT_PROTOCOL, isBranded, PROTOCOL, versionMismatch, type FromChild, type ToChild } from '../../protocol/index.ts';
+import { checkVersion, encodeMessage, EXIT_PROTOCOL, isBranded, PROTOCOL, versionMismatch, type FromChild, type ToChild } from '../../protocol/index.ts';
 import { ByteChannel, frameCount, insertBinary, type Claim } from '../byte-channel.ts';
 import { spawnChild } from '../spawn.ts';
 import type { Batch } from './job.ts';
@@ -65,15 +65,11 @@ export class Worker {
    * to it once, marked by its last IPC message: this side sends 'switch' with the first batch
    * that gains from the channel (useChannel), then every later message on it; the child sends
    * 'switched' on 'switch' or with its first reply that gains from it, then every later
-   * message on it. Channel messages read before 'switched' wait in `#early`.
+   * message on it. Channel messages read before 'switched' wait in the channel.
    */
   readonly channel: ByteChannel | null;
   /** This side sent 'switch': every message goes on the channel. */
   #sending = false;
-  /** The child said 'switched': its messages on the channel are read from now on. */
-  #receiving = false;
-  /** Message frames read before 'switched' arrived by IPC (see useChannel). */
-  readonly #early: [tag: number, frame: Uint8Array, pooled: boolean][] = [];
   /** Messages held back until the frames of the first have arrived (see the header). */
   readonly #parked: { m: FromChild; claim: Claim | null }[] = [];
 
@@ -94,13 +90,7 @@ export class Worker {
     // A stdio pipe is a socketpair on Unix; on Windows a named pipe, which a child cannot open by fd.
     const child = spawnChild(`${label} worker ${name}`, { bytes: process.platform !== 'win32' });
     const w = new Worker(child, name);
-    if (w.channel !== null) {
-      const channel = w.channel;
-      channel.onMessage = (tag, frame, pooled) => {
-        if (w.#receiving) w.#receiveFrame(tag, frame, pooled, events);
-        else w.#early.push([tag, frame, pooled]);
-      };
-    }
+    if (w.channel !== null) w.channel.onMessage = (m, own) => w.#receive(m as FromChild, events, own);
     child.on('message', (m: unknown) => {
       if (isBranded(m)) return w.#receive(m as FromChild, events, null);
       // Not ours: a user message (ignored), or one of another multiproc build (the pool cannot use it).
@@ -181,16 +171,6 @@ export class Worker {
     this.channel!.writeMessage(e.tag, e.parts, e.pooled, done);
   }
 
-  /** A message frame of the child's, once it said 'switched'. */
-  #receiveFrame(tag: number, frame: Uint8Array, pooled: boolean, events: WorkerEvents): void {
-    const { message, numbers } = decodeMessage<FromChild>(tag, frame);
-    if (numbers !== null) this.#receive(message, events, this.channel!.own(numbers, pooled));
-    else {
-      if (pooled) this.channel!.pool.release(frame);
-      this.#receive(message, events, null);
-    }
-  }
-
   /**
    * A message from the child: to the engine now, or once the frames it announces have
    * arrived. `own`: the frame of numbers it carried in itself (src/protocol/child-frames.ts).
@@ -198,8 +178,7 @@ export class Worker {
   #receive(m: FromChild, events: WorkerEvents, own: Claim | null): void {
     if (m.type === 'switched') {
       // The child's last message by IPC: what it wrote on the channel since comes next.
-      this.#receiving = true;
-      for (const [tag, frame, pooled] of this.#early.splice(0)) this.#receiveFrame(tag, frame, pooled, events);
+      this.channel?.openMessages();
       return;
     }
     const slots = m.type === 'result' || m.type === 'numbers' ? m.frames : undefined;
