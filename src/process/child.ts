@@ -67,14 +67,18 @@ function debug(message: string, ...args: unknown[]): Promise<void> {
 }
 
 /**
- * Send `message` to the parent: on the byte channel once it is open, else by IPC. `done` is
- * called once a message on the channel has been written (not for one by IPC). Throws what
- * the serializer throws for a value that cannot be cloned, before anything is sent.
+ * Send `message` to the parent: on the byte channel once this side switched to it, else by
+ * IPC. `done` is called once the memory of `message` may change again: at once by IPC (it is
+ * serialized inside process.send) or when nothing is sent, after the write on the channel.
+ * Throws what the serializer throws for a value that cannot be cloned, before anything is sent.
  */
 function send(message: FromChild, done?: () => void): void {
   // A parent that closed the pool while this worker was starting is gone: nothing to tell.
-  if (!process.connected) return;
-  if (!sendingOnChannel) return void process.send!(message, undefined, undefined, onSent);
+  if (!process.connected) return done?.();
+  if (!sendingOnChannel) {
+    process.send!(message, undefined, undefined, onSent);
+    return done?.();
+  }
   const e = encodeMessage(message);
   channel!.writeMessage(e.tag, e.parts, e.pooled, done === undefined ? onSent : (err) => (onSent(err), done()));
 }
@@ -347,13 +351,11 @@ function replyDone(id: number, spec: FnSpec, results: NumberPacker): Promise<voi
   const ints = packed instanceof Int32Array;
   try {
     // Many numbers are worth moving to the channel for; a few go the way messages go now.
-    if (sendingOnChannel || (packed.byteLength >= MIN_CHANNEL_BYTES && process.connected && sendOnChannel() !== null)) {
-      // The scratch is read by the socket until the write calls back; the next batch packs
-      // into another one meanwhile.
-      send({ mp: PROTOCOL, type: 'numbers', id, values: bytesOf(packed), ints }, () => scratches.give(scratch));
-      return undefined;
-    }
-    send({ mp: PROTOCOL, type: 'numbers', id, values: bytesOf(packed), ints });
+    if (packed.byteLength >= MIN_CHANNEL_BYTES && process.connected) sendOnChannel();
+    // The scratch is free again once the message no longer reads it (on the channel, when the
+    // write calls back: the next batch packs into another one meanwhile).
+    send({ mp: PROTOCOL, type: 'numbers', id, values: bytesOf(packed), ints }, () => scratches.give(scratch));
+    return undefined;
   } catch {
     // A typed array always clones, so only a closed channel gets here; whatever it was,
     // the generic path reports it.
