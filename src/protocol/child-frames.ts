@@ -20,7 +20,7 @@
 // each side reads one shape whichever way the numbers came.
 
 import { deserialize, serialize } from 'node:v8';
-import type { FromChild, PackedNumbers, ToChild } from './child.ts';
+import type { FrameSlot, FromChild, PackedNumbers, ToChild } from './child.ts';
 import { PROTOCOL } from './version.ts';
 
 export const TAG_CLONE = 0;
@@ -29,6 +29,9 @@ export const TAG_NUMBERS = 2;
 /** Bytes before the numbers of TAG_CALL and TAG_NUMBERS. */
 const PREFIX = 16;
 const EMPTY = new Uint8Array(0);
+/** The one slot of a message whose numbers it carries itself, by kind: shared (nothing changes a message's `frames`). */
+const INT_FRAMES: FrameSlot[] = [{ i: -1, k: 'Int32Array' }];
+const DOUBLE_FRAMES: FrameSlot[] = [{ i: -1, k: 'Float64Array' }];
 
 /** A message as a frame: its tag and the parts its bytes are made of (written in this order). */
 export interface EncodedMessage {
@@ -76,7 +79,7 @@ export function decodeMessage<M extends ToChild | FromChild>(tag: number, frame:
   const view = new DataView(frame.buffer, frame.byteOffset, PREFIX);
   const ints = frame[0] === 0;
   const id = view.getFloat64(8, true);
-  const frames = [{ i: -1, k: ints ? ('Int32Array' as const) : ('Float64Array' as const) }];
+  const frames = ints ? INT_FRAMES : DOUBLE_FRAMES;
   const numbers = frame.subarray(PREFIX);
   const message =
     tag === TAG_CALL
