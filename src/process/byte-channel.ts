@@ -268,8 +268,8 @@ export class ByteChannel {
     }
     this.#writing++;
     const socket = this.socket;
-    if (!small) socket.cork();
     if (!small) {
+      socket.cork();
       socket.write(head);
       for (let i = 0; i < parts.length - 1; i++) socket.write(parts[i]!);
     }
