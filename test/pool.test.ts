@@ -225,6 +225,27 @@ test('the initializer runs once per worker and tasks see its state', async () =>
   assert.equal(later.map((r) => r.runs), [1, 1, 1, 1, 1, 1, 1, 1], 'still once per worker after more tasks');
 });
 
+test('new Pool(processes, options): the options count (the initializer runs); Python positional arguments and extra ones are refused, not ignored', async () => {
+  // Before: the second argument was ignored, so this pool ran without its initializer.
+  const pool = track(new Pool(1, { initializer: table.initTable, initargs: [[['one', 1]]] }));
+  assert.is(pool.processes, 1);
+  assert.equal(await withinMs(pool.map(table.lookup, ['one', 'two']), T, 'lookup map'), [1, null]);
+  const made: Pool[] = [];
+  const refused = (make: () => Pool, message: RegExp, what: string) =>
+    assert.throws(
+      () => made.push(track(make())),
+      (e: unknown) => e instanceof TypeError && (e as { code?: string }).code === 'MP_INVALID_ARG' && message.test((e as Error).message),
+      what,
+    );
+  const anyPool = Pool as unknown as new (...args: unknown[]) => Pool;
+  refused(() => new anyPool(2, table.initTable, [[]]), /Python's positional Pool\(processes, initializer, initargs\) is written new Pool\(processes\?, \{ initializer\?/, 'positional initializer');
+  refused(() => new anyPool(2, { initializer: table.initTable }, 5), /at most two arguments/, 'a third argument');
+  refused(() => new anyPool({ processes: 2 }, { initializer: table.initTable }), /takes one options object/, 'options twice');
+  refused(() => new anyPool(2, { processes: 3 }), /must not name it again/, 'processes twice');
+  refused(() => new anyPool(2, 'fast'), /second argument is the options object/, 'a string as options');
+  assert.is(made.length, 0, 'no refused pool started workers');
+});
+
 test('a failing initializer rejects pending work with its RemoteError and breaks the pool', async () => {
   const pool = track(new Pool({ processes: 2, initializer: table.failingInit, initargs: ['disk on fire'] }));
   const err = await rejection(pool.map(math.square, [1, 2, 3]), RemoteError, 'map on a pool whose initializer throws', T);

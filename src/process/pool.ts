@@ -205,12 +205,27 @@ type AnyIterable<T> = Iterable<T> | AsyncIterable<T>;
 export class Pool {
   readonly #engine: Engine;
 
-  constructor(processesOrOptions?: number | PoolOptions) {
+  /**
+   * `new Pool()`, `new Pool(4)`, `new Pool({ processes: 4, initializer })`, or the number
+   * and the other options apart: `new Pool(4, { initializer, initargs })`. Python's
+   * positional `Pool(4, init, (t,))` is refused with the form to use (TypeError,
+   * `MP_INVALID_ARG`), as is any argument beyond these: none is ignored.
+   */
+  constructor(options?: PoolOptions);
+  constructor(processes: number | undefined, options?: Omit<PoolOptions, 'processes'>);
+  constructor(processesOrOptions?: number | PoolOptions, more?: Omit<PoolOptions, 'processes'>, ...rest: unknown[]) {
+    const usage = 'new Pool(processes?, { initializer?, initargs?, maxTasksPerChild? }) or new Pool({ processes?, initializer?, initargs?, maxTasksPerChild? })';
+    if (typeof more === 'function') throw invalidArg(`new Pool(): Python's positional Pool(processes, initializer, initargs) is written ${usage.split(' or ')[0]} here`);
+    if (rest.length > 0) throw invalidArg(`new Pool() takes at most two arguments, ${usage}; got ${2 + rest.length}`);
     let options: PoolOptions;
-    if (processesOrOptions === undefined || processesOrOptions === null) options = {};
-    else if (typeof processesOrOptions === 'number') options = { processes: processesOrOptions };
-    else if (typeof processesOrOptions === 'object') options = processesOrOptions;
-    else throw invalidArg(`new Pool() expects a number of processes or an options object { processes?, initializer?, initargs?, maxTasksPerChild? }, got ${describe(processesOrOptions)}`);
+    if (processesOrOptions === undefined || processesOrOptions === null || typeof processesOrOptions === 'number') {
+      if (more !== undefined && (typeof more !== 'object' || more === null)) throw invalidArg(`new Pool(): its second argument is the options object, ${usage}; got ${describe(more)}`);
+      if (more !== undefined && 'processes' in more) throw invalidArg('new Pool(processes, options): the number of processes is the first argument; options must not name it again');
+      options = { ...more, processes: processesOrOptions ?? undefined };
+    } else if (typeof processesOrOptions === 'object') {
+      if (more !== undefined) throw invalidArg(`new Pool(options) takes one options object, ${usage}; got a second argument, ${describe(more)}`);
+      options = processesOrOptions;
+    } else throw invalidArg(`new Pool() expects ${usage}, got ${describe(processesOrOptions)}`);
     this.#engine = new Engine({ ...options, label: 'Pool' });
   }
 
