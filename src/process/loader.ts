@@ -27,7 +27,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { invalidArg, SerializationError } from '../errors.ts';
 import type { FnSpec } from '../protocol/index.ts';
-import { LIBRARY_ROOT, runtime } from '../runtime.ts';
+import { ownLibraryRoot, runtime } from '../runtime.ts';
 import type { TwinRoots } from './twin-hook.ts';
 
 /** A loaded function. */
@@ -221,7 +221,7 @@ const TYPESCRIPT = /\.(?:[cm]?ts|tsx)$/;
  * sources too (compiledTwinsOf).
  */
 export function useCompiledTwins(sourceRoot: string | undefined): void {
-  runtime.twins = sourceRoot === undefined ? null : { sourceRoot, compiledRoot: runtime.libraryRoot ?? LIBRARY_ROOT };
+  runtime.twins = sourceRoot === undefined ? null : { sourceRoot, compiledRoot: runtime.libraryRoot ?? ownLibraryRoot() };
 }
 
 /** The sources this process runs the compiled twin of, handed on to the children it forks (src/process/spawn.ts). */

@@ -16,7 +16,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { SourceOrigin } from '../protocol/index.ts';
-import { LIBRARY_ROOT } from '../runtime.ts';
+import { ownLibraryRoot } from '../runtime.ts';
 
 /** Files larger than this are not read to find a function's line. */
 const MAX_FILE_BYTES = 1 << 20;
@@ -55,8 +55,9 @@ function callerFile(below: Function): string | undefined {
   } finally {
     Error.stackTraceLimit = limit;
   }
+  const root = ownLibraryRoot();
   for (const line of (holder.stack ?? '').split('\n').slice(1)) {
-    if (line.includes(LIBRARY_ROOT) || line.includes('node:') || line.includes('<anonymous>')) continue;
+    if (line.includes(root) || line.includes('node:') || line.includes('<anonymous>')) continue;
     const m = /^\s*at (?:.*? \()?(.+?):\d+:\d+\)?$/.exec(line);
     if (m) return m[1];
   }

@@ -47,7 +47,7 @@ import { pathToFileURL } from 'node:url';
 import { debug } from '../diagnostics.ts';
 import { InvalidStateError } from '../errors.ts';
 import { PROTOCOL, type DeferredLoader, type ToChild } from '../protocol/index.ts';
-import { LIBRARY_ROOT, moduleFile, runtime } from '../runtime.ts';
+import { moduleFile, ownLibraryRoot, runtime } from '../runtime.ts';
 import { compiledTwinsOf } from './loader.ts';
 
 const here = moduleFile();
@@ -88,21 +88,21 @@ function forkedEntry(): Entry {
  */
 function chooseEntry(): Entry {
   const own: Entry = { file: childEntry, compiled: compiledEntry };
-  if (compiledEntry) return cjsEntry(own, LIBRARY_ROOT);
+  if (compiledEntry) return cjsEntry(own, ownLibraryRoot());
   const forced = process.env[FROM_SOURCE_ENV];
   if (forced !== undefined && forced !== '' && forced !== '0') {
     debug('children start from the TypeScript sources (%s), each with tsx, as %s=%s asks', childEntry, FROM_SOURCE_ENV, forced);
     return own;
   }
-  const compiledRoot = join(dirname(LIBRARY_ROOT), 'dist', 'esm');
+  const compiledRoot = join(dirname(ownLibraryRoot()), 'dist', 'esm');
   const t0 = performance.now();
-  const stale = findStaleTwin(LIBRARY_ROOT, compiledRoot);
+  const stale = findStaleTwin(ownLibraryRoot(), compiledRoot);
   const ms = (performance.now() - t0).toFixed(1);
   if (stale !== null) {
     debug('children start from the TypeScript sources (%s), each with tsx: the compiled build is not fresh (%s; checked in %s ms). `npm run build` makes it so', childEntry, stale, ms);
     return own;
   }
-  const chosen = cjsEntry({ file: join(compiledRoot, 'process', 'child.js'), compiled: true, sourceRoot: LIBRARY_ROOT }, compiledRoot);
+  const chosen = cjsEntry({ file: join(compiledRoot, 'process', 'child.js'), compiled: true, sourceRoot: ownLibraryRoot() }, compiledRoot);
   debug('children start from the compiled build %s, built from the current sources (checked in %s ms): tsx only before they import a TypeScript module', chosen.file, ms);
   return chosen;
 }

@@ -15,7 +15,7 @@ import { dirname, extname, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { invalidArg } from '../errors.ts';
 import { PROTOCOL, type Handle } from '../protocol/index.ts';
-import { LIBRARY_ROOT, moduleFile } from '../runtime.ts';
+import { moduleFile, ownLibraryRoot } from '../runtime.ts';
 import { formatAddress } from './address.ts';
 
 /** Implemented by every object that can be passed to another process as a handle. */
@@ -38,7 +38,7 @@ const reviverModules = new Map<string, string>();
  * handle may make this process import a reviver module only from below it, so a peer cannot
  * name a file of its choosing.
  */
-const libraryRoot = LIBRARY_ROOT;
+const libraryRoot = ownLibraryRoot();
 const libraryExtension = extname(moduleFile());
 
 /**

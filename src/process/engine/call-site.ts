@@ -16,7 +16,7 @@
 //                 A promise nobody awaits yet when it fails gets no marker.
 // Frames of this library and of Node itself are left out either way.
 
-import { LIBRARY_ROOT } from '../../runtime.ts';
+import { ownLibraryRoot } from '../../runtime.ts';
 
 /** The marker line between the remote stack and the caller's frames. */
 export const SENT_FROM = '    --- sent by the call at ---';
@@ -71,8 +71,9 @@ export function rethrowAtAwait(err: unknown): never {
 /** The user's frames of a captured stack (the library's and Node's left out), one per line. */
 function userFrames(stack: string | undefined): string {
   const out: string[] = [];
+  const root = ownLibraryRoot();
   for (const line of (stack ?? '').split('\n').slice(1)) {
-    if (line.includes(LIBRARY_ROOT) || line.includes('(node:') || line.includes(' node:') || line.endsWith('(<anonymous>)')) continue;
+    if (line.includes(root) || line.includes('(node:') || line.includes(' node:') || line.endsWith('(<anonymous>)')) continue;
     out.push(line);
   }
   return out.join('\n');
