@@ -170,10 +170,10 @@ test('npm pack makes a tarball holding the build and no tests, examples or bench
   tarball = join(dir, info!.filename);
   assert.ok(existsSync(tarball), `npm pack reported ${info!.filename}, not found in ${dir}`);
   const paths = info!.files.map((f) => f.path);
-  for (const needed of ['package.json', 'README.md', 'dist/esm/index.js', 'dist/esm/index.d.ts', 'dist/cjs/index.js', 'dist/cjs/package.json', 'dist/cjs/process/child.js', 'dist/cjs/process/child-bundle.js', 'dist/cjs/process/child-bundle.body.js', 'dist/cjs/process/child-bundle.cache']) {
+  for (const needed of ['package.json', 'README.md', 'dist/esm/index.js', 'dist/esm/index.d.ts', 'dist/esm/package.json', 'dist/cjs/index.js', 'dist/cjs/package.json', 'dist/cjs/process/child.js', 'dist/cjs/process/child-bundle.js', 'dist/cjs/process/child-bundle.body.js', 'dist/cjs/process/child-bundle.cache']) {
     assert.ok(paths.includes(needed), `the tarball lacks ${needed}`);
   }
-  const stray = paths.filter((p) => /^(test|examples|bench|node_modules|src\/types)\//.test(p));
+  const stray = paths.filter((p) => /^(test|examples|bench|node_modules|src\/types)\//.test(p) || p.endsWith('.trained'));
   assert.equal(stray, [], 'files the package should not ship');
 });
 

@@ -9,9 +9,10 @@
 // cache), whose modules are each the CommonJS module of its own file.
 import { suite } from 'uvu';
 import { execFileSync, spawn } from 'node:child_process';
-import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Script } from 'node:vm';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Barrier, cpuCount, Pool, RemoteError, tasks } from '../src/index.ts';
 import { findStaleTwin, FROM_SOURCE_ENV, pidAlive, splitExecArgv } from '../src/process/spawn.ts';
@@ -183,7 +184,7 @@ test('the bundled child entry, from either build: each module it holds is the Co
     assert.is(report.entry, 'process/child-bundle.js', `a worker of the ${build} build starts from the bundle`);
     // moduleFile() maps a call site in the bundle to the module's own file: the runtime module
     // of dist/cjs says the library lives there, not in dist/cjs/process where the bundle is.
-    assert.is(report.libraryRoot, '.', `LIBRARY_ROOT of the worker's runtime module (${build})`);
+    assert.is(report.libraryRoot, '.', `ownLibraryRoot() of the worker's runtime module (${build})`);
     for (const file of bundled) assert.equal(report.modules[file], { filename: file, loaded: true }, `${file} in require.cache (${build})`);
     assert.is(report.cache, 'accepted', `the body compiled with the code cache this node built (${build})`);
   }
@@ -207,6 +208,35 @@ test("the bundled entry's code cache: one this node rejects, or none, only costs
     assert.is((await report('no cache')).cache, 'absent');
   } finally {
     writeFileSync(cacheFile, cache);
+  }
+});
+
+test("the bundled entry's code cache is trained by a worker of the build: it holds the functions a worker runs, not only what compiling the body makes; a training that fails leaves the cache as it was", async () => {
+  const dir = join(built, 'dist', 'cjs', 'process');
+  const bodyFile = join(dir, 'child-bundle.body.js');
+  const trained = readFileSync(join(dir, 'child-bundle.cache'));
+  // What bundle-child.mjs writes before the training: the body compiled, nothing run. (V8's
+  // code cache holds the bytecode of every function compiled by then.)
+  const compiledOnly = new Script(readFileSync(bodyFile, 'utf8'), { filename: bodyFile }).createCachedData();
+  assert.ok(trained.length > 1.4 * compiledOnly.length, `trained cache ${trained.length} bytes against ${compiledOnly.length} for the compile alone`);
+  assert.not.ok(existsSync(join(dir, 'child-bundle.cache.trained')), 'no training file left');
+
+  // A build whose workers cannot start: the training fails with the pool's reason, and the
+  // cache it had stays, with nothing beside it.
+  const copy = mkdtempSync(join(tmpdir(), 'mp-train-'));
+  try {
+    cpSync(join(built, 'dist'), copy, { recursive: true });
+    const copyDir = join(copy, 'cjs', 'process');
+    writeFileSync(join(copyDir, 'child-bundle.body.js'), '(function () { throw new Error("this worker cannot start"); })\n');
+    const before = readFileSync(join(copyDir, 'child-bundle.cache'));
+    const train = `import(${JSON.stringify(pathToFileURL(join(root, 'src', 'build', 'train-child.mjs')).href)}).then((m) => m.trainChildCache(${JSON.stringify(copy)})).then((n) => console.log('trained', n), (e) => console.log('failed:', e.message))`;
+    const out = await run(['--input-type=module', '-e', train], 'a training whose worker cannot start');
+    assert.is(out.code, 0, out.stderr);
+    assert.match(out.stdout, /^failed: .*workers cannot start here/m);
+    assert.equal(readFileSync(join(copyDir, 'child-bundle.cache')), before, 'the cache as it was');
+    assert.not.ok(existsSync(join(copyDir, 'child-bundle.cache.trained')), 'no training file left');
+  } finally {
+    rmSync(copy, { recursive: true, force: true });
   }
 });
 

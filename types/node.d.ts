@@ -95,6 +95,11 @@ declare module 'node:v8' {
 declare module 'node:vm' {
   /** Run `code` in a fresh context and return its value. */
   export function runInNewContext(code: string, context?: object): any;
+  /** Compiled code: test/worker-cost.test.ts makes a code cache of the compile alone. */
+  export class Script {
+    constructor(code: string, options?: { filename?: string; cachedData?: Uint8Array });
+    createCachedData(): Buffer;
+  }
 }
 
 declare module 'node:os' {

@@ -7,12 +7,17 @@
 //
 // Writes, in this order (src/process/spawn.ts relies on it: a later step's files are never
 // older than an earlier step's):
-//   <outDir>/esm   the ES module build (tsconfig.build.json): what `import 'multiproc'` loads
+//   <outDir>/esm   the ES module build (tsconfig.build.json) and its package.json ({ "type":
+//                  "module" }: so the build says what it is wherever it is copied; without
+//                  one above it, node 20 would parse each file as CommonJS first): what
+//                  `import 'multiproc'` loads
 //   <outDir>/cjs   the CommonJS build (tsconfig.cjs.json) and its package.json ({ "type":
 //                  "commonjs" }, without which node would load its .js files as ES modules):
 //                  what `require('multiproc')` loads, and the child entry of both
 //   <outDir>/cjs/process/child-bundle.js   that child entry with the modules it requires at
-//                  start, in one file (src/build/bundle-child.mjs)
+//                  start, in one file, and its V8 code cache (src/build/bundle-child.mjs),
+//                  then trained by one worker of this build (src/build/train-child.mjs; a
+//                  build whose training fails keeps the untrained cache and says why)
 // Each of esm/ and cjs/ is emptied first (files of an earlier build would otherwise stay).
 // --fast leaves out declarations and source maps (a build to run, not to publish).
 
@@ -21,6 +26,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeChildBundle } from './bundle-child.mjs';
+import { trainChildCache } from './train-child.mjs';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 const args = process.argv.slice(2);
@@ -36,6 +42,13 @@ for (const [config, dir] of [['tsconfig.build.json', 'esm'], ['tsconfig.cjs.json
   rmSync(join(outDir, dir), { recursive: true, force: true });
   execFileSync(process.execPath, [tsc, '-p', join(repo, config), '--outDir', join(outDir, dir), ...extra], { cwd: repo, stdio: 'inherit' });
 }
+writeFileSync(join(outDir, 'esm', 'package.json'), `${JSON.stringify({ type: 'module' })}\n`);
 writeFileSync(join(outDir, 'cjs', 'package.json'), `${JSON.stringify({ type: 'commonjs' })}\n`);
 const bundle = writeChildBundle(join(outDir, 'cjs'));
-console.log(`build: ${outDir} (esm, cjs, ${bundle.modules} modules in the bundled child entry) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+let cache;
+try {
+  cache = `code cache trained (${((await trainChildCache(outDir)) / 1024).toFixed(0)} KiB)`;
+} catch (err) {
+  cache = `code cache untrained: ${err instanceof Error ? err.message : String(err)}`;
+}
+console.log(`build: ${outDir} (esm, cjs, ${bundle.modules} modules in the bundled child entry, ${cache}) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);

@@ -4,6 +4,8 @@
 //   child-bundle.body.js   child.js and the modules it requires at start (ten), in one
 //                          function expression, each module a function of its own in it
 //   child-bundle.cache     V8's code cache of that body, made by the node that builds
+//                          (then trained by src/build/train-child.mjs: the cache of what a
+//                          worker compiled by the time it left)
 //   child-bundle.js        the entry forked: compiles the body (node:vm) with the cache when
 //                          this node accepts it (another V8 or other V8 flags reject it: the
 //                          body is then compiled as if there were none), and runs it
@@ -52,7 +54,9 @@ import { Script } from 'node:vm';
 const ENTRY = 'process/child.js';
 const OUT = 'process/child-bundle.js';
 const BODY = 'process/child-bundle.body.js';
-const CACHE = 'process/child-bundle.cache';
+export const CACHE = 'process/child-bundle.cache';
+/** Set by the training run (src/build/train-child.mjs): where the entry writes its trained cache. */
+export const TRAIN_ENV = 'MULTIPROC_TRAIN_CODE_CACHE';
 const STATIC_REQUIRE = /^(?:const [\w$]+ = )?(?:__importStar\()?require\("(\.\.?\/[^"]+)"\)\)?;$/gm;
 
 /**
@@ -83,6 +87,14 @@ globalThis[Symbol.for("multiproc.childRealm")] = {
   newFunction: (...args) => new Function(...args),
   cache: cachedData === undefined ? "absent" : script.cachedDataRejected ? "rejected" : "accepted",
 };
+// The build's training run (src/build/train-child.mjs) names a file for the code cache of
+// what this worker compiled by the time it leaves: the body's functions a worker runs, which
+// V8 otherwise compiles on first call in every worker.
+const trainTo = process.env.${TRAIN_ENV};
+if (trainTo) {
+  delete process.env.${TRAIN_ENV};
+  process.once("exit", () => require("node:fs").writeFileSync(trainTo, script.createCachedData()));
+}
 script.runInThisContext()(exports, require, module, body, __dirname);
 `;
 
@@ -183,7 +195,8 @@ load(0, module);
     }
   }
 
-  // The code cache, for the node that builds: the body compiled as the entry compiles it.
+  // The code cache, for the node that builds: the body compiled as the entry compiles it
+  // (the training, src/build/train-child.mjs, then replaces it with a worker's).
   // Another node (another V8, other V8 flags) rejects it, and the entry then compiles the
   // body as if there were none.
   const cache = new Script(text, { filename: bodyFile }).createCachedData();
