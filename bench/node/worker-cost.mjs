@@ -3,7 +3,7 @@
 // --lib), the environment as this process got it (bench/run.ts runs it once with
 // NODE_EXTRA_CA_CERTS as the machine sets it and once with the variable removed).
 //
-//   node bench/node/worker-cost.mjs --lib URL [--reps 4] [--settle-ms 250] [--quick]
+//   node bench/node/worker-cost.mjs --lib URL [--reps 8] [--settle-ms 250] [--quick]
 //
 // bare              t0; fork(bare-child.cjs, { serialization: 'advanced' }) (env
 //                   inherited, no execArgv); send one message; its echo arrives -> start_ms
@@ -28,7 +28,9 @@ const { flags, quick } = parseFlags();
 if (!flags.lib) fail('worker-cost.mjs: --lib <url of the compiled index.js> is required');
 const { Pool, tasks } = await import(flags.lib);
 const work = tasks(new URL('./processes-tasks.mjs', import.meta.url));
-const reps = intFlag(flags, 'reps', quick ? 2 : 4);
+// 8 runs of each: a start is ~40 ms on this kind of machine and one slow fork moves a
+// median of 4 by several ms (per-repetition ratios of 1.06-1.61x in one run with 4).
+const reps = intFlag(flags, 'reps', quick ? 2 : 8);
 const settleMs = intFlag(flags, 'settle-ms', 250);
 const bareScript = fileURLToPath(new URL('./bare-child.cjs', import.meta.url));
 
