@@ -51,13 +51,15 @@ export async function trainChildCache(outDir) {
   } finally {
     delete process.env[TRAIN_ENV];
   }
+  // A time limit on each call, so that a build never waits forever on a worker.
+  const limit = { timeout: 60_000 };
   try {
-    await pool.apply(() => process.pid);
-    const squares = await pool.map(own.square, [1, 2, 3]);
+    await pool.apply(() => process.pid, [], limit);
+    const squares = await pool.map(own.square, [1, 2, 3], limit);
     if (squares.join() !== '2,8,18') throw new Error(`the training pool answered ${squares.join()} for 2,8,18`);
     // Enough numbers that the batches go packed, over the byte channel, both ways.
     const n = 100_000;
-    const doubled = await pool.map((x) => x * 2, Array.from({ length: n }, (_, i) => i), { chunksize: n / 2 });
+    const doubled = await pool.map((x) => x * 2, Array.from({ length: n }, (_, i) => i), { chunksize: n / 2, ...limit });
     if (doubled[n - 1] !== 2 * (n - 1)) throw new Error('the training pool answered a wrong batch of numbers');
   } catch (err) {
     await pool.terminate();
