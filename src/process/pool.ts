@@ -214,8 +214,9 @@ export class Pool {
   constructor(options?: PoolOptions);
   constructor(processes: number | undefined, options?: Omit<PoolOptions, 'processes'>);
   constructor(processesOrOptions?: number | PoolOptions, more?: Omit<PoolOptions, 'processes'>, ...rest: unknown[]) {
-    const usage = 'new Pool(processes?, { initializer?, initargs?, maxTasksPerChild? }) or new Pool({ processes?, initializer?, initargs?, maxTasksPerChild? })';
-    if (typeof more === 'function') throw invalidArg(`new Pool(): Python's positional Pool(processes, initializer, initargs) is written ${usage.split(' or ')[0]} here`);
+    const apart = 'new Pool(processes?, { initializer?, initargs?, maxTasksPerChild? })';
+    const usage = `${apart} or new Pool({ processes?, initializer?, initargs?, maxTasksPerChild? })`;
+    if (typeof more === 'function') throw invalidArg(`new Pool(): Python's positional Pool(processes, initializer, initargs) is written ${apart} here`);
     if (rest.length > 0) throw invalidArg(`new Pool() takes at most two arguments, ${usage}; got ${2 + rest.length}`);
     let options: PoolOptions;
     if (processesOrOptions === undefined || processesOrOptions === null || typeof processesOrOptions === 'number') {

@@ -94,15 +94,16 @@ function chooseEntry(): Entry {
     debug('children start from the TypeScript sources (%s), each with tsx, as %s=%s asks', childEntry, FROM_SOURCE_ENV, forced);
     return own;
   }
-  const compiledRoot = join(dirname(ownLibraryRoot()), 'dist', 'esm');
+  const sourceRoot = ownLibraryRoot();
+  const compiledRoot = join(dirname(sourceRoot), 'dist', 'esm');
   const t0 = performance.now();
-  const stale = findStaleTwin(ownLibraryRoot(), compiledRoot);
+  const stale = findStaleTwin(sourceRoot, compiledRoot);
   const ms = (performance.now() - t0).toFixed(1);
   if (stale !== null) {
     debug('children start from the TypeScript sources (%s), each with tsx: the compiled build is not fresh (%s; checked in %s ms). `npm run build` makes it so', childEntry, stale, ms);
     return own;
   }
-  const chosen = cjsEntry({ file: join(compiledRoot, 'process', 'child.js'), compiled: true, sourceRoot: ownLibraryRoot() }, compiledRoot);
+  const chosen = cjsEntry({ file: join(compiledRoot, 'process', 'child.js'), compiled: true, sourceRoot }, compiledRoot);
   debug('children start from the compiled build %s, built from the current sources (checked in %s ms): tsx only before they import a TypeScript module', chosen.file, ms);
   return chosen;
 }
