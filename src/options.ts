@@ -94,6 +94,72 @@ export function checkMaxTasksPerChild(value: unknown, what: string): number | un
   return checkCount(value, what, 'maxTasksPerChild', ' (or undefined for no limit)');
 }
 
+/**
+ * Refuse an option `known` does not name. JavaScript has no keyword arguments, so a misspelt
+ * option (`chunkSize`, `initialiser`) or one in Python's spelling (`max_workers`,
+ * `maxtasksperchild`) would otherwise be ignored without a word, the call running with the
+ * default instead; Python raises TypeError for an unexpected keyword argument. The message
+ * names the option meant when one is close (the same letters without case or underscores,
+ * at most two edits apart, or one the other with a suffix). Only own enumerable string keys
+ * count; `options` that is not an object is left to the caller's own check. TypeError,
+ * code MP_INVALID_ARG.
+ */
+export function checkOptionNames(options: unknown, known: readonly string[], what: string): void {
+  if (typeof options !== 'object' || options === null) return;
+  for (const key of Object.keys(options)) {
+    if (known.includes(key)) continue;
+    const instead = PYTHON_ONLY.get(key);
+    const meant = instead === undefined ? closestName(key, known) : undefined;
+    const hint = instead !== undefined ? ` (${instead})` : meant !== undefined ? ` (did you mean ${meant}?)` : '';
+    throw invalidArg(`${what}: unknown option ${JSON.stringify(key)}${hint}; the options are ${known.join(', ')}`);
+  }
+}
+
+/**
+ * The option names of the options type `T`, for checkOptionNames: written as an object with
+ * every key of `T` (set to true), so that the compiler refuses a list that misses one or
+ * names one `T` does not have.
+ */
+export function optionNames<T>(names: { [K in keyof Required<T>]: true }): readonly string[] {
+  return Object.keys(names);
+}
+
+/** Python keyword-argument names with no option here, and what to do instead. */
+const PYTHON_ONLY = new Map([
+  ['kwargs', 'JavaScript has no keyword arguments: pass every argument in the arguments array, or one object'],
+  ['kwds', 'JavaScript has no keyword arguments: pass every argument in the arguments array, or one object'],
+]);
+
+/** The name of `known` closest to `key`, if one is close enough to be what was meant. */
+function closestName(key: string, known: readonly string[]): string | undefined {
+  const squash = (s: string) => s.toLowerCase().replace(/[_-]/g, '');
+  const k = squash(key);
+  let best: string | undefined;
+  let bestDistance = 3;
+  for (const name of known) {
+    const d = editDistance(k, squash(name), bestDistance);
+    if (d < bestDistance) [best, bestDistance] = [name, d];
+  }
+  // Else one that is the other with a suffix (`blocking` for `block`, `mininterval` for
+  // `minIntervalMs`).
+  return best ?? known.find((name) => {
+    const n = squash(name);
+    return Math.min(n.length, k.length) >= 4 && (n.startsWith(k) || k.startsWith(n));
+  });
+}
+
+/** Levenshtein distance of `a` and `b`, or `limit` when it is at least that. */
+function editDistance(a: string, b: string, limit: number): number {
+  if (Math.abs(a.length - b.length) >= limit) return limit;
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    row = next;
+  }
+  return Math.min(row[b.length]!, limit);
+}
+
 /** A timer from setLongTimeout. */
 export interface LongTimer {
   /** Stop the timer; `fn` will not run. Idempotent, and harmless after it fired. */

@@ -7,10 +7,12 @@ import {
   checkChunksize,
   checkCount,
   checkMaxTasksPerChild,
+  checkOptionNames,
   checkProcesses,
   checkSignal,
   checkTimeout,
   deadlineAfter,
+  optionNames,
   timeLeft,
 } from '../../src/options.ts';
 import { assert, disposeAllAndCheckLeaks } from '../helpers.ts';
@@ -97,6 +99,31 @@ test('deadlineAfter and timeLeft: one time limit shared by the steps of a wait',
   const left = timeLeft(deadline)!;
   assert.ok(left > 0 && left <= 60_000, `left ${left}`);
   assert.is(timeLeft(deadlineAfter(0) - 1), 0, 'never negative');
+});
+
+test('checkOptionNames: an option it does not name is refused, naming the one meant (case, underscores, up to two edits) or what to do instead', () => {
+  const known = optionNames<{ maxWorkers?: number; initializer?: unknown; chunksize?: number; timeout?: number; args?: unknown[] }>({ maxWorkers: true, initializer: true, chunksize: true, timeout: true, args: true });
+  assert.equal(known, ['maxWorkers', 'initializer', 'chunksize', 'timeout', 'args']);
+  // Every known name, or none, or what is not an object (the caller's own check reports that).
+  checkOptionNames({ maxWorkers: 2, chunksize: undefined }, known, 'f()');
+  checkOptionNames({}, known, 'f()');
+  for (const notObject of [undefined, null, 5, 'x']) checkOptionNames(notObject, known, 'f()');
+  // Only own enumerable string keys: inherited ones and symbols are not options.
+  checkOptionNames(Object.assign(Object.create({ inherited: 1 }), { [Symbol('s')]: 1, timeout: 5 }), known, 'f()');
+  const cases: [Record<string, unknown>, RegExp][] = [
+    [{ max_workers: 4 }, /^f\(\): unknown option "max_workers" \(did you mean maxWorkers\?\); the options are maxWorkers, initializer, chunksize, timeout, args$/],
+    [{ MAXWORKERS: 4 }, /unknown option "MAXWORKERS" \(did you mean maxWorkers\?\)/],
+    [{ chunkSize: 4 }, /unknown option "chunkSize" \(did you mean chunksize\?\)/],
+    [{ initialiser: () => 1 }, /unknown option "initialiser" \(did you mean initializer\?\)/],
+    [{ timout: 5 }, /unknown option "timout" \(did you mean timeout\?\)/],
+    [{ chunksizes: 5 }, /unknown option "chunksizes" \(did you mean chunksize\?\)/],
+    [{ initializerFunction: 5 }, /unknown option "initializerFunction" \(did you mean initializer\?\)/],
+    [{ kwargs: { a: 1 } }, /unknown option "kwargs" \(JavaScript has no keyword arguments: pass every argument in the arguments array, or one object\)/],
+    [{ lock: true }, /^f\(\): unknown option "lock"; the options are/],
+    // The first unknown one is named, even after known ones.
+    [{ timeout: 5, verbose: true }, /unknown option "verbose"; /],
+  ];
+  for (const [options, pattern] of cases) refused(() => checkOptionNames(options, known, 'f()'), TypeError, pattern, JSON.stringify(options));
 });
 
 test.after(async () => {
