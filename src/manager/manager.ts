@@ -13,7 +13,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { InvalidStateError, invalidArg, ManagerError } from '../errors.ts';
-import { checkTimeout } from '../options.ts';
+import { checkOptionNames, checkTimeout, optionNames } from '../options.ts';
 import type { FnSpec } from '../protocol/index.ts';
 import { exited, Process } from '../process/process.ts';
 import { taskName } from '../process/loader.ts';
@@ -73,6 +73,11 @@ export interface RegisterOptions {
   createMethod?: boolean;
 }
 
+// The names each options object may have (checkOptionNames: any other is refused, not ignored).
+const MANAGER_OPTIONS = optionNames<BaseManagerOptions>({ address: true, authkey: true, maxFrameSize: true });
+const START_OPTIONS = optionNames<StartOptions>({ initializer: true, initargs: true });
+const REGISTER_OPTIONS = optionNames<RegisterOptions>({ exposed: true, createMethod: true });
+
 interface Registration {
   builtin: boolean;
   factory?: (...args: any[]) => unknown;
@@ -131,6 +136,7 @@ export class BaseManager {
 
   constructor(options: BaseManagerOptions = {}) {
     if (typeof options !== 'object' || options === null) throw invalidArg('new Manager(options): options must be an object like { address, authkey }');
+    checkOptionNames(options, MANAGER_OPTIONS, `new ${new.target.name || 'Manager'}(options)`);
     const { address, authkey, maxFrameSize } = options;
     if (address !== undefined) {
       const ok = typeof address === 'string' ? address.length > 0 : typeof address === 'object' && address !== null && typeof address.host === 'string' && Number.isInteger(address.port) && address.port >= 0 && address.port <= 65535;
@@ -155,9 +161,12 @@ export class BaseManager {
    * await using seeded = await Manager.start({ initializer: setup.loadTable, initargs: ['table.csv'] });
    */
   static async start<M extends BaseManager, I extends unknown[] = any[]>(this: new (options?: BaseManagerOptions) => M, options?: BaseManagerOptions & StartOptions<I>): Promise<M> {
-    // The constructor reads only its own options (address, authkey, maxFrameSize).
-    const manager = new this(options);
-    await manager.start({ initializer: options?.initializer, initargs: options?.initargs });
+    if (options !== undefined && (typeof options !== 'object' || options === null)) throw invalidArg(`${this.name}.start(options): options must be an object like { address, authkey, initializer, initargs }`);
+    checkOptionNames(options, [...MANAGER_OPTIONS, ...START_OPTIONS], `${this.name}.start(options)`);
+    // The constructor takes its own options (address, authkey, maxFrameSize), start() the rest.
+    const { initializer, initargs, ...own } = options ?? {};
+    const manager = new this(own);
+    await manager.start({ initializer, initargs });
     return manager;
   }
 
@@ -179,6 +188,8 @@ export class BaseManager {
   static register(typeid: string, factory?: (...args: any[]) => unknown, options: RegisterOptions = {}): void {
     if (typeof typeid !== 'string' || !/^[A-Za-z_$][\w$]*$/.test(typeid)) throw invalidArg(`register(typeid): typeid must be an identifier-like string, got ${JSON.stringify(typeid)}`);
     if (factory !== undefined && typeof factory !== 'function') throw invalidArg(`register('${typeid}', factory): factory must be a function or a tasks(url) reference`);
+    if (typeof options !== 'object' || options === null) throw invalidArg(`register('${typeid}', factory, options): options must be an object like { exposed, createMethod }`);
+    checkOptionNames(options, REGISTER_OPTIONS, `register('${typeid}', factory, options)`);
     if (options.exposed !== undefined && (!Array.isArray(options.exposed) || !options.exposed.every((n) => typeof n === 'string'))) throw invalidArg('register(): exposed must be an array of method names');
     const existing = (this.prototype as unknown as Record<string, unknown>)[typeid];
     if (options.createMethod !== false && existing !== undefined && !(existing as { [CREATE]?: boolean })[CREATE]) {
@@ -223,6 +234,7 @@ export class BaseManager {
     if (this.#state !== 'initial') throw new InvalidStateError(`${this.constructor.name}.start(): the manager is ${this.#state} already; a manager starts once`);
     // Checked before anything starts, so a mistake here leaves the manager startable.
     if (typeof options !== 'object' || options === null) throw invalidArg(`${this.constructor.name}.start(options): options must be an object like { initializer, initargs }`);
+    checkOptionNames(options, START_OPTIONS, `${this.constructor.name}.start(options)`);
     const initializer = options.initializer === undefined ? undefined : toFnSpec(options.initializer, `${this.constructor.name}.start(): the initializer`);
     if (options.initargs !== undefined && !Array.isArray(options.initargs)) throw invalidArg(`${this.constructor.name}.start(): initargs must be an array of arguments for the initializer`);
     if (options.initargs !== undefined && initializer === undefined) throw invalidArg(`${this.constructor.name}.start(): initargs were given without an initializer`);

@@ -15,6 +15,7 @@
 
 import { isDeepStrictEqual } from 'node:util';
 import { invalidArg, invalidRange } from '../errors.ts';
+import { checkOptionNames, optionNames } from '../options.ts';
 import { isShareable } from '../remote/handle.ts';
 import { describe, describeKey, isIterable } from '../util.ts';
 
@@ -197,6 +198,8 @@ export interface SortOptions {
   reverse?: boolean;
 }
 
+const SORT_OPTIONS = optionNames<SortOptions>({ reverse: true });
+
 /**
  * Why a key function cannot be given: shared by the proxy (which refuses before sending) and
  * the server (for a callMethod caller).
@@ -342,6 +345,7 @@ export class ManagedList implements ManagedObject {
   sort(options?: SortOptions | null): void {
     if (options !== undefined && options !== null && typeof options !== 'object') throw invalidArg(`list.sort(options): options must be an object like { reverse: true }, got ${typeof options}`);
     if (options && 'key' in options) throw invalidArg(NO_SORT_KEY);
+    checkOptionNames(options, SORT_OPTIONS, 'list.sort(options)');
     const reverse = options?.reverse ?? false;
     if (typeof reverse !== 'boolean') throw invalidArg(`list.sort(): reverse must be a boolean, got ${typeof reverse}`);
     const sorted = this.items.slice();

@@ -3,10 +3,11 @@
 // processes); `map` reuses the engine's lazy ordered stream, exactly as Pool.imap does.
 
 import { CancelledError, InvalidStateError, invalidArg } from '../errors.ts';
+import { checkOptionNames, optionNames } from '../options.ts';
 import { isAsyncIterable, isIterable, nameOf } from '../util.ts';
 import { Engine } from './engine/engine.ts';
 import type { Job } from './engine/job.ts';
-import type { MapOptions } from './engine/options.ts';
+import { MAP_OPTION_NAMES, type MapOptions } from './engine/options.ts';
 import { stream } from './engine/shapes.ts';
 import { Future } from './future.ts';
 
@@ -53,6 +54,10 @@ export interface ShutdownOptions {
    */
   cancelFutures?: boolean;
 }
+
+// The names each options object may have (checkOptionNames: any other is refused, not ignored).
+const EXECUTOR_OPTIONS = optionNames<ProcessPoolExecutorOptions>({ maxWorkers: true, initializer: true, initargs: true, maxTasksPerChild: true });
+const SHUTDOWN_OPTIONS = optionNames<ShutdownOptions>({ wait: true, cancelFutures: true });
 
 type AnyIterable<T> = Iterable<T> | AsyncIterable<T>;
 
@@ -146,6 +151,7 @@ export class ProcessPoolExecutor {
 
   constructor(options: ProcessPoolExecutorOptions = {}) {
     if (typeof options !== 'object' || options === null) throw invalidArg('new ProcessPoolExecutor() expects an options object { maxWorkers?, initializer?, initargs?, maxTasksPerChild? }');
+    checkOptionNames(options, EXECUTOR_OPTIONS, 'new ProcessPoolExecutor(options)');
     const { maxWorkers, ...rest } = options;
     this.#engine = new Engine({ ...rest, processes: maxWorkers, label: 'ProcessPoolExecutor' });
   }
@@ -253,7 +259,7 @@ export class ProcessPoolExecutor {
         throw error;
       })();
     }
-    return stream(this.#engine, fn, source, opts, { spread: true, ordered: true, what });
+    return stream(this.#engine, fn, source, opts, { spread: true, ordered: true, what, names: MAP_OPTION_NAMES });
   }
 
   /**
@@ -266,6 +272,7 @@ export class ProcessPoolExecutor {
    */
   async shutdown(options: ShutdownOptions = {}): Promise<void> {
     if (typeof options !== 'object' || options === null) throw invalidArg('shutdown() expects an options object { wait?, cancelFutures? }');
+    checkOptionNames(options, SHUTDOWN_OPTIONS, 'executor.shutdown(options)');
     const { wait = true, cancelFutures = false } = options;
     this.#shutdown = true;
     if (cancelFutures) for (const f of [...this.#pending]) f.cancel();

@@ -2,7 +2,7 @@
 // knows nothing of processes (an executor drives a Future through its set* methods).
 
 import { CancelledError, invalidArg, InvalidStateError, TimeoutError } from '../errors.ts';
-import { checkTimeout, deadlineAfter, setLongTimeout, timeLeft, type LongTimer } from '../options.ts';
+import { checkOptionNames, checkTimeout, deadlineAfter, optionNames, setLongTimeout, timeLeft, type LongTimer } from '../options.ts';
 
 type FutureState = 'pending' | 'running' | 'cancelled' | 'finished';
 
@@ -212,6 +212,8 @@ export interface WaitOptions {
   returnWhen?: ReturnWhen;
 }
 
+const WAIT_OPTIONS = optionNames<WaitOptions>({ timeout: true, returnWhen: true });
+
 /** What `wait()` resolves with. */
 export interface WaitResult<F extends Future<any> = Future<unknown>> {
   done: Set<F>;
@@ -240,6 +242,7 @@ function checkFutures<F extends Future<any>>(futures: Iterable<F>, what: string)
  */
 export async function wait<F extends Future<any>>(futures: Iterable<F>, options: WaitOptions = {}): Promise<WaitResult<F>> {
   const all = checkFutures(futures, 'wait()');
+  checkOptionNames(options, WAIT_OPTIONS, 'wait()');
   const timeout = checkTimeout(options.timeout, 'wait()');
   const returnWhen = options.returnWhen ?? ALL_COMPLETED;
   if (returnWhen !== FIRST_COMPLETED && returnWhen !== FIRST_EXCEPTION && returnWhen !== ALL_COMPLETED) {
@@ -292,6 +295,8 @@ export interface AsCompletedOptions {
   timeout?: number;
 }
 
+const AS_COMPLETED_OPTIONS = optionNames<AsCompletedOptions>({ timeout: true });
+
 /**
  * A Future as `asCompleted` yields it: the same object, typed without `then`. TypeScript
  * types a `for await` loop variable as the *awaited* value, which for a thenable Future
@@ -324,6 +329,7 @@ export function asCompleted<F extends Future<any>>(futures: Iterable<F>, options
   let timeout: number | undefined;
   try {
     const all = checkFutures(futures, 'asCompleted()');
+    checkOptionNames(options, AS_COMPLETED_OPTIONS, 'asCompleted()');
     timeout = checkTimeout(options?.timeout, 'asCompleted()');
     total = all.size;
     for (const f of all) {

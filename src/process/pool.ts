@@ -3,10 +3,10 @@
 // of work (call, mapAll, stream); nothing here knows about workers or messages.
 
 import { InvalidStateError, invalidArg, TimeoutError } from '../errors.ts';
-import { checkTimeout, setLongTimeout } from '../options.ts';
+import { checkOptionNames, checkTimeout, optionNames, setLongTimeout } from '../options.ts';
 import { describe, nameOf } from '../util.ts';
 import { Engine } from './engine/engine.ts';
-import type { CallOptions, MapOptions } from './engine/options.ts';
+import { CALL_OPTION_NAMES, MAP_OPTION_NAMES, type CallOptions, type MapOptions } from './engine/options.ts';
 import { call, mapAll, stream } from './engine/shapes.ts';
 
 export type { CallOptions, MapOptions } from './engine/options.ts';
@@ -63,6 +63,11 @@ export interface MapAsyncOptions<R> extends MapOptions {
   /** Called with the first error. @default undefined */
   errorCallback?: (error: Error) => void;
 }
+
+// The names each options object may have (checkOptionNames: any other is refused, not ignored).
+const POOL_OPTIONS = optionNames<PoolOptions>({ processes: true, initializer: true, initargs: true, maxTasksPerChild: true });
+const APPLY_ASYNC_OPTIONS = optionNames<ApplyAsyncOptions<unknown>>({ signal: true, timeout: true, callback: true, errorCallback: true });
+const MAP_ASYNC_OPTIONS = optionNames<MapAsyncOptions<unknown>>({ signal: true, timeout: true, chunksize: true, progress: true, callback: true, errorCallback: true });
 
 /**
  * Run a user callback; what it throws is rethrown outside the promise chain, as an uncaught
@@ -223,8 +228,10 @@ export class Pool {
       if (more !== undefined && (typeof more !== 'object' || more === null)) throw invalidArg(`new Pool(): its second argument is the options object, ${usage}; got ${describe(more)}`);
       if (more !== undefined && 'processes' in more) throw invalidArg('new Pool(processes, options): the number of processes is the first argument; options must not name it again');
       options = { ...more, processes: processesOrOptions ?? undefined };
+      checkOptionNames(more, POOL_OPTIONS.filter((name) => name !== 'processes'), 'new Pool(processes, options)');
     } else if (typeof processesOrOptions === 'object') {
       if (more !== undefined) throw invalidArg(`new Pool(options) takes one options object, ${usage}; got a second argument, ${describe(more)}`);
+      checkOptionNames(processesOrOptions, POOL_OPTIONS, 'new Pool(options)');
       options = processesOrOptions;
     } else throw invalidArg(`new Pool() expects ${usage}, got ${describe(processesOrOptions)}`);
     this.#engine = new Engine({ ...options, label: 'Pool' });
@@ -249,7 +256,8 @@ export class Pool {
   apply<R>(fn: () => R, args?: [], opts?: CallOptions): Promise<Awaited<R>>;
   apply<A extends unknown[], R>(fn: (...args: A) => R, args: A, opts?: CallOptions): Promise<Awaited<R>>;
   apply(fn: (...args: any[]) => unknown, args: unknown[] = [], opts?: CallOptions): Promise<unknown> {
-    return call(this.#engine, fn, args, opts, `pool.apply(${nameOf(fn)})`, true);
+    const what = `pool.apply(${nameOf(fn)})`;
+    return call(this.#engine, fn, args, opts, what, CALL_OPTION_NAMES, true);
   }
 
   /**
@@ -263,7 +271,8 @@ export class Pool {
   applyAsync<R>(fn: () => R, args?: [], opts?: ApplyAsyncOptions<Awaited<R>>): AsyncResult<Awaited<R>>;
   applyAsync<A extends unknown[], R>(fn: (...args: A) => R, args: A, opts?: ApplyAsyncOptions<Awaited<R>>): AsyncResult<Awaited<R>>;
   applyAsync(fn: (...args: any[]) => unknown, args: unknown[] = [], opts?: ApplyAsyncOptions<unknown>): AsyncResult<unknown> {
-    return new AsyncResult(call(this.#engine, fn, args, opts, `pool.applyAsync(${nameOf(fn)})`), opts);
+    const what = `pool.applyAsync(${nameOf(fn)})`;
+    return new AsyncResult(call(this.#engine, fn, args, opts, what, APPLY_ASYNC_OPTIONS), opts);
   }
 
   /**
@@ -284,7 +293,8 @@ export class Pool {
    * const squares = await pool.map(square, [1, 2, 3], { progress: { desc: 'squares' } });
    */
   map<T, R>(fn: (item: T) => R, iterable: AnyIterable<T>, opts?: MapOptions): Promise<Awaited<R>[]> {
-    return mapAll(this.#engine, fn, iterable, false, opts, `pool.map(${nameOf(fn)})`);
+    const what = `pool.map(${nameOf(fn)})`;
+    return mapAll(this.#engine, fn, iterable, false, opts, what, MAP_OPTION_NAMES);
   }
 
   /**
@@ -295,7 +305,8 @@ export class Pool {
    * console.log(await r.get(10_000)); // [1, 4, 9]
    */
   mapAsync<T, R>(fn: (item: T) => R, iterable: AnyIterable<T>, opts?: MapAsyncOptions<Awaited<R>>): AsyncResult<Awaited<R>[]> {
-    return new AsyncResult(mapAll<Awaited<R>>(this.#engine, fn, iterable, false, opts, `pool.mapAsync(${nameOf(fn)})`), opts);
+    const what = `pool.mapAsync(${nameOf(fn)})`;
+    return new AsyncResult(mapAll<Awaited<R>>(this.#engine, fn, iterable, false, opts, what, MAP_ASYNC_OPTIONS), opts);
   }
 
   /**
@@ -306,7 +317,8 @@ export class Pool {
    * await pool.starmap((a: number, b: number) => a * b, [[1, 2], [3, 4]]); // [2, 12]
    */
   starmap<A extends unknown[], R>(fn: (...args: A) => R, iterable: AnyIterable<A>, opts?: MapOptions): Promise<Awaited<R>[]> {
-    return mapAll(this.#engine, fn, iterable, true, opts, `pool.starmap(${nameOf(fn)})`);
+    const what = `pool.starmap(${nameOf(fn)})`;
+    return mapAll(this.#engine, fn, iterable, true, opts, what, MAP_OPTION_NAMES);
   }
 
   /**
@@ -317,7 +329,8 @@ export class Pool {
    * await r; // [3]
    */
   starmapAsync<A extends unknown[], R>(fn: (...args: A) => R, iterable: AnyIterable<A>, opts?: MapAsyncOptions<Awaited<R>>): AsyncResult<Awaited<R>[]> {
-    return new AsyncResult(mapAll<Awaited<R>>(this.#engine, fn, iterable, true, opts, `pool.starmapAsync(${nameOf(fn)})`), opts);
+    const what = `pool.starmapAsync(${nameOf(fn)})`;
+    return new AsyncResult(mapAll<Awaited<R>>(this.#engine, fn, iterable, true, opts, what, MAP_ASYNC_OPTIONS), opts);
   }
 
   /**
@@ -336,7 +349,8 @@ export class Pool {
    * for await (const y of pool.imap(square, naturals())) if (y > 100) break;
    */
   imap<T, R>(fn: (item: T) => R, iterable: AnyIterable<T>, opts?: MapOptions): AsyncGenerator<Awaited<R>, void, undefined> {
-    return stream(this.#engine, fn, iterable, opts, { spread: false, ordered: true, what: `pool.imap(${nameOf(fn)})` });
+    const what = `pool.imap(${nameOf(fn)})`;
+    return stream(this.#engine, fn, iterable, opts, { spread: false, ordered: true, what, names: MAP_OPTION_NAMES });
   }
 
   /**
@@ -347,7 +361,8 @@ export class Pool {
    * for await (const r of pool.imapUnordered(fetchSize, urls, { progress: true })) total += r;
    */
   imapUnordered<T, R>(fn: (item: T) => R, iterable: AnyIterable<T>, opts?: MapOptions): AsyncGenerator<Awaited<R>, void, undefined> {
-    return stream(this.#engine, fn, iterable, opts, { spread: false, ordered: false, what: `pool.imapUnordered(${nameOf(fn)})` });
+    const what = `pool.imapUnordered(${nameOf(fn)})`;
+    return stream(this.#engine, fn, iterable, opts, { spread: false, ordered: false, what, names: MAP_OPTION_NAMES });
   }
 
   /**

@@ -2,6 +2,7 @@
 // a thin use of Pool (pool.ts).
 
 import { invalidArg } from '../errors.ts';
+import { checkOptionNames, optionNames } from '../options.ts';
 import { Pool } from './pool.ts';
 
 /** Options of `processMap()`. */
@@ -29,6 +30,8 @@ export interface ProcessMapOptions {
   disable?: boolean;
 }
 
+const PROCESS_MAP_OPTIONS = optionNames<ProcessMapOptions>({ maxWorkers: true, chunksize: true, desc: true, disable: true });
+
 /**
  * Map `fn` over `iterable` in a fresh pool of processes with a progress bar on stderr,
  * resolve with the results in input order, and terminate the pool (also on failure).
@@ -43,6 +46,7 @@ export interface ProcessMapOptions {
  */
 export async function processMap<T, R>(fn: (item: T) => R, iterable: Iterable<T> | AsyncIterable<T>, options: ProcessMapOptions = {}): Promise<Awaited<R>[]> {
   if (typeof options !== 'object' || options === null) throw invalidArg('processMap() options must be an object { maxWorkers?, chunksize?, desc? }');
+  checkOptionNames(options, PROCESS_MAP_OPTIONS, 'processMap()');
   const { maxWorkers, chunksize, desc, disable } = options;
   const pool = new Pool(maxWorkers === undefined ? undefined : { processes: maxWorkers });
   try {

@@ -15,7 +15,7 @@ import type { ChildProcess } from 'node:child_process';
 import { availableParallelism, constants } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { InvalidStateError, invalidArg, SerializationError } from '../errors.ts';
-import { checkTimeout, setLongTimeout } from '../options.ts';
+import { checkOptionNames, checkTimeout, optionNames, setLongTimeout } from '../options.ts';
 import { assertSendable, classInstanceError, findClassInstance, PROTOCOL, unsendable, type ProcessClassSpec, type ToChild } from '../protocol/index.ts';
 import { encodeHandles } from '../remote/handle.ts';
 import { runtime } from '../runtime.ts';
@@ -40,6 +40,8 @@ export interface ProcessOptions<A extends unknown[] = unknown[]> {
    */
   daemon?: boolean;
 }
+
+const PROCESS_OPTIONS = optionNames<ProcessOptions>({ target: true, args: true, name: true, daemon: true });
 
 /** initial → started → (exits) → closed; `self`: the object a child runs (see the header). */
 type State = 'initial' | 'started' | 'closed' | 'self';
@@ -100,6 +102,8 @@ export class Process<A extends unknown[] = unknown[]> {
   constructor(options: ProcessOptions<A> = {}) {
     if (typeof options !== 'object' || options === null) throw invalidArg('new Process() expects an options object: { target?, args?, name?, daemon? }');
     if (!reviving) {
+      // A subclass too: as in Python, super() gets only the options Process has.
+      checkOptionNames(options, PROCESS_OPTIONS, `new ${new.target.name || 'Process'}(options)`);
       if (options.target !== undefined) toFnSpec(options.target, 'Process target');
       if (options.args !== undefined && !Array.isArray(options.args)) throw invalidArg('Process args must be an array');
     }

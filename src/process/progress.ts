@@ -12,6 +12,7 @@
 // `processMap` (tqdm's process_map) needs the Pool and is added beside the Pool.
 
 import { invalidArg, invalidRange } from '../errors.ts';
+import { checkOptionNames, optionNames } from '../options.ts';
 import { describe, isAsyncIterable, isIterable } from '../util.ts';
 
 /**
@@ -75,6 +76,8 @@ export interface ProgressBarOptions {
   now?: () => number;
 }
 
+const PROGRESS_OPTIONS = optionNames<ProgressBarOptions>({ total: true, desc: true, stream: true, minIntervalMs: true, unit: true, disable: true, now: true });
+
 /**
  * What a `progress` option on `map`, `imap`… accepts: `true` for a bar with defaults, an
  * options object (usually `{ desc }`), or `false`/`undefined` for none.
@@ -136,6 +139,7 @@ export class ProgressBar {
 
   constructor(options: ProgressBarOptions = {}) {
     if (typeof options !== 'object' || options === null) throw invalidArg(`ProgressBar options must be an object, got ${describe(options)}`);
+    checkOptionNames(options, PROGRESS_OPTIONS, 'progress options');
     this.#total = checkTotal(options.total);
     const { desc = '', unit = 'it', minIntervalMs = 100, disable = false, now = defaultNow } = options;
     if (typeof desc !== 'string') throw invalidArg(`progress desc must be a string, got ${describe(desc)}`);
@@ -306,6 +310,7 @@ export function progress<T>(iterable: Iterable<T>, options?: ProgressBarOptions)
 export function progress<T>(iterable: AsyncIterable<T>, options?: ProgressBarOptions): AsyncIterable<T>;
 export function progress<T>(iterable: Iterable<T> | AsyncIterable<T>, options: ProgressBarOptions = {}): ProgressIterable<T> | AsyncIterable<T> {
   if (typeof options !== 'object' || options === null) throw invalidArg(`progress options must be an object, got ${describe(options)}`);
+  checkOptionNames(options, PROGRESS_OPTIONS, 'progress options');
   const isSync = isIterable(iterable);
   const isAsync = isAsyncIterable(iterable);
   if (!isSync && !isAsync) throw invalidArg(`progress() needs an iterable or async iterable, got ${describe(iterable)}`);

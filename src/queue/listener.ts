@@ -19,7 +19,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { debug, warn } from '../diagnostics.ts';
 import { invalidArg, invalidRange, InvalidStateError, TimeoutError } from '../errors.ts';
-import { checkSignal, checkTimeout } from '../options.ts';
+import { checkOptionNames, checkSignal, checkTimeout, optionNames } from '../options.ts';
 import { accept, connect, DEFAULT_HANDSHAKE_TIMEOUT, formatAddress, refuse, toKey, type Address } from '../remote/link.ts';
 import { boundSocket, privateSocketPath, restrictSocket, type SocketFile } from '../remote/socket-dir.ts';
 import { abortError, Waiter } from '../remote/waiter.ts';
@@ -75,7 +75,13 @@ function checkAddress(address: unknown, what: string): Address {
   throw invalidArg(`${what}: address must be a unix socket path or { host: string, port: integer 0-65535 }`);
 }
 
-function checkOptions<O extends { authkey: unknown; maxFrameSize?: unknown; handshakeTimeout?: unknown }>(options: O | undefined, what: string): O & { key: Buffer } {
+// The names each options object may have (checkOptionNames: any other is refused, not ignored).
+const LISTENER_OPTIONS = optionNames<ListenerOptions>({ authkey: true, backlog: true, maxFrameSize: true, handshakeTimeout: true });
+const CLIENT_OPTIONS = optionNames<ClientOptions>({ authkey: true, maxFrameSize: true, handshakeTimeout: true });
+const ACCEPT_OPTIONS = optionNames<AcceptOptions>({ timeout: true, signal: true });
+
+function checkOptions<O extends { authkey: unknown; maxFrameSize?: unknown; handshakeTimeout?: unknown }>(options: O | undefined, what: string, names: readonly string[]): O & { key: Buffer } {
+  checkOptionNames(options, names, what);
   if (typeof options !== 'object' || options === null || options.authkey === undefined) {
     throw invalidArg(`${what} needs { authkey }: every multiproc connection authenticates (Python's Listener/Client without an authkey accept anyone)`);
   }
@@ -131,7 +137,7 @@ export class Listener implements Waitable, AsyncDisposable {
   constructor(address: Address | null | undefined, options: ListenerOptions);
   constructor(addressOrOptions: Address | ListenerOptions | null | undefined, maybeOptions?: ListenerOptions) {
     const optionsFirst = maybeOptions === undefined && typeof addressOrOptions === 'object' && addressOrOptions !== null && 'authkey' in addressOrOptions;
-    const options = checkOptions(optionsFirst ? (addressOrOptions as ListenerOptions) : maybeOptions, 'new Listener()');
+    const options = checkOptions(optionsFirst ? (addressOrOptions as ListenerOptions) : maybeOptions, 'new Listener()', LISTENER_OPTIONS);
     const given = optionsFirst ? undefined : (addressOrOptions as Address | null | undefined);
     const backlog = options.backlog ?? DEFAULT_BACKLOG;
     if (!Number.isInteger(backlog) || backlog < 1) throw invalidRange(`new Listener(): backlog must be a positive integer, got ${String(backlog)}`);
@@ -265,6 +271,7 @@ export class Listener implements Waitable, AsyncDisposable {
    */
   async accept<T = unknown>(options: AcceptOptions = {}): Promise<Connection<T>> {
     if (typeof options !== 'object' || options === null) throw invalidArg('accept(options): options must be an object like { timeout: 1000 }');
+    checkOptionNames(options, ACCEPT_OPTIONS, 'accept()');
     const timeout = checkTimeout(options.timeout, 'accept()');
     const signal = checkSignal(options.signal, 'accept()');
     for (;;) {
@@ -332,7 +339,7 @@ export class Listener implements Waitable, AsyncDisposable {
  */
 export async function Client<T = unknown>(address: Address, options: ClientOptions): Promise<Connection<T>> {
   const where = checkAddress(address, 'Client(address)');
-  const { key, maxFrameSize, handshakeTimeout } = checkOptions(options, 'Client()');
+  const { key, maxFrameSize, handshakeTimeout } = checkOptions(options, 'Client()', CLIENT_OPTIONS);
   const channel = new SocketChannel((handlers) => connect(where, key, { ...handlers, maxFrameSize, handshakeTimeout, unref: true }));
   // The handshake is what this call waits for: keep the process alive meanwhile.
   channel.link.ref();

@@ -20,7 +20,7 @@
 // handed to a child must close that copy for the other side to ever see EOF.
 
 import { BufferTooShort, invalidArg, invalidRange, InvalidStateError, MessageTooLong, QueueClosed, SerializationError } from '../errors.ts';
-import { checkSignal, checkTimeout } from '../options.ts';
+import { checkOptionNames, checkSignal, checkTimeout, optionNames } from '../options.ts';
 import type { Handle } from '../protocol/index.ts';
 import { moduleFile } from '../runtime.ts';
 import { noteShareable, registerReviver, toHandle, type Shareable } from '../remote/handle.ts';
@@ -104,6 +104,10 @@ export interface RecvOptions {
   /** Stop waiting: rejects with CancelledError. */
   signal?: AbortSignal;
 }
+
+// The names each options object may have (checkOptionNames: any other is refused, not ignored).
+const PIPE_OPTIONS = optionNames<PipeOptions>({ host: true });
+const RECV_OPTIONS = optionNames<RecvOptions>({ timeout: true, signal: true });
 
 /** The channels a pipe end reads and writes. */
 const endChannels: ChannelsOf = (target) => (target instanceof PipeEnd ? { inbox: target.inbox, outbox: target.outbox } : null);
@@ -222,6 +226,7 @@ export class Connection<T = unknown> implements Shareable, Waitable {
   recv(options: RecvOptions = {}): Promise<T> {
     try {
       this.#check('recv()', 'readable');
+      checkOptionNames(options, RECV_OPTIONS, 'recv()');
       const timeout = checkTimeout(options?.timeout, 'recv()');
       const signal = checkSignal(options?.signal, 'recv()');
       return this.#b.get(true, { timeout, signal }, 'recv()') as Promise<T>;
@@ -260,6 +265,7 @@ export class Connection<T = unknown> implements Shareable, Waitable {
   /** The next message as bytes: what sendBytes() sent, or a Buffer / typed array send() sent. */
   async #recvBytes(what: string, options: RecvOptions | undefined): Promise<Buffer> {
     this.#check(what, 'readable');
+    checkOptionNames(options, RECV_OPTIONS, what);
     const timeout = checkTimeout(options?.timeout, what);
     const signal = checkSignal(options?.signal, what);
     const value = await this.#b.get(true, { timeout, signal }, what);
@@ -397,6 +403,7 @@ export class Connection<T = unknown> implements Shareable, Waitable {
  */
 export function Pipe<T = unknown>(duplex = true, options: PipeOptions = {}): [Connection<T>, Connection<T>] {
   if (typeof duplex !== 'boolean') throw invalidArg(`Pipe(duplex): duplex must be a boolean, got ${typeof duplex}`);
+  checkOptionNames(options, PIPE_OPTIONS, 'Pipe(duplex, options)');
   const host = options?.host ?? localHost();
   let ends: [PipeEnd, PipeEnd];
   if (duplex) {

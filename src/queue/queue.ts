@@ -19,7 +19,7 @@
 
 import { isDeepStrictEqual } from 'node:util';
 import { invalidArg, invalidRange, QueueClosed } from '../errors.ts';
-import { checkSignal, checkTimeout } from '../options.ts';
+import { checkOptionNames, checkSignal, checkTimeout, optionNames } from '../options.ts';
 import type { Handle } from '../protocol/index.ts';
 import { moduleFile } from '../runtime.ts';
 import { noteShareable, registerReviver, toHandle, type Shareable } from '../remote/handle.ts';
@@ -87,11 +87,16 @@ function sentinelMatcher(sentinel: unknown): (v: unknown) => boolean {
 }
 
 const NO_WAIT_OPTIONS: WaiterOptions = Object.freeze({});
+// The names each options object may have (checkOptionNames: any other is refused, not ignored).
+const WAIT_OPTIONS = optionNames<PutOptions & GetOptions>({ timeout: true, signal: true, block: true });
+const QUEUE_OPTIONS = optionNames<QueueOptions>({ host: true });
+const SHUTDOWN_OPTIONS = optionNames<{ immediate?: boolean }>({ immediate: true });
 
 /** Validate put/get options into the backend's form (no allocation for the common call without options). */
 function parseWait(options: PutOptions | GetOptions | undefined, what: string): WaiterOptions {
   if (options === undefined) return NO_WAIT_OPTIONS;
   if (typeof options !== 'object' || options === null) throw invalidArg(`${what}: options must be an object like { timeout: 1000 }`);
+  checkOptionNames(options, WAIT_OPTIONS, what);
   return { timeout: checkTimeout(options.timeout, what), signal: checkSignal(options.signal, what) };
 }
 
@@ -136,6 +141,7 @@ export class Queue<T = unknown> implements Shareable {
       if (typeof maxsize !== 'number' || Number.isNaN(maxsize)) throw invalidArg(`new Queue(maxsize): maxsize must be a number, got ${typeof maxsize}`);
       if (maxsize !== Infinity && !Number.isInteger(maxsize)) throw invalidRange(`new Queue(maxsize): maxsize must be an integer, got ${maxsize}`);
       const size = maxsize === Infinity || maxsize < 0 ? 0 : maxsize;
+      checkOptionNames(options, QUEUE_OPTIONS, `new ${new.target.name}(maxsize, options)`);
       const host = options?.host ?? localHost();
       const channel = new Channel(size);
       const id = host.register(channel, { kind: kindOf(new.target), exposed: CHANNEL_METHODS, context: true, meta: { maxsize: size }, onRelease: () => channel.dispose() });
@@ -267,6 +273,7 @@ export class Queue<T = unknown> implements Shareable {
   shutdown(options: { immediate?: boolean } = {}): Promise<void> {
     try {
       if (typeof options !== 'object' || options === null) throw invalidArg('queue.shutdown(options): options must be an object like { immediate: true }');
+      checkOptionNames(options, SHUTDOWN_OPTIONS, 'queue.shutdown(options)');
       const immediate = options.immediate ?? false;
       if (typeof immediate !== 'boolean') throw invalidArg(`queue.shutdown(): immediate must be a boolean, got ${typeof immediate}`);
       return this.#b.shutdown(immediate);

@@ -19,6 +19,7 @@
 // A handle carries the lock's own handle in its meta, so the lock arrives with the value.
 
 import { invalidArg, invalidRange, InvalidStateError, QueueClosed } from '../errors.ts';
+import { checkOptionNames, optionNames } from '../options.ts';
 import type { Handle } from '../protocol/index.ts';
 import { moduleFile } from '../runtime.ts';
 import { isHandle, noteShareable, registerReviver, reviveHandles, toHandle, type Shareable } from '../remote/handle.ts';
@@ -127,6 +128,8 @@ export interface SharedOptions {
   host?: Host;
 }
 
+const SHARED_OPTIONS = optionNames<SharedOptions>({ lock: true, host: true });
+
 const REFERENCE: ReferenceOptions = {
   lost: (message, cause, method) => new QueueClosed(`shared value ${method ?? 'call'}(): ${message}; a Value or Array lives in the process that created it`, cause ? { cause } : undefined),
 };
@@ -149,6 +152,7 @@ interface Parts {
 /** Register a new core on `host`: the parts of a new object (which binds the reference). */
 function create(kind: string, typecode: Typecode, data: ReturnType<typeof storage>, options: SharedOptions | undefined, what: string): Parts {
   if (options !== undefined && (typeof options !== 'object' || options === null)) throw invalidArg(`${what}: options must be an object like { lock: false }`);
+  checkOptionNames(options, SHARED_OPTIONS, what);
   const host = options?.host ?? localHost();
   const given = options?.lock ?? true;
   let lock: Lock | RLock | null;

@@ -5,7 +5,7 @@
 // host's socket elsewhere, so waiting, timeouts and wake-ups are decided in one place.
 
 import { invalidArg, invalidRange, QueueClosed, TimeoutError } from '../errors.ts';
-import { checkSignal, checkTimeout, deadlineAfter, timeLeft } from '../options.ts';
+import { checkOptionNames, checkSignal, checkTimeout, deadlineAfter, optionNames, timeLeft } from '../options.ts';
 import type { Handle } from '../protocol/index.ts';
 import { moduleFile } from '../runtime.ts';
 import { noteShareable, registerReviver, toHandle, type Shareable } from '../remote/handle.ts';
@@ -118,8 +118,20 @@ export interface SyncOptions {
   host?: Host;
 }
 
+// The names each options object may have (checkOptionNames: any other is refused, not ignored).
+const ACQUIRE_OPTIONS = optionNames<AcquireOptions>({ blocking: true, timeout: true, signal: true });
+const WAIT_OPTIONS = optionNames<SyncWaitOptions>({ timeout: true, signal: true });
+const SYNC_OPTIONS = optionNames<SyncOptions>({ host: true });
+
+/** The host a constructor's options name, once its option names are checked (`what`: the constructor). */
+function hostOf(options: SyncOptions | undefined, what: string, names: readonly string[] = SYNC_OPTIONS): Host | undefined {
+  checkOptionNames(options, names, what);
+  return options?.host;
+}
+
 function parseAcquire(options: AcquireOptions | undefined, what: string): { request: AcquireRequest; signal: AbortSignal | undefined } {
   if (options !== undefined && (typeof options !== 'object' || options === null)) throw invalidArg(`${what}: options must be an object like { timeout: 1000 }`);
+  checkOptionNames(options, ACQUIRE_OPTIONS, what);
   const timeout = checkTimeout(options?.timeout, what);
   const signal = checkSignal(options?.signal, what);
   return { request: { blocking: options?.blocking !== false, timeout }, signal };
@@ -129,6 +141,7 @@ function parseWait(arg: number | SyncWaitOptions | undefined | null, what: strin
   if (arg === undefined || arg === null) return { timeout: undefined, signal: undefined };
   if (typeof arg === 'number') return { timeout: checkTimeout(arg, what), signal: undefined };
   if (typeof arg !== 'object') throw invalidArg(`${what}: expected a timeout in ms or { timeout, signal }`);
+  checkOptionNames(arg, WAIT_OPTIONS, what);
   return { timeout: checkTimeout(arg.timeout, what), signal: checkSignal(arg.signal, what) };
 }
 
@@ -205,7 +218,7 @@ export class Lock extends Acquirable {
   /** @internal A revived lock: the reference its handle stands for. */
   constructor(ref: Reference);
   constructor(options: SyncOptions | Reference = {}) {
-    super(options instanceof Reference ? options : hosted('lock', () => new LockCore(false), {}, options?.host));
+    super(options instanceof Reference ? options : hosted('lock', () => new LockCore(false), {}, hostOf(options, 'new Lock(options)')));
   }
 
   /** Whether some process holds it. */
@@ -238,7 +251,7 @@ export class RLock extends Acquirable {
   /** @internal A revived lock: the reference its handle stands for. */
   constructor(ref: Reference);
   constructor(options: SyncOptions | Reference = {}) {
-    super(options instanceof Reference ? options : hosted('rlock', () => new LockCore(true), {}, options?.host));
+    super(options instanceof Reference ? options : hosted('rlock', () => new LockCore(true), {}, hostOf(options, 'new RLock(options)')));
   }
 
   /** Whether some process holds it. */
@@ -289,7 +302,7 @@ export class Semaphore extends Acquirable {
     }
     const bounded = new.target === BoundedSemaphore;
     const v = checkCount(value, `new ${bounded ? 'BoundedSemaphore' : 'Semaphore'}()`);
-    super(hosted(bounded ? 'bounded-semaphore' : 'semaphore', () => new SemaphoreCore(v, bounded), { value: v }, options?.host));
+    super(hosted(bounded ? 'bounded-semaphore' : 'semaphore', () => new SemaphoreCore(v, bounded), { value: v }, hostOf(options, `new ${bounded ? 'BoundedSemaphore' : 'Semaphore'}(value, options)`)));
   }
 
   /**
@@ -342,7 +355,7 @@ export class Event extends Primitive {
   /** @internal A revived event: the reference its handle stands for. */
   constructor(ref: Reference);
   constructor(options: SyncOptions | Reference = {}) {
-    super(options instanceof Reference ? options : hosted('event', () => new EventCore(), {}, options?.host));
+    super(options instanceof Reference ? options : hosted('event', () => new EventCore(), {}, hostOf(options, 'new Event(options)')));
   }
 
   /** Set the flag and wake every waiter. Python: Event.set(). */
@@ -414,7 +427,7 @@ export class Condition extends Acquirable {
           return new ConditionCore(core);
         },
         {},
-        options?.host,
+        hostOf(options, 'new Condition(lock, options)'),
       ),
     );
   }
@@ -477,6 +490,8 @@ export interface BarrierOptions extends SyncOptions {
   timeout?: number;
 }
 
+const BARRIER_OPTIONS = optionNames<BarrierOptions>({ host: true, action: true, timeout: true });
+
 /**
  * `parties` processes wait() until all have arrived, then all continue.
  * Python: multiprocessing.Barrier — async; wait() resolves with the arrival index (0 for
@@ -500,9 +515,10 @@ export class Barrier extends Primitive {
       return;
     }
     if (typeof parties !== 'number' || !Number.isInteger(parties) || parties < 1) throw invalidRange(`new Barrier(parties): parties must be an integer >= 1, got ${String(parties)}`);
+    const host = hostOf(options, 'new Barrier(parties, options)', BARRIER_OPTIONS);
     if (options?.action !== undefined && typeof options.action !== 'function') throw invalidArg('new Barrier(): action must be a function');
     const timeout = checkTimeout(options?.timeout, 'new Barrier()');
-    super(hosted('barrier', () => new BarrierCore(parties, options?.action, timeout), { parties }, options?.host));
+    super(hosted('barrier', () => new BarrierCore(parties, options?.action, timeout), { parties }, host));
   }
 
   /** Number of parties needed to trip the barrier. */

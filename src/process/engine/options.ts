@@ -5,7 +5,7 @@
 // options into what the engine runs with.
 
 import { invalidArg } from '../../errors.ts';
-import { checkMaxTasksPerChild, checkProcesses } from '../../options.ts';
+import { checkMaxTasksPerChild, checkProcesses, optionNames } from '../../options.ts';
 import { assertSendable, type FnSpec } from '../../protocol/index.ts';
 import { encodeHandles } from '../../remote/handle.ts';
 import { cpuCount } from '../process.ts';
@@ -48,6 +48,9 @@ export interface MapOptions extends CallOptions {
   progress?: ProgressOption;
 }
 
+/** The names CallOptions and MapOptions have (checkOptionNames refuses any other). */
+export const CALL_OPTION_NAMES = optionNames<CallOptions>({ signal: true, timeout: true });
+export const MAP_OPTION_NAMES = optionNames<MapOptions>({ signal: true, timeout: true, chunksize: true, progress: true });
 
 /** Options of `new Engine()`: the union of what Pool and ProcessPoolExecutor accept. */
 export interface EngineOptions {

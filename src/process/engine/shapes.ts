@@ -8,7 +8,7 @@
 // below) and reads results through a Sink.
 
 import { CancelledError, invalidArg, invalidRange } from '../../errors.ts';
-import { checkCallOptions, checkChunksize, deadlineAfter, timeLeft } from '../../options.ts';
+import { checkCallOptions, checkChunksize, checkOptionNames, deadlineAfter, timeLeft } from '../../options.ts';
 import { describe, isAsyncIterable, isIterable } from '../../util.ts';
 import { batchItems, MIN_PACKED_NUMBERS } from '../numbers.ts';
 import { ProgressBar } from '../progress.ts';
@@ -58,9 +58,10 @@ const ADAPT_MAX_CHUNK = 1024;
  * `awaited`: the promise goes to the program as it is (Pool.apply): a failed task names
  * the line that awaits it (see call-site.ts); otherwise the line of this call.
  */
-export function call<R>(engine: Engine, fn: unknown, args: unknown[], opts: CallOptions | undefined, what: string, awaited = false): Promise<R> {
+export function call<R>(engine: Engine, fn: unknown, args: unknown[], opts: CallOptions | undefined, what: string, names: readonly string[], awaited = false): Promise<R> {
   const promise = new Promise<R>((resolve, reject) => {
     if (!Array.isArray(args)) throw invalidArg(`${what}: args must be an array of arguments`);
+    checkOptionNames(opts, names, what);
     const job = engine.job(fn, true, new CallSink(resolve, reject, awaited), opts, what, true);
     job.add([args], 0);
     job.end();
@@ -98,10 +99,11 @@ class CallSink<R> implements Sink {
  * The call is admitted synchronously (so `map(); close()` runs the map, as in Python); a
  * sync iterable is listed at once, an async one is read first and then submitted.
  */
-export function mapAll<R>(engine: Engine, fn: unknown, iterable: Iterable<unknown> | AsyncIterable<unknown>, spread: boolean, opts: MapOptions | undefined, what: string): Promise<R[]> {
+export function mapAll<R>(engine: Engine, fn: unknown, iterable: Iterable<unknown> | AsyncIterable<unknown>, spread: boolean, opts: MapOptions | undefined, what: string, names: readonly string[]): Promise<R[]> {
   try {
     engine.assertRunning(what);
     checkCallOptions(opts, what);
+    checkOptionNames(opts, names, what);
     const chunksize = checkChunksize(opts?.chunksize, what);
     if (Array.isArray(iterable)) return submitAll<R>(engine, fn, iterable, spread, opts, chunksize, what);
     if (isIterable(iterable)) {
@@ -255,6 +257,8 @@ export interface StreamShape {
   spread: boolean;
   ordered: boolean;
   what: string;
+  /** The option names the call takes (checkOptionNames). */
+  names: readonly string[];
 }
 
 /**
@@ -276,6 +280,7 @@ export function stream<R>(engine: Engine, fn: unknown, iterable: Iterable<unknow
   try {
     engine.assertRunning(what);
     timeout = checkCallOptions(opts, what).timeout;
+    checkOptionNames(opts, shape.names, what);
     chunksize = checkChunksize(opts?.chunksize, what);
     if (!isIterable(iterable) && !isAsyncIterable(iterable)) {
       throw invalidArg(`${what}: expected an iterable or an async iterable, got ${describe(iterable)}`);
