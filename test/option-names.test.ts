@@ -13,6 +13,7 @@ import {
   BaseManager,
   Client,
   Event,
+  JoinableQueue,
   Listener,
   Lock,
   Manager,
@@ -107,6 +108,8 @@ test('Queue, Pipe, the locks, Event, Barrier and Value refuse an unknown option;
   await rejectsRefusal(q.put(1, loose({ blocking: false })), /queue\.put\(\): unknown option "blocking" \(did you mean block\?\)/, 'put');
   await rejectsRefusal(q.get(loose({ timout: 10 })), /queue\.get\(\): unknown option "timout" \(did you mean timeout\?\)/, 'get');
   await rejectsRefusal(q.shutdown(loose({ now: true })), /queue\.shutdown\(options\): unknown option "now"/, 'shutdown');
+  const joinable = new JoinableQueue<number>();
+  await rejectsRefusal(joinable.join(loose({ timeout: 10 })), /join\(\): unknown option "timeout"; the options are signal$/, 'joinable.join');
   await q.put(7);
   assert.is(await withinMs(q.get({ timeout: 5000 }), T, 'get after the refusals'), 7);
   const [a, b] = Pipe<number>(true);
@@ -130,6 +133,7 @@ test('Manager: new, start (static and on an instance), register and a list proxy
   class Registered extends BaseManager {}
   throwsRefusal(() => Registered.register('Thing', () => ({}), loose({ create_method: false })), /register\('Thing', factory, options\): unknown option "create_method" \(did you mean createMethod\?\)/, 'register');
   const manager = track(await withinMs(Manager.start(), T, 'Manager.start'));
+  await rejectsRefusal(manager.barrier(2, loose({ action: () => 1 })), /Manager\.barrier\(parties, options\): unknown option "action"; the options are timeout$/, 'manager.barrier');
   const list = await manager.list([3, 1, 2]);
   await rejectsRefusal(list.sort(loose({ reversed: true })), /list\.sort\(options\): unknown option "reversed" \(did you mean reverse\?\)/, 'list.sort');
   await list.sort({ reverse: true });

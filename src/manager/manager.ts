@@ -77,6 +77,7 @@ export interface RegisterOptions {
 const MANAGER_OPTIONS = optionNames<BaseManagerOptions>({ address: true, authkey: true, maxFrameSize: true });
 const START_OPTIONS = optionNames<StartOptions>({ initializer: true, initargs: true });
 const REGISTER_OPTIONS = optionNames<RegisterOptions>({ exposed: true, createMethod: true });
+const BARRIER_OPTIONS = optionNames<{ timeout?: number }>({ timeout: true });
 
 interface Registration {
   builtin: boolean;
@@ -482,6 +483,7 @@ export class Manager extends BaseManager {
   barrier(parties: number, options: { timeout?: number } = {}): Promise<Barrier> {
     try {
       // Checked here so that a bad timeout rejects as itself, not as the server's reply.
+      checkOptionNames(options, BARRIER_OPTIONS, 'Manager.barrier(parties, options)');
       return this.create('barrier', parties, { timeout: checkTimeout(options?.timeout, 'Manager.barrier()') });
     } catch (err) {
       return Promise.reject(err);

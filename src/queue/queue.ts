@@ -91,6 +91,7 @@ const NO_WAIT_OPTIONS: WaiterOptions = Object.freeze({});
 const WAIT_OPTIONS = optionNames<PutOptions & GetOptions>({ timeout: true, signal: true, block: true });
 const QUEUE_OPTIONS = optionNames<QueueOptions>({ host: true });
 const SHUTDOWN_OPTIONS = optionNames<{ immediate?: boolean }>({ immediate: true });
+const JOIN_OPTIONS = optionNames<{ signal?: AbortSignal }>({ signal: true });
 
 /** Validate put/get options into the backend's form (no allocation for the common call without options). */
 function parseWait(options: PutOptions | GetOptions | undefined, what: string): WaiterOptions {
@@ -440,6 +441,7 @@ export class JoinableQueue<T = unknown> extends Queue<T> {
    */
   join(options: { signal?: AbortSignal } = {}): Promise<void> {
     try {
+      checkOptionNames(options, JOIN_OPTIONS, 'join()');
       return opsOf(this).join({ signal: checkSignal(options?.signal, 'join()') });
     } catch (err) {
       return Promise.reject(err);
