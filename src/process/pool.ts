@@ -214,7 +214,8 @@ export class Pool {
    * `new Pool()`, `new Pool(4)`, `new Pool({ processes: 4, initializer })`, or the number
    * and the other options apart: `new Pool(4, { initializer, initargs })`. Python's
    * positional `Pool(4, init, (t,))` is refused with the form to use (TypeError,
-   * `MP_INVALID_ARG`), as is any argument beyond these: none is ignored.
+   * `MP_INVALID_ARG`), as are any argument beyond these and an option Pool does not have
+   * (`initialiser`, `maxtasksperchild`: the message names the one meant): none is ignored.
    */
   constructor(options?: PoolOptions);
   constructor(processes: number | undefined, options?: Omit<PoolOptions, 'processes'>);
