@@ -231,6 +231,33 @@ test('await using shuts the executor down; initializer and maxTasksPerChild work
   assert.is(new Set(pids).size, 3, 'one worker per task');
 });
 
+test("new ProcessPoolExecutor(4) and (4, options), as Python's positional max_workers; other forms refused, starting nothing", async () => {
+  // Before: a number was refused ("expects an options object").
+  const ex = track(new ProcessPoolExecutor(2, { initializer: table.initTable, initargs: [[['k', 9]]] }));
+  assert.is(await withinMs(ex.submit(table.lookup, 'k').result(), 20_000, 'lookup in an executor made with (2, options)'), 9);
+  const napPid = async (ms: number) => {
+    await new Promise((resolve) => setTimeout(resolve, ms));
+    return process.pid;
+  };
+  const pids = await withinMs(Promise.all([0, 1, 2, 3].map(() => ex.submit(napPid, 150).result())), 20_000, 'four tasks on two workers');
+  pids.forEach(rememberPid);
+  assert.is(new Set(pids).size, 2, `two workers: ${pids}`);
+  const made: ProcessPoolExecutor[] = [];
+  const anyExecutor = ProcessPoolExecutor as unknown as new (...args: unknown[]) => ProcessPoolExecutor;
+  const refused = (args: unknown[], message: RegExp, what: string) =>
+    assert.throws(
+      () => made.push(track(new anyExecutor(...args))),
+      (e: unknown) => e instanceof TypeError && (e as { code?: string }).code === 'MP_INVALID_ARG' && message.test((e as Error).message),
+      what,
+    );
+  refused([2, table.initTable, [[]]], /Python's positional initializer and initargs go in the options object/, 'positional initializer');
+  refused([2, { maxWorkers: 3 }], /must not name it again/, 'maxWorkers twice');
+  refused([{ maxWorkers: 2 }, {}], /takes one options object/, 'options twice');
+  refused([2, { max_tasks_per_child: 1 }], /unknown option "max_tasks_per_child" \(did you mean maxTasksPerChild\?\)/, 'a Python spelling');
+  refused(['2'], /expects new ProcessPoolExecutor\(maxWorkers\?/, 'a string');
+  assert.is(made.length, 0);
+});
+
 test('a broken initializer fails pending futures and makes submit throw BrokenProcessPool', async () => {
   const ex = track(new ProcessPoolExecutor({ maxWorkers: 1, initializer: table.failingInit, initargs: ['nope'] }));
   const f = ex.submit(math.square, 2);

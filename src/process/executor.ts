@@ -149,11 +149,30 @@ export class ProcessPoolExecutor {
   readonly #pending = new Set<Future<any>>();
   #shutdown = false;
 
-  constructor(options: ProcessPoolExecutorOptions = {}) {
-    if (typeof options !== 'object' || options === null) throw invalidArg('new ProcessPoolExecutor() expects an options object { maxWorkers?, initializer?, initargs?, maxTasksPerChild? }');
-    checkOptionNames(options, EXECUTOR_OPTIONS, 'new ProcessPoolExecutor(options)');
-    const { maxWorkers, ...rest } = options;
-    this.#engine = new Engine({ ...rest, processes: maxWorkers, label: 'ProcessPoolExecutor' });
+  /**
+   * `new ProcessPoolExecutor()`, `new ProcessPoolExecutor({ maxWorkers: 4, initializer })`,
+   * or Python's positional max_workers: `new ProcessPoolExecutor(4)`, with the other options
+   * apart: `new ProcessPoolExecutor(4, { initializer })`. Anything else, and an option it
+   * does not have, is a TypeError (`MP_INVALID_ARG`).
+   */
+  constructor(options?: ProcessPoolExecutorOptions);
+  constructor(maxWorkers: number | undefined, options?: Omit<ProcessPoolExecutorOptions, 'maxWorkers'>);
+  constructor(workersOrOptions?: number | ProcessPoolExecutorOptions, more?: Omit<ProcessPoolExecutorOptions, 'maxWorkers'>, ...rest: unknown[]) {
+    const usage = 'new ProcessPoolExecutor(maxWorkers?, { initializer?, initargs?, maxTasksPerChild? }) or new ProcessPoolExecutor({ maxWorkers?, initializer?, initargs?, maxTasksPerChild? })';
+    if (rest.length > 0 || typeof more === 'function') throw invalidArg(`new ProcessPoolExecutor() takes ${usage}: Python's positional initializer and initargs go in the options object`);
+    let options: ProcessPoolExecutorOptions;
+    if (workersOrOptions === undefined || workersOrOptions === null || typeof workersOrOptions === 'number') {
+      if (more !== undefined && (typeof more !== 'object' || more === null)) throw invalidArg(`new ProcessPoolExecutor(): its second argument is the options object, ${usage}`);
+      if (more !== undefined && 'maxWorkers' in more) throw invalidArg('new ProcessPoolExecutor(maxWorkers, options): the number of workers is the first argument; options must not name it again');
+      checkOptionNames(more, EXECUTOR_OPTIONS.filter((name) => name !== 'maxWorkers'), 'new ProcessPoolExecutor(maxWorkers, options)');
+      options = { ...more, maxWorkers: workersOrOptions ?? undefined };
+    } else if (typeof workersOrOptions === 'object') {
+      if (more !== undefined) throw invalidArg(`new ProcessPoolExecutor(options) takes one options object, ${usage}`);
+      checkOptionNames(workersOrOptions, EXECUTOR_OPTIONS, 'new ProcessPoolExecutor(options)');
+      options = workersOrOptions;
+    } else throw invalidArg(`new ProcessPoolExecutor() expects ${usage}`);
+    const { maxWorkers, ...others } = options;
+    this.#engine = new Engine({ ...others, processes: maxWorkers, label: 'ProcessPoolExecutor' });
   }
 
   /**
