@@ -238,7 +238,7 @@ test('new Pool(processes, options): the options count (the initializer runs); Py
       what,
     );
   const anyPool = Pool as unknown as new (...args: unknown[]) => Pool;
-  refused(() => new anyPool(2, table.initTable, [[]]), /Python's positional Pool\(processes, initializer, initargs\) is written new Pool\(processes\?, \{ initializer\?/, 'positional initializer');
+  refused(() => new anyPool(2, table.initTable, [[]]), /Python's positional initializer and initargs go in the options object: new Pool\(processes\?, \{ initializer\?/, 'positional initializer');
   refused(() => new anyPool(2, { initializer: table.initTable }, 5), /at most two arguments/, 'a third argument');
   refused(() => new anyPool({ processes: 2 }, { initializer: table.initTable }), /takes one options object/, 'options twice');
   refused(() => new anyPool(2, { processes: 3 }), /must not name it again/, 'processes twice');

@@ -7,7 +7,7 @@ import { checkOptionNames, optionNames } from '../options.ts';
 import { isAsyncIterable, isIterable, nameOf } from '../util.ts';
 import { Engine } from './engine/engine.ts';
 import type { Job } from './engine/job.ts';
-import { MAP_OPTION_NAMES, type MapOptions } from './engine/options.ts';
+import { countOrOptions, MAP_OPTION_NAMES, type MapOptions } from './engine/options.ts';
 import { stream } from './engine/shapes.ts';
 import { Future } from './future.ts';
 
@@ -157,20 +157,8 @@ export class ProcessPoolExecutor {
    */
   constructor(options?: ProcessPoolExecutorOptions);
   constructor(maxWorkers: number | undefined, options?: Omit<ProcessPoolExecutorOptions, 'maxWorkers'>);
-  constructor(workersOrOptions?: number | ProcessPoolExecutorOptions, more?: Omit<ProcessPoolExecutorOptions, 'maxWorkers'>, ...rest: unknown[]) {
-    const usage = 'new ProcessPoolExecutor(maxWorkers?, { initializer?, initargs?, maxTasksPerChild? }) or new ProcessPoolExecutor({ maxWorkers?, initializer?, initargs?, maxTasksPerChild? })';
-    if (rest.length > 0 || typeof more === 'function') throw invalidArg(`new ProcessPoolExecutor() takes ${usage}: Python's positional initializer and initargs go in the options object`);
-    let options: ProcessPoolExecutorOptions;
-    if (workersOrOptions === undefined || workersOrOptions === null || typeof workersOrOptions === 'number') {
-      if (more !== undefined && (typeof more !== 'object' || more === null)) throw invalidArg(`new ProcessPoolExecutor(): its second argument is the options object, ${usage}`);
-      if (more !== undefined && 'maxWorkers' in more) throw invalidArg('new ProcessPoolExecutor(maxWorkers, options): the number of workers is the first argument; options must not name it again');
-      checkOptionNames(more, EXECUTOR_OPTIONS.filter((name) => name !== 'maxWorkers'), 'new ProcessPoolExecutor(maxWorkers, options)');
-      options = { ...more, maxWorkers: workersOrOptions ?? undefined };
-    } else if (typeof workersOrOptions === 'object') {
-      if (more !== undefined) throw invalidArg(`new ProcessPoolExecutor(options) takes one options object, ${usage}`);
-      checkOptionNames(workersOrOptions, EXECUTOR_OPTIONS, 'new ProcessPoolExecutor(options)');
-      options = workersOrOptions;
-    } else throw invalidArg(`new ProcessPoolExecutor() expects ${usage}`);
+  constructor(...args: unknown[]) {
+    const options = countOrOptions<ProcessPoolExecutorOptions>(args, 'ProcessPoolExecutor', 'maxWorkers', EXECUTOR_OPTIONS);
     const { maxWorkers, ...others } = options;
     this.#engine = new Engine({ ...others, processes: maxWorkers, label: 'ProcessPoolExecutor' });
   }

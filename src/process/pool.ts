@@ -2,11 +2,11 @@
 // Parent side. Every method translates its arguments into one of the engine's three shapes
 // of work (call, mapAll, stream); nothing here knows about workers or messages.
 
-import { InvalidStateError, invalidArg, TimeoutError } from '../errors.ts';
-import { checkOptionNames, checkTimeout, optionNames, setLongTimeout } from '../options.ts';
-import { describe, nameOf } from '../util.ts';
+import { InvalidStateError, TimeoutError } from '../errors.ts';
+import { checkTimeout, optionNames, setLongTimeout } from '../options.ts';
+import { nameOf } from '../util.ts';
 import { Engine } from './engine/engine.ts';
-import { CALL_OPTION_NAMES, MAP_OPTION_NAMES, type CallOptions, type MapOptions } from './engine/options.ts';
+import { CALL_OPTION_NAMES, countOrOptions, MAP_OPTION_NAMES, type CallOptions, type MapOptions } from './engine/options.ts';
 import { call, mapAll, stream } from './engine/shapes.ts';
 
 export type { CallOptions, MapOptions } from './engine/options.ts';
@@ -219,22 +219,8 @@ export class Pool {
    */
   constructor(options?: PoolOptions);
   constructor(processes: number | undefined, options?: Omit<PoolOptions, 'processes'>);
-  constructor(processesOrOptions?: number | PoolOptions, more?: Omit<PoolOptions, 'processes'>, ...rest: unknown[]) {
-    const apart = 'new Pool(processes?, { initializer?, initargs?, maxTasksPerChild? })';
-    const usage = `${apart} or new Pool({ processes?, initializer?, initargs?, maxTasksPerChild? })`;
-    if (typeof more === 'function') throw invalidArg(`new Pool(): Python's positional Pool(processes, initializer, initargs) is written ${apart} here`);
-    if (rest.length > 0) throw invalidArg(`new Pool() takes at most two arguments, ${usage}; got ${2 + rest.length}`);
-    let options: PoolOptions;
-    if (processesOrOptions === undefined || processesOrOptions === null || typeof processesOrOptions === 'number') {
-      if (more !== undefined && (typeof more !== 'object' || more === null)) throw invalidArg(`new Pool(): its second argument is the options object, ${usage}; got ${describe(more)}`);
-      if (more !== undefined && 'processes' in more) throw invalidArg('new Pool(processes, options): the number of processes is the first argument; options must not name it again');
-      options = { ...more, processes: processesOrOptions ?? undefined };
-      checkOptionNames(more, POOL_OPTIONS.filter((name) => name !== 'processes'), 'new Pool(processes, options)');
-    } else if (typeof processesOrOptions === 'object') {
-      if (more !== undefined) throw invalidArg(`new Pool(options) takes one options object, ${usage}; got a second argument, ${describe(more)}`);
-      checkOptionNames(processesOrOptions, POOL_OPTIONS, 'new Pool(options)');
-      options = processesOrOptions;
-    } else throw invalidArg(`new Pool() expects ${usage}, got ${describe(processesOrOptions)}`);
+  constructor(...args: unknown[]) {
+    const options = countOrOptions<PoolOptions>(args, 'Pool', 'processes', POOL_OPTIONS);
     this.#engine = new Engine({ ...options, label: 'Pool' });
   }
 

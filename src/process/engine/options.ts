@@ -5,7 +5,8 @@
 // options into what the engine runs with.
 
 import { invalidArg } from '../../errors.ts';
-import { checkMaxTasksPerChild, checkProcesses, optionNames } from '../../options.ts';
+import { checkMaxTasksPerChild, checkOptionNames, checkProcesses, optionNames } from '../../options.ts';
+import { describe } from '../../util.ts';
 import { assertSendable, type FnSpec } from '../../protocol/index.ts';
 import { encodeHandles } from '../../remote/handle.ts';
 import { cpuCount } from '../process.ts';
@@ -51,6 +52,33 @@ export interface MapOptions extends CallOptions {
 /** The names CallOptions and MapOptions have (checkOptionNames refuses any other). */
 export const CALL_OPTION_NAMES = optionNames<CallOptions>({ signal: true, timeout: true });
 export const MAP_OPTION_NAMES = optionNames<MapOptions>({ signal: true, timeout: true, chunksize: true, progress: true });
+
+/**
+ * The options of a pool face's constructor arguments: nothing, a count, an options object,
+ * or the count and the other options apart (`new Pool(4, { initializer })`, as Python's
+ * positional first argument). `count` names the count in the options (`processes`,
+ * `maxWorkers`), `names` every option. Any other form, and an option not in `names`, is a
+ * TypeError (MP_INVALID_ARG) that says the forms to use; none is ignored.
+ */
+export function countOrOptions<O extends object>(args: readonly unknown[], label: string, count: keyof O & string, names: readonly string[]): O {
+  const others = names.filter((name) => name !== count);
+  const apart = `new ${label}(${count}?, { ${others.map((n) => `${n}?`).join(', ')} })`;
+  const usage = `${apart} or new ${label}({ ${names.map((n) => `${n}?`).join(', ')} })`;
+  const [first, more] = args;
+  if (typeof more === 'function') throw invalidArg(`new ${label}(): Python's positional initializer and initargs go in the options object: ${apart}`);
+  if (args.length > 2) throw invalidArg(`new ${label}() takes at most two arguments, ${usage}; got ${args.length}`);
+  if (first === undefined || first === null || typeof first === 'number') {
+    if (more === undefined) return { [count]: first ?? undefined } as O;
+    if (typeof more !== 'object' || more === null) throw invalidArg(`new ${label}(): its second argument is the options object, ${usage}; got ${describe(more)}`);
+    if (count in more) throw invalidArg(`new ${label}(${count}, options): ${count} is the first argument; options must not name it again`);
+    checkOptionNames(more, others, `new ${label}(${count}, options)`);
+    return { ...more, [count]: first ?? undefined } as O;
+  }
+  if (typeof first !== 'object') throw invalidArg(`new ${label}() expects ${usage}, got ${describe(first)}`);
+  if (more !== undefined) throw invalidArg(`new ${label}(options) takes one options object, ${usage}; got a second argument, ${describe(more)}`);
+  checkOptionNames(first, names, `new ${label}(options)`);
+  return first as O;
+}
 
 /** Options of `new Engine()`: the union of what Pool and ProcessPoolExecutor accept. */
 export interface EngineOptions {
