@@ -1,7 +1,7 @@
 // Build step (src/build/build.mjs, after tsc): the child entry and the modules it requires at
 // start, compiled in one go. Not part of the library: plain JavaScript run by node, so that it
 // needs nothing but the CommonJS build it reads. Writes into dist/cjs/process/:
-//   child-bundle.body.js   child.js and the modules it requires at start (ten), in one
+//   child-bundle.body.js   child.js and the modules it requires at start (eleven), in one
 //                          function expression, each module a function of its own in it
 //   child-bundle.cache     V8's code cache of that body, made by the node that builds
 //                          (then trained by src/build/train-child.mjs: the cache of what a
