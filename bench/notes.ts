@@ -19,6 +19,11 @@ function cpuShare(st: Stat, key: string): string {
   return `${f2(cpu)} s (${pct(cpu, medianOf(st, 'seconds'))})`;
 }
 
+/** Case 3's two factors of the efficiency, when the run recorded them. */
+function factors(e: Record<string, any>): string {
+  return e.busy_share === undefined ? '' : `; busy share ${f2(e.busy_share)} × task speed ${f2(e.task_speed)} (tasks ${f1(e.pool_task_ms)} ms in the pool)`;
+}
+
 function flatText(s: Summary): string {
   const f = s.flat;
   if (!f) return 'RSS samples: none';
@@ -83,8 +88,8 @@ export function details(view: ReportView): string[] {
         const q = p ? medianResult(p) : null;
         out.push(
           `- ${tag}: multiproc k = ${n0(r.params.k)} (calibrated: ${f1(r.extra.task_ms)} ms/task), serial ${f2(r.extra.serial_s)} s, pool ${f2(r.extra.pool_s)} s, speedup ${f2(r.extra.speedup)} on ${r.params.processes} workers; ` +
-            `each worker’s first task of the timed map took ${f1(r.extra.first_task_ms)} ms, the others ${f1(r.extra.other_task_ms)} ms (median)` +
-            (q ? `. Python k = ${n0(q.params.k)} (${f1(q.extra.task_ms)} ms/task), serial ${f2(q.extra.serial_s)} s, pool ${f2(q.extra.pool_s)} s, speedup ${f2(q.extra.speedup)}; first task ${f1(q.extra.first_task_ms)} ms, others ${f1(q.extra.other_task_ms)} ms` : '') +
+            `each worker’s first task of the timed map took ${f1(r.extra.first_task_ms)} ms, the others ${f1(r.extra.other_task_ms)} ms (median)${factors(r.extra)}` +
+            (q ? `. Python k = ${n0(q.params.k)} (${f1(q.extra.task_ms)} ms/task), serial ${f2(q.extra.serial_s)} s, pool ${f2(q.extra.pool_s)} s, speedup ${f2(q.extra.speedup)}; first task ${f1(q.extra.first_task_ms)} ms, others ${f1(q.extra.other_task_ms)} ms${factors(q.extra)}` : '') +
             (ceiling.length ? `. Machine ceiling (bench/node/spin.mjs, no library: the same loop alone vs ${view.data.facts.cores} copies at once): parallel efficiency ${ceiling.map(f2).join(', ')} (median ${f2(median(ceiling))}).` : '.'),
         );
         break;
@@ -206,9 +211,17 @@ export function bounds(s: Summary, view: ReportView): string | null {
     }
     case 'cpu': {
       const r = medianResult(n).extra;
+      const q = p ? medianResult(p).extra : null;
       const ceiling = view.data.ceilingSamples;
+      const busy = r.busy_share as number | undefined;
+      const speed = r.task_speed as number | undefined;
       return (
         `**3 CPU scaling (efficiency ${f2(n.median)}, ${range(n)}; Python ${p ? `${f2(p.median)}, ${range(p)}` : 'n/a'}).** ` +
+        (busy !== undefined && speed !== undefined
+          ? `Efficiency is the product of two factors measured in the same map (median repetition): the busy share, the time the workers spent inside tasks over the pool’s wall time × workers (what it leaves idle is the library’s dispatch and messages between tasks, and the tail: one worker still on its last task while the other has none left), and the task speed, a task’s serial time in the parent alone over its mean time in the pool (how fast the machine ran the loop side by side rather than alone). multiproc ${f2(busy)} × ${f2(speed)} (${f1(r.task_ms)} ms serial, ${f1(r.pool_task_ms)} ms in the pool)` +
+            (q?.busy_share !== undefined ? `; Python ${f2(q.busy_share)} × ${f2(q.task_speed)} (${f1(q.task_ms)} ms serial, ${f1(q.pool_task_ms)} ms in the pool)` : '') +
+            `. ${busy >= 0.95 && busy * speed < 0.95 ? 'The workers were busy for at least 95% of the window: what took the row below its line was the tasks themselves running slower in the pool than alone. ' : busy < 0.95 ? `The workers were idle for ${f0((1 - busy) * 100)}% of the window. ` : ''}`
+          : '') +
         (ceiling.length
           ? `The same loop in ${view.data.facts.cores} plain node processes at once, no library, reached parallel efficiencies of ${ceiling.map(f2).join(', ')} (median ${f2(median(ceiling))}) in this run: no pool can beat that at that moment${median(ceiling) < 0.95 ? ', so the machine itself was the first bound' : ''}. `
           : '') +
@@ -302,7 +315,7 @@ export function caseNotes(view: ReportView): string[] {
     '',
     '- Case 1 and 7: `extra.parent_cpu_s` is the CPU time of the parent over the timed window (process.cpuUsage; Python: time.process_time, all threads).',
     '- Case 2’s floors: bench/node/probe-ipc.mjs (a bare fork of bench/node/bare-child.cjs, advanced serialization, one small object each way) and bench/python/probe_ipc.py (a bare `multiprocessing.Pipe`), timed as case 2.',
-    '- Case 3: the work unit is the same loop; Node calibrates k per run for ~25 ms per task, Python uses a fixed k (both in params). Workers are warmed up; the pool runs the loop timed inside the worker (`timedWork`), which gives each worker’s first task against the others.',
+    '- Case 3: the work unit is the same loop; Node calibrates k per run for ~25 ms per task, Python uses a fixed k (both in params). Workers are warmed up; the pool runs the loop timed inside the worker (`timedWork`), which gives each worker’s first task against the others, and splits the efficiency exactly into busy share (the task time measured in the workers over pool wall time × workers) × task speed (a task’s serial time over its mean time in the pool).',
     '- Case 4: the producer does `await q.put(item)` per item and the consumer `for await (… of q.until(null))`; the queue is hosted by the parent process (the Python queue is a pipe between the two children). CPU times per process come from process.cpuUsage / time.process_time.',
     '- Case 5: multiproc pipelines dict sets and list appends (one-way frames, see src/manager/proxy.ts); Python waits for a reply on every call. The timed window of the writes ends with one get in both languages, so it closes when the manager has applied every write. Gets are round trips in both. The 64-in-flight row has no Python twin (a proxy serves one call at a time per thread) and is compared with Python’s sequential get, for information. Floors: bench/node/probe-socket.mjs and bench/python/probe_socket.py, a bare 8-byte request/reply over a unix socket.',
     '- Case 6: a multiproc worker is a new Node process (child_process.fork of the child entry), the counterpart of Python’s spawn; Python’s fork is shown for information. The tsx row compares Pool(2) start → first result from src/ under tsx with the compiled build, both from this run.',

@@ -14,7 +14,9 @@ so drift in machine speed biases both alike). Pool: a pool of
 cpu_count() workers, started and warmed up before timing, runs map(timed_work, [k] * 32,
 chunksize=1), timed_work being work timed inside the worker. Reports efficiency = speedup /
 cores (value), and serial/pool seconds, the speedup and the mean time of each worker's first
-task of the timed map against the median of the others in `extra`.
+task of the timed map against the median of the others in `extra`, with the two factors of
+the efficiency as the Node twin gives them: busy_share (task time measured in the workers over
+pool time x processes) x task_speed (serial time of a task over its mean time in the pool).
 """
 
 import os
@@ -87,13 +89,18 @@ def main():
 
     assert serial == parallel == [expected] * tasks
     speedup = serial_s / pool_s
+    pool_ms = [ms for _, ms, _, _ in timed]
+    pool_task_ms = sum(pool_ms) / len(pool_ms)
     bc.emit("cpu", speedup / processes, "efficiency", "higher",
             params={"k": args.k, "tasks": tasks, "processes": processes, "chunksize": 1},
             extra={"serial_s": serial_s, "pool_s": pool_s, "speedup": speedup,
                    "task_ms": serial_s / tasks * 1000, "result": expected,
                    "first_task_ms": sum(firsts) / len(firsts),
                    "other_task_ms": bc.median(others) if others else None,
-                   "workers_used": len(first_nth)})
+                   "workers_used": len(first_nth),
+                   "pool_task_ms": pool_task_ms,
+                   "busy_share": sum(pool_ms) / (pool_s * 1000 * processes),
+                   "task_speed": serial_s / tasks * 1000 / pool_task_ms})
 
 
 if __name__ == "__main__":
