@@ -315,7 +315,7 @@ export function caseNotes(view: ReportView): string[] {
     '',
     '- Case 1 and 7: `extra.parent_cpu_s` is the CPU time of the parent over the timed window (process.cpuUsage; Python: time.process_time, all threads).',
     '- Case 2’s floors: bench/node/probe-ipc.mjs (a bare fork of bench/node/bare-child.cjs, advanced serialization, one small object each way) and bench/python/probe_ipc.py (a bare `multiprocessing.Pipe`), timed as case 2.',
-    '- Case 3: the work unit is the same loop; Node calibrates k per run for ~25 ms per task, Python uses a fixed k (both in params). Workers are warmed up; the pool runs the loop timed inside the worker (`timedWork`), which gives each worker’s first task against the others, and splits the efficiency exactly into busy share (the task time measured in the workers over pool wall time × workers) × task speed (a task’s serial time over its mean time in the pool).',
+    '- Case 3: the work unit is the same loop; Node calibrates k per run for ~25 ms per task, Python uses a fixed k (both in params). Workers are warmed up (and, in Node, the parent by a map of the timed map’s shape: its code is compiled on first use); the pool runs the loop timed inside the worker (`timedWork`), which gives each worker’s first task against the others, and splits the efficiency exactly into busy share (the task time measured in the workers over pool wall time × workers) × task speed (a task’s serial time over its mean time in the pool).',
     '- Case 4: the producer does `await q.put(item)` per item and the consumer `for await (… of q.until(null))`; the queue is hosted by the parent process (the Python queue is a pipe between the two children). CPU times per process come from process.cpuUsage / time.process_time.',
     '- Case 5: multiproc pipelines dict sets and list appends (one-way frames, see src/manager/proxy.ts); Python waits for a reply on every call. The timed window of the writes ends with one get in both languages, so it closes when the manager has applied every write. Gets are round trips in both. The 64-in-flight row has no Python twin (a proxy serves one call at a time per thread) and is compared with Python’s sequential get, for information. Floors: bench/node/probe-socket.mjs and bench/python/probe_socket.py, a bare 8-byte request/reply over a unix socket.',
     '- Case 6: a multiproc worker is a new Node process (child_process.fork of the child entry), the counterpart of Python’s spawn; Python’s fork is shown for information. The tsx row compares Pool(2) start → first result from src/ under tsx with the compiled build, both from this run.',
@@ -342,6 +342,8 @@ export const processesNotes = {
       'Ready: from the pool’s constructor until a rendezvous of N tasks returns (each worker leaves a file and waits for N files, looking every 20 ms, so N tasks land on N different workers): every worker has started, loaded the task module and run a task. Worker RSS is sampled then and after the job, while the workers are alive.',
       'VmRSS counts shared pages in every process that maps them: a forked Python worker shares most of its parent’s pages, and every Node worker maps the same node binary. Pss divides shared pages among their sharers, so the Pss column adds up to what the workers cost together.',
     ];
+    const firstTasks = firstTaskLine(rows);
+    if (firstTasks) lines.push(firstTasks);
     for (const s of rows) if (s.skipped) lines.push(`${s.row.workers} workers: ${s.skipped}.`);
     for (const s of rows) {
       const bad = scalingShort(s);
@@ -350,6 +352,29 @@ export const processesNotes = {
     return lines;
   },
 };
+
+/**
+ * Each worker's first task of the job against the rest, per pool size and library (ms,
+ * medians), when the run recorded them: Node compiles the loop in every worker on its first
+ * long run of it, so the more workers share the job, the more of it runs before that.
+ */
+function firstTaskLine(rows: Summary[]): string | null {
+  const cell = (st: Stat | null) => {
+    if (!st) return null;
+    const first = medianOf(st, 'first_task_ms');
+    const others = medianOf(st, 'other_task_ms');
+    return Number.isFinite(first) ? `${f1(first)}/${Number.isFinite(others) ? f1(others) : '–'}` : null;
+  };
+  const node = rows.map((s) => [s.row.workers, cell(s.node)] as const).filter(([, c]) => c !== null);
+  if (node.length === 0) return null;
+  const ref = rows.map((s) => [s.row.workers, cell(s.ref)] as const).filter(([, c]) => c !== null);
+  const list = (cells: (readonly [number | undefined, string | null])[]) => cells.map(([w, c]) => `${w}: ${c}`).join(', ');
+  return (
+    `A task of the job timed where it ran, each worker’s first against the rest (ms, medians; “–”: every worker ran one task): multiproc (compiled) ${list(node)}` +
+    (ref.length ? `; Python spawn ${list(ref)}` : '') +
+    '. A Node worker compiles the loop to machine code during its first long run of it (V8’s JIT, once per process; CPython interprets every run alike), so the more workers share the job, the larger the part of it that runs before that.'
+  );
+}
 
 /** A scaling run whose rendezvous did not reach every worker (its ready time is then not "every worker"). */
 function scalingShort(s: Summary): string | null {

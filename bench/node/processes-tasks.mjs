@@ -12,6 +12,19 @@ export function work(k) {
   return s;
 }
 
+let runs = 0;
+
+/**
+ * Case 9's job: work(k) timed where it runs, with who ran it and how many of these that
+ * process had run before: `[result, ms, pid, nth]` (as tasks.ts timedWork for case 3). Shows
+ * what a worker's first task of the job costs against its others.
+ */
+export function timedWork(k) {
+  const t0 = performance.now();
+  const s = work(k);
+  return [s, performance.now() - t0, process.pid, runs++];
+}
+
 /** Which process ran the task (case 9's tiny tasks, case 10's first result). */
 export function pid() {
   return process.pid;

@@ -13,8 +13,10 @@
 // scaling    t0; new Pool(N); a rendezvous of N tasks (processes-tasks.mjs `arrive`, one per
 //            worker, chunksize 1) -> ready_ms: every worker has started, loaded the task
 //            module and run a task. VmRSS of every worker and of this process (sampled
-//            "ready"). Then the job, timed: map(work, [k] * tasks, chunksize 1) -> value =
-//            seconds. VmRSS sampled again ("after"), then close() + join() -> shutdown_ms.
+//            "ready"). Then the job, timed: map(timedWork, [k] * tasks, chunksize 1) -> value =
+//            seconds; each task is also timed where it ran (first_task_ms: the median over
+//            workers of each one's first task of the job, other_task_ms: the median of the
+//            rest), which shows what a worker's first run of the loop costs (its JIT). VmRSS sampled again ("after"), then close() + join() -> shutdown_ms.
 //            Speedup is computed by bench/run.ts against the 1-worker run of the same build.
 // tiny       t0; new Pool(64); map(pid, 256 items, chunksize 1) -> value = ms until the 256
 //            results are in (whichever workers are up serve them; `distinct_workers` says how
@@ -27,7 +29,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { emit, fail, intFlag, parseFlags, procStatus, sampleProcesses } from './mjs-common.mjs';
+import { emit, fail, intFlag, median, parseFlags, procStatus, sampleProcesses } from './mjs-common.mjs';
 import { work as workHere } from './processes-tasks.mjs';
 
 const { flags } = parseFlags();
@@ -76,7 +78,7 @@ if (flags.case === 'calibrate') {
     const ready = sampleProcesses(pids);
     const parentReady = selfRss();
     const t1 = performance.now();
-    const results = await pool.map(work.work, new Array(taskCount).fill(k), { chunksize: 1 });
+    const timed = await pool.map(work.timedWork, new Array(taskCount).fill(k), { chunksize: 1 });
     const seconds = (performance.now() - t1) / 1000;
     const after = sampleProcesses(pids);
     const parentAfter = selfRss();
@@ -84,7 +86,8 @@ if (flags.case === 'calibrate') {
     pool.close();
     await pool.join();
     const shutdownMs = performance.now() - t2;
-    if (results.length !== taskCount || results.some((v) => v !== expected)) throw new Error('case 9: wrong results');
+    if (timed.length !== taskCount || timed.some((r) => r[0] !== expected)) throw new Error('case 9: wrong results');
+    const tasksMs = firstAndOthers(timed);
     emit({
       case: 'processes', variant: `${build}-${workers}`, value: seconds, unit: 's', better: 'lower',
       params: { workers, tasks: taskCount, k, chunksize: 1, build },
@@ -92,6 +95,7 @@ if (flags.case === 'calibrate') {
         ready_ms: readyMs, shutdown_ms: shutdownMs, distinct_workers: pids.length, alive_ready: ready.count, alive_after: after.count,
         worker_rss_ready_mb: ready.rss_mb, worker_rss_after_mb: after.rss_mb, worker_pss_after_mb: after.pss_mb, worker_threads: after.threads,
         parent_rss_before_mb: parentBefore, parent_rss_ready_mb: parentReady, parent_rss_after_mb: parentAfter,
+        first_task_ms: tasksMs.first, other_task_ms: tasksMs.others,
       },
     });
   } finally {
@@ -141,4 +145,16 @@ if (flags.case === 'calibrate') {
   });
 } else {
   fail('processes.mjs: --case must be calibrate, scaling or tiny');
+}
+
+/**
+ * Of `[result, ms, pid, nth]` results (timedWork): the median over workers of each one's first
+ * task of the job, and the median of all the other tasks (null when every worker ran one).
+ */
+function firstAndOthers(timed) {
+  const firstNth = new Map();
+  for (const [, , pid, nth] of timed) firstNth.set(pid, Math.min(nth, firstNth.get(pid) ?? Infinity));
+  const firsts = timed.filter(([, , pid, nth]) => firstNth.get(pid) === nth).map((r) => r[1]);
+  const others = timed.filter(([, , pid, nth]) => firstNth.get(pid) !== nth).map((r) => r[1]);
+  return { first: median(firsts), others: others.length ? median(others) : null };
 }

@@ -6,8 +6,9 @@
 --case scaling --method spawn|fork --workers N --k K [--tasks 128]
     t0; pool = ctx.Pool(N); a rendezvous of N tasks (`arrive`, one per worker, chunksize 1)
     -> ready_ms: every worker has started and run a task. VmRSS of every worker and of this
-    process from /proc/<pid>/status ("ready"). Then the job, timed: pool.map(work, [k] *
-    tasks, chunksize=1) -> value = seconds; VmRSS again ("after"); close() + join() ->
+    process from /proc/<pid>/status ("ready"). Then the job, timed: pool.map(timed_work, [k] *
+    tasks, chunksize=1) -> value = seconds (each task also timed where it ran: a worker's
+    first task against the rest); VmRSS again ("after"); close() + join() ->
     shutdown_ms. Speedup is computed by bench/run.ts against the 1-worker run.
 --case tiny --method spawn|fork [--workers 64] [--tasks 256]
     t0; pool = ctx.Pool(64); pool.map(pid, range(256), chunksize=1) -> value = ms until the
@@ -32,6 +33,29 @@ def work(k):
     for i in range(k):
         s += (i * i) % 7
     return s
+
+
+_runs = 0
+
+
+def timed_work(k):
+    """work(k) timed where it runs: (result, ms, pid, nth), as processes-tasks.mjs timedWork."""
+    global _runs
+    t0 = time.perf_counter()
+    s = work(k)
+    ms = (time.perf_counter() - t0) * 1000
+    _runs += 1
+    return s, ms, os.getpid(), _runs - 1
+
+
+def first_and_others(timed):
+    """The median over workers of each one's first task of the job, and the median of the rest."""
+    first_nth = {}
+    for _, _, p, nth in timed:
+        first_nth[p] = min(nth, first_nth.get(p, nth))
+    firsts = [ms for _, ms, p, nth in timed if first_nth[p] == nth]
+    others = [ms for _, ms, p, nth in timed if first_nth[p] != nth]
+    return bc.median(firsts), (bc.median(others) if others else None)
 
 
 def pid(_=None):
@@ -136,7 +160,7 @@ def main():
             ready = sample(pids)
             parent_ready = self_rss()
             t1 = time.perf_counter()
-            results = pool.map(work, [k] * tasks, chunksize=1)
+            timed = pool.map(timed_work, [k] * tasks, chunksize=1)
             seconds = time.perf_counter() - t1
             after = sample(pids)
             parent_after = self_rss()
@@ -146,7 +170,8 @@ def main():
             shutdown_ms = (time.perf_counter() - t2) * 1000
         finally:
             shutil.rmtree(directory, ignore_errors=True)
-        assert results == [expected] * tasks
+        assert [r[0] for r in timed] == [expected] * tasks
+        first_ms, other_ms = first_and_others(timed)
         bc.emit("processes", seconds, "s", "lower", variant=f"{args.method}-{workers}",
                 params={"workers": workers, "tasks": tasks, "k": k, "chunksize": 1, "method": args.method},
                 extra={"ready_ms": ready_ms, "shutdown_ms": shutdown_ms, "distinct_workers": len(pids),
@@ -154,7 +179,8 @@ def main():
                        "worker_rss_ready_mb": ready["rss_mb"], "worker_rss_after_mb": after["rss_mb"],
                        "worker_pss_after_mb": after["pss_mb"], "worker_threads": after["threads"],
                        "parent_rss_before_mb": parent_before, "parent_rss_ready_mb": parent_ready,
-                       "parent_rss_after_mb": parent_after},
+                       "parent_rss_after_mb": parent_after,
+                       "first_task_ms": first_ms, "other_task_ms": other_ms},
                 start_method=args.method)
         return
 
