@@ -71,7 +71,8 @@ export function details(view: ReportView): string[] {
         out.push(
           `- ${tag}: ${f2(medianOf(n, 'seconds'))} s for ${n0(n.results[0]!.params.n)} items (Python ${p ? `${f2(medianOf(p, 'seconds'))} s` : 'n/a'}); ${n.results[0]!.params.processes} workers, default chunking. ` +
             `The parent was on CPU for ${cpuShare(n, 'parent_cpu_s')} of the window${p ? `, Python’s (all its threads) ${cpuShare(p, 'parent_cpu_s')}` : ''}.` +
-            (Number.isFinite(medianOf(n, 'second_seconds')) ? ` The same map again right after, in the same process (not counted): ${(1000 * medianOf(n, 'second_seconds')).toFixed(0)} ms.` : ''),
+            (Number.isFinite(medianOf(n, 'second_seconds')) ? ` The same map again right after, in the same process (not counted): ${(1000 * medianOf(n, 'second_seconds')).toFixed(0)} ms.` : '') +
+            (Number.isFinite(medianOf(n, 'gc_ms')) ? ` The parent’s GC pauses: ${f1(medianOf(n, 'gc_ms'))} ms in the first map’s window, ${f1(medianOf(n, 'second_gc_ms'))} ms in the second’s.` : ''),
         );
         break;
       case 'apply': {
@@ -196,7 +197,10 @@ export function bounds(s: Summary, view: ReportView): string | null {
         'The case times the first map of a fresh process, as Python’s script does, so the per-item loops of parent and workers run before they are optimised' +
         (Number.isFinite(second)
           ? `: the same map again right after, in the same process, took ${(1000 * second).toFixed(0)} ms against ${(1000 * medianOf(n, 'seconds')).toFixed(0)} ms for the first (medians; ${f2(medianOf(n, 'seconds') / second)}×).`
-          : '; compare min–max for the load of the machine.')
+          : '; compare min–max for the load of the machine.') +
+        (Number.isFinite(medianOf(n, 'gc_ms'))
+          ? ` The parent’s garbage collection paused it for ${f1(medianOf(n, 'gc_ms'))} ms of the first map’s window and ${f1(medianOf(n, 'second_gc_ms'))} ms of the second’s (medians): the first map’s input and result arrays (8 MB each) grow a fresh heap past its first limits, and V8 collects as it raises them.`
+          : '')
       );
     }
     case 'apply': {

@@ -17,3 +17,18 @@ declare namespace NodeJS {
     resourceUsage(): NodeResourceUsage;
   }
 }
+
+// The parent's GC pauses over a measurement window (bench/node/case1_map.ts).
+declare module 'node:perf_hooks' {
+  export interface PerformanceEntry {
+    readonly name: string;
+    readonly entryType: string;
+    readonly startTime: number;
+    readonly duration: number;
+  }
+  export class PerformanceObserver {
+    constructor(callback: (list: { getEntries(): PerformanceEntry[] }) => void);
+    observe(options: { entryTypes: string[] }): void;
+    disconnect(): void;
+  }
+}
