@@ -363,10 +363,12 @@ export const processesNotes = {
  * long run of it, so the more workers share the job, the more of it runs before that.
  */
 function firstTaskLine(rows: Summary[]): string | null {
+  // Not medianOf: a run where every worker ran one task has other_task_ms null, which Number() makes 0.
+  const of = (st: Stat, key: string) => median(st.results.map((r) => r.extra[key]).filter((v): v is number => typeof v === 'number'));
   const cell = (st: Stat | null) => {
     if (!st) return null;
-    const first = medianOf(st, 'first_task_ms');
-    const others = medianOf(st, 'other_task_ms');
+    const first = of(st, 'first_task_ms');
+    const others = of(st, 'other_task_ms');
     return Number.isFinite(first) ? `${f1(first)}/${Number.isFinite(others) ? f1(others) : '–'}` : null;
   };
   const node = rows.map((s) => [s.row.workers, cell(s.node)] as const).filter(([, c]) => c !== null);

@@ -328,10 +328,10 @@ test("a worker loads node:module only when a by-source task first calls require(
   assert.equal(lastLine(older.stdout), { getBuiltinModule: false, loadedBefore: true, inTask, parentLoaded: true });
 });
 
-test('a pool of small values never moves to the byte channel; the first batch of numbers moves that worker, and later calls still answer', async () => {
+test('a pool of small values, or of numbers in short batches (chunksize 1), never moves to the byte channel; the first batch of numbers moves that worker, and later calls still answer', async () => {
   const r = await run([fixture('channel-switch.mjs'), lib], 'channel-switch.mjs', 30_000, { ...process.env, NODE_DEBUG: 'multiproc' });
   assert.is(r.code, 0, r.stderr);
-  assert.equal(lastLine(r.stdout), { small: [0, 2, 4], sum: 500500, after: 'AFTER' });
+  assert.equal(lastLine(r.stdout), { small: [0, 2, 4], ones: 14850, sum: 500500, after: 'AFTER' });
   const [before, after] = r.stderr.split('--- small applies done');
   const moved = /worker PoolWorker-\d+ \(pid \d+\): its messages move to the byte channel/g;
   assert.is(before!.match(moved), null, `no move before the map:\n${before}`);

@@ -9,7 +9,7 @@ import { CancelledError, TimeoutError, type SerializationError } from '../../err
 import { setLongTimeout, type LongTimer } from '../../options.ts';
 import { classInstanceError, firstClassInstance, unsendableAmong, type FnSpec, type PackedNumbers } from '../../protocol/index.ts';
 import { encodeHandles } from '../../remote/handle.ts';
-import { batchItems, packNumbers, type PackScratch } from '../numbers.ts';
+import { batchItems, MIN_PACKED_NUMBERS, packNumbers, type PackScratch } from '../numbers.ts';
 import { toFnSpec } from '../task.ts';
 import type { Engine } from './engine.ts';
 import { CallSite } from './call-site.ts';
@@ -134,7 +134,8 @@ export class Job {
    * Queue the items `[start, start + count)` of `input`, whose items are expected to be
    * numbers, as one batch. Nothing is copied now: the items are packed into a reused typed
    * array when the batch is sent (a batch waiting in the queue costs no memory), and
-   * travel as a plain array, as `add` would send them, should they not all be numbers.
+   * travel as a plain array, as `add` would send them, should they be fewer than
+   * MIN_PACKED_NUMBERS or not all numbers.
    * `input` must not change until the job has finished (map() lists its input first).
    */
   addRange(input: ArrayLike<unknown>, start: number, count: number): void {
@@ -236,8 +237,9 @@ export function refuseClassInstance(job: Job, items: unknown[], start: number): 
 
 /**
  * What a batch's message carries: its items, or for a range of a map's numbers
- * (Job.addRange) those items packed into `scratch`, reused arrays that serve again once
- * send() has serialized them. A range that holds something other than numbers becomes a
+ * (Job.addRange) of at least MIN_PACKED_NUMBERS those items packed into `scratch`, reused
+ * arrays that serve again once send() has serialized them. A shorter range, or one that
+ * holds something other than numbers, becomes a
  * batch like those `add` makes (handles encoded, class instances refused): the Error that
  * refuses it, and then nothing of it may be sent.
  */
@@ -245,7 +247,10 @@ export function payloadOf(batch: Batch, scratch: PackScratch): unknown[] | Packe
   const range = batch.range;
   if (range === null) return batch.items;
   const end = batch.start + batch.count;
-  const packed = packNumbers(range, batch.start, end, scratch);
+  // A short batch goes as a plain array (batchItems), as the child replies to one: packed, a
+  // batch of one number (chunksize 1) gained nothing and moved its worker onto the byte
+  // channel, a socket each of 64 workers then opened in the middle of the job.
+  const packed = batch.count >= MIN_PACKED_NUMBERS ? packNumbers(range, batch.start, end, scratch) : null;
   if (packed !== null) return packed;
   const encoded = encodeHandles(batchItems(range, batch.start, end));
   batch.range = null;
