@@ -172,7 +172,7 @@ export function details(view: ReportView): string[] {
           const e = medianResult(n).extra;
           out.push(
             s.row.id.startsWith('worker-start')
-              ? `- ${tag}: Pool(1) → first result ${f1(n.median)} ms, bare fork → first round trip ${p ? `${f1(p.median)} ms` : 'n/a'} (medians of the repetitions, each the median of ${n.results[0]!.params.reps} rotating runs)${pairedRatios(n, p)}.`
+              ? `- ${tag}: Pool(1) → first result ${f1(n.median)} ms, ${s.row.ref?.name ?? 'bare fork'} → first round trip ${p ? `${f1(p.median)} ms` : 'n/a'} (medians of the repetitions, each the median of ${n.results[0]!.params.reps} rotating runs)${pairedRatios(n, p)}.`
               : `- ${tag}: multiproc worker ${f1(e.multiproc_rss_mb)} MB settled (${f1(e.multiproc_first_rss_mb)} MB at its first result), Pss ${f1(e.multiproc_pss_mb)} MB, ${f0(e.multiproc_threads)} threads; ` +
                   `bare fork ${f1(e.bare_rss_mb)} MB (${f1(e.bare_first_rss_mb)} at its first reply), Pss ${f1(e.bare_pss_mb)} MB, ${f0(e.bare_threads)} threads (${f2(e.multiproc_rss_mb / e.bare_rss_mb)}×; VmRSS ${n.results[0]!.params.settle_ms} ms after the first result).`,
           );
@@ -305,7 +305,7 @@ export function bounds(s: Summary, view: ReportView): string | null {
       if (s.row.id.startsWith('worker-')) {
         const e = medianResult(n).extra;
         return s.row.id.startsWith('worker-start')
-          ? `**10 ${s.row.title}${adv}.** Pool(1) → first result ${f1(n.median)} ms against ${p ? `${f1(p.median)} ms` : 'n/a'} for a bare fork → first round trip (medians): the child entry’s own loading and start-up take ${p ? f1(n.median - p.median) : 'n/a'} ms more${pairedRatios(n, p)}.`
+          ? `**10 ${s.row.title}${adv}.** Pool(1) → first result ${f1(n.median)} ms against ${p ? `${f1(p.median)} ms` : 'n/a'} for a ${s.row.ref?.name ?? 'bare fork'} → first round trip (medians)${pairedRatios(n, p)}: what a worker adds to a fork is the child entry’s own loading and start-up, against a fork that alone took ${p ? `${f1(p.min)}–${f1(p.max)} ms` : 'n/a'} across the repetitions.`
           : `**10 ${s.row.title}${adv}.** A settled worker is ${f1(e.multiproc_rss_mb)} MB with ${f0(e.multiproc_threads)} threads, a bare forked node ${f1(e.bare_rss_mb)} MB with ${f0(e.bare_threads)} threads: ${f1(e.multiproc_rss_mb - e.bare_rss_mb)} MB more, of which ${f1(e.multiproc_rss_mb - e.multiproc_first_rss_mb)} MB arrive between its first result and the settle time (${n.results[0]!.params.settle_ms} ms later).`;
       }
       return null;

@@ -4,7 +4,20 @@
 
 import { bounds, caseNotes, details, processesNotes } from './notes.ts';
 import type { Invocation } from './rows.ts';
-import { f0, f2, flatness, med, medianOf, range, statOf, type RunData, type Stat, type Summary } from './stats.ts';
+import { f0, f2, flatness, med, median, medianOf, range, statOf, type RunData, type Stat, type Summary } from './stats.ts';
+
+/**
+ * How many times better `node` is than `ref` (> 1: better). Two sides measured together, in
+ * the same invocation of each repetition (`together`: case 10's multiproc and bare fork,
+ * run in rotation by one process), are compared repetition by repetition: the median of the
+ * per-repetition ratios, each of which shares the machine's state of its moment. Otherwise
+ * (separate processes, interleaved), the ratio of the two medians.
+ */
+export function advantageOf(node: Stat, ref: Stat, together: boolean): number {
+  const ratio = (a: number, b: number) => (node.better === 'higher' ? a / b : b / a);
+  if (together && node.values.length === ref.values.length) return median(node.values.map((v, i) => ratio(v, ref.values[i]!)));
+  return ratio(node.median, ref.median);
+}
 
 export function summarize(data: RunData): Summary[] {
   const results = (inv: Invocation | undefined) => (inv ? (data.samples.get(inv)?.results ?? []) : []);
@@ -12,7 +25,7 @@ export function summarize(data: RunData): Summary[] {
   return data.rows.map((row) => {
     const node = statOf(results(row.node.inv), row.node);
     const ref = row.ref ? statOf(results(row.ref.inv), row.ref) : null;
-    const advantage = node && ref ? (node.better === 'higher' ? node.median / ref.median : ref.median / node.median) : null;
+    const advantage = node && ref ? advantageOf(node, ref, row.ref!.inv === row.node.inv) : null;
     const nodeFailed = errorsOf(row.node.inv).length;
     const refFailed = row.ref && row.ref.inv !== row.node.inv ? errorsOf(row.ref.inv).length : 0;
     const flat = row.flat && node ? flatness(node.results) : null;
@@ -181,7 +194,7 @@ export function report(data: RunData): { console: string; markdown: string; json
     `Targets held: ${held.length} of ${counted.length} (information rows not counted).` +
     (missed.length ? ` Missed: ${missed.map((s) => `${s.row.no} (${s.row.title})`).join('; ')}.` : '') +
     (unmeasured.length ? ` Not measured: ${unmeasured.map((s) => `${s.row.no} (${s.row.title})`).join('; ')}.` : '');
-  const advantageLine = '**advantage ×** = how many times better multiproc is, whichever way the unit points (> 1: multiproc better): multiproc/reference for throughput and efficiency, reference/multiproc for µs, ms and MB. The reference is Python unless the cell names another (a bare `child_process.fork`, the compiled build).';
+  const advantageLine = '**advantage ×** = how many times better multiproc is, whichever way the unit points (> 1: multiproc better): multiproc/reference for throughput and efficiency, reference/multiproc for µs, ms and MB. The reference is Python unless the cell names another (a bare `child_process.fork`, the compiled build). Where both sides are measured together by one process (case 10), it is the median of the per-repetition ratios, not the ratio of the two medians.';
   const scalingLegend = scaling
     ? `Case 9, one CPU job (${processesNotes.job(data)}) at each pool size, ${scaling.time.length} sizes. Time: ready (start → every worker has run a task) · job wall time · speedup against 1 worker of the same library. Memory (MiB, VmRSS from /proc/<pid>/status): parent after the job · mean worker RSS when ready → after the job (mean worker Pss after the job: shared pages divided among the processes sharing them).`
     : '';
