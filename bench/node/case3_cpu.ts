@@ -21,15 +21,26 @@ const work = tasks<typeof import('./tasks.ts')>(new URL('./tasks.ts', import.met
 
 const TARGET_MS = 25;
 
-/** k such that work(k) takes about TARGET_MS here (after the JIT has warmed up). */
+/**
+ * k such that work(k) takes about TARGET_MS here (after the JIT has warmed up). From the
+ * fastest of five timings, as case 9's calibration: one timing slowed by other load made
+ * the tasks of a run 11 ms instead of 25 (k 707,000 and 890,000 in two runs, 1.4-2.3 M in the others).
+ */
 function calibrate(): number {
   let k = 1_000_000;
   workHere(k); // warm-up: optimised code from here on
   for (;;) {
     const t0 = performance.now();
     workHere(k);
-    const ms = performance.now() - t0;
-    if (ms >= 50) return Math.max(1000, Math.round((k * TARGET_MS) / ms / 1000) * 1000);
+    let best = performance.now() - t0;
+    if (best >= 50) {
+      for (let i = 0; i < 4; i++) {
+        const t1 = performance.now();
+        workHere(k);
+        best = Math.min(best, performance.now() - t1);
+      }
+      return Math.max(1000, Math.round((k * TARGET_MS) / best / 1000) * 1000);
+    }
     k *= 2;
   }
 }
