@@ -24,7 +24,8 @@ const TARGET_MS = 25;
 /**
  * k such that work(k) takes about TARGET_MS here (after the JIT has warmed up). From the
  * fastest of five timings, as case 9's calibration: one timing slowed by other load made
- * the tasks of a run 11 ms instead of 25 (k 707,000 and 890,000 in two runs, 1.4-2.3 M in the others).
+ * the tasks of a run 11 ms instead of 25 (k 707,000 and 890,000 in two runs, 1.4-2.3 M in
+ * the others).
  */
 function calibrate(): number {
   let k = 1_000_000;

@@ -16,7 +16,8 @@
 //            "ready"). Then the job, timed: map(timedWork, [k] * tasks, chunksize 1) -> value =
 //            seconds; each task is also timed where it ran (first_task_ms: the median over
 //            workers of each one's first task of the job, other_task_ms: the median of the
-//            rest), which shows what a worker's first run of the loop costs (its JIT). VmRSS sampled again ("after"), then close() + join() -> shutdown_ms.
+//            rest), which shows what a worker's first run of the loop costs (its JIT).
+//            VmRSS sampled again ("after"), then close() + join() -> shutdown_ms.
 //            Speedup is computed by bench/run.ts against the 1-worker run of the same build.
 // tiny       t0; new Pool(64); map(pid, 256 items, chunksize 1) -> value = ms until the 256
 //            results are in (whichever workers are up serve them; `distinct_workers` says how

@@ -239,9 +239,9 @@ export function refuseClassInstance(job: Job, items: unknown[], start: number): 
  * What a batch's message carries: its items, or for a range of a map's numbers
  * (Job.addRange) of at least MIN_PACKED_NUMBERS those items packed into `scratch`, reused
  * arrays that serve again once send() has serialized them. A shorter range, or one that
- * holds something other than numbers, becomes a
- * batch like those `add` makes (handles encoded, class instances refused): the Error that
- * refuses it, and then nothing of it may be sent.
+ * holds something other than numbers, becomes a batch like those `add` makes (handles
+ * encoded, class instances refused): the Error that refuses it, and then nothing of it may
+ * be sent.
  */
 export function payloadOf(batch: Batch, scratch: PackScratch): unknown[] | PackedNumbers | Error {
   const range = batch.range;
