@@ -1,4 +1,5 @@
-"""Shared helpers of the Python benchmark scripts: argument parsing and the JSON result line.
+"""Shared helpers of the Python benchmark scripts: argument parsing, the JSON result line, and
+the CPU work unit of cases 3 and 9 (work, timed_work: module-level, so pool workers find them).
 
 Standard library only. Every script runs ONE case per invocation and prints exactly ONE JSON
 line on stdout (anything else goes to stderr), so bench/run.ts can parse the last stdout line.
@@ -10,6 +11,7 @@ import multiprocessing
 import os
 import platform
 import sys
+import time
 
 
 def parser(description):
@@ -57,3 +59,25 @@ def median(values):
     s = sorted(values)
     m = len(s) // 2
     return s[m] if len(s) % 2 else (s[m - 1] + s[m]) / 2
+
+
+def work(k):
+    """The work unit of cases 3 and 9, identical in both languages (bench/python/README.md)."""
+    s = 0
+    for i in range(k):
+        s += (i * i) % 7
+    return s
+
+
+_runs = 0
+
+
+def timed_work(k):
+    """work(k) timed where it runs: (result, ms, pid, nth), as bench/node/tasks.ts timedWork.
+    nth counts this process's earlier calls, so a caller can tell each worker's first task."""
+    global _runs
+    t0 = time.perf_counter()
+    s = work(k)
+    ms = (time.perf_counter() - t0) * 1000
+    _runs += 1
+    return s, ms, os.getpid(), _runs - 1

@@ -19,7 +19,6 @@ the efficiency as the Node twin gives them: busy_share (task time measured in th
 pool time x processes) x task_speed (serial time of a task over its mean time in the pool).
 """
 
-import os
 import sys
 import time
 from multiprocessing import Pool
@@ -31,24 +30,8 @@ import bench_common as bc  # noqa: E402
 K = 230_000
 
 
-def work(k):
-    s = 0
-    for i in range(k):
-        s += (i * i) % 7
-    return s
-
-
-_runs = 0
-
-
-def timed_work(k):
-    """work(k) timed where it runs: (result, ms, pid, nth) as bench/node/tasks.ts timedWork."""
-    global _runs
-    t0 = time.perf_counter()
-    s = work(k)
-    ms = (time.perf_counter() - t0) * 1000
-    _runs += 1
-    return s, ms, os.getpid(), _runs - 1
+work = bc.work
+timed_work = bc.timed_work
 
 
 def main():

@@ -28,24 +28,8 @@ sys.dont_write_bytecode = True  # no __pycache__ in the repository
 import bench_common as bc  # noqa: E402
 
 
-def work(k):
-    s = 0
-    for i in range(k):
-        s += (i * i) % 7
-    return s
-
-
-_runs = 0
-
-
-def timed_work(k):
-    """work(k) timed where it runs: (result, ms, pid, nth), as processes-tasks.mjs timedWork."""
-    global _runs
-    t0 = time.perf_counter()
-    s = work(k)
-    ms = (time.perf_counter() - t0) * 1000
-    _runs += 1
-    return s, ms, os.getpid(), _runs - 1
+work = bc.work
+timed_work = bc.timed_work
 
 
 def first_and_others(timed):
