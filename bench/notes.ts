@@ -230,7 +230,9 @@ export function bounds(s: Summary, view: ReportView): string | null {
           ? `The same loop in ${view.data.facts.cores} plain node processes at once, no library, reached parallel efficiencies of ${ceiling.map(f2).join(', ')} (median ${f2(median(ceiling))}) in this run: no pool can beat that at that moment${median(ceiling) < 0.95 ? ', so the machine itself was the first bound' : ''}. `
           : '') +
         `Inside the pool, each worker’s first task of the timed map took ${f1(r.first_task_ms)} ms against ${f1(r.other_task_ms)} ms for the others` +
-        (r.first_task_ms > 1.2 * r.other_task_ms ? ': a worker’s first task runs slower, while the worker is still busy with its own start-up.' : ': first tasks are not the bound.')
+        (r.first_task_ms > 1.2 * r.other_task_ms
+          ? ', though every worker had run the loop before the timed map (the warm-up): the busy share and task speed above already count it.'
+          : ': first tasks are not the bound.')
       );
     }
     case 'queue-ints':
